@@ -1,0 +1,173 @@
+//! The one error type of the core. Each variant is one refusal family of
+//! `operation-model.md` §12; the FFI maps them to status codes in one place.
+
+use std::fmt;
+
+/// Code stored in `error_code` by poison protection (§6.4). It is the number
+/// of `ASYNCOP_ERR_LEASE_LOST` at the C ABI, so one number names the failure
+/// in the row and at the boundary.
+pub const LEASE_LOST_CODE: i32 = 9;
+
+/// HRESULT a host stores when it has no handler for an operation type
+/// (`AsyncOperationTypeIsNotRecognized`, §6.5).
+pub const TYPE_NOT_RECOGNIZED_HRESULT: i32 = 0x8004_4303_u32 as i32;
+
+/// The (state, status) an operation had when an action was refused, plus the
+/// state the caller asked for: the observed Dynamics message template needs all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub state: u8,
+    pub status: u8,
+    pub target_state: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// 0x80044162: Cancel on 2/22 or 3/x, `set_state(2, ..)`.
+    InvalidStateChange(Refusal),
+    /// 0x80044163: the row changed between validation and the write.
+    InvalidStateChangeUnexpected,
+    /// 0x80044165: a user tried to declare an outcome, `set_state(3, 30 | 31)`.
+    InvalidStateChangeToComplete(Refusal),
+    /// 0x80044166: Resume when not 1/10, or of a restricted type.
+    InvalidStateChangeToReady(Refusal),
+    /// 0x80044167: Pause or Postpone not allowed in the current state.
+    InvalidStateChangeToSuspended(Refusal),
+    /// 0x8004416a: Delete of a row that is not Completed.
+    CannotDeleteUnlessCompleted,
+    /// 0x80044F00: Cancel of a restricted type.
+    CannotCancel,
+    /// 0x80044F01: Pause of a restricted type, or Postpone of one while 2/20.
+    CannotPause,
+    /// 0x80044168: pattern update on a one-shot operation (recurrence issue).
+    CannotUpdateNonrecurring,
+    /// 0x80044169: pattern update on a type that does not allow it (recurrence issue).
+    CannotUpdateRecurring,
+    /// No row with this id (user calls only; host calls say `LeaseLost`).
+    NotFound { id: i64 },
+    /// A host call without a live lease and matching lock token.
+    LeaseLost { id: i64, host_id: Option<String> },
+    /// Bad argument: text too long, id <= 0, mismatched or unknown codes, t <= now.
+    InvalidArgument(String),
+    /// The write lock was not obtained within the busy timeout; nothing changed.
+    Busy,
+    /// Not an asyncop database: corrupt, not SQLite, foreign schema, newer version.
+    Corrupt(String),
+    /// The queue was closed.
+    Closed,
+    /// An unexpected SQLite or I/O failure.
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The Dynamics name of the refusal (§12), e.g. `AsyncOperationCannotCancel`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::InvalidStateChange(_) => "AsyncOperationInvalidStateChange",
+            Error::InvalidStateChangeUnexpected => "AsyncOperationInvalidStateChangeUnexpected",
+            Error::InvalidStateChangeToComplete(_) => "AsyncOperationInvalidStateChangeToComplete",
+            Error::InvalidStateChangeToReady(_) => "AsyncOperationInvalidStateChangeToReady",
+            Error::InvalidStateChangeToSuspended(_) => {
+                "AsyncOperationInvalidStateChangeToSuspended"
+            }
+            Error::CannotDeleteUnlessCompleted => "AsyncOperationCannotDeleteUnlessCompleted",
+            Error::CannotCancel => "AsyncOperationCannotCancel",
+            Error::CannotPause => "AsyncOperationCannotPause",
+            Error::CannotUpdateNonrecurring => "AsyncOperationCannotUpdateNonrecurring",
+            Error::CannotUpdateRecurring => "AsyncOperationCannotUpdateRecurring",
+            Error::NotFound { .. } => "NotFound",
+            Error::LeaseLost { .. } => "LeaseLost",
+            Error::InvalidArgument(_) => "InvalidArgument",
+            Error::Busy => "Busy",
+            Error::Corrupt(_) => "Corrupt",
+            Error::Closed => "Closed",
+            Error::Internal(_) => "Internal",
+        }
+    }
+
+    /// The Dynamics HRESULT as a signed 32-bit value, where §12 gives one.
+    pub fn hresult(&self) -> Option<i32> {
+        let h: u32 = match self {
+            Error::InvalidStateChange(_) => 0x8004_4162,
+            Error::InvalidStateChangeUnexpected => 0x8004_4163,
+            Error::InvalidStateChangeToComplete(_) => 0x8004_4165,
+            Error::InvalidStateChangeToReady(_) => 0x8004_4166,
+            Error::InvalidStateChangeToSuspended(_) => 0x8004_4167,
+            Error::CannotDeleteUnlessCompleted => 0x8004_416a,
+            Error::CannotCancel => 0x8004_4F00,
+            Error::CannotPause => 0x8004_4F01,
+            Error::CannotUpdateNonrecurring => 0x8004_4168,
+            Error::CannotUpdateRecurring => 0x8004_4169,
+            _ => return None,
+        };
+        Some(h as i32)
+    }
+
+    /// True for errors a caller may retry unchanged (lock contention, CAS conflict).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Busy | Error::InvalidStateChangeUnexpected)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidStateChange(r)
+            | Error::InvalidStateChangeToComplete(r)
+            | Error::InvalidStateChangeToReady(r)
+            | Error::InvalidStateChangeToSuspended(r) => write!(
+                f,
+                "The state transition requested is not valid for the current state. \
+                 Current state: {}, current status: {}, target state: {}",
+                r.state, r.status, r.target_state
+            ),
+            Error::InvalidStateChangeUnexpected => f.write_str(
+                "The target state could not be set because the state was changed by another process.",
+            ),
+            Error::CannotDeleteUnlessCompleted => {
+                f.write_str("Cannot delete async operation unless it is in Completed state.")
+            }
+            Error::CannotCancel => f.write_str("This system job cannot be canceled."),
+            Error::CannotPause => f.write_str("This system job cannot be paused."),
+            Error::CannotUpdateNonrecurring => {
+                f.write_str("Cannot update recurrence pattern for a job that is not recurring.")
+            }
+            Error::CannotUpdateRecurring => f.write_str(
+                "Cannot update recurrence pattern for a job type that is not supported.",
+            ),
+            Error::NotFound { id } => write!(f, "no asyncoperation with Id {id}"),
+            Error::LeaseLost { id, host_id } => match host_id {
+                Some(h) => write!(f, "lease lost: host {h} no longer holds asyncoperation {id}"),
+                None => write!(f, "lease lost: asyncoperation {id} is not held under this lock token"),
+            },
+            Error::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
+            Error::Busy => f.write_str("database is busy: the write lock was not obtained within the busy timeout; nothing changed"),
+            Error::Corrupt(m) => write!(f, "not a usable asyncop database: {m}"),
+            Error::Closed => f.write_str("the queue is closed"),
+            Error::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Busy,
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+                Error::Corrupt(e.to_string())
+            }
+            _ => Error::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Internal(format!("I/O: {e}"))
+    }
+}
