@@ -45,8 +45,9 @@ pub enum Error {
     CannotUpdateRecurring,
     /// No row with this id (user calls only; host calls say `LeaseLost`).
     NotFound { id: i64 },
-    /// A host call without a live lease and matching lock token.
-    LeaseLost { id: i64, host_id: Option<String> },
+    /// A host call without a live lease and matching lock token. `holder` is
+    /// the host that holds the operation now, if any.
+    LeaseLost { id: i64, lock_token: i64, holder: Option<String> },
     /// Bad argument: text too long, id <= 0, mismatched or unknown codes, t <= now.
     InvalidArgument(String),
     /// The write lock was not obtained within the busy timeout; nothing changed.
@@ -138,10 +139,13 @@ impl fmt::Display for Error {
                 "Cannot update recurrence pattern for a job type that is not supported.",
             ),
             Error::NotFound { id } => write!(f, "no asyncoperation with Id {id}"),
-            Error::LeaseLost { id, host_id } => match host_id {
-                Some(h) => write!(f, "lease lost: host {h} no longer holds asyncoperation {id}"),
-                None => write!(f, "lease lost: asyncoperation {id} is not held under this lock token"),
-            },
+            Error::LeaseLost { id, lock_token, holder } => {
+                write!(f, "lease lost: lock token {lock_token} no longer holds asyncoperation {id}")?;
+                match holder {
+                    Some(h) => write!(f, " (it is now held by host {h})"),
+                    None => f.write_str(" (its lease expired, or it is no longer Locked)"),
+                }
+            }
             Error::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
             Error::Busy => f.write_str("database is busy: the write lock was not obtained within the busy timeout; nothing changed"),
             Error::Corrupt(m) => write!(f, "not a usable asyncop database: {m}"),

@@ -9,8 +9,18 @@
 
 pub mod clock;
 pub mod error;
+pub mod lease;
+pub mod maintenance;
+pub mod operation;
+pub mod queue;
+pub mod store;
 pub mod transition;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
+pub use lease::{Lease, LeaseKey, PollOptions, Report};
+pub use maintenance::{MaintenanceReport, RetryPolicy};
+pub use operation::{CountRow, Filter, Operation, OperationSpec};
+pub use queue::{Options, Queue, Settings};
+pub use store::Durability;
 pub use transition::{Outcome, State, Status};

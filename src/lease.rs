@@ -1,0 +1,153 @@
+//! Claims, leases and fencing (§6.2, §6.3).
+//!
+//! A claim gives the host a [`Lease`]: the operation, its lock token (fencing
+//! token, +1 on every claim) and an expiry. Every host call names the
+//! operation and its token ([`LeaseKey`]); it is accepted only while the row is
+//! Locked under that token and the lease has not expired, else `LeaseLost`.
+//!
+//! Defaults (§13): lease 30 s, renew every 10 s (at most a third of the lease).
+
+use crate::error::{Error, Result};
+use crate::operation::Operation;
+use crate::transition::State;
+use std::time::Duration;
+
+/// Default lease length (§13).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// Recommended renewal period: a third of the default lease (§13).
+pub const DEFAULT_RENEW_EVERY: Duration = Duration::from_secs(10);
+
+/// What a host needs to name a claimed operation in later calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeaseKey {
+    pub id: i64,
+    pub lock_token: i64,
+}
+
+/// A claimed operation, handed to one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub id: i64,
+    /// Fencing token of this claim.
+    pub lock_token: i64,
+    pub host_id: String,
+    pub operation_type: i32,
+    pub name: String,
+    pub data: Vec<u8>,
+    /// 1 for the first attempt; `retry_count + 1` at claim time.
+    pub attempt: i32,
+    /// The lease ends at this time unless renewed.
+    pub expires_at: i64,
+    pub dependency_token: Option<String>,
+    pub correlation_id: Option<String>,
+}
+
+impl Lease {
+    pub fn key(&self) -> LeaseKey {
+        LeaseKey {
+            id: self.id,
+            lock_token: self.lock_token,
+        }
+    }
+}
+
+impl From<&Lease> for LeaseKey {
+    fn from(lease: &Lease) -> LeaseKey {
+        lease.key()
+    }
+}
+
+/// How a host claims work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollOptions {
+    /// Claim at most this many operations (>= 1).
+    pub max: u32,
+    /// If nothing is claimable, wait up to this long for work (`None`: return at once).
+    pub wait: Option<Duration>,
+    /// Claim only these operation types (`None`: any). Skipped operations keep their place.
+    pub operation_types: Option<Vec<i32>>,
+}
+
+impl Default for PollOptions {
+    fn default() -> Self {
+        PollOptions {
+            max: 1,
+            wait: None,
+            operation_types: None,
+        }
+    }
+}
+
+impl PollOptions {
+    pub fn max(mut self, max: u32) -> Self {
+        self.max = max;
+        self
+    }
+    pub fn wait(mut self, wait: Duration) -> Self {
+        self.wait = Some(wait);
+        self
+    }
+    pub fn operation_types(mut self, types: impl Into<Vec<i32>>) -> Self {
+        self.operation_types = Some(types.into());
+        self
+    }
+}
+
+/// What a host reports with an outcome (§3.2, §5). Absent values become null.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// An HRESULT (as signed) or an asyncop code.
+    pub error_code: Option<i32>,
+    /// Technical detail; cut at 100,000 characters rather than refused.
+    pub message: Option<String>,
+    /// Text meant for end users; cut like `message`.
+    pub friendly_message: Option<String>,
+    /// For a Retry outcome: when to try again instead of the back-off time
+    /// (never earlier than now).
+    pub retry_at: Option<i64>,
+}
+
+impl Report {
+    pub fn error(code: i32, message: impl Into<String>) -> Report {
+        Report {
+            error_code: Some(code),
+            message: Some(message.into()),
+            ..Default::default()
+        }
+    }
+    pub fn message(message: impl Into<String>) -> Report {
+        Report {
+            message: Some(message.into()),
+            ..Default::default()
+        }
+    }
+}
+
+/// The fencing rule (§6.3): the row exists, is Locked, carries this token and
+/// its lease is live at `now`. Returns the row, or `LeaseLost`.
+pub(crate) fn held(row: Option<Operation>, key: LeaseKey, now: i64) -> Result<Operation> {
+    let lost = |holder: Option<String>| Error::LeaseLost {
+        id: key.id,
+        lock_token: key.lock_token,
+        holder,
+    };
+    let row = row.ok_or_else(|| lost(None))?;
+    if row.state == State::Locked && row.lock_token == key.lock_token {
+        if row.lease_expires_at.is_some_and(|t| t > now) {
+            return Ok(row);
+        }
+        return Err(lost(None));
+    }
+    Err(lost(row.host_id))
+}
+
+pub(crate) fn check_host_id(host_id: &str) -> Result<()> {
+    if host_id.is_empty() {
+        return Err(Error::InvalidArgument("host_id must not be empty".into()));
+    }
+    crate::operation::check_text("host_id", host_id, crate::operation::MAX_NAME_CHARS)
+}
+
+pub(crate) fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

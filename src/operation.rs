@@ -1,0 +1,161 @@
+//! The public records: what a submitter gives (`OperationSpec`), what a reader
+//! gets back (`Operation`), and how to ask (`Filter`, `CountRow`).
+
+use crate::error::{Error, Result};
+use crate::transition::{State, Status};
+
+/// Text limits of §5, counted in characters.
+pub const MAX_NAME_CHARS: usize = 256;
+pub const MAX_MESSAGE_CHARS: usize = 100_000;
+
+/// One operation as stored (§5). A snapshot: it does not change when the row does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub id: i64,
+    pub name: String,
+    pub operation_type: i32,
+    pub state: State,
+    pub status: Status,
+    pub data: Vec<u8>,
+    pub dependency_token: Option<String>,
+    pub postpone_until: Option<i64>,
+    pub host_id: Option<String>,
+    pub lease_expires_at: Option<i64>,
+    pub lock_token: i64,
+    pub retry_count: i32,
+    pub error_code: Option<i32>,
+    pub message: Option<String>,
+    pub friendly_message: Option<String>,
+    pub created_on: i64,
+    pub modified_on: i64,
+    pub started_on: Option<i64>,
+    pub completed_on: Option<i64>,
+    pub execution_time_span: Option<i64>,
+    pub recurrence_pattern: Option<String>,
+    pub recurrence_start: Option<i64>,
+    pub correlation_id: Option<String>,
+    pub is_waiting_for_event: bool,
+}
+
+/// What a submitter supplies (§5). Everything else is set by the library and hosts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperationSpec {
+    /// Not unique, may be empty, at most 256 characters.
+    pub name: String,
+    /// Selects the handler; must be > 0.
+    pub operation_type: i32,
+    /// Opaque payload, never interpreted.
+    pub data: Vec<u8>,
+    /// Serialization key (§7); `None` or empty means independent.
+    pub dependency_token: Option<String>,
+    /// A time later than now creates the operation Suspended (1/10) until then.
+    pub postpone_until: Option<i64>,
+    /// Free key linking related operations.
+    pub correlation_id: Option<String>,
+}
+
+impl OperationSpec {
+    pub fn new(name: impl Into<String>, operation_type: i32) -> Self {
+        OperationSpec {
+            name: name.into(),
+            operation_type,
+            ..Default::default()
+        }
+    }
+    pub fn data(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.data = data.into();
+        self
+    }
+    pub fn dependency_token(mut self, token: impl Into<String>) -> Self {
+        self.dependency_token = Some(token.into());
+        self
+    }
+    pub fn postpone_until(mut self, t: i64) -> Self {
+        self.postpone_until = Some(t);
+        self
+    }
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Argument checks of §5, before anything touches the store.
+    pub(crate) fn validate(&self) -> Result<()> {
+        check_text("name", &self.name, MAX_NAME_CHARS)?;
+        if self.operation_type <= 0 {
+            return Err(Error::InvalidArgument(format!(
+                "operation_type must be > 0, got {}",
+                self.operation_type
+            )));
+        }
+        if let Some(t) = &self.dependency_token {
+            check_text("dependency_token", t, MAX_NAME_CHARS)?;
+        }
+        if let Some(c) = &self.correlation_id {
+            check_text("correlation_id", c, MAX_NAME_CHARS)?;
+        }
+        Ok(())
+    }
+
+    /// An empty token means none (§5).
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.dependency_token.as_deref().filter(|t| !t.is_empty())
+    }
+}
+
+pub(crate) fn check_text(what: &str, text: &str, max_chars: usize) -> Result<()> {
+    // Byte length bounds the char count from above, so the common case skips counting.
+    if text.len() > max_chars && text.chars().count() > max_chars {
+        return Err(Error::InvalidArgument(format!(
+            "{what} is longer than {max_chars} characters"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_id(id: i64) -> Result<()> {
+    if id <= 0 {
+        return Err(Error::InvalidArgument(format!(
+            "operation id must be > 0, got {id} (AsyncOperationMissingId)"
+        )));
+    }
+    Ok(())
+}
+
+/// Cuts a message at `MAX_MESSAGE_CHARS` characters: reporting a failure must not fail (§5).
+pub(crate) fn truncate_message(text: String) -> String {
+    if text.len() <= MAX_MESSAGE_CHARS {
+        return text;
+    }
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+/// Query filter (§11). Fields are ANDed; `None` matches everything.
+/// Results come in ascending `id` (creation order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub state: Option<State>,
+    pub status: Option<Status>,
+    pub operation_type: Option<i32>,
+    pub name: Option<String>,
+    pub dependency_token: Option<String>,
+    /// `completed_on` < t.
+    pub completed_before: Option<i64>,
+    /// Only ids greater than this: keyset paging, stable while rows change.
+    pub after_id: Option<i64>,
+    /// At most this many rows; `None` for all.
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// One group of `counts()`: how many operations share (state, status, operation_type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountRow {
+    pub state: State,
+    pub status: Status,
+    pub operation_type: i32,
+    pub count: i64,
+}

@@ -1,0 +1,625 @@
+//! The SQLite file: connections, the single write path, and every statement.
+//!
+//! Writes: every write is one short `BEGIN IMMEDIATE` transaction run by
+//! [`Store::write`], the one place that holds the write connection (a later
+//! group-commit writer replaces its body, not its callers). Reads: a small pool
+//! of connections, each read one snapshot, never writing.
+
+mod schema;
+
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+
+use crate::error::{Error, Result};
+use crate::operation::{CountRow, Filter, Operation, OperationSpec};
+use crate::transition::{Change, PostponeUntil, RetryCount, State, Status};
+use parking_lot::{Condvar, Mutex};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How hard a commit presses data to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a call that returned OK survives power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash; the last commits may be
+    /// lost on power loss. Faster.
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub durability: Durability,
+    /// How long a write waits for the write lock before giving `Busy`.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency_token, \
+    postpone_until, host_id, lease_expires_at, lock_token, retry_count, error_code, message, \
+    friendly_message, created_on, modified_on, started_on, completed_on, execution_time_span, \
+    recurrence_pattern, recurrence_start, correlation_id, is_waiting_for_event";
+
+/// Wakes waiters (poll, wait_for) of this process when any write commits.
+#[derive(Debug, Default)]
+struct Notifier {
+    generation: Mutex<u64>,
+    changed: Condvar,
+}
+
+/// A point in the history of the file, to wait for the next change after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeMark {
+    generation: u64,
+    data_version: i64,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    options: StoreOptions,
+    writer: Mutex<Option<Connection>>,
+    readers: Mutex<Vec<Connection>>,
+    /// `PRAGMA data_version` is per connection: one dedicated connection sees
+    /// every commit of every other connection, ours and other processes'.
+    watcher: Mutex<Option<Connection>>,
+    notifier: Notifier,
+    closed: AtomicBool,
+}
+
+impl Store {
+    /// Opens or creates an asyncop file. A file that is not ours is refused
+    /// before any write could touch it.
+    pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let kind = schema::inspect(&path)?;
+        let version = schema::check_readonly(&path, &kind)?;
+        let mut writer = open_connection(&path, &options)?;
+        if version < SCHEMA_VERSION {
+            // WAL lets readers and one writer work at once, across processes.
+            let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(Error::Internal(format!(
+                    "could not enable WAL (journal_mode = {mode})"
+                )));
+            }
+            schema::migrate(&mut writer)?;
+        }
+        let watcher = open_connection(&path, &options)?;
+        Ok(Store {
+            path,
+            options,
+            writer: Mutex::new(Some(writer)),
+            readers: Mutex::new(Vec::new()),
+            watcher: Mutex::new(Some(watcher)),
+            notifier: Notifier::default(),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes every connection; later calls give `Closed`. Calls in flight finish first
+    /// (they hold the connection's lock).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        drop(self.writer.lock().take());
+        drop(self.watcher.lock().take());
+        self.readers.lock().clear();
+        self.notify();
+    }
+
+    /// Like `close`, but leaks the connections instead of closing them: for a
+    /// forked child, where closing an inherited connection can damage the
+    /// parent's file (SQLite "How to corrupt", §2.6).
+    pub fn abandon(&self) {
+        self.closed.store(true, Ordering::Release);
+        if let Some(c) = self.writer.lock().take() {
+            std::mem::forget(c);
+        }
+        if let Some(c) = self.watcher.lock().take() {
+            std::mem::forget(c);
+        }
+        for c in self.readers.lock().drain(..) {
+            std::mem::forget(c);
+        }
+    }
+
+    /// The single write path: one `BEGIN IMMEDIATE` transaction around `f`,
+    /// committed if `f` returns Ok, rolled back otherwise (also on panic).
+    pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut guard = self.writer.lock();
+        let conn = guard.as_mut().ok_or(Error::Closed)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        drop(guard);
+        self.notify();
+        Ok(value)
+    }
+
+    /// Runs `f` on one consistent snapshot (a read transaction) of a pooled connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        let pooled = self.readers.lock().pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = open_connection(&self.path, &self.options)?;
+                c.pragma_update(None, "query_only", true)?;
+                c
+            }
+        };
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let value = f(&tx)?;
+            tx.finish()?;
+            Ok(value)
+        })();
+        if !self.is_closed() {
+            self.readers.lock().push(conn);
+        }
+        result
+    }
+
+    fn notify(&self) {
+        let mut generation = self.notifier.generation.lock();
+        *generation = generation.wrapping_add(1);
+        self.notifier.changed.notify_all();
+    }
+
+    /// Where the file stands now; pass it to `wait_change`.
+    pub fn change_mark(&self) -> Result<ChangeMark> {
+        let generation = *self.notifier.generation.lock();
+        Ok(ChangeMark {
+            generation,
+            data_version: self.data_version()?,
+        })
+    }
+
+    fn data_version(&self) -> Result<i64> {
+        let guard = self.watcher.lock();
+        let conn = guard.as_ref().ok_or(Error::Closed)?;
+        Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Blocks until the file changed after `mark` or `deadline` passes. A write
+    /// of this process wakes it at once; another process's within `CROSS_PROCESS_TICK`.
+    /// Returns whether a change was seen.
+    pub fn wait_change(&self, mark: ChangeMark, deadline: Instant) -> Result<bool> {
+        loop {
+            {
+                let mut generation = self.notifier.generation.lock();
+                if *generation != mark.generation {
+                    return Ok(true);
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    return Ok(false);
+                }
+                let until = deadline.min(now + CROSS_PROCESS_TICK);
+                self.notifier.changed.wait_until(&mut generation, until);
+                if *generation != mark.generation {
+                    return Ok(true);
+                }
+            }
+            if self.is_closed() {
+                return Err(Error::Closed);
+            }
+            if self.data_version()? != mark.data_version {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+/// How often a waiter looks for commits of other processes: a cheap
+/// `PRAGMA data_version`, well inside the 50 ms promise.
+pub const CROSS_PROCESS_TICK: Duration = Duration::from_millis(10);
+
+fn open_connection(path: &Path, options: &StoreOptions) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::Internal(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(options.busy_timeout)?;
+    let sync = match options.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn operation_from_row(row: &Row<'_>) -> rusqlite::Result<Operation> {
+    let bad = |col: usize, v: i64| {
+        rusqlite::Error::FromSqlConversionFailure(
+            col,
+            rusqlite::types::Type::Integer,
+            format!("invalid code {v}").into(),
+        )
+    };
+    let state: i64 = row.get(3)?;
+    let status: i64 = row.get(4)?;
+    Ok(Operation {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        operation_type: row.get(2)?,
+        state: State::from_code(state).ok_or_else(|| bad(3, state))?,
+        status: Status::from_code(status).ok_or_else(|| bad(4, status))?,
+        data: row.get(5)?,
+        dependency_token: row.get(6)?,
+        postpone_until: row.get(7)?,
+        host_id: row.get(8)?,
+        lease_expires_at: row.get(9)?,
+        lock_token: row.get(10)?,
+        retry_count: row.get(11)?,
+        error_code: row.get(12)?,
+        message: row.get(13)?,
+        friendly_message: row.get(14)?,
+        created_on: row.get(15)?,
+        modified_on: row.get(16)?,
+        started_on: row.get(17)?,
+        completed_on: row.get(18)?,
+        execution_time_span: row.get(19)?,
+        recurrence_pattern: row.get(20)?,
+        recurrence_start: row.get(21)?,
+        correlation_id: row.get(22)?,
+        is_waiting_for_event: row.get(23)?,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Statements. Each takes the connection of a `write` or `read` closure.
+// ---------------------------------------------------------------------------
+
+/// One row by id.
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Operation>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM operation WHERE id = ?1"))?;
+    Ok(stmt.query_row([id], operation_from_row).optional()?)
+}
+
+/// Inserts a new operation (P1/P2); returns its id.
+pub fn insert(conn: &Connection, spec: &OperationSpec, now: i64) -> Result<i64> {
+    let (status, pu) = match spec.postpone_until {
+        Some(t) if t > now => (Status::Waiting, Some(t)),
+        _ => (Status::WaitingForResources, None),
+    };
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO operation (name, operation_type, state, status, data, dependency_token, \
+         postpone_until, correlation_id, created_on, modified_on) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    )?;
+    stmt.execute(params![
+        spec.name,
+        spec.operation_type,
+        status.state().code(),
+        status.code(),
+        spec.data,
+        spec.token(),
+        pu,
+        spec.correlation_id,
+        now
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Fields a host outcome or the library writes with a move (§5: a report
+/// replaces all three; absent values become null).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorFields {
+    pub error_code: Option<i32>,
+    pub message: Option<String>,
+    pub friendly_message: Option<String>,
+}
+
+/// The row after `change`, with the effects the states imply (§3): leaving
+/// Locked clears the host and lease and measures the attempt; entering
+/// Completed stamps `completed_on`.
+pub fn next_row(
+    cur: &Operation,
+    change: &Change,
+    now: i64,
+    errors: Option<&ErrorFields>,
+) -> Operation {
+    let mut next = cur.clone();
+    next.status = change.status;
+    next.state = change.status.state();
+    match change.postpone_until {
+        PostponeUntil::Keep => {}
+        PostponeUntil::Clear => next.postpone_until = None,
+        PostponeUntil::Set(t) => next.postpone_until = Some(t),
+    }
+    match change.retry_count {
+        RetryCount::Keep => {}
+        RetryCount::Increment => next.retry_count = cur.retry_count.saturating_add(1),
+        RetryCount::Reset => next.retry_count = 0,
+    }
+    if cur.state == State::Locked && next.state != State::Locked {
+        next.host_id = None;
+        next.lease_expires_at = None;
+        next.execution_time_span = cur.started_on.map(|s| now.saturating_sub(s).max(0));
+    }
+    if next.state == State::Completed && cur.state != State::Completed {
+        next.completed_on = Some(now);
+    }
+    if let Some(e) = errors {
+        next.error_code = e.error_code;
+        next.message = e.message.clone();
+        next.friendly_message = e.friendly_message.clone();
+    }
+    next.modified_on = now;
+    next
+}
+
+/// Writes `next` over the row if it still has the (state, status) of `cur`:
+/// the compare-and-set of every move. Returns false when the row changed or is gone.
+pub fn update(conn: &Connection, cur: &Operation, next: &Operation) -> Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE operation SET state = ?2, status = ?3, postpone_until = ?4, host_id = ?5, \
+         lease_expires_at = ?6, retry_count = ?7, error_code = ?8, message = ?9, \
+         friendly_message = ?10, modified_on = ?11, completed_on = ?12, execution_time_span = ?13 \
+         WHERE id = ?1 AND state = ?14 AND status = ?15",
+    )?;
+    let n = stmt.execute(params![
+        cur.id,
+        next.state.code(),
+        next.status.code(),
+        next.postpone_until,
+        next.host_id,
+        next.lease_expires_at,
+        next.retry_count,
+        next.error_code,
+        next.message,
+        next.friendly_message,
+        next.modified_on,
+        next.completed_on,
+        next.execution_time_span,
+        cur.state.code(),
+        cur.status.code(),
+    ])?;
+    Ok(n == 1)
+}
+
+/// Deletes the row if it still has the (state, status) of `cur`.
+pub fn delete(conn: &Connection, cur: &Operation) -> Result<bool> {
+    let mut stmt =
+        conn.prepare_cached("DELETE FROM operation WHERE id = ?1 AND state = ?2 AND status = ?3")?;
+    Ok(stmt.execute(params![cur.id, cur.state.code(), cur.status.code()])? == 1)
+}
+
+/// A row claimed by `claim`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: i64,
+    pub lock_token: i64,
+    pub operation_type: i32,
+    pub name: String,
+    pub data: Vec<u8>,
+    pub retry_count: i32,
+    pub dependency_token: Option<String>,
+    pub correlation_id: Option<String>,
+}
+
+/// P3 for up to `max` eligible operations, in one statement: the oldest Ready
+/// rows (FIFO by id) that no earlier unfinished operation with the same
+/// dependency token blocks (§6.1, §7), optionally only of `types`.
+pub fn claim(
+    conn: &Connection,
+    host_id: &str,
+    lease_expires_at: i64,
+    now: i64,
+    max: u32,
+    types: Option<&[i32]>,
+) -> Result<Vec<Claimed>> {
+    // Type lists are i32s, safe to inline; each distinct list is one cached statement.
+    let type_filter = match types {
+        Some(list) => {
+            let items: Vec<String> = list.iter().map(i32::to_string).collect();
+            format!("AND c.operation_type IN ({})", items.join(","))
+        }
+        None => String::new(),
+    };
+    let sql = format!(
+        "UPDATE operation SET state = 2, status = 20, host_id = ?1, lease_expires_at = ?2, \
+             lock_token = lock_token + 1, started_on = ?3, modified_on = ?3 \
+         WHERE id IN ( \
+             SELECT c.id FROM operation AS c \
+             WHERE c.state = 0 {type_filter} \
+               AND (c.dependency_token IS NULL OR NOT EXISTS ( \
+                   SELECT 1 FROM operation AS p \
+                   WHERE p.dependency_token = c.dependency_token AND p.state < 3 AND p.id < c.id)) \
+             ORDER BY c.id LIMIT ?4) \
+         RETURNING id, lock_token, operation_type, name, data, retry_count, dependency_token, \
+             correlation_id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![host_id, lease_expires_at, now, max], |r| {
+        Ok(Claimed {
+            id: r.get(0)?,
+            lock_token: r.get(1)?,
+            operation_type: r.get(2)?,
+            name: r.get(3)?,
+            data: r.get(4)?,
+            retry_count: r.get(5)?,
+            dependency_token: r.get(6)?,
+            correlation_id: r.get(7)?,
+        })
+    })?;
+    let mut claimed = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    // RETURNING gives no order guarantee; hosts get FIFO order.
+    claimed.sort_by_key(|c| c.id);
+    Ok(claimed)
+}
+
+/// Pushes a live lease to `new_expiry`; returns the status the host must act on,
+/// or `None` if the lease is not live (wrong token, expired, not Locked, gone).
+pub fn renew(
+    conn: &Connection,
+    id: i64,
+    lock_token: i64,
+    now: i64,
+    new_expiry: i64,
+) -> Result<Option<Status>> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE operation SET lease_expires_at = ?4 \
+         WHERE id = ?1 AND state = 2 AND lock_token = ?2 AND lease_expires_at > ?3 \
+         RETURNING status",
+    )?;
+    let status: Option<i64> = stmt
+        .query_row(params![id, lock_token, now, new_expiry], |r| r.get(0))
+        .optional()?;
+    Ok(status.and_then(Status::from_code))
+}
+
+/// Locked rows whose lease expired at or before `now` (§6.4).
+pub fn expired_leases(conn: &Connection, now: i64) -> Result<Vec<Operation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM operation WHERE state = 2 AND lease_expires_at <= ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([now], operation_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Suspended rows whose `postpone_until` is due (§6.4).
+pub fn due_postponed(conn: &Connection, now: i64) -> Result<Vec<Operation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM operation \
+         WHERE state = 1 AND postpone_until IS NOT NULL AND postpone_until <= ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([now], operation_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The earliest time at which a lease expires or a postponed row becomes due:
+/// when a waiting poll should look again even if nothing is committed.
+pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT min(t) FROM ( \
+             SELECT min(postpone_until) AS t FROM operation WHERE state = 1 AND postpone_until IS NOT NULL \
+             UNION ALL SELECT min(lease_expires_at) FROM operation WHERE state = 2)",
+    )?;
+    Ok(stmt.query_row([], |r| r.get(0))?)
+}
+
+/// Whether a claim could find work now: a Ready row, an expired lease or a due
+/// postponed row. Lets waiting pollers skip the write lock when nothing changed for them.
+pub fn may_have_work(conn: &Connection, now: i64) -> Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM operation WHERE state = 0) \
+             OR EXISTS (SELECT 1 FROM operation WHERE state = 2 AND lease_expires_at <= ?1) \
+             OR EXISTS (SELECT 1 FROM operation \
+                        WHERE state = 1 AND postpone_until IS NOT NULL AND postpone_until <= ?1)",
+    )?;
+    Ok(stmt.query_row([now], |r| r.get(0))?)
+}
+
+/// Rows matching `filter` in ascending id (§11).
+pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Operation>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM operation WHERE 1 = 1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut push = |clause: &str, v: rusqlite::types::Value| {
+        args.push(v);
+        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+    };
+    use rusqlite::types::Value;
+    if let Some(s) = filter.state {
+        push("state =", Value::Integer(s.code().into()));
+    }
+    if let Some(s) = filter.status {
+        push("status =", Value::Integer(s.code().into()));
+    }
+    if let Some(t) = filter.operation_type {
+        push("operation_type =", Value::Integer(t.into()));
+    }
+    if let Some(n) = &filter.name {
+        push("name =", Value::Text(n.clone()));
+    }
+    if let Some(t) = &filter.dependency_token {
+        push("dependency_token =", Value::Text(t.clone()));
+    }
+    if let Some(t) = filter.completed_before {
+        push("completed_on <", Value::Integer(t));
+    }
+    if let Some(a) = filter.after_id {
+        push("id >", Value::Integer(a));
+    }
+    sql.push_str(" ORDER BY id");
+    // LIMIT -1 is SQLite's "no limit".
+    let limit = filter.limit.map_or(-1, i64::from);
+    let offset = filter.offset.map_or(0, i64::from);
+    sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), operation_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Non-empty (state, status, operation_type) groups with their sizes, sorted by those keys.
+pub fn counts(conn: &Connection) -> Result<Vec<CountRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT state, status, operation_type, count(*) FROM operation \
+         GROUP BY state, status, operation_type ORDER BY state, status, operation_type",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i32>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (state, status, operation_type, count) = row?;
+        let (Some(state), Some(status)) = (State::from_code(state), Status::from_code(status))
+        else {
+            return Err(Error::Corrupt(format!(
+                "invalid stored codes {state}/{status}"
+            )));
+        };
+        out.push(CountRow {
+            state,
+            status,
+            operation_type,
+            count,
+        });
+    }
+    Ok(out)
+}
+
+/// One queue-wide setting as stored (§6.6).
+pub fn setting(conn: &Connection, key: &str) -> Result<Option<String>> {
+    let mut stmt = conn.prepare_cached("SELECT value FROM setting WHERE key = ?1")?;
+    Ok(stmt.query_row([key], |r| r.get(0)).optional()?)
+}
+
+pub fn set_setting(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO setting (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?;
+    stmt.execute(params![key, value])?;
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! The file format: what makes a file ours, the schema and its migrations.
+//!
+//! A file is checked before anything may write to it, so that opening somebody
+//! else's file (another SQLite database, a text file, random bytes, a truncated
+//! file, a newer asyncop) fails and leaves it byte-for-byte untouched.
+
+use crate::error::{Error, Result};
+use rusqlite::{Connection, OpenFlags};
+use std::io::Read;
+use std::path::Path;
+
+/// `PRAGMA application_id`: "ASOP".
+pub const APPLICATION_ID: i32 = 0x4153_4F50;
+
+/// Schema version this library writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// `MIGRATIONS[v - 1]` brings a file from version v - 1 to v. Append only.
+const MIGRATIONS: [&str; 1] = [SCHEMA_V1];
+
+/// Version 1. Recurrence (§8) and retention (§10) columns and settings are
+/// already here so that adding those features needs no migration.
+const SCHEMA_V1: &str = r#"
+CREATE TABLE operation (
+    -- AUTOINCREMENT: ids are never reused, not even after deletes (§5).
+    id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+    name                 TEXT    NOT NULL,
+    operation_type       INTEGER NOT NULL CHECK (operation_type > 0),
+    state                INTEGER NOT NULL CHECK (state BETWEEN 0 AND 3),
+    status               INTEGER NOT NULL
+                         CHECK (status IN (0, 10, 20, 21, 22, 30, 31, 32) AND state = status / 10),
+    data                 BLOB    NOT NULL,
+    dependency_token     TEXT,
+    postpone_until       INTEGER,
+    host_id              TEXT,
+    lease_expires_at     INTEGER,
+    lock_token           INTEGER NOT NULL DEFAULT 0,
+    retry_count          INTEGER NOT NULL DEFAULT 0 CHECK (retry_count >= 0),
+    error_code           INTEGER,
+    message              TEXT,
+    friendly_message     TEXT,
+    created_on           INTEGER NOT NULL,
+    modified_on          INTEGER NOT NULL,
+    started_on           INTEGER,
+    completed_on         INTEGER,
+    execution_time_span  INTEGER,
+    recurrence_pattern   TEXT,
+    recurrence_start     INTEGER,
+    correlation_id       TEXT,
+    is_waiting_for_event INTEGER NOT NULL DEFAULT 0 CHECK (is_waiting_for_event IN (0, 1)),
+    -- host_id and lease_expires_at are non-null exactly while Locked (§5).
+    CHECK ((state = 2) = (host_id IS NOT NULL)),
+    CHECK ((state = 2) = (lease_expires_at IS NOT NULL))
+);
+
+-- The claim walks Ready rows in id order: O(log n) however many rows are Completed.
+CREATE INDEX operation_ready ON operation (id) WHERE state = 0;
+-- "Is an earlier unfinished operation with my token there?" (§7)
+CREATE INDEX operation_dependency ON operation (dependency_token, id)
+    WHERE state < 3 AND dependency_token IS NOT NULL;
+-- Recovery of expired leases and promotion of due postponed rows (§6.4).
+CREATE INDEX operation_lease ON operation (lease_expires_at) WHERE state = 2;
+CREATE INDEX operation_postponed ON operation (postpone_until)
+    WHERE state = 1 AND postpone_until IS NOT NULL;
+-- Retention (§10) and completed_before queries.
+CREATE INDEX operation_completed ON operation (completed_on) WHERE state = 3;
+-- System Jobs views: counts per group, queries by state or name.
+CREATE INDEX operation_group ON operation (state, status, operation_type);
+CREATE INDEX operation_name ON operation (name);
+
+-- Queue-wide settings, shared by every process that opens the file (§6.6).
+CREATE TABLE setting (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+INSERT INTO setting (key, value) VALUES
+    ('restricted_types', '9,16,18,19,20,22,24,25,27,31'),
+    ('max_attempts', '4'),
+    ('backoff_base_ms', '5000'),
+    ('backoff_cap_ms', '3600000'),
+    ('allow_delete_any', '0'),
+    ('recurrence_updatable_types', ''),
+    ('auto_delete_types', ''),
+    ('cleanup_enabled', '1'),
+    ('retention_succeeded_ms', '2592000000'),
+    ('retention_failed_ms', '5184000000'),
+    ('retention_canceled_ms', '5184000000'),
+    ('last_purge_at', '0');
+"#;
+
+/// What the file at a path is, judged from its header alone.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    /// Missing or empty: we may create the schema.
+    New,
+    /// An SQLite file whose header names no application; it may be an empty
+    /// database (ours, never initialised) or a foreign one. SQLite decides.
+    Unmarked,
+    /// An asyncop file (its header may lag behind the WAL; SQLite re-checks).
+    Ours,
+}
+
+fn corrupt(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::Corrupt(format!("{}: {why}", path.display()))
+}
+
+/// Reads the 100-byte SQLite header with plain file I/O, so nothing can write.
+pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileKind::New),
+        Err(e) => return Err(Error::Internal(format!("{}: {e}", path.display()))),
+    };
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(FileKind::New);
+    }
+    let mut header = [0u8; 100];
+    if len < 100 || file.read_exact(&mut header).is_err() {
+        return Err(corrupt(
+            path,
+            "not an SQLite database (shorter than an SQLite header)",
+        ));
+    }
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err(corrupt(path, "not an SQLite database (no SQLite header)"));
+    }
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65536u64,
+        n if n >= 512 && n.is_power_of_two() => u64::from(n),
+        n => {
+            return Err(corrupt(
+                path,
+                format!("corrupt SQLite header (page size {n})"),
+            ));
+        }
+    };
+    // The in-header page count is valid when the change counter matches
+    // "version-valid-for"; a WAL file may hold more pages, never fewer.
+    let pages = u64::from(be32(28));
+    if be32(24) == be32(92) && pages > 0 && len < pages * page_size {
+        return Err(corrupt(
+            path,
+            format!(
+                "truncated: {len} bytes where the header promises {}",
+                pages * page_size
+            ),
+        ));
+    }
+    if len % page_size != 0 {
+        return Err(corrupt(
+            path,
+            format!("truncated: {len} bytes is not a whole number of {page_size}-byte pages"),
+        ));
+    }
+    match be32(68) as i32 {
+        APPLICATION_ID => Ok(FileKind::Ours),
+        0 => Ok(FileKind::Unmarked),
+        other => Err(corrupt(
+            path,
+            format!(
+                "foreign SQLite database (application_id {other:#x}, asyncop's is {APPLICATION_ID:#x})"
+            ),
+        )),
+    }
+}
+
+/// Asks SQLite, read-only, what the file holds (it sees the WAL, the header may not).
+/// Returns the schema version to migrate from: 0 for an empty database.
+pub(crate) fn check_readonly(path: &Path, kind: &FileKind) -> Result<i32> {
+    if *kind == FileKind::New {
+        return Ok(0);
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| corrupt(path, e))?;
+    let inspect = || -> rusqlite::Result<(i32, i32, i64)> {
+        let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let objects: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+        Ok((app, version, objects))
+    };
+    let (app, version, objects) = inspect().map_err(|e| corrupt(path, e))?;
+    match (app, version) {
+        (0, _) if objects == 0 => Ok(0),
+        (0, _) => Err(corrupt(
+            path,
+            "foreign SQLite database (it has tables but is not marked as asyncop's)",
+        )),
+        (APPLICATION_ID, v) if v > SCHEMA_VERSION => Err(corrupt(
+            path,
+            format!(
+                "schema version {v} is newer than this library supports ({SCHEMA_VERSION}); upgrade asyncop"
+            ),
+        )),
+        (APPLICATION_ID, v) if v >= 1 => Ok(v),
+        (APPLICATION_ID, v) => Err(corrupt(
+            path,
+            format!("asyncop file with invalid schema version {v}"),
+        )),
+        (other, _) => Err(corrupt(
+            path,
+            format!("foreign SQLite database (application_id {other:#x})"),
+        )),
+    }
+}
+
+/// Creates or migrates the schema inside one write transaction. Re-reads the
+/// version under the write lock: two processes may race to create a new file.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let app: i32 = tx.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version: i32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if app != 0 && app != APPLICATION_ID {
+        return Err(Error::Corrupt(format!(
+            "foreign SQLite database (application_id {app:#x})"
+        )));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(Error::Corrupt(format!(
+            "schema version {version} is newer than this library supports ({SCHEMA_VERSION})"
+        )));
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(()); // another process finished first; dropping `tx` rolls back nothing
+    }
+    for (from, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        tx.execute_batch(sql).map_err(|e| {
+            Error::Internal(format!(
+                "migration to schema version {} failed: {e}",
+                from + 1
+            ))
+        })?;
+    }
+    // Both pragmas write page 1 inside this transaction: a crash leaves all or nothing.
+    tx.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+    ))?;
+    tx.commit()?;
+    Ok(())
+}
