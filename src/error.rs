@@ -47,7 +47,11 @@ pub enum Error {
     NotFound { id: i64 },
     /// A host call without a live lease and matching lock token. `holder` is
     /// the host that holds the operation now, if any.
-    LeaseLost { id: i64, lock_token: i64, holder: Option<String> },
+    LeaseLost {
+        id: i64,
+        lock_token: i64,
+        holder: Option<String>,
+    },
     /// Bad argument: text too long, id <= 0, mismatched or unknown codes, t <= now.
     InvalidArgument(String),
     /// The write lock was not obtained within the busy timeout; nothing changed.

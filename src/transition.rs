@@ -31,7 +31,12 @@ pub enum Status {
 }
 
 impl State {
-    pub const ALL: [State; 4] = [State::Ready, State::Suspended, State::Locked, State::Completed];
+    pub const ALL: [State; 4] = [
+        State::Ready,
+        State::Suspended,
+        State::Locked,
+        State::Completed,
+    ];
 
     pub fn code(self) -> u8 {
         self as u8
@@ -78,7 +83,9 @@ impl Status {
     }
 
     pub fn from_code(code: i64) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| i64::from(s.code()) == code)
+        Status::ALL
+            .into_iter()
+            .find(|s| i64::from(s.code()) == code)
     }
 
     /// The fixed status → state mapping.
@@ -172,7 +179,11 @@ impl Change {
             State::Ready | State::Completed => PostponeUntil::Clear,
             _ => postpone_until,
         };
-        Change { status, postpone_until, retry_count: RetryCount::Keep }
+        Change {
+            status,
+            postpone_until,
+            retry_count: RetryCount::Keep,
+        }
     }
 
     fn retry(mut self, retry_count: RetryCount) -> Change {
@@ -192,7 +203,11 @@ pub enum Step {
 }
 
 fn refusal(cur: Status, target_state: State) -> Refusal {
-    Refusal { state: cur.state().code(), status: cur.code(), target_state: target_state.code() }
+    Refusal {
+        state: cur.state().code(),
+        status: cur.code(),
+        target_state: target_state.code(),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -206,12 +221,14 @@ pub fn cancel(cur: Status, restricted: bool) -> Result<Step> {
         return Err(Error::CannotCancel);
     }
     match cur {
-        Status::WaitingForResources | Status::Waiting => {
-            Ok(Step::Move(Change::to(Status::Canceled, PostponeUntil::Clear)))
-        }
-        Status::InProgress | Status::Pausing => {
-            Ok(Step::Move(Change::to(Status::Canceling, PostponeUntil::Clear)))
-        }
+        Status::WaitingForResources | Status::Waiting => Ok(Step::Move(Change::to(
+            Status::Canceled,
+            PostponeUntil::Clear,
+        ))),
+        Status::InProgress | Status::Pausing => Ok(Step::Move(Change::to(
+            Status::Canceling,
+            PostponeUntil::Clear,
+        ))),
         _ => Err(Error::InvalidStateChange(refusal(cur, State::Completed))),
     }
 }
@@ -222,18 +239,25 @@ pub fn pause(cur: Status, restricted: bool) -> Result<Step> {
         return Err(Error::CannotPause);
     }
     match cur {
-        Status::InProgress => Ok(Step::Move(Change::to(Status::Pausing, PostponeUntil::Clear))),
+        Status::InProgress => Ok(Step::Move(Change::to(
+            Status::Pausing,
+            PostponeUntil::Clear,
+        ))),
         Status::Pausing => Ok(Step::Unchanged),
-        _ => Err(Error::InvalidStateChangeToSuspended(refusal(cur, State::Suspended))),
+        _ => Err(Error::InvalidStateChangeToSuspended(refusal(
+            cur,
+            State::Suspended,
+        ))),
     }
 }
 
 /// Resume: U6. Restricted types have no dedicated code, so they get ToReady (§4).
 pub fn resume(cur: Status, restricted: bool) -> Result<Step> {
     match cur {
-        Status::Waiting if !restricted => {
-            Ok(Step::Move(Change::to(Status::WaitingForResources, PostponeUntil::Clear)))
-        }
+        Status::Waiting if !restricted => Ok(Step::Move(Change::to(
+            Status::WaitingForResources,
+            PostponeUntil::Clear,
+        ))),
         _ => Err(Error::InvalidStateChangeToReady(refusal(cur, State::Ready))),
     }
 }
@@ -247,13 +271,20 @@ pub fn postpone(cur: Status, restricted: bool, until: i64, now: i64) -> Result<S
         )));
     }
     match cur {
-        Status::WaitingForResources | Status::Waiting => {
-            Ok(Step::Move(Change::to(Status::Waiting, PostponeUntil::Set(until))))
-        }
+        Status::WaitingForResources | Status::Waiting => Ok(Step::Move(Change::to(
+            Status::Waiting,
+            PostponeUntil::Set(until),
+        ))),
         // Postponing a running operation pauses it, which restricted types refuse.
         Status::InProgress if restricted => Err(Error::CannotPause),
-        Status::InProgress => Ok(Step::Move(Change::to(Status::Pausing, PostponeUntil::Set(until)))),
-        _ => Err(Error::InvalidStateChangeToSuspended(refusal(cur, State::Suspended))),
+        Status::InProgress => Ok(Step::Move(Change::to(
+            Status::Pausing,
+            PostponeUntil::Set(until),
+        ))),
+        _ => Err(Error::InvalidStateChangeToSuspended(refusal(
+            cur,
+            State::Suspended,
+        ))),
     }
 }
 
@@ -308,9 +339,10 @@ pub fn set_state(cur: Status, restricted: bool, request: SetStateRequest) -> Res
         SetStateRequest::Resume => resume(cur, restricted),
         SetStateRequest::Pause => pause(cur, restricted),
         SetStateRequest::Cancel => cancel(cur, restricted),
-        SetStateRequest::DeclareOutcome => {
-            Err(Error::InvalidStateChangeToComplete(refusal(cur, State::Completed)))
-        }
+        SetStateRequest::DeclareOutcome => Err(Error::InvalidStateChangeToComplete(refusal(
+            cur,
+            State::Completed,
+        ))),
         SetStateRequest::Lock => Err(Error::InvalidStateChange(refusal(cur, State::Locked))),
     }
 }
@@ -322,7 +354,8 @@ pub fn set_state(cur: Status, restricted: bool, request: SetStateRequest) -> Res
 
 /// P3: the claim takes only 0/0.
 pub fn claim(cur: Status) -> Option<Change> {
-    (cur == Status::WaitingForResources).then(|| Change::to(Status::InProgress, PostponeUntil::Keep))
+    (cur == Status::WaitingForResources)
+        .then(|| Change::to(Status::InProgress, PostponeUntil::Keep))
 }
 
 /// Lease renewal: no move; returns the status the host must act on (20, 21 or 22).
@@ -342,24 +375,30 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] =
-        [Outcome::Failed, Outcome::Canceled, Outcome::Retry, Outcome::Suspended, Outcome::Succeeded];
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Failed,
+        Outcome::Canceled,
+        Outcome::Retry,
+        Outcome::Suspended,
+        Outcome::Succeeded,
+    ];
 
     pub fn code(self) -> u8 {
         self as u8
     }
 
     pub fn from_code(code: i64) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| i64::from(o.code()) == code)
+        Outcome::ALL
+            .into_iter()
+            .find(|o| i64::from(o.code()) == code)
     }
 }
 
 impl TryFrom<i64> for Outcome {
     type Error = Error;
     fn try_from(code: i64) -> Result<Outcome> {
-        Outcome::from_code(code).ok_or_else(|| {
-            Error::InvalidArgument(format!("{code} is not an outcome code (0..4)"))
-        })
+        Outcome::from_code(code)
+            .ok_or_else(|| Error::InvalidArgument(format!("{code} is not an outcome code (0..4)")))
     }
 }
 
@@ -391,7 +430,6 @@ pub fn report(cur: Status, outcome: Outcome, ctx: OutcomeContext) -> Option<Chan
         (Canceling, _) => match (outcome, ctx.next_occurrence) {
             // A finished one-shot run is recorded as such, even under Canceling.
             (Outcome::Succeeded, None) => Change::to(Succeeded, Clear),
-            (Outcome::Retry, _) => Change::to(Canceled, Clear).retry(RetryCount::Increment),
             _ => Change::to(Canceled, Clear),
         },
         (InProgress | Pausing, Outcome::Succeeded) => match ctx.next_occurrence {
@@ -405,7 +443,11 @@ pub fn report(cur: Status, outcome: Outcome, ctx: OutcomeContext) -> Option<Chan
             Change::to(Failed, Clear).retry(RetryCount::Increment)
         }
         (InProgress | Pausing, Outcome::Retry) => {
-            let pu = if cur == Pausing { Keep } else { Set(ctx.retry.at) };
+            let pu = if cur == Pausing {
+                Keep
+            } else {
+                Set(ctx.retry.at)
+            };
             Change::to(Waiting, pu).retry(RetryCount::Increment)
         }
         (InProgress, Outcome::Suspended) => Change::to(Waiting, Clear),
@@ -458,9 +500,10 @@ pub fn lease_expired(cur: Status, exhausted: bool) -> Option<Change> {
 /// P4: a Suspended operation whose `postpone_until` is due becomes Ready.
 pub fn postpone_due(cur: Status, postpone_until: Option<i64>, now: i64) -> Option<Change> {
     match (cur, postpone_until) {
-        (Status::Waiting, Some(pu)) if pu <= now => {
-            Some(Change::to(Status::WaitingForResources, PostponeUntil::Clear))
-        }
+        (Status::Waiting, Some(pu)) if pu <= now => Some(Change::to(
+            Status::WaitingForResources,
+            PostponeUntil::Clear,
+        )),
         _ => None,
     }
 }
