@@ -423,17 +423,14 @@ pub struct Claimed {
     pub correlation_id: Option<String>,
 }
 
-/// P3 for up to `max` eligible operations, in one statement: the oldest Ready
-/// rows (FIFO by id) that no earlier unfinished operation with the same
-/// dependency token blocks (§6.1, §7), optionally only of `types`.
-pub fn claim(
-    conn: &Connection,
-    host_id: &str,
-    lease_expires_at: i64,
-    now: i64,
-    max: u32,
-    types: Option<&[i32]>,
-) -> Result<Vec<Claimed>> {
+/// The claim statement (P3): moves up to `?4` eligible operations to 2/20 for
+/// host `?1` with lease expiry `?2` at time `?3`. Eligible: the oldest Ready rows
+/// (FIFO by id) that no earlier unfinished operation with the same dependency
+/// token blocks (§6.1, §7), optionally only of `types`. `INDEXED BY` pins the
+/// walk over the partial index of Ready rows in id order, so the cost does not
+/// grow with Completed rows; with a type filter the planner would otherwise
+/// sort every Ready row of those types.
+pub fn claim_sql(types: Option<&[i32]>) -> String {
     // Type lists are i32s, safe to inline; each distinct list is one cached statement.
     let type_filter = match types {
         Some(list) => {
@@ -442,11 +439,11 @@ pub fn claim(
         }
         None => String::new(),
     };
-    let sql = format!(
+    format!(
         "UPDATE operation SET state = 2, status = 20, host_id = ?1, lease_expires_at = ?2, \
              lock_token = lock_token + 1, started_on = ?3, modified_on = ?3 \
          WHERE id IN ( \
-             SELECT c.id FROM operation AS c \
+             SELECT c.id FROM operation AS c INDEXED BY operation_ready \
              WHERE c.state = 0 {type_filter} \
                AND (c.dependency_token IS NULL OR NOT EXISTS ( \
                    SELECT 1 FROM operation AS p \
@@ -454,7 +451,19 @@ pub fn claim(
              ORDER BY c.id LIMIT ?4) \
          RETURNING id, lock_token, operation_type, name, data, retry_count, dependency_token, \
              correlation_id"
-    );
+    )
+}
+
+/// Claims up to `max` eligible operations with [`claim_sql`], in FIFO order.
+pub fn claim(
+    conn: &Connection,
+    host_id: &str,
+    lease_expires_at: i64,
+    now: i64,
+    max: u32,
+    types: Option<&[i32]>,
+) -> Result<Vec<Claimed>> {
+    let sql = claim_sql(types);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![host_id, lease_expires_at, now, max], |r| {
         Ok(Claimed {
