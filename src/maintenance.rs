@@ -113,3 +113,69 @@ pub(crate) fn run(conn: &Connection, now: i64, policy: &RetryPolicy) -> Result<M
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_base_and_stops_at_cap() {
+        let p = RetryPolicy::default();
+        let waits: Vec<i64> = (1..=12).map(|n| p.backoff_ms(n)).collect();
+        assert_eq!(
+            waits,
+            [
+                5_000, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, 1_280_000,
+                2_560_000, 3_600_000, 3_600_000
+            ]
+        );
+        // Huge retry counts and bases saturate instead of overflowing.
+        assert_eq!(p.backoff_ms(i32::MAX), 3_600_000);
+        let big = RetryPolicy {
+            max_attempts: 100,
+            backoff_base_ms: i64::MAX / 2,
+            backoff_cap_ms: i64::MAX,
+        };
+        assert_eq!(big.backoff_ms(50), i64::MAX);
+    }
+
+    #[test]
+    fn plan_counts_this_attempt_and_honours_requested_time() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.plan(0, 1_000, None),
+            RetryPlan {
+                exhausted: false,
+                at: 6_000
+            }
+        );
+        assert_eq!(
+            p.plan(2, 1_000, None),
+            RetryPlan {
+                exhausted: false,
+                at: 21_000
+            }
+        );
+        assert_eq!(
+            p.plan(3, 1_000, None),
+            RetryPlan {
+                exhausted: true,
+                at: 41_000
+            }
+        );
+        assert_eq!(p.plan(0, 1_000, Some(50_000)).at, 50_000);
+        assert_eq!(
+            p.plan(0, 1_000, Some(10)).at,
+            1_000,
+            "never earlier than now"
+        );
+        let once = RetryPolicy {
+            max_attempts: 1,
+            ..p
+        };
+        assert!(
+            once.plan(0, 0, None).exhausted,
+            "max_attempts 1 disables retries"
+        );
+    }
+}

@@ -159,3 +159,25 @@ pub struct CountRow {
     pub operation_type: i32,
     pub count: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_counts_characters_and_cuts_on_a_boundary() {
+        let short = "é".repeat(MAX_MESSAGE_CHARS);
+        assert_eq!(truncate_message(short.clone()), short);
+        let long = "é".repeat(MAX_MESSAGE_CHARS + 5);
+        let cut = truncate_message(long);
+        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS);
+        assert!(cut.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn text_limits_count_characters_not_bytes() {
+        assert!(check_text("name", &"ü".repeat(MAX_NAME_CHARS), MAX_NAME_CHARS).is_ok());
+        assert!(check_text("name", &"ü".repeat(MAX_NAME_CHARS + 1), MAX_NAME_CHARS).is_err());
+        assert!(check_id(0).is_err() && check_id(-1).is_err() && check_id(1).is_ok());
+    }
+}
