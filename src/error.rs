@@ -45,12 +45,12 @@ pub enum Error {
     CannotUpdateRecurring,
     /// No row with this id (user calls only; host calls say `LeaseLost`).
     NotFound { id: i64 },
-    /// A host call without a live lease and matching lock token. `holder` is
-    /// the host that holds the operation now, if any.
+    /// A host call without a live lease and matching lock token; `detail` says
+    /// why (expired, claimed again by another host, no longer Locked, gone).
     LeaseLost {
         id: i64,
         lock_token: i64,
-        holder: Option<String>,
+        detail: String,
     },
     /// Bad argument: text too long, id <= 0, mismatched or unknown codes, t <= now.
     InvalidArgument(String),
@@ -143,12 +143,8 @@ impl fmt::Display for Error {
                 "Cannot update recurrence pattern for a job type that is not supported.",
             ),
             Error::NotFound { id } => write!(f, "no asyncoperation with Id {id}"),
-            Error::LeaseLost { id, lock_token, holder } => {
-                write!(f, "lease lost: lock token {lock_token} no longer holds asyncoperation {id}")?;
-                match holder {
-                    Some(h) => write!(f, " (it is now held by host {h})"),
-                    None => f.write_str(" (its lease expired, or it is no longer Locked)"),
-                }
+            Error::LeaseLost { id, lock_token, detail } => {
+                write!(f, "lease lost on asyncoperation {id} (lock token {lock_token}): {detail}")
             }
             Error::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
             Error::Busy => f.write_str("database is busy: the write lock was not obtained within the busy timeout; nothing changed"),

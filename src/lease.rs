@@ -126,19 +126,37 @@ impl Report {
 /// The fencing rule (§6.3): the row exists, is Locked, carries this token and
 /// its lease is live at `now`. Returns the row, or `LeaseLost`.
 pub(crate) fn held(row: Option<Operation>, key: LeaseKey, now: i64) -> Result<Operation> {
-    let lost = |holder: Option<String>| Error::LeaseLost {
+    let Some(row) = row else {
+        return Err(lost(key, "the operation no longer exists".into()));
+    };
+    let host = row.host_id.as_deref().unwrap_or("?");
+    let detail = if row.state != State::Locked {
+        format!(
+            "it is no longer Locked (now {}/{})",
+            row.state.code(),
+            row.status.code()
+        )
+    } else if row.lock_token != key.lock_token {
+        format!(
+            "host {host} claimed it again under lock token {}",
+            row.lock_token
+        )
+    } else {
+        match row.lease_expires_at {
+            Some(t) if t > now => return Ok(row),
+            Some(t) => format!("the lease of host {host} expired at {t} (now {now})"),
+            None => format!("host {host} holds no lease"),
+        }
+    };
+    Err(lost(key, detail))
+}
+
+pub(crate) fn lost(key: LeaseKey, detail: String) -> Error {
+    Error::LeaseLost {
         id: key.id,
         lock_token: key.lock_token,
-        holder,
-    };
-    let row = row.ok_or_else(|| lost(None))?;
-    if row.state == State::Locked && row.lock_token == key.lock_token {
-        if row.lease_expires_at.is_some_and(|t| t > now) {
-            return Ok(row);
-        }
-        return Err(lost(None));
+        detail,
     }
-    Err(lost(row.host_id))
 }
 
 pub(crate) fn check_host_id(host_id: &str) -> Result<()> {

@@ -474,11 +474,7 @@ impl Queue {
                 Some(status) => Ok(status),
                 None => Err(lease::held(store::get(conn, key.id)?, key, now)
                     .err()
-                    .unwrap_or(Error::LeaseLost {
-                        id: key.id,
-                        lock_token: key.lock_token,
-                        holder: None,
-                    })),
+                    .unwrap_or_else(|| lease::lost(key, "the lease is not live".into()))),
             }
         })
     }
@@ -503,10 +499,11 @@ impl Queue {
                     .retry
                     .plan(row.retry_count, now, report.retry_at),
             };
-            let lost = || Error::LeaseLost {
-                id: key.id,
-                lock_token: key.lock_token,
-                holder: None,
+            let lost = || {
+                lease::lost(
+                    key,
+                    format!("no outcome applies to status {}", row.status.code()),
+                )
             };
             let change = transition::report(row.status, outcome, ctx).ok_or_else(lost)?;
             let next = store::next_row(&row, &change, now, Some(&errors));

@@ -105,7 +105,9 @@ fn corrupt(path: &Path, why: impl std::fmt::Display) -> Error {
     Error::Corrupt(format!("{}: {why}", path.display()))
 }
 
-/// Reads the 100-byte SQLite header with plain file I/O, so nothing can write.
+/// Reads the SQLite header (and page 1's b-tree header) with plain file I/O, so
+/// nothing can write. Whatever the header alone proves foreign is refused here,
+/// before SQLite could create `-wal`/`-shm` files beside somebody else's file.
 pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -116,11 +118,12 @@ pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
     if len == 0 {
         return Ok(FileKind::New);
     }
-    let mut header = [0u8; 100];
-    if len < 100 || file.read_exact(&mut header).is_err() {
+    // 100 bytes of database header, then page 1's b-tree header (cell count at 103).
+    let mut header = [0u8; 108];
+    if len < 512 || file.read_exact(&mut header).is_err() {
         return Err(corrupt(
             path,
-            "not an SQLite database (shorter than an SQLite header)",
+            "not an SQLite database (shorter than one SQLite page)",
         ));
     }
     if &header[..16] != b"SQLite format 3\0" {
@@ -157,9 +160,23 @@ pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
             format!("truncated: {len} bytes is not a whole number of {page_size}-byte pages"),
         ));
     }
+    let version = be32(60) as i32;
     match be32(68) as i32 {
+        APPLICATION_ID if version > SCHEMA_VERSION => Err(newer_version(path, version)),
         APPLICATION_ID => Ok(FileKind::Ours),
-        0 => Ok(FileKind::Unmarked),
+        0 => {
+            // A non-empty WAL may hold a schema the main file does not show yet:
+            // then only SQLite can tell. Without one, page 1 is the whole truth.
+            let mut wal = path.as_os_str().to_owned();
+            wal.push("-wal");
+            let wal_live = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+            let schema_cells = u16::from_be_bytes([header[103], header[104]]);
+            if wal_live || schema_cells == 0 {
+                Ok(FileKind::Unmarked)
+            } else {
+                Err(foreign_unmarked(path))
+            }
+        }
         other => Err(corrupt(
             path,
             format!(
@@ -167,6 +184,22 @@ pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
             ),
         )),
     }
+}
+
+fn newer_version(path: &Path, version: i32) -> Error {
+    corrupt(
+        path,
+        format!(
+            "schema version {version} is newer than this library supports ({SCHEMA_VERSION}); upgrade asyncop"
+        ),
+    )
+}
+
+fn foreign_unmarked(path: &Path) -> Error {
+    corrupt(
+        path,
+        "foreign SQLite database (it has tables but is not marked as asyncop's)",
+    )
 }
 
 /// Asks SQLite, read-only, what the file holds (it sees the WAL, the header may not).
@@ -187,16 +220,8 @@ pub(crate) fn check_readonly(path: &Path, kind: &FileKind) -> Result<i32> {
     let (app, version, objects) = inspect().map_err(|e| corrupt(path, e))?;
     match (app, version) {
         (0, _) if objects == 0 => Ok(0),
-        (0, _) => Err(corrupt(
-            path,
-            "foreign SQLite database (it has tables but is not marked as asyncop's)",
-        )),
-        (APPLICATION_ID, v) if v > SCHEMA_VERSION => Err(corrupt(
-            path,
-            format!(
-                "schema version {v} is newer than this library supports ({SCHEMA_VERSION}); upgrade asyncop"
-            ),
-        )),
+        (0, _) => Err(foreign_unmarked(path)),
+        (APPLICATION_ID, v) if v > SCHEMA_VERSION => Err(newer_version(path, v)),
         (APPLICATION_ID, v) if v >= 1 => Ok(v),
         (APPLICATION_ID, v) => Err(corrupt(
             path,

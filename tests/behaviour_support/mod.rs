@@ -1,0 +1,199 @@
+//! Shared fixtures of `tests/user_actions.rs`, `tests/host_rules.rs` and
+//! `tests/bad_files.rs`: a fresh temporary directory per test, a queue opened on a
+//! `ManualClock`, and small helpers that put operations where a test needs them.
+//! Every helper goes through the public API only.
+#![allow(dead_code)]
+
+use asyncop::{
+    Durability, Lease, ManualClock, Operation, OperationSpec, Options, PollOptions, Queue,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where every test clock starts: 2023-11-14T22:13:20Z, in ms.
+pub const T0: i64 = 1_700_000_000_000;
+
+/// The lease length of `Options::default()` (§13: 30 s).
+pub const LEASE_MS: i64 = 30_000;
+
+/// The default `restricted_types` of §9, transcribed from the spec.
+pub const SPEC_RESTRICTED_TYPES: [i32; 10] = [9, 16, 18, 19, 20, 22, 24, 25, 27, 31];
+
+/// A restricted type (§9) and an ordinary one.
+pub const RESTRICTED_TYPE: i32 = 9;
+pub const NORMAL_TYPE: i32 = 100;
+
+/// A directory of its own for one test, removed when dropped.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// `<tmp>/asyncop-behaviour-<pid>-<test>-<nanos>`.
+    pub fn new(test: &str) -> TempDir {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_nanos();
+        let path = std::env::temp_dir().join(format!(
+            "asyncop-behaviour-{}-{test}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Options on a manual clock. `Durability::Normal`: these tests are about rules,
+/// not power loss, and must stay fast.
+pub fn options(clock: &ManualClock) -> Options {
+    Options {
+        durability: Durability::Normal,
+        clock: Arc::new(clock.clone()),
+        ..Options::default()
+    }
+}
+
+/// One queue file in a fresh directory, on a manual clock that starts at `T0`.
+#[derive(Debug)]
+pub struct Fixture {
+    pub clock: ManualClock,
+    pub q: Queue,
+    pub path: PathBuf,
+    pub dir: TempDir,
+}
+
+impl Fixture {
+    pub fn new(test: &str) -> Fixture {
+        Fixture::with(test, |_| {})
+    }
+
+    /// Like `new`, after `tweak` adjusted the options.
+    pub fn with(test: &str, tweak: impl FnOnce(&mut Options)) -> Fixture {
+        let dir = TempDir::new(test);
+        let clock = ManualClock::new(T0);
+        let path = dir.file("queue.db");
+        let mut opts = options(&clock);
+        tweak(&mut opts);
+        let q = Queue::open(&path, opts).expect("open a new queue");
+        Fixture {
+            clock,
+            q,
+            path,
+            dir,
+        }
+    }
+
+    /// Opens a second handle on the same file and clock.
+    pub fn reopen(&self, tweak: impl FnOnce(&mut Options)) -> Queue {
+        let mut opts = options(&self.clock);
+        tweak(&mut opts);
+        Queue::open(&self.path, opts).expect("reopen the queue")
+    }
+
+    pub fn now(&self) -> i64 {
+        self.q.now()
+    }
+
+    pub fn set(&self, ms: i64) {
+        self.clock.set(ms);
+    }
+
+    pub fn advance(&self, ms: i64) {
+        self.clock.advance(ms);
+    }
+
+    pub fn get(&self, id: i64) -> Operation {
+        self.q.retrieve(id).expect("retrieve")
+    }
+
+    pub fn submit(&self, name: &str, operation_type: i32) -> i64 {
+        self.q
+            .submit(&OperationSpec::new(name, operation_type))
+            .expect("submit")
+    }
+
+    pub fn submit_spec(&self, spec: OperationSpec) -> i64 {
+        self.q.submit(&spec).expect("submit")
+    }
+
+    /// Claims with `PollOptions::default()` (one operation, no wait).
+    pub fn poll(&self, host: &str) -> Option<Lease> {
+        let mut leases = self.q.poll(host, &PollOptions::default()).expect("poll");
+        assert!(leases.len() <= 1, "poll max 1 returned {leases:?}");
+        leases.pop()
+    }
+
+    /// Claims exactly one operation and checks that it is `id`.
+    pub fn claim(&self, host: &str, id: i64) -> Lease {
+        let lease = self
+            .poll(host)
+            .unwrap_or_else(|| panic!("{host} expected to claim {id}, claimed nothing"));
+        assert_eq!(lease.id, id, "{host} claimed the wrong operation");
+        lease
+    }
+
+    /// Ids of every operation, in id order.
+    pub fn all_ids(&self) -> Vec<i64> {
+        self.q
+            .query(&asyncop::Filter::default())
+            .expect("query")
+            .iter()
+            .map(|o| o.id)
+            .collect()
+    }
+}
+
+/// Collects disagreements so that one run reports every one of them.
+#[derive(Debug, Default)]
+pub struct Mismatches {
+    what: String,
+    lines: Vec<String>,
+    checked: usize,
+}
+
+impl Mismatches {
+    pub fn new(what: &str) -> Mismatches {
+        Mismatches {
+            what: what.to_owned(),
+            ..Mismatches::default()
+        }
+    }
+
+    pub fn checked(&mut self) {
+        self.checked += 1;
+    }
+
+    pub fn push(&mut self, line: String) {
+        self.lines.push(line);
+    }
+
+    /// Panics listing every mismatch, if any.
+    pub fn finish(self) {
+        assert!(
+            self.lines.is_empty(),
+            "{}: {} of {} cases disagree with the spec:\n{}",
+            self.what,
+            self.lines.len(),
+            self.checked,
+            self.lines.join("\n")
+        );
+        assert!(self.checked > 0, "{}: nothing was checked", self.what);
+    }
+}
