@@ -298,7 +298,8 @@ impl Queue {
 
     // -- user actions (§3.4, §4) ----------------------------------------------
 
-    /// Validates against a snapshot, then writes with compare-and-set.
+    /// Validates against a snapshot, then writes with compare-and-set on its
+    /// (state, status): a change in between gives `InvalidStateChangeUnexpected`.
     fn user_action(
         &self,
         id: i64,
@@ -312,9 +313,15 @@ impl Queue {
         let step = decide(&cur, self.is_restricted(cur.operation_type))?;
         let written = match step {
             Step::Unchanged => return Ok(()),
-            Step::Move(change) => store.write(|conn| {
-                let next = store::next_row(&cur, &change, self.now(), None);
-                store::update(conn, &cur, &next)
+            // The write re-reads the row (§6.6): the move was decided on the snapshot's
+            // (state, status), but the host's fields (lease, token, retries, errors) may
+            // have moved on since, and must be kept as they are now.
+            Step::Move(change) => store.write(|conn| match store::get(conn, id)? {
+                Some(fresh) if (fresh.state, fresh.status) == (cur.state, cur.status) => {
+                    let next = store::next_row(&fresh, &change, self.now(), None);
+                    store::update(conn, &fresh, &next)
+                }
+                _ => Ok(false),
             })?,
             Step::Delete => store.write(|conn| store::delete(conn, &cur))?,
         };
@@ -405,7 +412,7 @@ impl Queue {
             let mark = store.change_mark()?;
             let now = self.now();
             // A waiting poll takes the write lock only when a claim could succeed.
-            if first || store.read(|conn| store::may_have_work(conn, now))? {
+            if first || store.read(|conn| store::may_have_work(conn, now, types))? {
                 let leases = self.claim(host_id, options.max, types)?;
                 if !leases.is_empty() {
                     return Ok(leases);

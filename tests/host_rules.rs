@@ -1368,3 +1368,104 @@ fn query_filters_and_counts() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------
+// Regressions
+// ---------------------------------------------------------------------------
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0);
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// A waiting poll used to spin (and take the write lock in a loop) while the only
+/// Ready rows were blocked by their dependency token or of types it does not take:
+/// its own empty claim woke it again at once. Measured in CPU time, not wall time.
+#[test]
+fn a_waiting_poll_does_not_spin_on_blocked_or_filtered_work() {
+    let f = Fixture::new("poll-no-spin");
+    let a = f.submit_spec(OperationSpec::new("a", NORMAL_TYPE).dependency_token("t"));
+    let b = f.submit_spec(OperationSpec::new("b", NORMAL_TYPE).dependency_token("t"));
+    let other = f.submit("other type", 200);
+    let _held = f.claim("h1", a);
+    let wait = Duration::from_millis(400);
+    let cpu_before = thread_cpu();
+    let started = Instant::now();
+    let got =
+        f.q.poll(
+            "h2",
+            &PollOptions::default()
+                .max(5)
+                .wait(wait)
+                .operation_types([NORMAL_TYPE]),
+        )
+        .unwrap();
+    let cpu = thread_cpu() - cpu_before;
+    assert!(got.is_empty(), "{got:?}");
+    assert!(started.elapsed() >= wait);
+    // Spinning burns the whole wait; sleeping with a 10 ms data_version tick costs a few ms.
+    assert!(
+        cpu < wait / 3,
+        "a waiting poll used {cpu:?} of CPU in {wait:?}"
+    );
+    assert_eq!(pair(&f.get(b)), (State::Ready, Status::WaitingForResources));
+    assert_eq!(
+        pair(&f.get(other)),
+        (State::Ready, Status::WaitingForResources)
+    );
+}
+
+/// A user action validated on a snapshot must not write the snapshot's host
+/// fields back: here host B recovers and claims the operation between the user's
+/// read and the user's write. The cancel must keep B's token, lease and retry count.
+#[test]
+fn a_user_action_keeps_the_current_host_fields() {
+    let f = Fixture::new("user-action-fresh-row");
+    let id = f.submit("x", NORMAL_TYPE);
+    let a = f.claim("host-a", id);
+    f.advance(LEASE_MS + 1);
+    let now = f.now();
+    let user_q = f.q.clone();
+    let b_key =
+        f.q.store()
+            .write(|conn| {
+                // The user reads its snapshot (2/20, host-a) and then waits for this write lock.
+                let user = std::thread::spawn(move || user_q.cancel(id));
+                std::thread::sleep(Duration::from_millis(100));
+                // Meanwhile host B's claim: recovery of A's expired lease, then the claim.
+                for row in asyncop::store::expired_leases(conn, now)? {
+                    let change = asyncop::transition::lease_expired(row.status, false).unwrap();
+                    let next = asyncop::store::next_row(&row, &change, now, None);
+                    assert!(asyncop::store::update(conn, &row, &next)?);
+                }
+                let claimed = asyncop::store::claim(conn, "host-b", now + LEASE_MS, now, 1, None)?;
+                assert_eq!(claimed.len(), 1);
+                Ok((
+                    LeaseKey {
+                        id,
+                        lock_token: claimed[0].lock_token,
+                    },
+                    user,
+                ))
+            })
+            .map(|(key, user)| {
+                user.join().unwrap().unwrap();
+                key
+            })
+            .unwrap();
+    let op = f.get(id);
+    assert_eq!(pair(&op), (State::Locked, Status::Canceling));
+    assert_eq!(op.host_id.as_deref(), Some("host-b"));
+    assert_eq!(op.lock_token, 2);
+    assert_eq!(op.lease_expires_at, Some(now + LEASE_MS));
+    assert_eq!(op.retry_count, 1);
+    assert_eq!(f.q.renew(b_key).unwrap(), Status::Canceling);
+    assert!(lease_lost(f.q.renew(a.key()), a.key()));
+}

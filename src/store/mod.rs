@@ -147,10 +147,15 @@ impl Store {
         let mut guard = self.writer.lock();
         let conn = guard.as_mut().ok_or(Error::Closed)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before = tx.total_changes();
         let value = f(&tx)?;
+        let changed = tx.total_changes() != before;
         tx.commit()?;
         drop(guard);
-        self.notify();
+        // Only real changes wake waiters: an empty claim must not wake its own poller.
+        if changed {
+            self.notify();
+        }
         Ok(value)
     }
 
@@ -423,14 +428,12 @@ pub struct Claimed {
     pub correlation_id: Option<String>,
 }
 
-/// The claim statement (P3): moves up to `?4` eligible operations to 2/20 for
-/// host `?1` with lease expiry `?2` at time `?3`. Eligible: the oldest Ready rows
-/// (FIFO by id) that no earlier unfinished operation with the same dependency
-/// token blocks (§6.1, §7), optionally only of `types`. `INDEXED BY` pins the
-/// walk over the partial index of Ready rows in id order, so the cost does not
-/// grow with Completed rows; with a type filter the planner would otherwise
-/// sort every Ready row of those types.
-pub fn claim_sql(types: Option<&[i32]>) -> String {
+/// The eligible operations (§6.1, §7): Ready rows that no earlier unfinished
+/// operation with the same dependency token blocks, optionally only of `types`.
+/// `INDEXED BY` pins the walk over the partial index of Ready rows in id order,
+/// so the cost does not grow with Completed rows; with a type filter the
+/// planner would otherwise sort every Ready row of those types.
+fn eligible_sql(types: Option<&[i32]>) -> String {
     // Type lists are i32s, safe to inline; each distinct list is one cached statement.
     let type_filter = match types {
         Some(list) => {
@@ -440,17 +443,24 @@ pub fn claim_sql(types: Option<&[i32]>) -> String {
         None => String::new(),
     };
     format!(
+        "SELECT c.id FROM operation AS c INDEXED BY operation_ready \
+         WHERE c.state = 0 {type_filter} \
+           AND (c.dependency_token IS NULL OR NOT EXISTS ( \
+               SELECT 1 FROM operation AS p \
+               WHERE p.dependency_token = c.dependency_token AND p.state < 3 AND p.id < c.id))"
+    )
+}
+
+/// The claim statement (P3): moves the `?4` oldest eligible operations (FIFO by
+/// id) to 2/20 for host `?1` with lease expiry `?2` at time `?3`.
+pub fn claim_sql(types: Option<&[i32]>) -> String {
+    format!(
         "UPDATE operation SET state = 2, status = 20, host_id = ?1, lease_expires_at = ?2, \
              lock_token = lock_token + 1, started_on = ?3, modified_on = ?3 \
-         WHERE id IN ( \
-             SELECT c.id FROM operation AS c INDEXED BY operation_ready \
-             WHERE c.state = 0 {type_filter} \
-               AND (c.dependency_token IS NULL OR NOT EXISTS ( \
-                   SELECT 1 FROM operation AS p \
-                   WHERE p.dependency_token = c.dependency_token AND p.state < 3 AND p.id < c.id)) \
-             ORDER BY c.id LIMIT ?4) \
+         WHERE id IN ({} ORDER BY c.id LIMIT ?4) \
          RETURNING id, lock_token, operation_type, name, data, retry_count, dependency_token, \
-             correlation_id"
+             correlation_id",
+        eligible_sql(types)
     )
 }
 
@@ -533,15 +543,18 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
     Ok(stmt.query_row([], |r| r.get(0))?)
 }
 
-/// Whether a claim could find work now: a Ready row, an expired lease or a due
-/// postponed row. Lets waiting pollers skip the write lock when nothing changed for them.
-pub fn may_have_work(conn: &Connection, now: i64) -> Result<bool> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM operation WHERE state = 0) \
+/// Whether a claim for `types` could find work now: an eligible operation, an
+/// expired lease or a due postponed row. Lets a waiting poll skip the write
+/// lock while nothing it could take is there (e.g. Ready rows blocked by their
+/// dependency token, or of types it does not handle).
+pub fn may_have_work(conn: &Connection, now: i64, types: Option<&[i32]>) -> Result<bool> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT EXISTS ({} LIMIT 1) \
              OR EXISTS (SELECT 1 FROM operation WHERE state = 2 AND lease_expires_at <= ?1) \
              OR EXISTS (SELECT 1 FROM operation \
                         WHERE state = 1 AND postpone_until IS NOT NULL AND postpone_until <= ?1)",
-    )?;
+        eligible_sql(types)
+    ))?;
     Ok(stmt.query_row([now], |r| r.get(0))?)
 }
 
