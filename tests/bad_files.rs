@@ -4,13 +4,13 @@
 //! open: a missing or empty file becomes a new queue, an existing queue reopens with its
 //! data, and an unusable path gives an error, not a panic.
 
-mod behaviour_support;
+mod support;
 
 use asyncop::{Error, Filter, ManualClock, Operation, OperationSpec, PollOptions, Queue, Report};
-use behaviour_support::{Mismatches, NORMAL_TYPE, T0, TempDir, options};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+use support::{Mismatches, NORMAL_TYPE, T0, TempDir, options};
 
 /// Everything about a file that an open must not change.
 #[derive(Debug, PartialEq, Eq)]

@@ -3,16 +3,17 @@
 //! statement, so the claim's work with 20 and with 60,000 Completed rows is compared
 //! exactly, and its query plan must walk the partial index of Ready rows.
 
+mod support;
+
 use asyncop::{OperationSpec, Options, Queue, store};
 use rusqlite::{Connection, StatementStatus, params};
+use support::TempDir;
 
-fn temp_queue(tag: &str) -> (std::path::PathBuf, Queue) {
-    let dir = std::env::temp_dir().join(format!("asyncop-claim-cost-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("q.db");
+fn temp_queue(tag: &str) -> (TempDir, std::path::PathBuf, Queue) {
+    let dir = TempDir::new(tag);
+    let path = dir.file("q.db");
     let queue = Queue::open(&path, Options::default()).unwrap();
-    (path, queue)
+    (dir, path, queue)
 }
 
 /// Adds `n` Completed rows directly (fast), then 5 Ready ones through the API.
@@ -57,8 +58,8 @@ fn claim_steps(path: &std::path::Path, types: Option<&[i32]>) -> (i32, i32) {
 
 #[test]
 fn claim_work_does_not_grow_with_completed_rows() {
-    let (small_path, small) = temp_queue("small");
-    let (large_path, large) = temp_queue("large");
+    let (_small_dir, small_path, small) = temp_queue("claim-small");
+    let (_large_dir, large_path, large) = temp_queue("claim-large");
     fill(&small_path, &small, 20);
     fill(&large_path, &large, 60_000);
     for types in [None, Some(&[100, 101][..])] {
@@ -73,7 +74,7 @@ fn claim_work_does_not_grow_with_completed_rows() {
 
 #[test]
 fn claim_plan_walks_the_ready_index() {
-    let (path, _queue) = temp_queue("plan");
+    let (_dir, path, _queue) = temp_queue("claim-plan");
     let conn = Connection::open(&path).unwrap();
     for types in [None, Some(&[100][..])] {
         let sql = format!("EXPLAIN QUERY PLAN {}", store::claim_sql(types));

@@ -13,19 +13,21 @@
 //! so the next open also recovers the WAL a killed process left behind.
 #![cfg(unix)]
 
+mod support;
+
 use asyncop::{
     Clock, Filter, Operation, OperationSpec, Options, PollOptions, Queue, State, Status,
     SystemClock,
 };
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use support::TempDir;
 
 /// Role of a spawned copy of this binary; absent in the parent.
 const CHILD_ENV: &str = "ASYNCOP_TEST_CHILD";
@@ -44,34 +46,6 @@ const COMPLETER_LEASE: Duration = Duration::from_millis(1000);
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// A fresh directory per test (pid + nanos); removed on success, kept on failure.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "asyncop-crash-{tag}-{}-{}",
-            std::process::id(),
-            nanos()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            eprintln!("test files kept in {}", self.0.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
 
 fn nanos() -> u128 {
     SystemTime::now()

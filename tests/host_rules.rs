@@ -8,17 +8,15 @@
 //! Expected values are transcribed from `operation-model.md`, never computed by the code
 //! under test.
 
-mod behaviour_support;
+mod support;
 
 use asyncop::error::LEASE_LOST_CODE;
 use asyncop::{
     CountRow, Error, Filter, LeaseKey, MaintenanceReport, Operation, OperationSpec, PollOptions,
     Report, State, Status,
 };
-use behaviour_support::{
-    Fixture, LEASE_MS, NORMAL_TYPE, RESTRICTED_TYPE, SPEC_RESTRICTED_TYPES, T0,
-};
 use std::time::{Duration, Instant};
+use support::{Fixture, LEASE_MS, NORMAL_TYPE, RESTRICTED_TYPE, SPEC_RESTRICTED_TYPES, T0};
 
 fn lease_lost(r: Result<Status, Error>, key: LeaseKey) -> bool {
     matches!(r, Err(Error::LeaseLost { id, lock_token, .. }) if id == key.id && lock_token == key.lock_token)
@@ -1036,7 +1034,7 @@ fn queue_settings_persist_in_the_file() {
             &f.path,
             asyncop::Options {
                 max_attempts: Some(0),
-                ..behaviour_support::options(&f.clock)
+                ..support::options(&f.clock)
             }
         ),
         Err(Error::InvalidArgument(_))

@@ -16,6 +16,8 @@
 //!   returns soon after another process's `submit`.
 #![cfg(unix)]
 
+mod support;
+
 use asyncop::{
     Clock, Error, Filter, Operation, OperationSpec, Options, PollOptions, Queue, State, Status,
     SystemClock,
@@ -25,11 +27,12 @@ use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use support::TempDir;
 
 /// Role of a spawned copy of this binary; absent in the parent.
 const CHILD_ENV: &str = "ASYNCOP_TEST_CHILD";
@@ -50,37 +53,6 @@ const CHILD_TIMEOUT: Duration = Duration::from_secs(150);
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// A fresh directory per test (pid + nanos); removed on success, kept on failure.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "asyncop-processes-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            eprintln!("test files kept in {}", self.0.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
 
 /// Every spawned child; all still running are SIGKILLed and reaped on drop,
 /// so a failing test leaves no process behind.

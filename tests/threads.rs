@@ -10,44 +10,18 @@
 //!   queued or running. Refusals of user actions are expected races; host calls must
 //!   never fail (a 30 s lease cannot expire here, so `LeaseLost` would be a bug).
 
+mod support;
+
 use asyncop::{
     Durability, Error, Filter, Lease, Operation, OperationSpec, Options, PollOptions, Queue, State,
     Status,
 };
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// A queue file in the temp dir, removed (with its WAL and shared-memory files)
-/// before use and on drop.
-struct TempDb(PathBuf);
-
-impl TempDb {
-    fn new(name: &str) -> TempDb {
-        let path =
-            std::env::temp_dir().join(format!("asyncop-threads-{}-{name}.db", std::process::id()));
-        let db = TempDb(path);
-        db.remove();
-        db
-    }
-
-    fn remove(&self) {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut p = self.0.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        self.remove();
-    }
-}
+use support::TempDir;
 
 /// A small deterministic PRNG (xorshift64*), so the tests need no extra crate.
 struct Rng(u64);
@@ -111,9 +85,9 @@ fn counts_by_status(q: &Queue) -> BTreeMap<(State, Status), i64> {
 /// 8 hosts drain `total` operations that the main thread submits in batches of `batch`.
 fn drain_exactly_once(name: &str, durability: Durability, total: usize, batch: usize) {
     const HOSTS: usize = 8;
-    let db = TempDb::new(name);
+    let dir = TempDir::new(name);
     let q = Queue::open(
-        &db.0,
+        dir.file("queue.db"),
         Options {
             durability,
             ..Options::default()
@@ -353,11 +327,11 @@ fn submitters_workers_and_a_user_race() {
     const PER_SUBMITTER: usize = 2_500;
     const WORKERS: usize = 4;
     let seed = seed();
-    let db = TempDb::new("mixed");
+    let dir = TempDir::new("threads-mixed");
     // Normal durability: the renewals make this run write-heavy, and durability is not
     // what it checks (see the 20,000 test). The default 30 s lease.
     let q = Queue::open(
-        &db.0,
+        dir.file("queue.db"),
         Options {
             durability: Durability::Normal,
             ..Options::default()

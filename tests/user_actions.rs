@@ -7,7 +7,7 @@
 //! must equal the row before ("a refused call changes nothing, not even `modified_on`",
 //! §6.6), which is why the clock moves between setting up and acting.
 
-mod behaviour_support;
+mod support;
 
 use asyncop::error::Refusal;
 use asyncop::transition::{Change, PostponeUntil, RetryCount};
@@ -15,11 +15,11 @@ use asyncop::{
     Clock, Error, Filter, LeaseKey, ManualClock, Operation, OperationSpec, Options, PollOptions,
     Queue, Report, State, Status,
 };
-use behaviour_support::{
+use std::fmt::Write as _;
+use support::{
     Fixture, LEASE_MS, Mismatches, NORMAL_TYPE, RESTRICTED_TYPE, SPEC_RESTRICTED_TYPES, T0,
     TempDir, options,
 };
-use std::fmt::Write as _;
 
 /// How long the clock moves between setting up and acting.
 const STEP: i64 = 1_000;

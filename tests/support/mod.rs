@@ -1,7 +1,7 @@
-//! Shared fixtures of `tests/user_actions.rs`, `tests/host_rules.rs` and
-//! `tests/bad_files.rs`: a fresh temporary directory per test, a queue opened on a
-//! `ManualClock`, and small helpers that put operations where a test needs them.
-//! Every helper goes through the public API only.
+//! Shared test fixtures: a fresh temporary directory per test (kept when the test
+//! fails, for a post-mortem), a queue opened on a `ManualClock`, and small helpers
+//! that put operations where a test needs them. Every helper goes through the
+//! public API only.
 #![allow(dead_code)]
 
 use asyncop::{
@@ -31,14 +31,14 @@ pub struct TempDir {
 }
 
 impl TempDir {
-    /// `<tmp>/asyncop-behaviour-<pid>-<test>-<nanos>`.
+    /// `<tmp>/asyncop-test-<pid>-<test>-<nanos>`.
     pub fn new(test: &str) -> TempDir {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .expect("clock after 1970")
             .as_nanos();
         let path = std::env::temp_dir().join(format!(
-            "asyncop-behaviour-{}-{test}-{nanos}",
+            "asyncop-test-{}-{test}-{nanos}",
             std::process::id()
         ));
         std::fs::create_dir_all(&path).expect("create temp dir");
@@ -52,11 +52,20 @@ impl TempDir {
     pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
+
+    /// Same as `file`.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.file(name)
+    }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
+        if std::thread::panicking() {
+            eprintln!("test files kept in {}", self.path.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }
 
