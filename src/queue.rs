@@ -405,13 +405,17 @@ impl Queue {
         if options.max == 0 {
             return Err(Error::InvalidArgument("poll max must be at least 1".into()));
         }
-        let deadline = options.wait.map(|w| Instant::now() + w);
         let types = options.operation_types.as_deref();
+        let Some(wait) = options.wait else {
+            return self.claim(host_id, options.max, types);
+        };
+        let deadline = Instant::now() + wait;
         let mut first = true;
         loop {
+            // Taken before looking, so that a commit made while we look still wakes us.
             let mark = store.change_mark()?;
             let now = self.now();
-            // A waiting poll takes the write lock only when a claim could succeed.
+            // After the first try, take the write lock only when a claim could succeed.
             if first || store.read(|conn| store::may_have_work(conn, now, types))? {
                 let leases = self.claim(host_id, options.max, types)?;
                 if !leases.is_empty() {
@@ -419,9 +423,6 @@ impl Queue {
                 }
             }
             first = false;
-            let Some(deadline) = deadline else {
-                return Ok(Vec::new());
-            };
             if Instant::now() >= deadline {
                 return Ok(Vec::new());
             }
