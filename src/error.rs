@@ -60,7 +60,10 @@ pub enum Error {
     Corrupt(String),
     /// The queue was closed.
     Closed,
-    /// An unexpected SQLite or I/O failure.
+    /// The file cannot be opened, read or written: a missing directory, no
+    /// permission, a read-only file system, a full disk.
+    Io(String),
+    /// An unexpected SQLite failure, or a bug.
     Internal(String),
 }
 
@@ -88,6 +91,7 @@ impl Error {
             Error::Busy => "Busy",
             Error::Corrupt(_) => "Corrupt",
             Error::Closed => "Closed",
+            Error::Io(_) => "Io",
             Error::Internal(_) => "Internal",
         }
     }
@@ -150,6 +154,7 @@ impl fmt::Display for Error {
             Error::Busy => f.write_str("database is busy: the write lock was not obtained within the busy timeout; nothing changed"),
             Error::Corrupt(m) => write!(f, "not a usable asyncop database: {m}"),
             Error::Closed => f.write_str("the queue is closed"),
+            Error::Io(m) => write!(f, "I/O error: {m}"),
             Error::Internal(m) => write!(f, "internal error: {m}"),
         }
     }
@@ -165,6 +170,14 @@ impl From<rusqlite::Error> for Error {
             Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
                 Error::Corrupt(e.to_string())
             }
+            Some(
+                ErrorCode::CannotOpen
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::ReadOnly
+                | ErrorCode::DiskFull
+                | ErrorCode::PermissionDenied
+                | ErrorCode::FileLockingProtocolFailed,
+            ) => Error::Io(e.to_string()),
             _ => Error::Internal(e.to_string()),
         }
     }
@@ -172,6 +185,6 @@ impl From<rusqlite::Error> for Error {
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        Error::Internal(format!("I/O: {e}"))
+        Error::Io(e.to_string())
     }
 }

@@ -410,13 +410,13 @@ fn a_path_in_a_missing_directory_is_an_error_not_a_panic() {
     let parent = dir.file("does-not-exist");
     let path = parent.join("queue.db");
     let err = open(&path).expect_err("cannot create a file in a missing directory");
-    assert!(matches!(err, Error::Internal(_)), "{err:?}");
+    assert!(matches!(err, Error::Io(_)), "{err:?}");
     assert!(!err.to_string().is_empty());
     assert!(!parent.exists(), "the directory was created");
     // A directory where the file should be.
     let err = open(dir.path()).expect_err("a directory is not a queue file");
     assert!(
-        matches!(err, Error::Internal(_) | Error::Corrupt(_)),
+        matches!(err, Error::Io(_) | Error::Corrupt(_)),
         "{err:?}"
     );
 }

@@ -246,7 +246,7 @@ fn open_connection(path: &Path, options: &StoreOptions) -> Result<Connection> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| Error::Internal(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(options.busy_timeout)?;
     let sync = match options.durability {
         Durability::Full => "FULL",

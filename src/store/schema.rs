@@ -112,7 +112,7 @@ pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileKind::New),
-        Err(e) => return Err(Error::Internal(format!("{}: {e}", path.display()))),
+        Err(e) => return Err(Error::Io(format!("{}: {e}", path.display()))),
     };
     let len = file.metadata()?.len();
     if len == 0 {
