@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod error;
+pub mod ffi;
 pub mod lease;
 pub mod maintenance;
 pub mod operation;

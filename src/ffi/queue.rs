@@ -1,0 +1,830 @@
+//! The queue handle and its options: open/close, submit, reads, user actions,
+//! poll, wait_for and maintenance.
+
+use super::handles::{self, HandleType};
+use super::lease::asyncop_lease;
+use super::operation::{asyncop_counts, asyncop_operation, asyncop_operation_list};
+use super::panic::ffi_boundary;
+use super::spec::asyncop_spec;
+use super::status::{Failure, asyncop_status};
+use super::strings::{
+    bool_arg, bytes_arg, opt_str_arg, opt_time_arg, out_param, slice_arg, str_arg,
+};
+use super::{ASYNCOP_ANY, ASYNCOP_STATUS_NONE};
+use crate::operation::{Filter, OperationSpec};
+use crate::queue::{Options, Queue};
+use crate::store::Durability;
+use crate::transition::{State, Status};
+use crate::{Lease, PollOptions};
+use parking_lot::Mutex;
+use std::ffi::c_char;
+use std::time::Duration;
+
+/// Options for `asyncop_queue_open`. Create with `asyncop_options_new`, set
+/// what differs from the defaults, pass to `asyncop_queue_open` (which copies
+/// it), free with `asyncop_options_free`.
+///
+/// Defaults: durability FULL, busy timeout 5000 ms, lease 30000 ms (renew every
+/// 10000 ms), and for queue-wide settings "keep what the file has" (on a new
+/// file: restricted types 9,16,18,19,20,22,24,25,27,31; max attempts 4; back-off
+/// 5000 ms doubling up to 3600000 ms; delete only Completed). A queue-wide
+/// setting that is set is written into the file for every process.
+///
+/// Functions: asyncop_options_new, asyncop_options_free,
+/// asyncop_options_set_durability, asyncop_options_set_busy_timeout_ms,
+/// asyncop_options_set_lease_ms, asyncop_options_set_restricted_types,
+/// asyncop_options_set_max_attempts, asyncop_options_set_backoff_ms,
+/// asyncop_options_set_allow_delete_any.
+pub struct asyncop_options {
+    inner: Mutex<Options>,
+}
+
+impl HandleType for asyncop_options {
+    const TAG: u8 = 1;
+    const NAME: &'static str = "asyncop_options";
+}
+
+/// An open queue file. Thread-safe: one handle may be used by any number of
+/// threads at once, and closed from any thread (calls in flight finish first).
+///
+/// Functions: asyncop_queue_open, asyncop_queue_close, asyncop_queue_now,
+/// asyncop_queue_submit, asyncop_queue_submit_many, asyncop_queue_retrieve,
+/// asyncop_queue_query, asyncop_queue_counts, asyncop_queue_cancel,
+/// asyncop_queue_pause, asyncop_queue_resume, asyncop_queue_postpone,
+/// asyncop_queue_delete, asyncop_queue_set_state,
+/// asyncop_queue_set_postpone_until, asyncop_queue_poll, asyncop_queue_wait_for,
+/// asyncop_queue_run_maintenance.
+pub struct asyncop_queue {
+    pub(crate) queue: Queue,
+}
+
+impl HandleType for asyncop_queue {
+    const TAG: u8 = 3;
+    const NAME: &'static str = "asyncop_queue";
+}
+
+/// Refuses work on a handle whose queue was closed.
+pub(crate) fn ensure_open(queue: &Queue, what: &str) -> Result<(), Failure> {
+    if queue.is_closed() {
+        return Err(Failure::new(
+            asyncop_status::ASYNCOP_ERR_CLOSED_HANDLE,
+            format!("the queue this {what} belongs to was closed"),
+        ));
+    }
+    Ok(())
+}
+
+fn ms_arg(ms: i64, name: &str) -> Result<Duration, Failure> {
+    u64::try_from(ms).map(Duration::from_millis).map_err(|_| {
+        Failure::new(
+            asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+            format!("{name} must be >= 0 ms, got {ms}"),
+        )
+    })
+}
+
+fn with_options(
+    options: *mut asyncop_options,
+    f: impl FnOnce(&mut Options) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let o = handles::get(options)?;
+    let mut guard = o.inner.lock();
+    f(&mut guard)
+}
+
+/// Creates an options object with the defaults. Free it with `asyncop_options_free`.
+/// Threads: any. Errors: NULL_ARG.
+///
+/// # Safety
+/// `out_options` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_new(
+    out_options: *mut *mut asyncop_options,
+) -> asyncop_status {
+    ffi_boundary!({
+        let out = unsafe { out_param(out_options, "out_options") }?;
+        *out = handles::insert(asyncop_options {
+            inner: Mutex::new(Options::default()),
+        });
+        Ok(())
+    })
+}
+
+/// Frees an options object. NULL is a no-op; a second free gives CLOSED_HANDLE.
+/// Threads: any, not concurrently with setters on the same object.
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_free(options: *mut asyncop_options) -> asyncop_status {
+    ffi_boundary!({
+        handles::remove(options)?;
+        Ok(())
+    })
+}
+
+/// Sets the durability: ASYNCOP_DURABILITY_FULL (default) or ASYNCOP_DURABILITY_NORMAL.
+/// Threads: not concurrent on one object. Errors: NULL_ARG, *_HANDLE, OUT_OF_RANGE.
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_durability(
+    options: *mut asyncop_options,
+    durability: i32,
+) -> asyncop_status {
+    ffi_boundary!({
+        with_options(options, |o| {
+            o.durability = match durability {
+                super::ASYNCOP_DURABILITY_FULL => Durability::Full,
+                super::ASYNCOP_DURABILITY_NORMAL => Durability::Normal,
+                other => return Err(Failure::out_of_range("durability (0 or 1)", other.into())),
+            };
+            Ok(())
+        })
+    })
+}
+
+/// Sets how long a write waits for the write lock before ASYNCOP_ERR_BUSY (default 5000 ms).
+/// Threads: not concurrent on one object. Errors: NULL_ARG, *_HANDLE, INVALID_ARG (< 0).
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_busy_timeout_ms(
+    options: *mut asyncop_options,
+    busy_timeout_ms: i64,
+) -> asyncop_status {
+    ffi_boundary!({
+        let d = ms_arg(busy_timeout_ms, "busy_timeout_ms")?;
+        with_options(options, |o| {
+            o.busy_timeout = d;
+            Ok(())
+        })
+    })
+}
+
+/// Sets the lease length of claims made through the queue (default 30000 ms).
+/// Renew at most every third of it. Threads: not concurrent on one object.
+/// Errors: NULL_ARG, *_HANDLE, INVALID_ARG (<= 0).
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_lease_ms(
+    options: *mut asyncop_options,
+    lease_ms: i64,
+) -> asyncop_status {
+    ffi_boundary!({
+        let d = ms_arg(lease_ms, "lease_ms")?;
+        if d.is_zero() {
+            return Err(Failure::new(
+                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+                "lease_ms must be > 0",
+            ));
+        }
+        with_options(options, |o| {
+            o.lease = d;
+            Ok(())
+        })
+    })
+}
+
+/// Sets the queue-wide restricted operation types (Cancel/Pause/Resume refused);
+/// `len` 0 means none. The array is copied. Written into the file at open.
+/// Threads: not concurrent on one object. Errors: NULL_ARG (types NULL with len > 0), *_HANDLE.
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`; `types` is NULL or
+/// points to `len` readable `int32_t`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_restricted_types(
+    options: *mut asyncop_options,
+    types: *const i32,
+    len: usize,
+) -> asyncop_status {
+    ffi_boundary!({
+        let types = unsafe { slice_arg(types, len, "types") }?.to_vec();
+        with_options(options, |o| {
+            o.restricted_types = Some(types);
+            Ok(())
+        })
+    })
+}
+
+/// Sets the queue-wide retry budget: attempts in total, >= 1 (1 disables retries).
+/// Written into the file at open. Threads: not concurrent on one object.
+/// Errors: NULL_ARG, *_HANDLE, INVALID_ARG (< 1).
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_max_attempts(
+    options: *mut asyncop_options,
+    max_attempts: i32,
+) -> asyncop_status {
+    ffi_boundary!({
+        if max_attempts < 1 {
+            return Err(Failure::new(
+                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+                format!("max_attempts must be >= 1, got {max_attempts}"),
+            ));
+        }
+        with_options(options, |o| {
+            o.max_attempts = Some(max_attempts);
+            Ok(())
+        })
+    })
+}
+
+/// Sets the queue-wide retry back-off: the n-th retry waits
+/// min(cap_ms, base_ms * 2^(n-1)). Written into the file at open.
+/// Threads: not concurrent on one object. Errors: NULL_ARG, *_HANDLE, INVALID_ARG (< 0).
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_backoff_ms(
+    options: *mut asyncop_options,
+    base_ms: i64,
+    cap_ms: i64,
+) -> asyncop_status {
+    ffi_boundary!({
+        let base = ms_arg(base_ms, "base_ms")?;
+        let cap = ms_arg(cap_ms, "cap_ms")?;
+        with_options(options, |o| {
+            o.backoff_base = Some(base);
+            o.backoff_cap = Some(cap);
+            Ok(())
+        })
+    })
+}
+
+/// Sets the queue-wide `allow_delete_any` (0 or 1): 1 lets Delete remove
+/// operations in any state. Written into the file at open.
+/// Threads: not concurrent on one object. Errors: NULL_ARG, *_HANDLE, OUT_OF_RANGE.
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_allow_delete_any(
+    options: *mut asyncop_options,
+    allow: i32,
+) -> asyncop_status {
+    ffi_boundary!({
+        let allow = bool_arg(allow, "allow")?;
+        with_options(options, |o| {
+            o.allow_delete_any = Some(allow);
+            Ok(())
+        })
+    })
+}
+
+/// Opens or creates the queue file at `path` (UTF-8). `options` may be NULL for
+/// the defaults; it is copied, so it may be freed right after. On success
+/// `*out_queue` is a handle to close with `asyncop_queue_close`.
+/// A file that is not an asyncop database (another SQLite database, a text file,
+/// random bytes, a truncated file, a newer schema) gives ASYNCOP_ERR_CORRUPT and
+/// is left byte-for-byte untouched.
+/// Threads: any. Errors: NULL_ARG, UTF8, *_HANDLE (options), INVALID_ARG,
+/// CORRUPT, IO (missing directory, permissions), BUSY, INTERNAL.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `options` is NULL or a value from
+/// `asyncop_options_new`; `out_queue` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_open(
+    path: *const c_char,
+    options: *const asyncop_options,
+    out_queue: *mut *mut asyncop_queue,
+) -> asyncop_status {
+    ffi_boundary!({
+        let out = unsafe { out_param(out_queue, "out_queue") }?;
+        let path = unsafe { str_arg(path, "path") }?;
+        let options = if options.is_null() {
+            Options::default()
+        } else {
+            handles::get(options)?.inner.lock().clone()
+        };
+        let queue = Queue::open(path, options)?;
+        *out = handles::insert(asyncop_queue { queue });
+        Ok(())
+    })
+}
+
+/// Closes the queue: later calls on it, and on leases, operations, lists and
+/// counts obtained from it, give ASYNCOP_ERR_CLOSED_HANDLE (they must still be
+/// freed). Calls in flight on other threads finish first. NULL is a no-op; a
+/// second close gives CLOSED_HANDLE. In a forked child, closing an inherited
+/// handle is a no-op that returns OK and leaves the parent's database alone.
+/// Threads: any.
+///
+/// # Safety
+/// `queue` is NULL or a value from `asyncop_queue_open`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_close(queue: *mut asyncop_queue) -> asyncop_status {
+    ffi_boundary!({
+        if let Some(q) = handles::remove(queue)? {
+            q.queue.close();
+        }
+        Ok(())
+    })
+}
+
+/// The queue clock's current time, in UTC milliseconds since the Unix epoch.
+/// Threads: any. Errors: NULL_ARG, *_HANDLE, FORKED, PANIC.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle; `out_now` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_now(
+    queue: *const asyncop_queue,
+    out_now: *mut i64,
+) -> asyncop_status {
+    ffi_boundary!({
+        let out = unsafe { out_param(out_now, "out_now") }?;
+        let q = handles::get(queue)?;
+        ensure_open(&q.queue, "handle")?;
+        *out = q.queue.now();
+        Ok(())
+    })
+}
+
+/// Submits one operation and writes its id (> 0) to `*out_id` once committed
+/// (durable at ASYNCOP_DURABILITY_FULL). `name` (<= 256 characters) is required;
+/// `data` may be NULL when `data_len` is 0; `dependency_token` and
+/// `correlation_id` (<= 256 characters) may be NULL for none; `postpone_until`
+/// is ASYNCOP_TIME_NONE, or a time that, if in the future, creates the
+/// operation Suspended (1/10) until then. All inputs are copied.
+/// Threads: any, concurrent OK. Errors: NULL_ARG, UTF8, INVALID_ARG (type <= 0,
+/// text too long), *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `data` is NULL or has `data_len` readable
+/// bytes; `out_id` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_submit(
+    queue: *const asyncop_queue,
+    name: *const c_char,
+    operation_type: i32,
+    data: *const u8,
+    data_len: usize,
+    dependency_token: *const c_char,
+    postpone_until: i64,
+    correlation_id: *const c_char,
+    out_id: *mut i64,
+) -> asyncop_status {
+    ffi_boundary!({
+        let out = unsafe { out_param(out_id, "out_id") }?;
+        let q = handles::get(queue)?;
+        let spec = OperationSpec {
+            name: unsafe { str_arg(name, "name") }?.to_owned(),
+            operation_type,
+            data: unsafe { bytes_arg(data, data_len, "data") }?.to_vec(),
+            dependency_token: unsafe { opt_str_arg(dependency_token, "dependency_token") }?
+                .map(str::to_owned),
+            postpone_until: opt_time_arg(postpone_until),
+            correlation_id: unsafe { opt_str_arg(correlation_id, "correlation_id") }?
+                .map(str::to_owned),
+        };
+        *out = q.queue.submit(&spec)?;
+        Ok(())
+    })
+}
+
+/// Submits `count` operations in one transaction: all or none. On success
+/// `out_ids[i]` is the id of `specs[i]`. The specs are copied and stay owned by
+/// the caller. Threads: any, concurrent OK. Errors: as asyncop_queue_submit,
+/// plus NULL_ARG for a NULL array or element and *_HANDLE for a bad spec.
+///
+/// # Safety
+/// `specs` is NULL or points to `count` spec handles; `out_ids` is NULL or
+/// points to `count` writable `int64_t`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_submit_many(
+    queue: *const asyncop_queue,
+    specs: *const *const asyncop_spec,
+    count: usize,
+    out_ids: *mut i64,
+) -> asyncop_status {
+    ffi_boundary!({
+        let q = handles::get(queue)?;
+        let handles_in = unsafe { slice_arg(specs, count, "specs") }?;
+        if count > 0 && out_ids.is_null() {
+            return Err(Failure::null_arg("out_ids"));
+        }
+        let mut copies = Vec::with_capacity(count);
+        for h in handles_in {
+            copies.push(handles::get(*h)?.inner.lock().clone());
+        }
+        let ids = q.queue.submit_many(&copies)?;
+        for (i, id) in ids.into_iter().enumerate() {
+            // SAFETY: out_ids has `count` slots and `ids` has exactly `count` entries.
+            unsafe { *out_ids.add(i) = id };
+        }
+        Ok(())
+    })
+}
+
+/// Reads one operation: `*out_operation` is a snapshot handle (free it with
+/// `asyncop_operation_free`). Threads: any. Errors: NULL_ARG, INVALID_ARG
+/// (id <= 0), NOT_FOUND, *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle; `out_operation` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_retrieve(
+    queue: *const asyncop_queue,
+    id: i64,
+    out_operation: *mut *mut asyncop_operation,
+) -> asyncop_status {
+    ffi_boundary!({
+        let out = unsafe { out_param(out_operation, "out_operation") }?;
+        let q = handles::get(queue)?;
+        let op = q.queue.retrieve(id)?;
+        *out = handles::insert(asyncop_operation {
+            queue: q.queue.clone(),
+            op,
+        });
+        Ok(())
+    })
+}
+
+fn opt_code<T>(
+    code: i32,
+    what: &str,
+    parse: impl FnOnce(i64) -> Option<T>,
+) -> Result<Option<T>, Failure> {
+    if code == ASYNCOP_ANY {
+        return Ok(None);
+    }
+    parse(code.into())
+        .map(Some)
+        .ok_or_else(|| Failure::out_of_range(what, code.into()))
+}
+
+/// Lists operations matching every given filter, in ascending id (creation
+/// order). Filters: `state`, `status` (a code, or ASYNCOP_ANY), `operation_type`
+/// (> 0, or ASYNCOP_ANY), `name` and `dependency_token` (exact; NULL for any),
+/// `completed_before` (completed_on < t; ASYNCOP_TIME_NONE for any),
+/// `after_id` (only ids > after_id; 0 for all), `limit` (-1 for no limit),
+/// `offset` (>= 0). `*out_list` is a list handle (free with
+/// `asyncop_operation_list_free`). Threads: any.
+/// Errors: NULL_ARG, UTF8, OUT_OF_RANGE (codes), INVALID_ARG (mismatched
+/// state/status, negative offset, limit < -1), *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+///
+/// # Safety
+/// `name` and `dependency_token` are NULL or NUL-terminated; `out_list` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_query(
+    queue: *const asyncop_queue,
+    state: i32,
+    status: i32,
+    operation_type: i32,
+    name: *const c_char,
+    dependency_token: *const c_char,
+    completed_before: i64,
+    after_id: i64,
+    limit: i64,
+    offset: i64,
+    out_list: *mut *mut asyncop_operation_list,
+) -> asyncop_status {
+    ffi_boundary!({
+        let out = unsafe { out_param(out_list, "out_list") }?;
+        let q = handles::get(queue)?;
+        let invalid = |m: String| Failure::new(asyncop_status::ASYNCOP_ERR_INVALID_ARG, m);
+        let filter = Filter {
+            state: opt_code(state, "state code", State::from_code)?,
+            status: opt_code(status, "status code", Status::from_code)?,
+            operation_type: match operation_type {
+                ASYNCOP_ANY => None,
+                t if t > 0 => Some(t),
+                t => {
+                    return Err(invalid(format!(
+                        "operation_type must be > 0 or ASYNCOP_ANY, got {t}"
+                    )));
+                }
+            },
+            name: unsafe { opt_str_arg(name, "name") }?.map(str::to_owned),
+            dependency_token: unsafe { opt_str_arg(dependency_token, "dependency_token") }?
+                .map(str::to_owned),
+            completed_before: opt_time_arg(completed_before),
+            after_id: (after_id != 0).then_some(after_id),
+            limit: match limit {
+                -1 => None,
+                l => Some(u32::try_from(l).map_err(|_| {
+                    invalid(format!("limit must be -1 or 0..=4294967295, got {l}"))
+                })?),
+            },
+            offset: match offset {
+                0 => None,
+                o => Some(
+                    u32::try_from(o)
+                        .map_err(|_| invalid(format!("offset must be 0..=4294967295, got {o}")))?,
+                ),
+            },
+        };
+        let ops = q.queue.query(&filter)?;
+        *out = handles::insert(asyncop_operation_list {
+            queue: q.queue.clone(),
+            ops,
+        });
+        Ok(())
+    })
+}
+
+/// Counts operations per (state, status, operation_type), non-empty groups
+/// only, sorted by those keys. `*out_counts` is a handle (free with
+/// `asyncop_counts_free`). Threads: any.
+/// Errors: NULL_ARG, *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle; `out_counts` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_counts(
+    queue: *const asyncop_queue,
+    out_counts: *mut *mut asyncop_counts,
+) -> asyncop_status {
+    ffi_boundary!({
+        let out = unsafe { out_param(out_counts, "out_counts") }?;
+        let q = handles::get(queue)?;
+        let rows = q.queue.counts()?;
+        *out = handles::insert(asyncop_counts {
+            queue: q.queue.clone(),
+            rows,
+        });
+        Ok(())
+    })
+}
+
+/// Runs one user action by id.
+fn user_action(
+    queue: *const asyncop_queue,
+    action: impl FnOnce(&Queue) -> crate::Result<()>,
+) -> Result<(), Failure> {
+    let q = handles::get(queue)?;
+    action(&q.queue)?;
+    Ok(())
+}
+
+/// Cancel: Ready or Suspended → Completed/Canceled (3/32); Locked → Canceling
+/// (2/22) until its host stops. Threads: any. Errors: INVALID_ARG (id <= 0),
+/// NOT_FOUND, CANNOT_CANCEL (restricted type), INVALID_STATE_CHANGE (2/22, 3/x),
+/// INVALID_STATE_CHANGE_UNEXPECTED (changed meanwhile; retry), BUSY, NULL_ARG,
+/// *_HANDLE, FORKED, IO, INTERNAL, PANIC. A refused action changes nothing.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_cancel(
+    queue: *const asyncop_queue,
+    id: i64,
+) -> asyncop_status {
+    ffi_boundary!({ user_action(queue, |q| q.cancel(id)) })
+}
+
+/// Pause: a running operation (2/20) → Pausing (2/21) until its host stops it
+/// into Suspended; already Pausing is a no-op. Threads: any. Errors: as
+/// asyncop_queue_cancel, with CANNOT_PAUSE and INVALID_STATE_CHANGE_TO_SUSPENDED.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_pause(
+    queue: *const asyncop_queue,
+    id: i64,
+) -> asyncop_status {
+    ffi_boundary!({ user_action(queue, |q| q.pause(id)) })
+}
+
+/// Resume: Suspended (1/10) → Ready (0/0) at once. Threads: any. Errors: as
+/// asyncop_queue_cancel, with INVALID_STATE_CHANGE_TO_READY (not 1/10, or a
+/// restricted type).
+///
+/// # Safety
+/// `queue` is NULL or a queue handle.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_resume(
+    queue: *const asyncop_queue,
+    id: i64,
+) -> asyncop_status {
+    ffi_boundary!({ user_action(queue, |q| q.resume(id)) })
+}
+
+/// Postpone until `until` (UTC ms, later than now): Ready or Suspended →
+/// Suspended until then; running (2/20) → Pausing, then Suspended until then.
+/// Threads: any. Errors: as asyncop_queue_cancel, with INVALID_ARG (until <= now),
+/// CANNOT_PAUSE (restricted type while running), INVALID_STATE_CHANGE_TO_SUSPENDED.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_postpone(
+    queue: *const asyncop_queue,
+    id: i64,
+    until: i64,
+) -> asyncop_status {
+    ffi_boundary!({ user_action(queue, |q| q.postpone(id, until)) })
+}
+
+/// The design card's `set_postpone_until`: exactly asyncop_queue_postpone.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_set_postpone_until(
+    queue: *const asyncop_queue,
+    id: i64,
+    until: i64,
+) -> asyncop_status {
+    ffi_boundary!({ user_action(queue, |q| q.set_postpone_until(id, until)) })
+}
+
+/// Delete: removes a Completed operation (any state with allow_delete_any).
+/// Ids are never reused. Threads: any. Errors: as asyncop_queue_cancel, with
+/// CANNOT_DELETE_UNLESS_COMPLETED.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_delete(
+    queue: *const asyncop_queue,
+    id: i64,
+) -> asyncop_status {
+    ffi_boundary!({ user_action(queue, |q| q.delete(id)) })
+}
+
+/// The design card's generic state change. `status` may be ASYNCOP_STATUS_NONE.
+/// (0) or (0, 0): Resume. (1) or (1, 10): Pause. (3) or (3, 32): Cancel.
+/// (3, 30), (3, 31): refused, INVALID_STATE_CHANGE_TO_COMPLETE. (2, ...): refused,
+/// INVALID_STATE_CHANGE. Threads: any. Errors: as the action it maps to, plus
+/// OUT_OF_RANGE (unknown state or status code) and INVALID_ARG (a status that
+/// does not belong to the state).
+///
+/// # Safety
+/// `queue` is NULL or a queue handle.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_set_state(
+    queue: *const asyncop_queue,
+    id: i64,
+    state: i32,
+    status: i32,
+) -> asyncop_status {
+    ffi_boundary!({
+        let q = handles::get(queue)?;
+        let st = State::from_code(state.into())
+            .ok_or_else(|| Failure::out_of_range("state code (0..3)", state.into()))?;
+        let status = match status {
+            ASYNCOP_STATUS_NONE => None,
+            code => Some(Status::from_code(code.into()).ok_or_else(|| {
+                Failure::out_of_range("status code (0,10,20,21,22,30,31,32)", code.into())
+            })?),
+        };
+        q.queue.set_state(id, st, status)?;
+        Ok(())
+    })
+}
+
+/// Claims up to `max` eligible operations for host `host_id` (non-empty, <= 256
+/// characters): the oldest Ready ones, dependency tokens respected, optionally
+/// only of `types` (`types_len` 0 for any). If none is claimable and
+/// `wait_ms` > 0, waits up to that long for work. Writes up to `max` new lease
+/// handles into `out_leases` and their number to `*out_count` (0 when nothing
+/// was claimable). Each lease is freed with `asyncop_lease_free`. Renew a lease
+/// every lease/3 and end it with one outcome call.
+/// Threads: any, concurrent OK; a waiting call blocks only its own thread.
+/// Errors: NULL_ARG, UTF8, INVALID_ARG (max 0, empty host id, wait < 0),
+/// *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+///
+/// # Safety
+/// `host_id` is NULL or NUL-terminated; `types` is NULL or has `types_len`
+/// readable values; `out_leases` is NULL or has `max` writable slots;
+/// `out_count` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_poll(
+    queue: *const asyncop_queue,
+    host_id: *const c_char,
+    types: *const i32,
+    types_len: usize,
+    wait_ms: i64,
+    out_leases: *mut *mut asyncop_lease,
+    max: usize,
+    out_count: *mut usize,
+) -> asyncop_status {
+    ffi_boundary!({
+        let count = unsafe { out_param(out_count, "out_count") }?;
+        if out_leases.is_null() {
+            return Err(Failure::null_arg("out_leases"));
+        }
+        let q = handles::get(queue)?;
+        let host_id = unsafe { str_arg(host_id, "host_id") }?;
+        let types = unsafe { slice_arg(types, types_len, "types") }?;
+        let options = PollOptions {
+            max: u32::try_from(max).unwrap_or(u32::MAX),
+            wait: (wait_ms != 0)
+                .then(|| ms_arg(wait_ms, "wait_ms"))
+                .transpose()?,
+            operation_types: (!types.is_empty()).then(|| types.to_vec()),
+        };
+        if max == 0 {
+            return Err(Failure::new(
+                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+                "max must be at least 1",
+            ));
+        }
+        let leases: Vec<Lease> = q.queue.poll(host_id, &options)?;
+        let n = leases.len();
+        for (i, lease) in leases.into_iter().enumerate() {
+            let handle = handles::insert(asyncop_lease {
+                queue: q.queue.clone(),
+                lease,
+            });
+            // SAFETY: out_leases has `max` slots and poll returns at most `max` leases.
+            unsafe { *out_leases.add(i) = handle };
+        }
+        *count = n;
+        Ok(())
+    })
+}
+
+/// Waits until the operation is Completed or `timeout_ms` passes, and returns
+/// its latest snapshot either way (check its state): the SDK's "retrieve until
+/// state 3" without polling the file. `*out_operation` is freed with
+/// `asyncop_operation_free`. Threads: any; blocks only the calling thread.
+/// Errors: NULL_ARG, INVALID_ARG (id <= 0, timeout < 0), NOT_FOUND, *_HANDLE,
+/// FORKED, IO, INTERNAL, PANIC.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle; `out_operation` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_wait_for(
+    queue: *const asyncop_queue,
+    id: i64,
+    timeout_ms: i64,
+    out_operation: *mut *mut asyncop_operation,
+) -> asyncop_status {
+    ffi_boundary!({
+        let out = unsafe { out_param(out_operation, "out_operation") }?;
+        let q = handles::get(queue)?;
+        let timeout = ms_arg(timeout_ms, "timeout_ms")?;
+        let op = q.queue.wait_for(id, timeout)?;
+        *out = handles::insert(asyncop_operation {
+            queue: q.queue.clone(),
+            op,
+        });
+        Ok(())
+    })
+}
+
+/// One maintenance pass: returns expired leases to Ready/Suspended (or ends them
+/// as Failed after the retry budget, or Canceled when a cancel was pending) and
+/// promotes Suspended operations whose postpone time is due. Every poll runs it
+/// too. Writes how many operations each step moved. Threads: any.
+/// Errors: NULL_ARG, *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle; the out-pointers are NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_run_maintenance(
+    queue: *const asyncop_queue,
+    out_recovered: *mut i64,
+    out_poisoned: *mut i64,
+    out_promoted: *mut i64,
+) -> asyncop_status {
+    ffi_boundary!({
+        let recovered = unsafe { out_param(out_recovered, "out_recovered") }?;
+        let poisoned = unsafe { out_param(out_poisoned, "out_poisoned") }?;
+        let promoted = unsafe { out_param(out_promoted, "out_promoted") }?;
+        let q = handles::get(queue)?;
+        let report = q.queue.run_maintenance()?;
+        *recovered = report.recovered as i64;
+        *poisoned = report.poisoned as i64;
+        *promoted = report.promoted as i64;
+        Ok(())
+    })
+}
