@@ -871,7 +871,7 @@ asyncop_status asyncop_operation_data(const struct asyncop_operation *operation,
 
 /*
  The dependency token, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
- set (absent reads as "").
+ set (absent reads as ""); it is also written by a size query.
 
  # Safety
  `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
@@ -886,7 +886,7 @@ asyncop_status asyncop_operation_dependency_token(const struct asyncop_operation
 
 /*
  The host holding it; present exactly while Locked. Copied like asyncop_operation_name; `*out_present` says whether it is
- set (absent reads as "").
+ set (absent reads as ""); it is also written by a size query.
 
  # Safety
  `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
@@ -901,7 +901,7 @@ asyncop_status asyncop_operation_host_id(const struct asyncop_operation *operati
 
 /*
  Technical detail of the last outcome, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
- set (absent reads as "").
+ set (absent reads as ""); it is also written by a size query.
 
  # Safety
  `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
@@ -916,7 +916,7 @@ asyncop_status asyncop_operation_message(const struct asyncop_operation *operati
 
 /*
  Text for end users from the last outcome, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
- set (absent reads as "").
+ set (absent reads as ""); it is also written by a size query.
 
  # Safety
  `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
@@ -931,7 +931,7 @@ asyncop_status asyncop_operation_friendly_message(const struct asyncop_operation
 
 /*
  The correlation id, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
- set (absent reads as "").
+ set (absent reads as ""); it is also written by a size query.
 
  # Safety
  `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable

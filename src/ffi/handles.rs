@@ -55,17 +55,18 @@ struct Registry {
 }
 
 static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(null_mut());
-/// The registry a forked child inherited: kept reachable, never used or freed.
-static INHERITED: AtomicPtr<Registry> = AtomicPtr::new(null_mut());
+/// Registries inherited across forks (one per epoch, modulo 8): kept reachable
+/// so that nothing in them counts as leaked, never used or freed.
+static INHERITED: [AtomicPtr<Registry>; 8] = [const { AtomicPtr::new(null_mut()) }; 8];
 static EPOCH: AtomicU8 = AtomicU8::new(0);
 static ATFORK: Once = Once::new();
 
 extern "C" fn on_fork_child() {
     // Only atomics here: this runs in the child right after fork().
-    EPOCH.fetch_add(1, Ordering::SeqCst);
+    let epoch = EPOCH.fetch_add(1, Ordering::SeqCst);
     let old = REGISTRY.swap(null_mut(), Ordering::SeqCst);
     if !old.is_null() {
-        INHERITED.store(old, Ordering::SeqCst);
+        INHERITED[usize::from(epoch) % INHERITED.len()].store(old, Ordering::SeqCst);
     }
 }
 
@@ -154,6 +155,9 @@ pub(crate) fn insert<T: HandleType>(value: T) -> *mut T {
 pub(crate) struct Guard<T> {
     value: Arc<T>,
     poisoned: Arc<AtomicBool>,
+    /// A caller may call us from a `Drop` while it unwinds its own panic: only
+    /// a panic that starts inside the call poisons (as std's `MutexGuard` does).
+    caller_panicking: bool,
 }
 
 impl<T> std::ops::Deref for Guard<T> {
@@ -165,7 +169,7 @@ impl<T> std::ops::Deref for Guard<T> {
 
 impl<T> Drop for Guard<T> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::thread::panicking() && !self.caller_panicking {
             self.poisoned.store(true, Ordering::SeqCst);
         }
     }
@@ -179,7 +183,16 @@ fn lookup<T: HandleType>(handle: *const T) -> Result<Stored, Failure> {
     let raw = handle as usize;
     let token = Token::decode(raw);
     // Before any lock: a lock held by a parent thread at fork time stays held.
-    if token.epoch != EPOCH.load(Ordering::SeqCst) {
+    // Only an earlier epoch can be inherited; a later one was never issued.
+    // (The epoch is 8 bits: 256 nested forks would wrap it.)
+    let epoch = EPOCH.load(Ordering::SeqCst);
+    if token.epoch > epoch {
+        return Err(Failure::new(
+            asyncop_status::ASYNCOP_ERR_INVALID_HANDLE,
+            format!("{raw:#x} is not a {} handle", T::NAME),
+        ));
+    }
+    if token.epoch < epoch {
         return Err(Failure::new(
             asyncop_status::ASYNCOP_ERR_FORKED,
             format!(
@@ -238,6 +251,7 @@ pub(crate) fn get<T: HandleType>(handle: *const T) -> Result<Guard<T>, Failure> 
     Ok(Guard {
         value,
         poisoned: stored.poisoned,
+        caller_panicking: std::thread::panicking(),
     })
 }
 

@@ -392,7 +392,7 @@ pub unsafe extern "C" fn asyncop_operation_data(
 }
 
 /// The dependency token, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
-/// set (absent reads as "").
+/// set (absent reads as ""); it is also written by a size query.
 ///
 /// # Safety
 /// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
@@ -420,7 +420,7 @@ pub unsafe extern "C" fn asyncop_operation_dependency_token(
 }
 
 /// The host holding it; present exactly while Locked. Copied like asyncop_operation_name; `*out_present` says whether it is
-/// set (absent reads as "").
+/// set (absent reads as ""); it is also written by a size query.
 ///
 /// # Safety
 /// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
@@ -442,7 +442,7 @@ pub unsafe extern "C" fn asyncop_operation_host_id(
 }
 
 /// Technical detail of the last outcome, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
-/// set (absent reads as "").
+/// set (absent reads as ""); it is also written by a size query.
 ///
 /// # Safety
 /// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
@@ -464,7 +464,7 @@ pub unsafe extern "C" fn asyncop_operation_message(
 }
 
 /// Text for end users from the last outcome, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
-/// set (absent reads as "").
+/// set (absent reads as ""); it is also written by a size query.
 ///
 /// # Safety
 /// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
@@ -492,7 +492,7 @@ pub unsafe extern "C" fn asyncop_operation_friendly_message(
 }
 
 /// The correlation id, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
-/// set (absent reads as "").
+/// set (absent reads as ""); it is also written by a size query.
 ///
 /// # Safety
 /// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable

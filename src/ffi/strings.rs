@@ -184,7 +184,8 @@ pub(crate) unsafe fn write_bytes(
 }
 
 /// Writes an optional text result: `*out_present` = 1 and the text, or 0 and
-/// an empty string when absent.
+/// an empty string when absent. `*out_present` is written on
+/// `BUFFER_TOO_SMALL` too, so a size query also tells whether the value is set.
 ///
 /// # Safety
 /// As `write_out`; `out_present` is NULL or writable.
@@ -196,9 +197,15 @@ pub(crate) unsafe fn write_opt_text(
     out_present: *mut i32,
 ) -> Result<(), Failure> {
     let present = unsafe { out_param(out_present, "out_present") }?;
-    unsafe { write_text(text.unwrap_or(""), buf, cap, out_len) }?;
-    *present = i32::from(text.is_some());
-    Ok(())
+    let result = unsafe { write_text(text.unwrap_or(""), buf, cap, out_len) };
+    if result.is_ok()
+        || result
+            .as_ref()
+            .is_err_and(|f| f.code == asyncop_status::ASYNCOP_ERR_BUFFER_TOO_SMALL)
+    {
+        *present = i32::from(text.is_some());
+    }
+    result
 }
 
 /// Writes an optional scalar: `*out_present` = 1 and the value, or 0 and
