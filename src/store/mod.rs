@@ -5,6 +5,7 @@
 //! group-commit writer replaces its body, not its callers). Reads: a small pool
 //! of connections, each read one snapshot, never writing.
 
+mod fork;
 mod schema;
 
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
@@ -81,8 +82,10 @@ impl Store {
     /// Opens or creates an asyncop file. A file that is not ours is refused
     /// before any write could touch it.
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        let _gate = fork::gate();
         let path = path.as_ref().to_path_buf();
         let kind = schema::inspect(&path)?;
+        fork::pin_inherited_locks(&path);
         let version = schema::check_readonly(&path, &kind)?;
         let mut writer = open_connection(&path, &options)?;
         if version < SCHEMA_VERSION {
@@ -118,6 +121,7 @@ impl Store {
     /// Closes every connection; later calls give `Closed`. Calls in flight finish first
     /// (they hold the connection's lock).
     pub fn close(&self) {
+        let _gate = fork::gate();
         self.closed.store(true, Ordering::Release);
         drop(self.writer.lock().take());
         drop(self.watcher.lock().take());
@@ -144,6 +148,7 @@ impl Store {
     /// The single write path: one `BEGIN IMMEDIATE` transaction around `f`,
     /// committed if `f` returns Ok, rolled back otherwise (also on panic).
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let gate = fork::gate();
         let mut guard = self.writer.lock();
         let conn = guard.as_mut().ok_or(Error::Closed)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -152,6 +157,7 @@ impl Store {
         let changed = tx.total_changes() != before;
         tx.commit()?;
         drop(guard);
+        drop(gate);
         // Only real changes wake waiters: an empty claim must not wake its own poller.
         if changed {
             self.notify();
@@ -161,6 +167,7 @@ impl Store {
 
     /// Runs `f` on one consistent snapshot (a read transaction) of a pooled connection.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let _gate = fork::gate();
         if self.is_closed() {
             return Err(Error::Closed);
         }
@@ -201,6 +208,7 @@ impl Store {
     }
 
     fn data_version(&self) -> Result<i64> {
+        let _gate = fork::gate();
         let guard = self.watcher.lock();
         let conn = guard.as_ref().ok_or(Error::Closed)?;
         Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
@@ -233,6 +241,16 @@ impl Store {
                 return Ok(true);
             }
         }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing a connection calls into SQLite: not while a fork is under way.
+        let _gate = fork::gate();
+        drop(self.writer.get_mut().take());
+        drop(self.watcher.get_mut().take());
+        self.readers.get_mut().clear();
     }
 }
 

@@ -142,10 +142,16 @@ pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
             ));
         }
     };
+    // A non-empty WAL means the file may be live: a checkpoint in another
+    // process writes page 1 (with the new page count) before the file has
+    // grown, so size checks would misfire; SQLite itself judges such a file.
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_live = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
     // The in-header page count is valid when the change counter matches
     // "version-valid-for"; a WAL file may hold more pages, never fewer.
     let pages = u64::from(be32(28));
-    if be32(24) == be32(92) && pages > 0 && len < pages * page_size {
+    if !wal_live && be32(24) == be32(92) && pages > 0 && len < pages * page_size {
         return Err(corrupt(
             path,
             format!(
@@ -154,7 +160,7 @@ pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
             ),
         ));
     }
-    if len % page_size != 0 {
+    if !wal_live && len % page_size != 0 {
         return Err(corrupt(
             path,
             format!("truncated: {len} bytes is not a whole number of {page_size}-byte pages"),
@@ -167,9 +173,6 @@ pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
         0 => {
             // A non-empty WAL may hold a schema the main file does not show yet:
             // then only SQLite can tell. Without one, page 1 is the whole truth.
-            let mut wal = path.as_os_str().to_owned();
-            wal.push("-wal");
-            let wal_live = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
             let schema_cells = u16::from_be_bytes([header[103], header[104]]);
             if wal_live || schema_cells == 0 {
                 Ok(FileKind::Unmarked)
