@@ -415,8 +415,5 @@ fn a_path_in_a_missing_directory_is_an_error_not_a_panic() {
     assert!(!parent.exists(), "the directory was created");
     // A directory where the file should be.
     let err = open(dir.path()).expect_err("a directory is not a queue file");
-    assert!(
-        matches!(err, Error::Io(_) | Error::Corrupt(_)),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Io(_) | Error::Corrupt(_)), "{err:?}");
 }
