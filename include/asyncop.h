@@ -10,7 +10,9 @@
  *   the same thread. Refusals inherited from Dynamics 365 are their HRESULTs
  *   (negative); asyncop_status_hresult() maps any code to its HRESULT or 0.
  * - Results go to trailing out-parameters (named out_*), written only on
- *   success. A NULL required pointer gives ASYNCOP_ERR_NULL_ARG.
+ *   success; the one exception is ASYNCOP_ERR_BUFFER_TOO_SMALL, which writes
+ *   *out_len (and *out_present for optional text). A NULL required pointer
+ *   gives ASYNCOP_ERR_NULL_ARG.
  * - Handles (asyncop_queue *, asyncop_lease *, ...) are opaque tokens the
  *   library validates: a closed, freed, foreign or forged handle gives
  *   ASYNCOP_ERR_CLOSED_HANDLE or ASYNCOP_ERR_INVALID_HANDLE, never a crash.
@@ -551,7 +553,7 @@ asyncop_status asyncop_lease_data(const struct asyncop_lease *lease,
 
 /*
  The dependency token, if any: copied like asyncop_lease_name, with
- `*out_present` 1 or 0.
+ `*out_present` 1 or 0 (also written by a size query).
 
  # Safety
  As asyncop_lease_name; `out_present` is NULL or writable.
@@ -565,7 +567,7 @@ asyncop_status asyncop_lease_dependency_token(const struct asyncop_lease *lease,
 
 /*
  The correlation id, if any: copied like asyncop_lease_name, with
- `*out_present` 1 or 0.
+ `*out_present` 1 or 0 (also written by a size query).
 
  # Safety
  As asyncop_lease_name; `out_present` is NULL or writable.
@@ -1121,8 +1123,9 @@ asyncop_status asyncop_options_set_allow_delete_any(struct asyncop_options *opti
  A file that is not an asyncop database (another SQLite database, a text file,
  random bytes, a truncated file, a newer schema) gives ASYNCOP_ERR_CORRUPT and
  is left byte-for-byte untouched.
+ `path` is a file path (not a URI); "" and ":memory:" give INVALID_ARG.
  Threads: any. Errors: NULL_ARG, UTF8, *_HANDLE (options), INVALID_ARG,
- CORRUPT, IO (missing directory, permissions), BUSY, INTERNAL.
+ CORRUPT, IO (missing directory, a directory, permissions), BUSY, INTERNAL.
 
  # Safety
  `path` is NULL or a NUL-terminated string; `options` is NULL or a value from

@@ -219,7 +219,7 @@ pub unsafe extern "C" fn asyncop_lease_data(
 }
 
 /// The dependency token, if any: copied like asyncop_lease_name, with
-/// `*out_present` 1 or 0.
+/// `*out_present` 1 or 0 (also written by a size query).
 ///
 /// # Safety
 /// As asyncop_lease_name; `out_present` is NULL or writable.
@@ -246,7 +246,7 @@ pub unsafe extern "C" fn asyncop_lease_dependency_token(
 }
 
 /// The correlation id, if any: copied like asyncop_lease_name, with
-/// `*out_present` 1 or 0.
+/// `*out_present` 1 or 0 (also written by a size query).
 ///
 /// # Safety
 /// As asyncop_lease_name; `out_present` is NULL or writable.

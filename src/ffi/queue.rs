@@ -294,8 +294,9 @@ pub unsafe extern "C" fn asyncop_options_set_allow_delete_any(
 /// A file that is not an asyncop database (another SQLite database, a text file,
 /// random bytes, a truncated file, a newer schema) gives ASYNCOP_ERR_CORRUPT and
 /// is left byte-for-byte untouched.
+/// `path` is a file path (not a URI); "" and ":memory:" give INVALID_ARG.
 /// Threads: any. Errors: NULL_ARG, UTF8, *_HANDLE (options), INVALID_ARG,
-/// CORRUPT, IO (missing directory, permissions), BUSY, INTERNAL.
+/// CORRUPT, IO (missing directory, a directory, permissions), BUSY, INTERNAL.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `options` is NULL or a value from

@@ -84,6 +84,16 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
         let _gate = fork::gate();
         let path = path.as_ref().to_path_buf();
+        if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+            return Err(Error::InvalidArgument(
+                "a queue needs a file path (an in-memory or temporary database cannot be shared)"
+                    .into(),
+            ));
+        }
+        // Absolute, so that SQLite (built with URI filenames on) can never read
+        // "file:..." as a URI naming some other file than the one inspected here.
+        let path = std::path::absolute(&path)
+            .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
         let kind = schema::inspect(&path)?;
         fork::pin_inherited_locks(&path);
         let version = schema::check_readonly(&path, &kind)?;
@@ -261,11 +271,17 @@ pub const CROSS_PROCESS_TICK: Duration = Duration::from_millis(10);
 fn open_connection(path: &Path, options: &StoreOptions) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    // No SQLITE_OPEN_URI: a path is a path. "file:..." must not reach a file other
+    // than the one `schema::inspect` checked.
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(options.busy_timeout)?;
+    // SQLite takes the timeout as an int of milliseconds.
+    conn.busy_timeout(
+        options
+            .busy_timeout
+            .min(Duration::from_millis(i32::MAX as u64)),
+    )?;
     let sync = match options.durability {
         Durability::Full => "FULL",
         Durability::Normal => "NORMAL",

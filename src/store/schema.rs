@@ -114,7 +114,11 @@ pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileKind::New),
         Err(e) => return Err(Error::Io(format!("{}: {e}", path.display()))),
     };
-    let len = file.metadata()?.len();
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(Error::Io(format!("{}: is a directory", path.display())));
+    }
+    let len = meta.len();
     if len == 0 {
         return Ok(FileKind::New);
     }
