@@ -1,0 +1,117 @@
+"""asyncop: a durable queue of asynchronous operations (Dynamics 365 "system
+jobs") in one SQLite file, shared by threads and processes.
+
+>>> import asyncop
+>>> with asyncop.Queue("jobs.db") as q:                      # doctest: +SKIP
+...     op_id = q.submit("send mail", b"to: a@example.com", operation_type=100)
+...     for lease in q.poll("host-1"):
+...         with lease:
+...             lease.complete()
+...     q.retrieve(op_id).status
+<Status.SUCCEEDED: 30>
+
+This package wraps the C ABI (``include/asyncop.h``) with ctypes. The native
+library is found through ``$ASYNCOP_LIBRARY``, else ``libasyncop.so`` inside
+this package (``pip install`` builds it), else the system loader path.
+
+Conventions: wrong Python types raise TypeError; values the library refuses
+raise :class:`InvalidArgumentError` (a ValueError); times are timezone-aware
+UTC datetimes, durations are seconds or timedeltas.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    TYPE_NOT_RECOGNIZED,
+    AsyncopError,
+    AsyncopIOError,
+    BusyError,
+    CannotCancelError,
+    CannotDeleteUnlessCompletedError,
+    CannotPauseError,
+    CannotUpdateNonrecurringError,
+    CannotUpdateRecurringError,
+    ClosedError,
+    CorruptError,
+    ErrorCode,
+    ForkedError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidStateChangeError,
+    InvalidStateChangeToCompleteError,
+    InvalidStateChangeToReadyError,
+    InvalidStateChangeToSuspendedError,
+    InvalidTransitionError,
+    LeaseLostError,
+    NotFoundError,
+    StateChangedMeanwhileError,
+)
+from ._native import ABI_VERSION, library_path
+from ._native import lib as _lib
+from ._queue import Lease, Queue
+from ._types import Count, Durability, Maintenance, Operation, OperationSpec, Outcome, State, Status
+from ._worker import Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError, Worker
+
+__version__ = "0.1.0"
+
+
+def library_version() -> str:
+    """The native library's version, e.g. "0.1.0" (``asyncop_version()``)."""
+    version: bytes = _lib.asyncop_version()
+    return version.decode("ascii")
+
+
+def status_name(code: int) -> str:
+    """The C name of a status code, e.g. "ASYNCOP_ERR_NOT_FOUND", or "unknown"."""
+    from ._convert import i32
+
+    name: bytes = _lib.asyncop_status_name(i32(code, "code"))
+    return name.decode("ascii")
+
+
+__all__ = [
+    "ABI_VERSION",
+    "AsyncopError",
+    "AsyncopIOError",
+    "BusyError",
+    "CannotCancelError",
+    "CannotDeleteUnlessCompletedError",
+    "CannotPauseError",
+    "CannotUpdateNonrecurringError",
+    "CannotUpdateRecurringError",
+    "ClosedError",
+    "CorruptError",
+    "Count",
+    "Durability",
+    "ErrorCode",
+    "ForkedError",
+    "Handler",
+    "InternalError",
+    "InvalidArgumentError",
+    "InvalidStateChangeError",
+    "InvalidStateChangeToCompleteError",
+    "InvalidStateChangeToReadyError",
+    "InvalidStateChangeToSuspendedError",
+    "InvalidTransitionError",
+    "Job",
+    "Lease",
+    "LeaseLostError",
+    "Maintenance",
+    "NotFoundError",
+    "Operation",
+    "OperationSpec",
+    "Outcome",
+    "PermanentError",
+    "Queue",
+    "RetryableError",
+    "State",
+    "StateChangedMeanwhileError",
+    "Status",
+    "StopRequested",
+    "SuspendError",
+    "TYPE_NOT_RECOGNIZED",
+    "Worker",
+    "library_path",
+    "library_version",
+    "status_name",
+]

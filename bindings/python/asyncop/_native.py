@@ -1,0 +1,265 @@
+"""ctypes binding of the C ABI in ``include/asyncop.h``: loading, prototypes, status checks.
+
+Nothing here is public API. The library is loaded once, at import, from
+
+1. the path in ``$ASYNCOP_LIBRARY``, else
+2. ``libasyncop.so`` beside this module (where ``pip install`` puts it), else
+3. ``ctypes.util.find_library("asyncop")`` (a system-wide install),
+
+and its ``asyncop_abi_version()`` must equal :data:`ABI_VERSION`, else the
+import fails with an ImportError naming the path and both numbers (a stale
+library on the loader path is the classic "inexplicable" wrapper bug).
+
+Every header function gets ``restype`` and ``argtypes`` from the one table
+:data:`_PROTOS` (``tests/test_abi.py`` checks it against the header). Handles
+are ``c_void_p`` both ways. Functions returning ``asyncop_status`` get
+``errcheck``: a non-OK status reads the thread's last error message at once,
+then raises the matching :class:`~asyncop.AsyncopError`. The ``_close``/``_free``
+functions have no errcheck and never raise, because finalizers call them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from ctypes import POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_void_p
+from typing import Any
+
+from ._errors import ErrorCode, make_error
+
+__all__ = ["lib", "library_path", "ABI_VERSION", "TIME_NONE", "ANY", "STATUS_NONE"]
+
+#: The ABI this package was written against (``ASYNCOP_ABI_VERSION``).
+ABI_VERSION = 1
+#: ``ASYNCOP_TIME_NONE``: "no time".
+TIME_NONE = -(2**63)
+#: ``ASYNCOP_ANY``: a query filter that matches everything.
+ANY = -1
+#: ``ASYNCOP_STATUS_NONE``: ``set_state`` with the state's default meaning.
+STATUS_NONE = -1
+
+_LIBRARY_FILE = {"darwin": "libasyncop.dylib", "win32": "asyncop.dll"}.get(sys.platform, "libasyncop.so")
+
+_P_HANDLE = POINTER(c_void_p)  # asyncop_x **out (and const asyncop_spec *const *specs)
+_P_I32 = POINTER(c_int32)
+_P_I64 = POINTER(c_int64)
+_P_SIZE = POINTER(c_size_t)
+_STATUS = c_int32  # asyncop_status: typedef int32_t in C
+_H = c_void_p  # every handle, const or not
+_TEXT_OUT = [_H, c_char_p, c_size_t, _P_SIZE]  # (handle, char *buf, cap, *out_len)
+_TEXT_OUT_OPT = [_H, c_char_p, c_size_t, _P_SIZE, _P_I32]  # ... plus *out_present
+_BYTES_OUT = [_H, c_void_p, c_size_t, _P_SIZE]  # (handle, uint8_t *buf, cap, *out_len)
+_I64_OUT_OPT = [_H, _P_I64, _P_I32]
+_I32_OUT_OPT = [_H, _P_I32, _P_I32]
+
+# name: (restype, argtypes), in header order. The surface check reads this table.
+_PROTOS: dict[str, tuple[Any, list[Any]]] = {
+    "asyncop_version": (c_char_p, []),  # static string: a c_char_p restype is safe here
+    "asyncop_abi_version": (c_uint32, []),
+    "asyncop_status_name": (c_char_p, [c_int32]),  # static string
+    "asyncop_status_hresult": (c_int32, [c_int32]),
+    "asyncop_last_error_message": (c_size_t, [c_char_p, c_size_t]),
+    # lease
+    "asyncop_lease_free": (_STATUS, [_H]),
+    "asyncop_lease_id": (_STATUS, [_H, _P_I64]),
+    "asyncop_lease_lock_token": (_STATUS, [_H, _P_I64]),
+    "asyncop_lease_operation_type": (_STATUS, [_H, _P_I32]),
+    "asyncop_lease_attempt": (_STATUS, [_H, _P_I32]),
+    "asyncop_lease_expires_at": (_STATUS, [_H, _P_I64]),
+    "asyncop_lease_name": (_STATUS, _TEXT_OUT),
+    "asyncop_lease_host_id": (_STATUS, _TEXT_OUT),
+    "asyncop_lease_data": (_STATUS, _BYTES_OUT),
+    "asyncop_lease_dependency_token": (_STATUS, _TEXT_OUT_OPT),
+    "asyncop_lease_correlation_id": (_STATUS, _TEXT_OUT_OPT),
+    "asyncop_lease_renew": (_STATUS, [_H, _P_I32]),
+    "asyncop_lease_complete": (_STATUS, [_H, _P_I32]),
+    "asyncop_lease_fail": (_STATUS, [_H, c_int32, c_char_p, _P_I32]),
+    "asyncop_lease_retry": (_STATUS, [_H, c_int32, c_char_p, c_int64, _P_I32]),
+    "asyncop_lease_suspend": (_STATUS, [_H, c_int32, c_char_p, _P_I32]),
+    "asyncop_lease_acknowledge_pause": (_STATUS, [_H, _P_I32]),
+    "asyncop_lease_acknowledge_cancel": (_STATUS, [_H, _P_I32]),
+    "asyncop_lease_report": (_STATUS, [_H, c_int32, c_int32, c_char_p, c_char_p, c_int64, _P_I32]),
+    # operation snapshot
+    "asyncop_operation_free": (_STATUS, [_H]),
+    "asyncop_operation_id": (_STATUS, [_H, _P_I64]),
+    "asyncop_operation_operation_type": (_STATUS, [_H, _P_I32]),
+    "asyncop_operation_state": (_STATUS, [_H, _P_I32]),
+    "asyncop_operation_status": (_STATUS, [_H, _P_I32]),
+    "asyncop_operation_lock_token": (_STATUS, [_H, _P_I64]),
+    "asyncop_operation_retry_count": (_STATUS, [_H, _P_I32]),
+    "asyncop_operation_created_on": (_STATUS, [_H, _P_I64]),
+    "asyncop_operation_modified_on": (_STATUS, [_H, _P_I64]),
+    "asyncop_operation_postpone_until": (_STATUS, _I64_OUT_OPT),
+    "asyncop_operation_lease_expires_at": (_STATUS, _I64_OUT_OPT),
+    "asyncop_operation_error_code": (_STATUS, _I32_OUT_OPT),
+    "asyncop_operation_started_on": (_STATUS, _I64_OUT_OPT),
+    "asyncop_operation_completed_on": (_STATUS, _I64_OUT_OPT),
+    "asyncop_operation_execution_time_span": (_STATUS, _I64_OUT_OPT),
+    "asyncop_operation_name": (_STATUS, _TEXT_OUT),
+    "asyncop_operation_data": (_STATUS, _BYTES_OUT),
+    "asyncop_operation_dependency_token": (_STATUS, _TEXT_OUT_OPT),
+    "asyncop_operation_host_id": (_STATUS, _TEXT_OUT_OPT),
+    "asyncop_operation_message": (_STATUS, _TEXT_OUT_OPT),
+    "asyncop_operation_friendly_message": (_STATUS, _TEXT_OUT_OPT),
+    "asyncop_operation_correlation_id": (_STATUS, _TEXT_OUT_OPT),
+    # operation list
+    "asyncop_operation_list_count": (_STATUS, [_H, _P_SIZE]),
+    "asyncop_operation_list_get": (_STATUS, [_H, c_size_t, _P_HANDLE]),
+    "asyncop_operation_list_free": (_STATUS, [_H]),
+    # counts
+    "asyncop_counts_count": (_STATUS, [_H, _P_SIZE]),
+    "asyncop_counts_get": (_STATUS, [_H, c_size_t, _P_I32, _P_I32, _P_I32, _P_I64]),
+    "asyncop_counts_free": (_STATUS, [_H]),
+    # options
+    "asyncop_options_new": (_STATUS, [_P_HANDLE]),
+    "asyncop_options_free": (_STATUS, [_H]),
+    "asyncop_options_set_durability": (_STATUS, [_H, c_int32]),
+    "asyncop_options_set_busy_timeout_ms": (_STATUS, [_H, c_int64]),
+    "asyncop_options_set_lease_ms": (_STATUS, [_H, c_int64]),
+    "asyncop_options_set_restricted_types": (_STATUS, [_H, _P_I32, c_size_t]),
+    "asyncop_options_set_max_attempts": (_STATUS, [_H, c_int32]),
+    "asyncop_options_set_backoff_ms": (_STATUS, [_H, c_int64, c_int64]),
+    "asyncop_options_set_allow_delete_any": (_STATUS, [_H, c_int32]),
+    # queue
+    "asyncop_queue_open": (_STATUS, [c_char_p, _H, _P_HANDLE]),
+    "asyncop_queue_close": (_STATUS, [_H]),
+    "asyncop_queue_now": (_STATUS, [_H, _P_I64]),
+    "asyncop_queue_submit": (
+        _STATUS,
+        [_H, c_char_p, c_int32, c_void_p, c_size_t, c_char_p, c_int64, c_char_p, _P_I64],
+    ),
+    "asyncop_queue_submit_many": (_STATUS, [_H, _P_HANDLE, c_size_t, _P_I64]),
+    "asyncop_queue_retrieve": (_STATUS, [_H, c_int64, _P_HANDLE]),
+    "asyncop_queue_query": (
+        _STATUS,
+        [_H, c_int32, c_int32, c_int32, c_char_p, c_char_p, c_int64, c_int64, c_int64, c_int64, _P_HANDLE],
+    ),
+    "asyncop_queue_counts": (_STATUS, [_H, _P_HANDLE]),
+    "asyncop_queue_cancel": (_STATUS, [_H, c_int64]),
+    "asyncop_queue_pause": (_STATUS, [_H, c_int64]),
+    "asyncop_queue_resume": (_STATUS, [_H, c_int64]),
+    "asyncop_queue_postpone": (_STATUS, [_H, c_int64, c_int64]),
+    "asyncop_queue_set_postpone_until": (_STATUS, [_H, c_int64, c_int64]),
+    "asyncop_queue_delete": (_STATUS, [_H, c_int64]),
+    "asyncop_queue_set_state": (_STATUS, [_H, c_int64, c_int32, c_int32]),
+    "asyncop_queue_poll": (_STATUS, [_H, c_char_p, _P_I32, c_size_t, c_int64, _P_HANDLE, c_size_t, _P_SIZE]),
+    "asyncop_queue_wait_for": (_STATUS, [_H, c_int64, c_int64, _P_HANDLE]),
+    "asyncop_queue_run_maintenance": (_STATUS, [_H, _P_I64, _P_I64, _P_I64]),
+    # spec
+    "asyncop_spec_new": (_STATUS, [c_char_p, c_int32, _P_HANDLE]),
+    "asyncop_spec_free": (_STATUS, [_H]),
+    "asyncop_spec_set_data": (_STATUS, [_H, c_void_p, c_size_t]),
+    "asyncop_spec_set_dependency_token": (_STATUS, [_H, c_char_p]),
+    "asyncop_spec_set_postpone_until": (_STATUS, [_H, c_int64]),
+    "asyncop_spec_set_correlation_id": (_STATUS, [_H, c_char_p]),
+}
+
+# Header functions that the Python API deliberately does not call (they stay bound
+# above, so the surface check still covers their prototypes); one reason each.
+_UNWRAPPED: dict[str, str] = {
+    # Lease.host_id is the host_id the caller gave Queue.poll(); the library stores it
+    # as given, so reading it back would only cost two more C calls per lease.
+    "asyncop_lease_host_id": "Lease.host_id is the poll() argument",
+}
+
+# Functions without errcheck: they return no asyncop_status (version, names, the
+# message reader), or they release a handle and must never raise (finalizers).
+_UNCHECKED = frozenset(
+    {
+        "asyncop_version",
+        "asyncop_abi_version",
+        "asyncop_status_name",
+        "asyncop_status_hresult",
+        "asyncop_last_error_message",
+        "asyncop_lease_free",
+        "asyncop_operation_free",
+        "asyncop_operation_list_free",
+        "asyncop_counts_free",
+        "asyncop_options_free",
+        "asyncop_queue_close",
+        "asyncop_spec_free",
+    }
+)
+
+# Functions filling a caller buffer: BUFFER_TOO_SMALL is their size-query answer, not an error.
+_SIZED = frozenset(name for name, (_, args) in _PROTOS.items() if args[:4] in (_TEXT_OUT, _BYTES_OUT))
+
+
+def last_error_message() -> str:
+    """The calling thread's last error message (size query, then buffer)."""
+    n = lib.asyncop_last_error_message(None, 0)
+    if n == 0:
+        return ""
+    buf = ctypes.create_string_buffer(n + 1)
+    lib.asyncop_last_error_message(buf, n + 1)
+    return buf.value.decode("utf-8", "replace")
+
+
+def _check(result: int, func: Any, args: Any) -> int:
+    """errcheck of status functions: OK passes, anything else raises."""
+    if result == 0:
+        return result
+    raise make_error(result, last_error_message() or f"{func.__name__} failed", lib.asyncop_status_hresult(result))
+
+
+def _check_sized(result: int, func: Any, args: Any) -> int:
+    """errcheck of buffer-filling functions: OK and BUFFER_TOO_SMALL pass (the caller looks)."""
+    if result == 0 or result == ErrorCode.BUFFER_TOO_SMALL:
+        return result
+    raise make_error(result, last_error_message() or f"{func.__name__} failed", lib.asyncop_status_hresult(result))
+
+
+def _candidates() -> list[tuple[str, str]]:
+    """(path, how it was found) in the order the loader tries them."""
+    env = os.environ.get("ASYNCOP_LIBRARY")
+    if env:
+        return [(env, "$ASYNCOP_LIBRARY")]
+    out = []
+    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), _LIBRARY_FILE)
+    if os.path.exists(beside):
+        out.append((beside, "the package directory"))
+    found = ctypes.util.find_library("asyncop")
+    if found:
+        out.append((found, "ctypes.util.find_library"))
+    return out
+
+
+def _load() -> tuple[ctypes.CDLL, str]:
+    candidates = _candidates()
+    if not candidates:
+        raise ImportError(
+            f"asyncop: no native library: $ASYNCOP_LIBRARY is not set, there is no {_LIBRARY_FILE} in "
+            f"{os.path.dirname(os.path.abspath(__file__))}, and ctypes.util.find_library('asyncop') found nothing. "
+            "Install the package with pip (it builds the library with cargo), or set ASYNCOP_LIBRARY."
+        )
+    path, how = candidates[0]
+    try:
+        dll = ctypes.CDLL(path)
+    except OSError as e:
+        raise ImportError(f"asyncop: cannot load the native library {path} (from {how}): {e}") from e
+    try:
+        abi = dll.asyncop_abi_version
+    except AttributeError as e:
+        raise ImportError(f"asyncop: {path} (from {how}) is not an asyncop library: {e}") from e
+    abi.restype, abi.argtypes = c_uint32, []
+    found = abi()
+    if found != ABI_VERSION:
+        raise ImportError(
+            f"asyncop: the native library {path} (from {how}) has ABI version {found}, "
+            f"but this package needs ABI version {ABI_VERSION}"
+        )
+    missing = [name for name in _PROTOS if not hasattr(dll, name)]
+    if missing:
+        raise ImportError(f"asyncop: the native library {path} lacks {', '.join(missing)}")
+    for name, (restype, argtypes) in _PROTOS.items():
+        fn = getattr(dll, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+        if name not in _UNCHECKED:
+            fn.errcheck = _check_sized if name in _SIZED else _check
+    return dll, path
+
+
+lib, library_path = _load()

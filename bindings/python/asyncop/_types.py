@@ -1,0 +1,144 @@
+"""Value types of the public API: codes as IntEnums, immutable records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum
+from typing import NamedTuple
+
+__all__ = ["State", "Status", "Outcome", "Durability", "Operation", "OperationSpec", "Count", "Maintenance"]
+
+
+class State(IntEnum):
+    """An operation's state code (``statecode``), as in Dynamics 365."""
+
+    READY = 0
+    SUSPENDED = 1
+    LOCKED = 2
+    COMPLETED = 3
+
+
+class Status(IntEnum):
+    """An operation's status code (``statuscode``); each belongs to state ``status // 10``."""
+
+    WAITING_FOR_RESOURCES = 0
+    WAITING = 10
+    IN_PROGRESS = 20
+    PAUSING = 21
+    CANCELING = 22
+    SUCCEEDED = 30
+    FAILED = 31
+    CANCELED = 32
+
+    @property
+    def state(self) -> State:
+        """The state this status belongs to."""
+        return State(self.value // 10)
+
+
+class Outcome(IntEnum):
+    """A host's outcome for :meth:`Lease.report`, numbered as Dynamics' plug-in OperationStatus."""
+
+    FAILED = 0
+    CANCELED = 1
+    RETRY = 2
+    SUSPENDED = 3
+    SUCCEEDED = 4
+
+
+class Durability(IntEnum):
+    """How hard a returned write is: FULL survives power loss (``synchronous=FULL``),
+    NORMAL survives a process crash and is faster."""
+
+    FULL = 0
+    NORMAL = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """An immutable snapshot of one operation (``Queue.retrieve``, ``query``, ``wait_for``).
+
+    It does not change when the stored operation does; retrieve it again for
+    fresh values. Times are timezone-aware UTC datetimes; absent values are None.
+    """
+
+    #: > 0, strictly increasing, never reused; the FIFO key.
+    id: int
+    #: Not unique; may be empty.
+    name: str
+    #: > 0; selects the handler.
+    operation_type: int
+    state: State
+    status: Status
+    #: The opaque payload (``data`` in the C ABI).
+    payload: bytes
+    #: Operations with the same token run one at a time, in creation order.
+    dependency_token: str | None
+    #: Earliest time it may become Ready.
+    postpone_until: datetime | None
+    #: The host holding it; present exactly while Locked.
+    host_id: str | None
+    #: When the current lease ends; present exactly while Locked.
+    lease_expires_at: datetime | None
+    #: Fencing token: 0 before the first claim, + 1 on every claim.
+    lock_token: int
+    #: Attempts that ended in Retry or in a lease expiry.
+    retry_count: int
+    #: Code of the last failure: an HRESULT (negative) or an asyncop status code.
+    error_code: int | None
+    #: Technical detail of the last outcome.
+    message: str | None
+    #: Text for end users from the last outcome.
+    friendly_message: str | None
+    created_on: datetime
+    #: Time of the last change (lease renewals do not count).
+    modified_on: datetime
+    #: Start of the latest attempt.
+    started_on: datetime | None
+    #: When it entered Completed.
+    completed_on: datetime | None
+    #: Length of the latest attempt, from claim until it left Locked.
+    execution_time_span: timedelta | None
+    correlation_id: str | None
+
+    @property
+    def is_completed(self) -> bool:
+        """True in state Completed (Succeeded, Failed or Canceled)."""
+        return self.state == State.COMPLETED
+
+
+@dataclass(frozen=True, slots=True)
+class OperationSpec:
+    """One operation for :meth:`Queue.submit_many` (a dict with these keys works too).
+
+    ``postpone_until`` is a timezone-aware datetime or a timedelta from now; a
+    future time creates the operation Suspended until then.
+    """
+
+    name: str
+    operation_type: int
+    payload: bytes = b""
+    dependency_token: str | None = None
+    postpone_until: datetime | timedelta | None = None
+    correlation_id: str | None = None
+
+
+class Count(NamedTuple):
+    """One row of :meth:`Queue.counts`: how many operations are in (state, status, operation_type)."""
+
+    state: State
+    status: Status
+    operation_type: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count(), as the C ABI names it
+
+
+class Maintenance(NamedTuple):
+    """What one :meth:`Queue.run_maintenance` pass moved."""
+
+    #: Expired leases returned to Ready/Suspended (or ended as Canceled).
+    recovered: int
+    #: Expired leases that spent the retry budget and ended as Failed.
+    poisoned: int
+    #: Suspended operations whose postpone time was due, now Ready.
+    promoted: int

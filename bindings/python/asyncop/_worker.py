@@ -1,0 +1,430 @@
+"""Worker: runs handler functions for claimed operations on a pool of threads."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Callable
+
+from . import _convert as cv
+from ._errors import TYPE_NOT_RECOGNIZED, AsyncopError, BusyError, ClosedError, ForkedError, LeaseLostError
+from ._queue import Lease, Queue, _describe
+from ._types import Status
+
+__all__ = ["Worker", "Job", "Handler", "StopRequested", "RetryableError", "PermanentError", "SuspendError"]
+
+log = logging.getLogger("asyncop.worker")
+
+
+class StopRequested(Exception):
+    """Raised by :meth:`Job.checkpoint` when the handler must stop at this safe
+    point (a user paused or canceled the operation, its lease was lost, or the
+    worker is shutting down). Let it propagate: the worker acknowledges the
+    pause or cancel, or releases the operation for a retry."""
+
+
+class RetryableError(Exception):
+    """Raise from a handler for a retryable failure: the operation waits for
+    the back-off (or ``retry_at``) and runs again while the retry budget lasts.
+    Any exception that is not a PermanentError or SuspendError counts as
+    retryable too; this class only adds ``error_code`` and ``retry_at``."""
+
+    def __init__(self, message: str = "", *, error_code: int = 0, retry_at: datetime | timedelta | None = None) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+        self.retry_at = retry_at
+
+
+class PermanentError(Exception):
+    """Raise from a handler when retrying cannot help: the operation ends as
+    Completed/Failed (3/31) with this message and ``error_code``."""
+
+    def __init__(self, message: str = "", *, error_code: int = 0) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+
+
+class SuspendError(Exception):
+    """Raise from a handler for a suspend-class failure: the operation becomes
+    Suspended (1/10) without a time, until a user resumes it."""
+
+    def __init__(self, message: str = "", *, error_code: int = 0) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+
+
+class Job:
+    """What a handler receives: the claimed operation and a way to learn that it
+    should stop.
+
+    The worker renews the lease in the background; when a renewal reports a
+    pause or cancel request (or the lease is lost, or the worker shuts down
+    after its stop timeout), :attr:`stop_requested` is set. A handler that can
+    stop part-way calls :meth:`checkpoint` at its safe points (or checks
+    :meth:`should_stop` and raises :class:`StopRequested`). A handler that
+    returns normally has succeeded, even if a stop was requested meanwhile.
+    """
+
+    def __init__(self, lease: Lease, renew_every: float) -> None:
+        #: The lease; the worker reports its outcome, the handler should not.
+        self.lease: Lease = lease
+        #: Set when the handler should stop at its next safe point.
+        self.stop_requested: threading.Event = threading.Event()
+        #: Why: Status.PAUSING, Status.CANCELING, "lease lost" or "shutdown"; None while not asked.
+        self.stop_reason: Status | str | None = None
+        self._next_renew = time.monotonic() + renew_every
+
+    @property
+    def id(self) -> int:
+        """The operation id."""
+        return self.lease.id
+
+    @property
+    def name(self) -> str:
+        """The operation's name."""
+        return self.lease.name
+
+    @property
+    def payload(self) -> bytes:
+        """The operation's payload."""
+        return self.lease.payload
+
+    @property
+    def operation_type(self) -> int:
+        """The operation type."""
+        return self.lease.operation_type
+
+    @property
+    def attempt(self) -> int:
+        """1 for the first run, more after retries."""
+        return self.lease.attempt
+
+    @property
+    def dependency_token(self) -> str | None:
+        """The operation's dependency token, if any."""
+        return self.lease.dependency_token
+
+    @property
+    def correlation_id(self) -> str | None:
+        """The operation's correlation id, if any."""
+        return self.lease.correlation_id
+
+    @property
+    def queue(self) -> Queue:
+        """The queue the operation was claimed from."""
+        return self.lease.queue
+
+    def should_stop(self) -> bool:
+        """True once the handler should stop at its next safe point."""
+        return self.stop_requested.is_set()
+
+    def checkpoint(self) -> None:
+        """A safe point: raises :class:`StopRequested` if the handler should stop."""
+        if self.stop_requested.is_set():
+            raise StopRequested(f"stop requested: {self.stop_reason}")
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleeps up to ``seconds``, waking early when a stop is requested;
+        returns True if one was."""
+        return self.stop_requested.wait(seconds)
+
+    def _request_stop(self, reason: Status | str) -> None:
+        if self.stop_reason is None or reason == Status.CANCELING:
+            self.stop_reason = reason
+        self.stop_requested.set()
+
+    def __repr__(self) -> str:
+        return f"<asyncop.Job id={self.id} type={self.operation_type} attempt={self.attempt}>"
+
+
+#: A handler: called with the Job; its return value is ignored.
+Handler = Callable[[Job], Any]
+
+
+class Worker:
+    """Runs one handler function per operation type on a pool of threads.
+
+    Each thread polls the queue, runs the handler for the claimed operation and
+    reports the outcome; one more thread renews the leases of running handlers
+    every ``renew_every`` seconds (default a third of the queue's lease).
+
+    Outcomes, by how the handler ends:
+
+    ==============================  =============================================
+    returns (any value)             ``complete()`` → 3/30 Succeeded
+    raises PermanentError           ``fail(message, error_code)`` → 3/31 Failed
+    raises SuspendError             ``suspend(message, error_code)`` → 1/10
+    raises RetryableError           ``retry(message, error_code, retry_at)``
+    raises any other Exception      ``retry("Type: text")``: retryable by default
+    raises StopRequested            on a pause request ``acknowledge_pause()``;
+                                    on a cancel request ``acknowledge_cancel()``;
+                                    otherwise ``retry()``
+    no handler for the type         ``fail(error_code=0x80044303)``
+                                    (AsyncOperationTypeIsNotRecognized, §6.5)
+    ==============================  =============================================
+
+    By default the worker claims only the types it has handlers for, so other
+    types stay Ready for other hosts. With ``claim_unhandled=True`` it claims
+    every type and fails the ones it cannot run with 0x80044303.
+
+    **The GIL and leases.** Renewal runs on a Python thread, so it needs the
+    GIL. A handler that holds the GIL longer than the lease (a long pure-Python
+    loop does release it every few milliseconds, but a C extension call that
+    does not release it blocks every other thread) starves the renewal thread:
+    the lease expires, another host may claim and run the operation, and this
+    handler's outcome then raises :class:`LeaseLostError` inside the worker,
+    which logs it and drops the result (the fencing token guarantees it cannot
+    overwrite the other attempt). Keep GIL-holding calls shorter than the lease,
+    or give such queues a longer ``lease``.
+
+    Args:
+        queue_or_path: a :class:`Queue`, or a path the worker opens (with
+            ``queue_options``) and closes on :meth:`stop`.
+        handlers: ``{operation_type: handler}``.
+        threads: number of handler threads.
+        host_id: this host's name (default ``hostname:pid``).
+        poll_wait: how long one poll waits for work (seconds); it bounds how
+            quickly :meth:`stop` is noticed by idle threads.
+        renew_every: lease renewal period in seconds (default lease / 3).
+        claim_unhandled: also claim types without a handler (to fail them).
+        queue_options: keyword arguments for :class:`Queue` when given a path.
+    """
+
+    def __init__(
+        self,
+        queue_or_path: Queue | str | os.PathLike[str],
+        handlers: Mapping[int, Handler],
+        *,
+        threads: int = 4,
+        host_id: str | None = None,
+        poll_wait: cv.Duration = 1.0,
+        renew_every: cv.Duration | None = None,
+        claim_unhandled: bool = False,
+        queue_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(handlers, Mapping):
+            raise TypeError(f"handlers must be a mapping of operation type to callable, not {type(handlers).__name__}")
+        self._handlers: dict[int, Handler] = {}
+        for op_type, handler in handlers.items():
+            if not callable(handler):
+                raise TypeError(f"the handler for type {op_type!r} is not callable")
+            self._handlers[cv.i32(op_type, "operation type")] = handler
+        self._threads_wanted = cv.integer(threads, "threads", 1, 1024)
+        self.host_id: str = f"{socket.gethostname()}:{os.getpid()}" if host_id is None else host_id
+        """The host id this worker claims under."""
+        cv.text(self.host_id, "host_id")
+        self._poll_wait = cv.duration_ms(poll_wait, "poll_wait") / 1000.0
+        self._claim_unhandled = cv.flag(claim_unhandled, "claim_unhandled")
+        if isinstance(queue_or_path, Queue):
+            if queue_options:
+                raise TypeError("queue_options apply only when the worker opens the queue from a path")
+            self.queue: Queue = queue_or_path
+            self._owns_queue = False
+        else:
+            self.queue = Queue(queue_or_path, **dict(queue_options or {}))
+            self._owns_queue = True
+        lease_s = self.queue.lease.total_seconds()
+        self._renew_every = lease_s / 3 if renew_every is None else cv.duration_ms(renew_every, "renew_every") / 1000.0
+        if not 0 < self._renew_every < lease_s:
+            raise ValueError(f"renew_every must be more than 0 and less than the lease ({lease_s} s)")
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._wake_renewer = threading.Event()
+        self._active: dict[int, Job] = {}
+        self._threads: list[threading.Thread] = []
+        self._renewer: threading.Thread | None = None
+        self._stats: Counter[str] = Counter()
+
+    # -- control --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Starts the handler threads and the renewal thread (once)."""
+        if self._threads:
+            raise RuntimeError("this worker was started already")
+        self.queue._handle()  # ClosedError now rather than in every thread
+        self._renewer = threading.Thread(target=self._renew_loop, name=f"asyncop-renew-{self.host_id}", daemon=True)
+        self._renewer.start()
+        for i in range(self._threads_wanted):
+            t = threading.Thread(target=self._work_loop, name=f"asyncop-worker-{i}", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stops polling, lets in-flight handlers finish, and returns True once
+        every thread has ended (then closes the queue if the worker opened it).
+
+        If ``timeout`` seconds pass first, the running handlers are asked to
+        stop (their :attr:`Job.stop_requested` is set, reason "shutdown"; a
+        handler that then raises StopRequested is released for a retry), their
+        leases keep being renewed, and False is returned: call stop() again to
+        wait for them.
+        """
+        self._stopping.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for t in self._threads:
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if any(t.is_alive() for t in self._threads):
+            with self._lock:
+                jobs = list(self._active.values())
+            for job in jobs:
+                job._request_stop("shutdown")
+            return False
+        self._wake_renewer.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        if self._owns_queue:
+            self.queue.close()
+        return True
+
+    def run_forever(self) -> None:
+        """Starts the worker and blocks until SIGTERM (or Ctrl-C), then stops
+        cleanly: in-flight handlers finish and report, and the call returns.
+        The signal handler is installed only when called from the main thread
+        (Python delivers signals there); the previous handler is restored."""
+        previous: Any = None
+        installed = threading.current_thread() is threading.main_thread()
+        if installed:
+            previous = signal.signal(signal.SIGTERM, lambda signum, frame: self._stopping.set())
+        try:
+            self.start()
+            while not self._stopping.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            try:
+                self.stop()
+            finally:
+                if installed:
+                    signal.signal(signal.SIGTERM, previous)
+
+    def __enter__(self) -> Worker:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counts of outcomes reported so far: completed, failed, retried,
+        suspended, paused, canceled, unrecognized, lease_lost, errors."""
+        with self._lock:
+            return dict(self._stats)
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self._stats[key] += 1
+
+    # -- threads --------------------------------------------------------------------
+
+    def _work_loop(self) -> None:
+        types = None if self._claim_unhandled else list(self._handlers)
+        while not self._stopping.is_set():
+            try:
+                leases = self.queue.poll(self.host_id, max=1, wait=self._poll_wait, operation_types=types)
+            except (ClosedError, ForkedError):
+                return  # the queue is gone for this process
+            except BusyError:
+                continue
+            except Exception:  # noqa: BLE001 - keep the thread alive, say why, back off
+                log.exception("asyncop worker %s: poll failed", self.host_id)
+                self._count("errors")
+                self._stopping.wait(self._poll_wait)
+                continue
+            for lease in leases:
+                self._run(lease)
+
+    def _run(self, lease: Lease) -> None:
+        job = Job(lease, self._renew_every)
+        with self._lock:
+            self._active[lease.id] = job
+        try:
+            handler = self._handlers.get(lease.operation_type)
+            if handler is None:
+                lease.fail(
+                    f"The operation type of the async operation was not recognized. (type {lease.operation_type})",
+                    error_code=TYPE_NOT_RECOGNIZED,
+                )
+                self._count("unrecognized")
+                return
+            try:
+                handler(job)
+            except StopRequested:
+                self._stop_at_safe_point(job)
+            except PermanentError as e:
+                lease.fail(str(e) or None, error_code=e.error_code)
+                self._count("failed")
+            except SuspendError as e:
+                lease.suspend(str(e) or None, error_code=e.error_code)
+                self._count("suspended")
+            except RetryableError as e:
+                lease.retry(str(e) or None, error_code=e.error_code, at=e.retry_at)
+                self._count("retried")
+            except Exception as e:  # noqa: BLE001 - every other failure is retryable
+                log.debug("asyncop handler for operation %d raised", lease.id, exc_info=True)
+                lease.retry(_describe(e))
+                self._count("retried")
+            else:
+                lease.complete()
+                self._count("completed")
+        except LeaseLostError:
+            log.warning(
+                "asyncop worker %s: lost the lease of operation %d; its result was dropped", self.host_id, lease.id
+            )
+            self._count("lease_lost")
+        except AsyncopError:
+            # e.g. BusyError on the outcome: the lease expires and the operation is retried.
+            log.exception("asyncop worker %s: reporting operation %d failed", self.host_id, lease.id)
+            self._count("errors")
+        finally:
+            with self._lock:
+                self._active.pop(lease.id, None)
+            lease.close()
+
+    def _stop_at_safe_point(self, job: Job) -> None:
+        status = job.lease.renew()  # the latest request wins (a pause may have become a cancel)
+        if status == Status.CANCELING:
+            job.lease.acknowledge_cancel()
+            self._count("canceled")
+        elif status == Status.PAUSING:
+            job.lease.acknowledge_pause()
+            self._count("paused")
+        else:
+            job.lease.retry(f"stopped before finishing ({job.stop_reason or 'StopRequested'})")
+            self._count("retried")
+
+    def _renew_loop(self) -> None:
+        tick = max(0.005, min(self._renew_every / 4, 0.5))
+        while True:
+            with self._lock:
+                if self._stopping.is_set() and not self._active and not any(t.is_alive() for t in self._threads):
+                    return
+                now = time.monotonic()
+                due = [job for job in self._active.values() if job._next_renew <= now]
+            for job in due:
+                job._next_renew = now + self._renew_every
+                try:
+                    status = job.lease.renew()
+                except LeaseLostError:
+                    job._request_stop("lease lost")
+                except (ClosedError, ForkedError):
+                    pass  # finished meanwhile, or the queue was closed
+                except BusyError:
+                    job._next_renew = now  # try again at the next tick
+                except AsyncopError:
+                    log.exception("asyncop worker %s: renewing operation %d failed", self.host_id, job.id)
+                else:
+                    if status in (Status.PAUSING, Status.CANCELING):
+                        job._request_stop(status)
+            self._wake_renewer.wait(tick)
