@@ -378,7 +378,8 @@ typedef struct asyncop_options asyncop_options;
 
 /*
  An open queue file. Thread-safe: one handle may be used by any number of
- threads at once, and closed from any thread (calls in flight finish first).
+ threads at once, and closed from any thread (waiting polls wake with
+ CLOSED_HANDLE; other calls in flight finish first).
 
  Functions: asyncop_queue_open, asyncop_queue_close, asyncop_queue_now,
  asyncop_queue_submit, asyncop_queue_submit_many, asyncop_queue_retrieve,
@@ -1139,7 +1140,8 @@ asyncop_status asyncop_queue_open(const char *path,
 /*
  Closes the queue: later calls on it, and on leases, operations, lists and
  counts obtained from it, give ASYNCOP_ERR_CLOSED_HANDLE (they must still be
- freed). Calls in flight on other threads finish first. NULL is a no-op; a
+ freed). A poll or wait_for waiting on another thread wakes and returns
+ CLOSED_HANDLE; other calls in flight finish first, and no memory they use is freed. NULL is a no-op; a
  second close gives CLOSED_HANDLE. In a forked child, closing an inherited
  handle is a no-op that returns OK and leaves the parent's database alone.
  Threads: any.

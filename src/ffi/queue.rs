@@ -45,7 +45,8 @@ impl HandleType for asyncop_options {
 }
 
 /// An open queue file. Thread-safe: one handle may be used by any number of
-/// threads at once, and closed from any thread (calls in flight finish first).
+/// threads at once, and closed from any thread (waiting polls wake with
+/// CLOSED_HANDLE; other calls in flight finish first).
 ///
 /// Functions: asyncop_queue_open, asyncop_queue_close, asyncop_queue_now,
 /// asyncop_queue_submit, asyncop_queue_submit_many, asyncop_queue_retrieve,
@@ -324,7 +325,8 @@ pub unsafe extern "C" fn asyncop_queue_open(
 
 /// Closes the queue: later calls on it, and on leases, operations, lists and
 /// counts obtained from it, give ASYNCOP_ERR_CLOSED_HANDLE (they must still be
-/// freed). Calls in flight on other threads finish first. NULL is a no-op; a
+/// freed). A poll or wait_for waiting on another thread wakes and returns
+/// CLOSED_HANDLE; other calls in flight finish first, and no memory they use is freed. NULL is a no-op; a
 /// second close gives CLOSED_HANDLE. In a forked child, closing an inherited
 /// handle is a no-op that returns OK and leaves the parent's database alone.
 /// Threads: any.
