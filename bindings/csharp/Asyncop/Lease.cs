@@ -1,0 +1,136 @@
+using System;
+
+namespace Asyncop
+{
+    /// <summary>One claimed operation. Renew it every <c>LeaseDuration / 3</c> and end it with one outcome;
+    /// disposing it without an outcome releases it as a retryable failure.</summary>
+    public sealed class Lease : IDisposable
+    {
+        readonly LeaseHandle handle;
+        readonly byte[] data;
+        int outcomeReported;
+        volatile bool disposed;
+
+        internal Lease(AsyncOperationQueue queue, LeaseHandle handle)
+        {
+            this.handle = handle;
+            Queue = queue;
+            long l; int i;
+            Interop.Check(NativeMethods.asyncop_lease_id(handle, out l)); Id = l;
+            Interop.Check(NativeMethods.asyncop_lease_lock_token(handle, out l)); LockToken = l;
+            Interop.Check(NativeMethods.asyncop_lease_operation_type(handle, out i)); OperationType = i;
+            Interop.Check(NativeMethods.asyncop_lease_attempt(handle, out i)); Attempt = i;
+            Interop.Check(NativeMethods.asyncop_lease_expires_at(handle, out l)); ExpiresAt = Interop.FromMs(l);
+            Name = Interop.ReadText((byte[] b, UIntPtr c, out UIntPtr n) => NativeMethods.asyncop_lease_name(handle, b, c, out n));
+            HostId = Interop.ReadText((byte[] b, UIntPtr c, out UIntPtr n) => NativeMethods.asyncop_lease_host_id(handle, b, c, out n));
+            data = Interop.ReadBytes((byte[] b, UIntPtr c, out UIntPtr n) => NativeMethods.asyncop_lease_data(handle, b, c, out n));
+            DependencyToken = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int p) => NativeMethods.asyncop_lease_dependency_token(handle, b, c, out n, out p));
+            CorrelationId = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int p) => NativeMethods.asyncop_lease_correlation_id(handle, b, c, out n, out p));
+        }
+
+        /// <summary>The queue the operation was claimed from.</summary>
+        public AsyncOperationQueue Queue { get; private set; }
+        /// <summary>The operation id.</summary>
+        public long Id { get; private set; }
+        /// <summary>The fencing token of this claim.</summary>
+        public long LockToken { get; private set; }
+        /// <summary>The operation type.</summary>
+        public int OperationType { get; private set; }
+        /// <summary>1 for the first run, more after retries.</summary>
+        public int Attempt { get; private set; }
+        /// <summary>When the lease ended at claim time (UTC).</summary>
+        public DateTime ExpiresAt { get; private set; }
+        /// <summary>The operation's name.</summary>
+        public string Name { get; private set; }
+        /// <summary>The host id that claimed it.</summary>
+        public string HostId { get; private set; }
+        /// <summary>The payload (a copy each time it is read).</summary>
+        public byte[] Data { get { return (byte[])data.Clone(); } }
+        /// <summary>The dependency token, or null.</summary>
+        public string DependencyToken { get; private set; }
+        /// <summary>The correlation id, or null.</summary>
+        public string CorrelationId { get; private set; }
+        /// <summary>True once an outcome was reported through this object.</summary>
+        public bool IsFinished { get { return outcomeReported != 0; } }
+
+        LeaseHandle Handle
+        {
+            get
+            {
+                if (disposed || handle.IsClosed) throw new ObjectDisposedException(typeof(Lease).Name);
+                return handle;
+            }
+        }
+
+        AsyncOperationStatus Done(int rc, int status)
+        {
+            Interop.Check(rc);
+            outcomeReported = 1;
+            return (AsyncOperationStatus)status;
+        }
+
+        /// <summary>Heartbeat: extends the lease and returns the current status (InProgress, or Pausing/Canceling when a user asked the host to stop).</summary>
+        public AsyncOperationStatus Renew()
+        {
+            int s;
+            Interop.Check(NativeMethods.asyncop_lease_renew(Handle, out s));
+            return (AsyncOperationStatus)s;
+        }
+
+        /// <summary>The work finished: Completed/Succeeded.</summary>
+        public AsyncOperationStatus Complete()
+        {
+            int s; int rc = NativeMethods.asyncop_lease_complete(Handle, out s); return Done(rc, s);
+        }
+
+        /// <summary>The work failed for good: Completed/Failed, with an error code (0 for none) and a message.</summary>
+        public AsyncOperationStatus Fail(int errorCode = 0, string message = null)
+        {
+            byte[] m = Interop.Utf8zOptional(message, "message");
+            int s; int rc = NativeMethods.asyncop_lease_fail(Handle, errorCode, m, out s); return Done(rc, s);
+        }
+
+        /// <summary>A retryable failure: Suspended until the back-off time (or <paramref name="retryAt"/>), or Failed when the retry budget is spent.</summary>
+        public AsyncOperationStatus Retry(int errorCode = 0, string message = null, DateTime? retryAt = null)
+        {
+            byte[] m = Interop.Utf8zOptional(message, "message");
+            int s; int rc = NativeMethods.asyncop_lease_retry(Handle, errorCode, m, Interop.ToMs(retryAt), out s); return Done(rc, s);
+        }
+
+        /// <summary>A suspend-class failure: Suspended with no time, until a user resumes it.</summary>
+        public AsyncOperationStatus Suspend(int errorCode = 0, string message = null)
+        {
+            byte[] m = Interop.Utf8zOptional(message, "message");
+            int s; int rc = NativeMethods.asyncop_lease_suspend(Handle, errorCode, m, out s); return Done(rc, s);
+        }
+
+        /// <summary>The host stopped at a safe point after a Pausing renewal: Suspended.</summary>
+        public AsyncOperationStatus AcknowledgePause()
+        {
+            int s; int rc = NativeMethods.asyncop_lease_acknowledge_pause(Handle, out s); return Done(rc, s);
+        }
+
+        /// <summary>The host stopped at a safe point after a Canceling renewal: Completed/Canceled.</summary>
+        public AsyncOperationStatus AcknowledgeCancel()
+        {
+            int s; int rc = NativeMethods.asyncop_lease_acknowledge_cancel(Handle, out s); return Done(rc, s);
+        }
+
+        /// <summary>Releases the lease handle; without an outcome the operation is released as a retryable failure first. Twice is harmless.</summary>
+        public void Dispose()
+        {
+            if (disposed || handle.IsClosed) return;
+            if (outcomeReported == 0)
+            {
+                try { Retry(0, "lease released without an outcome"); }
+                catch (AsyncopException) { }
+                catch (ObjectDisposedException) { }
+            }
+            disposed = true;
+            handle.Dispose();
+        }
+
+        /// <summary>A readable form.</summary>
+        public override string ToString() { return string.Format("Lease {0} '{1}' type {2} attempt {3}", Id, Name, OperationType, Attempt); }
+    }
+}

@@ -1,0 +1,201 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace Asyncop
+{
+    /// <summary>P/Invoke declarations for every function of include/asyncop.h (ABI 1).</summary>
+    internal static class NativeMethods
+    {
+        internal const string Lib = "asyncop";
+        internal const uint AbiVersion = 1;
+        internal const long TimeNone = long.MinValue;
+        internal const int Any = -1;
+        internal const int StatusNone = -1;
+
+        // --- library ---
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr asyncop_version();
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern uint asyncop_abi_version();
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr asyncop_status_name(int code);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_status_hresult(int code);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern UIntPtr asyncop_last_error_message(byte[] buf, UIntPtr cap);
+
+        // --- lease ---
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_free(IntPtr lease);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_id(LeaseHandle lease, out long value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_lock_token(LeaseHandle lease, out long value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_operation_type(LeaseHandle lease, out int value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_attempt(LeaseHandle lease, out int value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_expires_at(LeaseHandle lease, out long value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_name(LeaseHandle lease, byte[] buf, UIntPtr cap, out UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_host_id(LeaseHandle lease, byte[] buf, UIntPtr cap, out UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_data(LeaseHandle lease, byte[] buf, UIntPtr cap, out UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_dependency_token(LeaseHandle lease, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_correlation_id(LeaseHandle lease, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_renew(LeaseHandle lease, out int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_complete(LeaseHandle lease, out int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_fail(LeaseHandle lease, int errorCode, byte[] message, out int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_retry(LeaseHandle lease, int errorCode, byte[] message, long retryAt, out int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_suspend(LeaseHandle lease, int errorCode, byte[] message, out int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_acknowledge_pause(LeaseHandle lease, out int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_acknowledge_cancel(LeaseHandle lease, out int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_report(LeaseHandle lease, int outcome, int errorCode, byte[] message, byte[] friendlyMessage, long retryAt, out int status);
+
+        // --- operation snapshot ---
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_free(IntPtr operation);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_id(OperationHandle op, out long value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_operation_type(OperationHandle op, out int value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_state(OperationHandle op, out int value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_status(OperationHandle op, out int value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_lock_token(OperationHandle op, out long value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_retry_count(OperationHandle op, out int value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_created_on(OperationHandle op, out long value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_modified_on(OperationHandle op, out long value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_postpone_until(OperationHandle op, out long value, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_lease_expires_at(OperationHandle op, out long value, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_error_code(OperationHandle op, out int value, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_started_on(OperationHandle op, out long value, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_completed_on(OperationHandle op, out long value, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_execution_time_span(OperationHandle op, out long value, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_name(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_data(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_dependency_token(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_host_id(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_message(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_friendly_message(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_correlation_id(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+
+        // --- operation list ---
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_list_count(OperationListHandle list, out UIntPtr count);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_list_get(OperationListHandle list, UIntPtr index, out OperationHandle op);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_list_free(IntPtr list);
+
+        // --- counts ---
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_counts_count(CountsHandle counts, out UIntPtr count);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_counts_get(CountsHandle counts, UIntPtr index, out int state, out int status, out int operationType, out long count);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_counts_free(IntPtr counts);
+
+        // --- options ---
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_new(out OptionsHandle options);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_free(IntPtr options);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_durability(OptionsHandle options, int durability);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_busy_timeout_ms(OptionsHandle options, long ms);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_lease_ms(OptionsHandle options, long ms);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_restricted_types(OptionsHandle options, int[] types, UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_max_attempts(OptionsHandle options, int maxAttempts);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_backoff_ms(OptionsHandle options, long baseMs, long capMs);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_allow_delete_any(OptionsHandle options, int allow);
+
+        // --- queue ---
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_open(byte[] path, OptionsHandle options, out QueueHandle queue);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_close(IntPtr queue);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_now(QueueHandle queue, out long now);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_submit(QueueHandle queue, byte[] name, int operationType, byte[] data, UIntPtr dataLen, byte[] dependencyToken, long postponeUntil, byte[] correlationId, out long id);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_submit_many(QueueHandle queue, IntPtr[] specs, UIntPtr count, [Out] long[] ids);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_retrieve(QueueHandle queue, long id, out OperationHandle op);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_query(QueueHandle queue, int state, int status, int operationType, byte[] name, byte[] dependencyToken, long completedBefore, long afterId, long limit, long offset, out OperationListHandle list);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_counts(QueueHandle queue, out CountsHandle counts);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_cancel(QueueHandle queue, long id);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_pause(QueueHandle queue, long id);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_resume(QueueHandle queue, long id);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_postpone(QueueHandle queue, long id, long until);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_set_postpone_until(QueueHandle queue, long id, long until);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_delete(QueueHandle queue, long id);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_set_state(QueueHandle queue, long id, int state, int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_poll(QueueHandle queue, byte[] hostId, int[] types, UIntPtr typesLen, long waitMs, [Out] IntPtr[] leases, UIntPtr max, out UIntPtr count);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_wait_for(QueueHandle queue, long id, long timeoutMs, out OperationHandle op);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_run_maintenance(QueueHandle queue, out long recovered, out long poisoned, out long promoted);
+
+        // --- spec ---
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_spec_new(byte[] name, int operationType, out SpecHandle spec);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_spec_free(IntPtr spec);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_spec_set_data(SpecHandle spec, byte[] data, UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_spec_set_dependency_token(SpecHandle spec, byte[] token);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_spec_set_postpone_until(SpecHandle spec, long postponeUntil);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_spec_set_correlation_id(SpecHandle spec, byte[] correlationId);
+    }
+}

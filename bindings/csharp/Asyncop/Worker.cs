@@ -1,0 +1,254 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+
+namespace Asyncop
+{
+    /// <summary>Why a running handler was asked to stop.</summary>
+    public enum StopReason
+    {
+        /// <summary>Not asked to stop.</summary>
+        None = 0,
+        /// <summary>A user paused (or postponed) the operation.</summary>
+        Pausing = 1,
+        /// <summary>A user canceled the operation.</summary>
+        Canceling = 2,
+        /// <summary>The lease was lost (expired or claimed again).</summary>
+        LeaseLost = 3,
+        /// <summary>The worker is shutting down after its stop timeout.</summary>
+        Shutdown = 4,
+    }
+
+    /// <summary>Throw from a handler when retrying cannot help: the operation ends Completed/Failed.</summary>
+    public class PermanentFailureException : Exception
+    {
+        /// <summary>Creates the exception with a message and an error code (0 for none).</summary>
+        public PermanentFailureException(string message, int errorCode = 0) : base(message) { ErrorCode = errorCode; }
+        /// <summary>The error code stored with the operation.</summary>
+        public int ErrorCode { get; private set; }
+    }
+
+    /// <summary>Throw from a handler for a suspend-class failure: the operation waits Suspended until a user resumes it.</summary>
+    public class SuspendOperationException : Exception
+    {
+        /// <summary>Creates the exception with a message and an error code (0 for none).</summary>
+        public SuspendOperationException(string message, int errorCode = 0) : base(message) { ErrorCode = errorCode; }
+        /// <summary>The error code stored with the operation.</summary>
+        public int ErrorCode { get; private set; }
+    }
+
+    /// <summary>What a handler receives: the claimed operation and a token that fires when it should stop.</summary>
+    public sealed class WorkerJob
+    {
+        readonly CancellationTokenSource cts = new CancellationTokenSource();
+        int reason;
+        internal long NextRenewTicks;
+
+        internal WorkerJob(Lease lease) { Lease = lease; }
+
+        /// <summary>The lease; the worker reports the outcome, the handler should not.</summary>
+        public Lease Lease { get; private set; }
+        /// <summary>The operation id.</summary>
+        public long Id { get { return Lease.Id; } }
+        /// <summary>The operation's name.</summary>
+        public string Name { get { return Lease.Name; } }
+        /// <summary>The operation type.</summary>
+        public int OperationType { get { return Lease.OperationType; } }
+        /// <summary>The payload.</summary>
+        public byte[] Data { get { return Lease.Data; } }
+        /// <summary>1 for the first run, more after retries.</summary>
+        public int Attempt { get { return Lease.Attempt; } }
+        /// <summary>Fires when a user pauses or cancels the operation, the lease is lost, or the worker shuts down.</summary>
+        public CancellationToken CancellationToken { get { return cts.Token; } }
+        /// <summary>Why the token fired, or None.</summary>
+        public StopReason StopReason { get { return (StopReason)Volatile.Read(ref reason); } }
+
+        internal void RequestStop(StopReason why)
+        {
+            if (why == StopReason.Canceling) Volatile.Write(ref reason, (int)why);
+            else Interlocked.CompareExchange(ref reason, (int)why, 0);
+            try { cts.Cancel(); } catch (AggregateException) { }
+        }
+
+        internal void DisposeToken() { cts.Dispose(); }
+    }
+
+    /// <summary>Runs a handler per operation type on N threads, renewing leases in the background.</summary>
+    /// <remarks>A handler that returns has succeeded; one that throws <see cref="OperationCanceledException"/> after a
+    /// Pause or Cancel request acknowledges it; <see cref="PermanentFailureException"/> fails the operation,
+    /// <see cref="SuspendOperationException"/> suspends it, any other exception is a retryable failure.</remarks>
+    public sealed class Worker : IDisposable
+    {
+        readonly AsyncOperationQueue queue;
+        readonly Dictionary<int, Action<WorkerJob>> handlers = new Dictionary<int, Action<WorkerJob>>();
+        readonly List<WorkerJob> active = new List<WorkerJob>();
+        readonly List<Thread> threads = new List<Thread>();
+        readonly ManualResetEvent stopping = new ManualResetEvent(false);
+        readonly int threadCount;
+        Thread renewer;
+        int started;
+        long processed;
+        long errors;
+
+        /// <summary>Creates a worker; register handlers, then <see cref="Start"/>.</summary>
+        /// <param name="queue">The queue to work on (not owned).</param>
+        /// <param name="hostId">The host id recorded on claims (non-empty).</param>
+        /// <param name="threads">How many handler threads (&gt;= 1).</param>
+        public Worker(AsyncOperationQueue queue, string hostId, int threads = 1)
+        {
+            if (queue == null) throw new ArgumentNullException("queue");
+            Interop.Utf8z(hostId, "hostId");
+            if (hostId.Length == 0) throw new ArgumentException("the host id is empty", "hostId");
+            if (threads < 1) throw new ArgumentOutOfRangeException("threads", threads, "at least one thread");
+            this.queue = queue;
+            HostId = hostId;
+            threadCount = threads;
+            PollWait = TimeSpan.FromMilliseconds(200);
+        }
+
+        /// <summary>The host id recorded on claims.</summary>
+        public string HostId { get; private set; }
+        /// <summary>How long one poll waits for work (default 200 ms).</summary>
+        public TimeSpan PollWait { get; set; }
+        /// <summary>Operations this worker reported an outcome for.</summary>
+        public long Processed { get { return Interlocked.Read(ref processed); } }
+        /// <summary>Unexpected errors met by the worker loops (polls, outcome calls).</summary>
+        public long Errors { get { return Interlocked.Read(ref errors); } }
+
+        /// <summary>Registers the handler for one operation type (before <see cref="Start"/>).</summary>
+        public void Register(int operationType, Action<WorkerJob> handler)
+        {
+            if (handler == null) throw new ArgumentNullException("handler");
+            if (operationType <= 0) throw new ArgumentOutOfRangeException("operationType", operationType, "operation types are > 0");
+            if (Volatile.Read(ref started) != 0) throw new InvalidOperationException("register handlers before Start");
+            handlers[operationType] = handler;
+        }
+
+        /// <summary>Starts the handler threads and the renewal thread.</summary>
+        public void Start()
+        {
+            if (handlers.Count == 0) throw new InvalidOperationException("no handler registered");
+            if (Interlocked.Exchange(ref started, 1) != 0) throw new InvalidOperationException("already started");
+            var types = new List<int>(handlers.Keys).ToArray();
+            for (int i = 0; i < threadCount; i++)
+            {
+                var t = new Thread(() => Loop(types)) { IsBackground = true, Name = "asyncop-worker-" + i };
+                threads.Add(t);
+                t.Start();
+            }
+            renewer = new Thread(RenewLoop) { IsBackground = true, Name = "asyncop-renewer" };
+            renewer.Start();
+        }
+
+        /// <summary>Stops polling, lets running handlers finish for up to <paramref name="timeout"/>, then asks them to stop.</summary>
+        public void Stop(TimeSpan? timeout = null)
+        {
+            stopping.Set();
+            var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+            foreach (var t in threads)
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (!t.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero))
+                {
+                    lock (active) foreach (var j in active) j.RequestStop(StopReason.Shutdown);
+                    t.Join();
+                }
+            }
+            if (renewer != null) renewer.Join();
+        }
+
+        /// <summary>Stops the worker (see <see cref="Stop"/>); the queue stays open.</summary>
+        public void Dispose()
+        {
+            Stop();
+        }
+
+        void Loop(int[] types)
+        {
+            while (!stopping.WaitOne(0))
+            {
+                IList<Lease> leases;
+                try { leases = queue.Poll(HostId, 1, PollWait, types); }
+                catch (ObjectDisposedException) { return; }
+                catch (AsyncopBusyException) { Interlocked.Increment(ref errors); Thread.Sleep(10); continue; }
+                catch (AsyncopException) { Interlocked.Increment(ref errors); Thread.Sleep(50); continue; }
+                foreach (var lease in leases) Run(lease);
+            }
+        }
+
+        void Run(Lease lease)
+        {
+            var job = new WorkerJob(lease);
+            long renewEvery = queue.LeaseDuration.Ticks / 3;
+            job.NextRenewTicks = DateTime.UtcNow.Ticks + renewEvery;
+            lock (active) active.Add(job);
+            try
+            {
+                Action<WorkerJob> handler;
+                if (!handlers.TryGetValue(lease.OperationType, out handler))
+                {
+                    Report(() => lease.Fail((int)AsyncopErrorCode.TypeNotRecognized, "no handler for operation type " + lease.OperationType));
+                    return;
+                }
+                Exception error = null;
+                try { handler(job); }
+                catch (Exception e) { error = e; }
+                lock (active) active.Remove(job);
+                if (error == null) Report(() => lease.Complete());
+                else if (error is OperationCanceledException && job.StopReason == StopReason.Canceling) Report(() => lease.AcknowledgeCancel());
+                else if (error is OperationCanceledException && job.StopReason == StopReason.Pausing) Report(() => lease.AcknowledgePause());
+                else if (error is OperationCanceledException && job.StopReason == StopReason.LeaseLost) { }
+                else if (error is PermanentFailureException) Report(() => lease.Fail(((PermanentFailureException)error).ErrorCode, error.Message));
+                else if (error is SuspendOperationException) Report(() => lease.Suspend(((SuspendOperationException)error).ErrorCode, error.Message));
+                else Report(() => lease.Retry(error.HResult, error.GetType().Name + ": " + error.Message));
+            }
+            finally
+            {
+                lock (active) active.Remove(job);
+                try { lease.Dispose(); } catch (Exception) { }
+                job.DisposeToken();
+            }
+        }
+
+        void Report(Func<AsyncOperationStatus> outcome)
+        {
+            try { outcome(); Interlocked.Increment(ref processed); }
+            catch (AsyncopLeaseLostException) { }
+            catch (ObjectDisposedException) { }
+            catch (AsyncopException) { Interlocked.Increment(ref errors); }
+        }
+
+        void RenewLoop()
+        {
+            long renewEvery = queue.LeaseDuration.Ticks / 3;
+            int sleepMs = (int)Math.Max(10, Math.Min(1000, TimeSpan.FromTicks(renewEvery).TotalMilliseconds / 4));
+            while (true)
+            {
+                bool stop = stopping.WaitOne(sleepMs);
+                WorkerJob[] jobs;
+                lock (active) jobs = active.ToArray();
+                if (stop && jobs.Length == 0)
+                {
+                    bool alive = false;
+                    foreach (var t in threads) alive |= t.IsAlive;
+                    if (!alive) return;
+                }
+                long now = DateTime.UtcNow.Ticks;
+                foreach (var job in jobs)
+                {
+                    if (now < job.NextRenewTicks) continue;
+                    job.NextRenewTicks = now + renewEvery;
+                    try
+                    {
+                        var s = job.Lease.Renew();
+                        if (s == AsyncOperationStatus.Pausing) job.RequestStop(StopReason.Pausing);
+                        else if (s == AsyncOperationStatus.Canceling) job.RequestStop(StopReason.Canceling);
+                    }
+                    catch (AsyncopLeaseLostException) { job.RequestStop(StopReason.LeaseLost); }
+                    catch (ObjectDisposedException) { }
+                    catch (AsyncopException) { Interlocked.Increment(ref errors); }
+                }
+            }
+        }
+    }
+}
