@@ -358,10 +358,8 @@ impl Queue {
         let now = self.now();
         self.open_store()?;
         operation::check_id(id)?;
-        if until <= now {
-            // An argument error: it precedes the row lookup in the check order.
-            return transition::postpone(Status::Waiting, false, until, now).map(|_| ());
-        }
+        // An argument error: it precedes the row lookup in the check order.
+        transition::check_postpone_time(until, now)?;
         self.user_action(id, |cur, restricted| {
             transition::postpone(cur.status, restricted, until, now)
         })

@@ -265,11 +265,7 @@ pub fn resume(cur: Status, restricted: bool) -> Result<Step> {
 /// Postpone(t): U7, U8, U9. `until` must be later than `now` (checked first:
 /// it is an argument error, which precedes every state check).
 pub fn postpone(cur: Status, restricted: bool, until: i64, now: i64) -> Result<Step> {
-    if until <= now {
-        return Err(Error::InvalidArgument(format!(
-            "postpone_until ({until}) must be later than now ({now}); use Resume to run it at once"
-        )));
-    }
+    check_postpone_time(until, now)?;
     match cur {
         Status::WaitingForResources | Status::Waiting => Ok(Step::Move(Change::to(
             Status::Waiting,
@@ -286,6 +282,16 @@ pub fn postpone(cur: Status, restricted: bool, until: i64, now: i64) -> Result<S
             State::Suspended,
         ))),
     }
+}
+
+/// The argument rule of Postpone (§4): the new time must be later than now.
+pub fn check_postpone_time(until: i64, now: i64) -> Result<()> {
+    if until <= now {
+        return Err(Error::InvalidArgument(format!(
+            "postpone_until ({until}) must be later than now ({now}); use Resume to run it at once"
+        )));
+    }
+    Ok(())
 }
 
 /// Delete: U10; `allow_delete_any` (§10) permits every state.

@@ -46,6 +46,22 @@ fn with_lease(
     f(&h.queue, &h.lease)
 }
 
+/// Writes one attribute of the lease behind a live handle to `*out`.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn read_scalar<T>(
+    lease: *const asyncop_lease,
+    out: *mut T,
+    get: impl FnOnce(&Lease) -> T,
+) -> Result<(), Failure> {
+    let out = unsafe { out_param(out, "out") }?;
+    with_lease(lease, |_, l| {
+        *out = get(l);
+        Ok(())
+    })
+}
+
 /// Frees a lease handle. NULL is a no-op; a second free gives CLOSED_HANDLE.
 /// Threads: any.
 ///
@@ -69,13 +85,7 @@ pub unsafe extern "C" fn asyncop_lease_id(
     lease: *const asyncop_lease,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_lease(lease, |_, l| {
-            *out = l.id;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(lease, out, |l| l.id) } })
 }
 
 /// The fencing token of this claim. Errors: NULL_ARG, *_HANDLE, FORKED, PANIC.
@@ -88,13 +98,7 @@ pub unsafe extern "C" fn asyncop_lease_lock_token(
     lease: *const asyncop_lease,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_lease(lease, |_, l| {
-            *out = l.lock_token;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(lease, out, |l| l.lock_token) } })
 }
 
 /// The operation type, to pick the handler. Errors: NULL_ARG, *_HANDLE, FORKED, PANIC.
@@ -107,13 +111,7 @@ pub unsafe extern "C" fn asyncop_lease_operation_type(
     lease: *const asyncop_lease,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_lease(lease, |_, l| {
-            *out = l.operation_type;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(lease, out, |l| l.operation_type) } })
 }
 
 /// The attempt number: 1 for the first run, retry_count + 1 after retries.
@@ -127,13 +125,7 @@ pub unsafe extern "C" fn asyncop_lease_attempt(
     lease: *const asyncop_lease,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_lease(lease, |_, l| {
-            *out = l.attempt;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(lease, out, |l| l.attempt) } })
 }
 
 /// When the lease ended at claim time (UTC ms); renewals push the stored expiry,
@@ -147,13 +139,7 @@ pub unsafe extern "C" fn asyncop_lease_expires_at(
     lease: *const asyncop_lease,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_lease(lease, |_, l| {
-            *out = l.expires_at;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(lease, out, |l| l.expires_at) } })
 }
 
 /// The operation's name, copied into `(buf, cap)` with a NUL; `*out_len` is its

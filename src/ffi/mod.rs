@@ -8,8 +8,6 @@
 //! results are copied into caller buffers `(buf, cap, *out_len)`.
 
 #![allow(non_camel_case_types)]
-// Every export documents its pointer contract in a `# Safety` section.
-#![allow(clippy::missing_safety_doc)]
 
 pub(crate) mod handles;
 pub(crate) mod panic;

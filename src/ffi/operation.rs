@@ -75,6 +75,22 @@ fn with_operation(
     f(&h.op)
 }
 
+/// Writes one attribute of the snapshot behind a live handle to `*out`.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn read_scalar<T>(
+    operation: *const asyncop_operation,
+    out: *mut T,
+    get: impl FnOnce(&Operation) -> T,
+) -> Result<(), Failure> {
+    let out = unsafe { out_param(out, "out") }?;
+    with_operation(operation, |op| {
+        *out = get(op);
+        Ok(())
+    })
+}
+
 /// Frees a snapshot. NULL is a no-op; a second free gives CLOSED_HANDLE. Threads: any.
 ///
 /// # Safety
@@ -99,13 +115,7 @@ pub unsafe extern "C" fn asyncop_operation_id(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_operation(operation, |op| {
-            *out = op.id;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.id) } })
 }
 
 /// The operation type (> 0).
@@ -118,13 +128,7 @@ pub unsafe extern "C" fn asyncop_operation_operation_type(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_operation(operation, |op| {
-            *out = op.operation_type;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.operation_type) } })
 }
 
 /// The state code (ASYNCOP_STATE_*).
@@ -137,13 +141,7 @@ pub unsafe extern "C" fn asyncop_operation_state(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_operation(operation, |op| {
-            *out = i32::from(op.state.code());
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| i32::from(op.state.code())) } })
 }
 
 /// The status code (ASYNCOP_STATUS_*).
@@ -156,13 +154,7 @@ pub unsafe extern "C" fn asyncop_operation_status(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_operation(operation, |op| {
-            *out = i32::from(op.status.code());
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| i32::from(op.status.code())) } })
 }
 
 /// The fencing token: 0 before the first claim, + 1 on every claim.
@@ -175,13 +167,7 @@ pub unsafe extern "C" fn asyncop_operation_lock_token(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_operation(operation, |op| {
-            *out = op.lock_token;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.lock_token) } })
 }
 
 /// Attempts that ended in Retry or in a lease expiry.
@@ -194,13 +180,7 @@ pub unsafe extern "C" fn asyncop_operation_retry_count(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_operation(operation, |op| {
-            *out = op.retry_count;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.retry_count) } })
 }
 
 /// Submission time (UTC ms).
@@ -213,13 +193,7 @@ pub unsafe extern "C" fn asyncop_operation_created_on(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_operation(operation, |op| {
-            *out = op.created_on;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.created_on) } })
 }
 
 /// Time of the last change (UTC ms); lease renewals do not count.
@@ -232,13 +206,7 @@ pub unsafe extern "C" fn asyncop_operation_modified_on(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out, "out") }?;
-        with_operation(operation, |op| {
-            *out = op.modified_on;
-            Ok(())
-        })
-    })
+    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.modified_on) } })
 }
 
 /// Earliest time it may become Ready (UTC ms), if set. `*out_present` says whether it is set.
