@@ -70,10 +70,13 @@ struct Pending {
     leader_active: bool,
 }
 
-/// Statistics of the writer, for tests and the benchmark.
+/// What the writer has committed so far (for tests and the benchmark): a
+/// `commands / transactions` ratio above 1 is group commit at work.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct WriterStats {
+    /// Committed write transactions.
     pub transactions: u64,
+    /// Commands (calls of `Store::write`) in those transactions.
     pub commands: u64,
 }
 
@@ -106,6 +109,11 @@ impl GroupCommit {
 
     pub fn stats(&self) -> WriterStats {
         *self.stats.lock()
+    }
+
+    /// Commands queued and not yet taken by a leader.
+    pub fn waiting(&self) -> usize {
+        self.pending.lock().commands.len()
     }
 
     /// Runs `f` inside a write transaction shared with concurrent callers and

@@ -194,6 +194,11 @@ impl Store {
         self.group.stats()
     }
 
+    /// Writes queued behind the transaction under way (0 when idle).
+    pub fn writes_waiting(&self) -> usize {
+        self.group.waiting()
+    }
+
     /// Runs `f` on one consistent snapshot (a read transaction) of a pooled connection.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let _gate = fork::gate();
