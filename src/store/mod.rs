@@ -527,13 +527,18 @@ fn eligible_sql(types: Option<&[i32]>) -> String {
     )
 }
 
-/// The claim statement (P3): moves the `?4` oldest eligible operations (FIFO by
+/// The claim statement (P3): moves the `max` oldest eligible operations (FIFO by
 /// id) to 2/20 for host `?1` with lease expiry `?2` at time `?3`.
-pub fn claim_sql(types: Option<&[i32]>) -> String {
+///
+/// `max` is written into the text, not bound: SQLite re-prepares a statement on
+/// every run when a bound parameter is a LIMIT (it may plan by its value), which
+/// cost more than the claim itself. Hosts use one or two batch sizes, so the
+/// statement cache holds them all.
+pub fn claim_sql(types: Option<&[i32]>, max: u32) -> String {
     format!(
         "UPDATE operation SET state = 2, status = 20, host_id = ?1, lease_expires_at = ?2, \
              lock_token = lock_token + 1, started_on = ?3, modified_on = ?3 \
-         WHERE id IN ({} ORDER BY c.id LIMIT ?4) \
+         WHERE id IN ({} ORDER BY c.id LIMIT {max}) \
          RETURNING id, lock_token, operation_type, name, data, retry_count, dependency_token, \
              correlation_id",
         eligible_sql(types)
@@ -549,9 +554,9 @@ pub fn claim(
     max: u32,
     types: Option<&[i32]>,
 ) -> Result<Vec<Claimed>> {
-    let sql = claim_sql(types);
+    let sql = claim_sql(types, max);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![host_id, lease_expires_at, now, max], |r| {
+    let rows = stmt.query_map(params![host_id, lease_expires_at, now], |r| {
         Ok(Claimed {
             id: r.get(0)?,
             lock_token: r.get(1)?,
