@@ -1,5 +1,5 @@
-// Per-call overhead of Submit and of Poll+Complete through C# (compare with
-// `cargo run --release --example throughput N`). Usage: mono Bench.exe [N]
+// Per-call overhead of Submit and of Poll+Complete through C# (compare with the
+// Rust API's W1 and W2 at NORMAL in `cargo bench --bench queue`). Usage: mono Bench.exe [N]
 using System;
 using System.Diagnostics;
 using System.IO;

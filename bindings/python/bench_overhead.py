@@ -3,13 +3,14 @@
 
 Measures, on a fresh queue file each:
 
-* submit, one operation per call (~100-byte payload, as the Rust example);
+* submit, one operation per call (~100-byte payload, as the Rust benchmark);
 * poll(max=1) + complete, one worker draining a pre-filled queue;
 
-three ways: the Rust API (``cargo run --release --example throughput``), the
-C ABI called through raw ctypes (no wrapper logic), and the ``asyncop``
-Python API. The difference between the Rust and Python columns is what the
-binding costs per call.
+three ways: the Rust API (W1 and W2 at NORMAL of the Rust benchmark, read from
+``target/bench/rust.json``, which ``cargo bench --bench queue`` writes; its own
+operation counts), the C ABI called through raw ctypes (no wrapper logic), and
+the ``asyncop`` Python API. The difference between the Rust and Python columns
+is what the binding costs per call.
 
 Usage (from the repository root, after ``pip install ./bindings/python`` or
 with ASYNCOP_LIBRARY pointing at target/release/libasyncop.so)::
@@ -20,8 +21,8 @@ with ASYNCOP_LIBRARY pointing at target/release/libasyncop.so)::
 from __future__ import annotations
 
 import ctypes
+import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -99,23 +100,23 @@ def raw_ctypes(path: str, n: int) -> tuple[float, float]:
     return submit, drain
 
 
-def rust(n: int) -> tuple[float, float] | None:
+def rust() -> tuple[float, float] | None:
+    """µs per submit (W1) and per poll+complete (W2) of the Rust API at NORMAL."""
+    path = REPO / "target" / "bench" / "rust.json"
     try:
-        out = subprocess.run(
-            ["cargo", "run", "--quiet", "--release", "--example", "throughput", str(n)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError) as e:
-        print(f"(no Rust figures: {e})", file=sys.stderr)
+        report = json.loads(path.read_text())
+        if report.get("quick"):
+            print(f"(the Rust figures in {path} come from a --quick smoke run)", file=sys.stderr)
+        results = report["results"]
+        rate = {
+            r["workload"]: float(r["value"])
+            for r in results
+            if r["impl"] == "asyncop-rust" and r["durability"] == "NORMAL" and r["metric"] == "ops_per_sec"
+        }
+        return 1e6 / rate["W1"], 1e6 / rate["W2"]
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError) as e:
+        print(f"(no Rust figures from {path}: run `cargo bench --bench queue` first; {e!r})", file=sys.stderr)
         return None
-    m = re.search(r"^NORMAL\s+([\d.]+)\s+([\d.]+)\s*$", out, re.M)
-    if not m:
-        print(f"(cannot parse the Rust example's output:\n{out})", file=sys.stderr)
-        return None
-    return 1e6 / float(m.group(1)), 1e6 / float(m.group(2))
 
 
 def main() -> None:
@@ -124,9 +125,9 @@ def main() -> None:
     print(f"{n} operations per run, durability NORMAL, 100-byte payloads; library {asyncop.library_path}")
     rows: list[tuple[str, tuple[float, float]]] = []
     if "--no-rust" not in sys.argv:
-        r = rust(n)
+        r = rust()
         if r:
-            rows.append(("Rust API (examples/throughput)", r))
+            rows.append(("Rust API (cargo bench, rust.json)", r))
     with tempfile.TemporaryDirectory() as tmp:
         rows.append(("C ABI via raw ctypes", raw_ctypes(os.path.join(tmp, "raw.db"), n)))
         rows.append(("asyncop Python API", python_api(os.path.join(tmp, "py.db"), n)))
