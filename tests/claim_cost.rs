@@ -42,9 +42,9 @@ fn fill(path: &std::path::Path, queue: &Queue, completed: usize) {
 fn claim_steps(path: &std::path::Path, types: Option<&[i32]>) -> (i32, i32) {
     let mut conn = Connection::open(path).unwrap();
     let tx = conn.transaction().unwrap();
-    let mut stmt = tx.prepare(&store::claim_sql(types)).unwrap();
+    let mut stmt = tx.prepare(&store::claim_sql(types, 3)).unwrap();
     let claimed = stmt
-        .query_map(params!["host", 10_000, 1, 3], |r| r.get::<_, i64>(0))
+        .query_map(params!["host", 10_000, 1], |r| r.get::<_, i64>(0))
         .unwrap()
         .count();
     assert_eq!(claimed, 3);
@@ -77,10 +77,10 @@ fn claim_plan_walks_the_ready_index() {
     let (_dir, path, _queue) = temp_queue("claim-plan");
     let conn = Connection::open(&path).unwrap();
     for types in [None, Some(&[100][..])] {
-        let sql = format!("EXPLAIN QUERY PLAN {}", store::claim_sql(types));
+        let sql = format!("EXPLAIN QUERY PLAN {}", store::claim_sql(types, 1));
         let mut stmt = conn.prepare(&sql).unwrap();
         let plan: Vec<String> = stmt
-            .query_map(params!["h", 1, 1, 1], |r| r.get::<_, String>(3))
+            .query_map(params!["h", 1, 1], |r| r.get::<_, String>(3))
             .unwrap()
             .map(Result::unwrap)
             .collect();
@@ -88,5 +88,34 @@ fn claim_plan_walks_the_ready_index() {
         assert!(text.contains("USING INDEX operation_ready"), "{text}");
         assert!(text.contains("USING INDEX operation_dependency"), "{text}");
         assert!(!text.contains("TEMP B-TREE"), "{text}");
+    }
+}
+
+/// A cached claim statement runs as prepared: SQLite re-prepares a statement
+/// whose bound parameters can change its plan (a bound LIMIT does), and a
+/// re-prepare costs more than the claim.
+#[test]
+fn claim_statement_is_not_reprepared() {
+    let (_dir, path, queue) = temp_queue("claim-reprepare");
+    fill(&path, &queue, 10);
+    let conn = Connection::open(&path).unwrap();
+    for types in [None, Some(&[100][..])] {
+        let sql = store::claim_sql(types, 1);
+        for round in 1..=3 {
+            let tx = conn.unchecked_transaction().unwrap();
+            let mut stmt = tx.prepare_cached(&sql).unwrap();
+            let claimed = stmt
+                .query_map(params!["host", 10_000, 1], |r| r.get::<_, i64>(0))
+                .unwrap()
+                .count();
+            assert_eq!(claimed, 1);
+            assert_eq!(
+                stmt.get_status(StatementStatus::RePrepare),
+                0,
+                "claim {round} (types {types:?}) was re-prepared"
+            );
+            drop(stmt);
+            tx.rollback().unwrap();
+        }
     }
 }

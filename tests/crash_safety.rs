@@ -297,6 +297,126 @@ fn killed_submitter_loses_no_returned_submit() {
 }
 
 // ---------------------------------------------------------------------------
+// Concurrent submits (group commit)
+// ---------------------------------------------------------------------------
+
+const SUBMIT_THREADS: usize = 4;
+
+/// Entry point of the process spawned by `killed_group_commit_loses_no_returned_submit`.
+/// In a normal test run (no `ASYNCOP_TEST_CHILD=threads`) it returns at once.
+/// Four threads submit `r<round>-t<t>-i<i>` through one queue, so their
+/// submits share transactions; each prints `@@ID <id> <name>` after its submit
+/// returned Ok, and thread 0 prints `@@STATS <transactions> <commands>` now and then.
+#[test]
+fn child_threaded_submitter() {
+    if std::env::var(CHILD_ENV).as_deref() != Ok("threads") {
+        return;
+    }
+    let queue = Queue::open(child_env(PATH_ENV), Options::default()).unwrap();
+    let round = child_env(ROUND_ENV);
+    let deadline = Instant::now() + CHILD_TIMEOUT;
+    let threads: Vec<_> = (0..SUBMIT_THREADS)
+        .map(|t| {
+            let queue = queue.clone();
+            let round = round.clone();
+            thread::spawn(move || {
+                for i in 0u64.. {
+                    assert!(Instant::now() < deadline, "submitter was not killed");
+                    let name = format!("r{round}-t{t}-i{i}");
+                    let id = queue
+                        .submit(&OperationSpec::new(&name, 1).data(payload(&name)))
+                        .unwrap();
+                    let mut line = format!("@@ID {id} {name}\n");
+                    if t == 0 && i % 50 == 0 {
+                        let stats = queue.store().writer_stats();
+                        line += &format!("@@STATS {} {}\n", stats.transactions, stats.commands);
+                    }
+                    // One write per line set, under the stdout lock: lines never interleave.
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(line.as_bytes()).unwrap();
+                    out.flush().unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+/// (round, thread, i) from `r<round>-t<t>-i<i>`.
+fn parse_thread_name(name: &str) -> (usize, usize, u64) {
+    let parts: Vec<u64> = name.split('-').map(|p| p[1..].parse().unwrap()).collect();
+    (parts[0] as usize, parts[1] as usize, parts[2])
+}
+
+#[test]
+fn killed_group_commit_loses_no_returned_submit() {
+    let dir = TempDir::new("threads");
+    let path = dir.join("queue.db");
+    Queue::open(&path, Options::default()).unwrap().close();
+    let mut printed: BTreeMap<i64, String> = BTreeMap::new();
+    // Per (round, thread): how many submits were reported.
+    let mut reported: BTreeMap<(usize, usize), u64> = BTreeMap::new();
+    for round in 0..ROUNDS {
+        let kill_after = [400, 150, 700][round];
+        let (child, lines) = spawn_child("child_threaded_submitter", "threads", &path, round);
+        let mut this_round = Vec::new();
+        while this_round.len() < kill_after {
+            this_round.push(lines.next_marked().expect("submitter ended early"));
+        }
+        thread::sleep(jitter());
+        this_round.extend(kill(child, &lines));
+        let mut stats = String::new();
+        for line in &this_round {
+            let f: Vec<&str> = line.split(' ').collect();
+            if f[0] == "STATS" {
+                stats = line.clone();
+                continue;
+            }
+            assert_eq!((f.len(), f[0]), (3, "ID"), "{line:?}");
+            let (r, t, i) = parse_thread_name(f[2]);
+            assert_eq!(r, round);
+            let next = reported.entry((r, t)).or_default();
+            assert_eq!(i, *next, "thread {t}: lines in submit order");
+            *next += 1;
+            assert!(
+                printed
+                    .insert(f[1].parse().unwrap(), f[2].to_owned())
+                    .is_none()
+            );
+        }
+        let (queue, rows) = reopen_and_check(&path, Options::default());
+        for (&id, name) in &printed {
+            let op = queue.retrieve(id).unwrap();
+            assert_eq!(&op.name, name, "op {id}: a submit that returned is missing");
+        }
+        // Per thread at most one committed submit went unreported (killed between
+        // its commit and its print), and it is that thread's next one.
+        let mut unreported: BTreeMap<(usize, usize), Vec<u64>> = BTreeMap::new();
+        for row in rows.iter().filter(|r| !printed.contains_key(&r.id)) {
+            let (r, t, i) = parse_thread_name(&row.name);
+            unreported.entry((r, t)).or_default().push(i);
+        }
+        for (key, items) in &unreported {
+            assert_eq!(
+                items,
+                &[reported.get(key).copied().unwrap_or(0)],
+                "round {} thread {}",
+                key.0,
+                key.1
+            );
+        }
+        eprintln!(
+            "threaded submitter round {round}: {} submits reported, {} rows; last {stats}",
+            printed.len(),
+            rows.len()
+        );
+        queue.close();
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Batches (submit_many)
 // ---------------------------------------------------------------------------
 

@@ -1584,8 +1584,10 @@ fn hold_write_lock(
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let handle = thread::spawn(move || {
+        // `write` wants a `Send` closure (it may run on another thread): move
+        // the receiver in rather than borrow it.
         core.store()
-            .write(|conn| {
+            .write(move |conn| {
                 if !sql.is_empty() {
                     conn.execute_batch(&sql)?;
                 }

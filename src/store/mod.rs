@@ -1,12 +1,17 @@
 //! The SQLite file: connections, the single write path, and every statement.
 //!
-//! Writes: every write is one short `BEGIN IMMEDIATE` transaction run by
-//! [`Store::write`], the one place that holds the write connection (a later
-//! group-commit writer replaces its body, not its callers). Reads: a small pool
-//! of connections, each read one snapshot, never writing.
+//! Writes: every write goes through [`Store::write`], the one place that holds
+//! the write connection: a group-commit writer (`group_commit`) that runs the
+//! writes of concurrent threads together in one short `BEGIN IMMEDIATE`
+//! transaction, a savepoint each. Reads: a small pool of connections, each read
+//! one snapshot, never writing.
 
+mod busy;
 mod fork;
+mod group_commit;
 mod schema;
+
+pub use group_commit::WriterStats;
 
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
@@ -70,10 +75,14 @@ pub struct Store {
     path: PathBuf,
     options: StoreOptions,
     writer: Mutex<Option<Connection>>,
+    group: group_commit::GroupCommit,
     readers: Mutex<Vec<Connection>>,
     /// `PRAGMA data_version` is per connection: one dedicated connection sees
     /// every commit of every other connection, ours and other processes'.
     watcher: Mutex<Option<Connection>>,
+    /// The last `data_version` read and when: waiters of one process share a
+    /// reading taken within `CROSS_PROCESS_TICK / 2` instead of each asking SQLite.
+    seen_version: Mutex<Option<(Instant, i64)>>,
     notifier: Notifier,
     closed: AtomicBool,
 }
@@ -113,8 +122,10 @@ impl Store {
             path,
             options,
             writer: Mutex::new(Some(writer)),
+            group: group_commit::GroupCommit::new(),
             readers: Mutex::new(Vec::new()),
             watcher: Mutex::new(Some(watcher)),
+            seen_version: Mutex::new(None),
             notifier: Notifier::default(),
             closed: AtomicBool::new(false),
         })
@@ -155,24 +166,37 @@ impl Store {
         }
     }
 
-    /// The single write path: one `BEGIN IMMEDIATE` transaction around `f`,
-    /// committed if `f` returns Ok, rolled back otherwise (also on panic).
-    pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let gate = fork::gate();
-        let mut guard = self.writer.lock();
-        let conn = guard.as_mut().ok_or(Error::Closed)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let before = tx.total_changes();
-        let value = f(&tx)?;
-        let changed = tx.total_changes() != before;
-        tx.commit()?;
-        drop(guard);
-        drop(gate);
-        // Only real changes wake waiters: an empty claim must not wake its own poller.
-        if changed {
-            self.notify();
+    /// The single write path: `f` runs inside a `BEGIN IMMEDIATE` transaction
+    /// (in its own savepoint when the transaction is shared with other
+    /// threads' writes) and its result is returned once that transaction has
+    /// committed. An `Err` from `f` (or a panic, resumed on this thread) undoes
+    /// exactly what `f` did. `f` may run on another thread of this process
+    /// (the group's leader), hence `Send`.
+    pub fn write<T: Send>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send) -> Result<T> {
+        let _gate = fork::gate();
+        if self.is_closed() {
+            return Err(Error::Closed);
         }
-        Ok(value)
+        self.group.write(
+            &self.writer,
+            |end| {
+                // Only real changes wake waiters: an empty claim must not wake its own poller.
+                if end.changed {
+                    self.notify();
+                }
+            },
+            f,
+        )
+    }
+
+    /// How many transactions and commands the writer has committed.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.group.stats()
+    }
+
+    /// Writes queued behind the transaction under way (0 when idle).
+    pub fn writes_waiting(&self) -> usize {
+        self.group.waiting()
     }
 
     /// Runs `f` on one consistent snapshot (a read transaction) of a pooled connection.
@@ -218,10 +242,19 @@ impl Store {
     }
 
     fn data_version(&self) -> Result<i64> {
+        // A reading a little old is safe: it can only make a waiter look once
+        // more, never miss a change (the waiter compares against its mark).
+        if let Some((at, version)) = *self.seen_version.lock()
+            && at.elapsed() < CROSS_PROCESS_TICK / 2
+        {
+            return Ok(version);
+        }
         let _gate = fork::gate();
         let guard = self.watcher.lock();
         let conn = guard.as_ref().ok_or(Error::Closed)?;
-        Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        let version = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        *self.seen_version.lock() = Some((Instant::now(), version));
+        Ok(version)
     }
 
     /// Blocks until the file changed after `mark` or `deadline` passes. A write
@@ -265,8 +298,10 @@ impl Drop for Store {
 }
 
 /// How often a waiter looks for commits of other processes: a cheap
-/// `PRAGMA data_version`, well inside the 50 ms promise.
-pub const CROSS_PROCESS_TICK: Duration = Duration::from_millis(10);
+/// `PRAGMA data_version` (a read of the WAL index in shared memory), shared by
+/// all waiters of a process, so a submit in one process starts in another
+/// within about a millisecond.
+pub const CROSS_PROCESS_TICK: Duration = Duration::from_millis(1);
 
 fn open_connection(path: &Path, options: &StoreOptions) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -276,12 +311,7 @@ fn open_connection(path: &Path, options: &StoreOptions) -> Result<Connection> {
     // than the one `schema::inspect` checked.
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
-    // SQLite takes the timeout as an int of milliseconds.
-    conn.busy_timeout(
-        options
-            .busy_timeout
-            .min(Duration::from_millis(i32::MAX as u64)),
-    )?;
+    busy::install(&conn, options.busy_timeout)?;
     let sync = match options.durability {
         Durability::Full => "FULL",
         Durability::Normal => "NORMAL",
@@ -413,6 +443,18 @@ pub fn next_row(
     next
 }
 
+/// Runs `f` in a savepoint of the current write transaction: an `Err` undoes
+/// what `f` did and nothing else (one item of a batch).
+pub fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    conn.prepare_cached("SAVEPOINT item")?.execute([])?;
+    let result = f();
+    if result.is_err() {
+        conn.prepare_cached("ROLLBACK TO item")?.execute([])?;
+    }
+    conn.prepare_cached("RELEASE item")?.execute([])?;
+    result
+}
+
 /// Writes `next` over the row if it still has the (state, status) of `cur`:
 /// the compare-and-set of every move. Returns false when the row changed or is gone.
 pub fn update(conn: &Connection, cur: &Operation, next: &Operation) -> Result<bool> {
@@ -485,13 +527,18 @@ fn eligible_sql(types: Option<&[i32]>) -> String {
     )
 }
 
-/// The claim statement (P3): moves the `?4` oldest eligible operations (FIFO by
+/// The claim statement (P3): moves the `max` oldest eligible operations (FIFO by
 /// id) to 2/20 for host `?1` with lease expiry `?2` at time `?3`.
-pub fn claim_sql(types: Option<&[i32]>) -> String {
+///
+/// `max` is written into the text, not bound: SQLite re-prepares a statement on
+/// every run when a bound parameter is a LIMIT (it may plan by its value), which
+/// cost more than the claim itself. Hosts use one or two batch sizes, so the
+/// statement cache holds them all.
+pub fn claim_sql(types: Option<&[i32]>, max: u32) -> String {
     format!(
         "UPDATE operation SET state = 2, status = 20, host_id = ?1, lease_expires_at = ?2, \
              lock_token = lock_token + 1, started_on = ?3, modified_on = ?3 \
-         WHERE id IN ({} ORDER BY c.id LIMIT ?4) \
+         WHERE id IN ({} ORDER BY c.id LIMIT {max}) \
          RETURNING id, lock_token, operation_type, name, data, retry_count, dependency_token, \
              correlation_id",
         eligible_sql(types)
@@ -507,9 +554,9 @@ pub fn claim(
     max: u32,
     types: Option<&[i32]>,
 ) -> Result<Vec<Claimed>> {
-    let sql = claim_sql(types);
+    let sql = claim_sql(types, max);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![host_id, lease_expires_at, now, max], |r| {
+    let rows = stmt.query_map(params![host_id, lease_expires_at, now], |r| {
         Ok(Claimed {
             id: r.get(0)?,
             lock_token: r.get(1)?,

@@ -1,0 +1,301 @@
+//! Group commit: every write of this process goes through one writer, which
+//! commits the writes queued by concurrent threads together, in one transaction.
+//!
+//! The protocol is LevelDB's writer queue, without a writer thread: a caller
+//! queues its command; if no leader is active it becomes the leader, otherwise
+//! it sleeps on its own ticket. The leader takes every queued command, runs each
+//! in its own savepoint inside one `BEGIN IMMEDIATE` transaction, commits, and
+//! only then answers each caller (so `synchronous=FULL` holds for every one of
+//! them). It then hands the leadership to the first command queued meanwhile.
+//! A lone caller runs its own command on its own thread, with no savepoint and
+//! no hand-off: no thread switch, so a single caller is as fast as before, and
+//! under contention one fsync is shared by a whole batch.
+
+use crate::error::{Error, Result};
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use rusqlite::{Connection, TransactionBehavior};
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// A queued command, type-erased: runs the caller's closure and says whether it
+/// succeeded (its result stays with the caller).
+type Job = Box<dyn FnOnce(&Connection) -> bool + Send + 'static>;
+
+enum TicketState {
+    Waiting,
+    /// This caller is the leader now: it runs the next batch.
+    Lead,
+    /// The transaction holding the command ended: committed (`Ok`) or not.
+    Done(Result<()>),
+}
+
+struct Ticket {
+    state: Mutex<TicketState>,
+    wake: Condvar,
+}
+
+impl Ticket {
+    fn set(&self, state: TicketState) {
+        *self.state.lock() = state;
+        self.wake.notify_one();
+    }
+}
+
+struct Command {
+    job: Option<Job>,
+    ticket: Arc<Ticket>,
+}
+
+impl Drop for Command {
+    /// Every caller is answered, even if the leader unwinds with its batch
+    /// (its transaction is then rolled back by rusqlite's `Transaction` drop).
+    fn drop(&mut self) {
+        // The job first: it may borrow from the caller, who may return as soon
+        // as it is answered.
+        drop(self.job.take());
+        let mut state = self.ticket.state.lock();
+        if !matches!(*state, TicketState::Done(_)) {
+            *state = TicketState::Done(Err(Error::Internal(
+                "the write was abandoned: the group-commit leader failed".into(),
+            )));
+            self.ticket.wake.notify_one();
+        }
+    }
+}
+
+#[derive(Default)]
+struct Pending {
+    commands: Vec<Command>,
+    leader_active: bool,
+}
+
+/// What the writer has committed so far (for tests and the benchmark): a
+/// `commands / transactions` ratio above 1 is group commit at work.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Committed write transactions.
+    pub transactions: u64,
+    /// Commands (calls of `Store::write`) in those transactions.
+    pub commands: u64,
+}
+
+pub(super) struct GroupCommit {
+    pending: Mutex<Pending>,
+    stats: Mutex<WriterStats>,
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit")
+            .field("stats", &*self.stats.lock())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the leader tells `write` about the batch it ran.
+pub(super) struct BatchEnd {
+    /// Some command changed a row, and the transaction committed.
+    pub changed: bool,
+}
+
+impl GroupCommit {
+    pub fn new() -> GroupCommit {
+        GroupCommit {
+            pending: Mutex::new(Pending::default()),
+            stats: Mutex::new(WriterStats::default()),
+        }
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        *self.stats.lock()
+    }
+
+    /// Commands queued and not yet taken by a leader.
+    pub fn waiting(&self) -> usize {
+        self.pending.lock().commands.len()
+    }
+
+    /// Runs `f` inside a write transaction shared with concurrent callers and
+    /// returns its result once that transaction has committed. `conn` gives the
+    /// leader the write connection (`None` once closed). `on_end` runs after
+    /// each batch this thread led (to wake waiters), outside every lock.
+    pub fn write<T: Send>(
+        &self,
+        conn: &Mutex<Option<Connection>>,
+        on_end: impl Fn(BatchEnd),
+        f: impl FnOnce(&Connection) -> Result<T> + Send,
+    ) -> Result<T> {
+        let mut slot: Option<std::thread::Result<Result<T>>> = None;
+        let ticket = Arc::new(Ticket {
+            state: Mutex::new(TicketState::Waiting),
+            wake: Condvar::new(),
+        });
+        {
+            let slot_ref = &mut slot;
+            let job: Box<dyn FnOnce(&Connection) -> bool + Send + '_> = Box::new(move |c| {
+                // Caught here so that a panic in one caller's closure cannot take
+                // the other callers' commands down with the leader; it is
+                // resumed on the caller's own thread below.
+                let result = panic::catch_unwind(AssertUnwindSafe(|| f(c)));
+                let ok = matches!(result, Ok(Ok(_)));
+                *slot_ref = Some(result);
+                ok
+            });
+            // SAFETY: the job borrows `f` and `slot` from this stack frame. It is
+            // run or dropped by a leader before this caller's ticket becomes
+            // `Done` (`finish` and `Command::drop` drop a job before they answer),
+            // and this function does not return before its ticket is
+            // `Done`: the wait below cannot fail or unwind (parking_lot locks
+            // do not poison). So the borrows outlive every use of the job.
+            let job: Job = unsafe {
+                std::mem::transmute::<Box<dyn FnOnce(&Connection) -> bool + Send + '_>, Job>(job)
+            };
+            let lead = {
+                let mut pending = self.pending.lock();
+                pending.commands.push(Command {
+                    job: Some(job),
+                    ticket: Arc::clone(&ticket),
+                });
+                !std::mem::replace(&mut pending.leader_active, true)
+            };
+            if lead {
+                self.lead(conn, &on_end);
+            }
+            let mut state = ticket.state.lock();
+            loop {
+                match &*state {
+                    TicketState::Done(result) => {
+                        let result = result.clone();
+                        drop(state);
+                        result?;
+                        break;
+                    }
+                    TicketState::Lead => {
+                        *state = TicketState::Waiting;
+                        drop(state);
+                        self.lead(conn, &on_end);
+                        state = ticket.state.lock();
+                    }
+                    TicketState::Waiting => ticket.wake.wait(&mut state),
+                }
+            }
+        }
+        match slot {
+            Some(Ok(result)) => result,
+            Some(Err(payload)) => resume(payload),
+            None => Err(Error::Internal(
+                "a committed write did not run its command".into(),
+            )),
+        }
+    }
+
+    /// Runs one batch: every command queued now (this caller's among them).
+    fn lead(&self, conn: &Mutex<Option<Connection>>, on_end: &impl Fn(BatchEnd)) {
+        // Hands the leadership on even if this thread unwinds, so that no
+        // caller waits for a leader that is gone.
+        struct HandOff<'a>(&'a GroupCommit);
+        impl Drop for HandOff<'_> {
+            fn drop(&mut self) {
+                let mut pending = self.0.pending.lock();
+                match pending.commands.first() {
+                    Some(next) => next.ticket.set(TicketState::Lead),
+                    None => pending.leader_active = false,
+                }
+            }
+        }
+        let hand_off = HandOff(self);
+        let batch = std::mem::take(&mut self.pending.lock().commands);
+        let mut guard = conn.lock();
+        let end = run_batch(&mut guard, batch, &self.stats);
+        drop(guard);
+        drop(hand_off);
+        if let Some(end) = end {
+            on_end(end);
+        }
+    }
+}
+
+fn resume(payload: Box<dyn Any + Send>) -> ! {
+    panic::resume_unwind(payload)
+}
+
+/// One transaction for the whole batch; a savepoint per command when there is
+/// more than one, so a failing command never undoes another. Answers every
+/// command after the commit (or with the error that ended the transaction).
+fn run_batch(
+    conn: &mut MutexGuard<'_, Option<Connection>>,
+    mut batch: Vec<Command>,
+    stats: &Mutex<WriterStats>,
+) -> Option<BatchEnd> {
+    let Some(conn) = conn.as_mut() else {
+        finish(batch, Err(Error::Closed));
+        return None;
+    };
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            finish(batch, Err(e.into()));
+            return None;
+        }
+    };
+    let before = tx.total_changes();
+    let single = batch.len() == 1;
+    let mut any_ok = false;
+    for command in &mut batch {
+        let Some(job) = command.job.take() else {
+            continue;
+        };
+        if single {
+            any_ok = job(&tx);
+            continue;
+        }
+        if let Err(e) = run_sql(&tx, "SAVEPOINT command") {
+            finish(batch, Err(e));
+            return None;
+        }
+        let ok = job(&tx);
+        any_ok |= ok;
+        let end = if ok {
+            run_sql(&tx, "RELEASE command")
+        } else {
+            run_sql(&tx, "ROLLBACK TO command").and_then(|()| run_sql(&tx, "RELEASE command"))
+        };
+        if let Err(e) = end {
+            finish(batch, Err(e));
+            return None;
+        }
+    }
+    if !any_ok {
+        // Nothing to keep: a rollback is cheaper than a commit (no fsync).
+        drop(tx);
+        finish(batch, Ok(()));
+        return None;
+    }
+    let changed = tx.total_changes() != before;
+    if let Err(e) = tx.commit() {
+        finish(batch, Err(e.into()));
+        return None;
+    }
+    {
+        let mut stats = stats.lock();
+        stats.transactions += 1;
+        stats.commands += batch.len() as u64;
+    }
+    finish(batch, Ok(()));
+    Some(BatchEnd { changed })
+}
+
+fn run_sql(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+fn finish(batch: Vec<Command>, result: Result<()>) {
+    for mut command in batch {
+        // A job not run (the transaction never started) is dropped before its
+        // caller is answered: the caller's borrows end with it.
+        drop(command.job.take());
+        command.ticket.set(TicketState::Done(result.clone()));
+    }
+}

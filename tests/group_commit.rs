@@ -1,0 +1,264 @@
+//! Group commit (the write path of `store`): concurrent writes of one process
+//! share a transaction, each in its own savepoint, and every caller is answered
+//! after that transaction committed.
+//!
+//! The tests make a batch deterministically: a first write holds the writer
+//! (its closure blocks on a channel) while the other threads queue behind it;
+//! `Store::writes_waiting` says when they all have. Releasing the first write
+//! hands the leadership to the first queued caller, which runs the whole queue
+//! as one transaction.
+
+mod support;
+
+use asyncop::{Error, LeaseKey, OperationSpec, PollOptions, State, Status};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+use support::Fixture;
+
+/// Waits until `n` writes are queued behind the blocked one.
+fn wait_for_queue(f: &Fixture, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while f.q.store().writes_waiting() < n {
+        assert!(Instant::now() < deadline, "the writes never queued up");
+        thread::yield_now();
+    }
+}
+
+/// Runs `first` as a write that blocks until released, then returns the
+/// release and a handle that answers when the blocked write returns.
+fn block_writer(f: &Fixture) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
+    let (held_tx, held_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let q = f.q.clone();
+    let holder = thread::spawn(move || {
+        q.store()
+            .write(move |_| {
+                held_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok(())
+            })
+            .unwrap();
+    });
+    held_rx.recv().unwrap();
+    (release_tx, holder)
+}
+
+fn count_named(f: &Fixture, name: &str) -> i64 {
+    f.q.store()
+        .read(|conn| {
+            Ok(conn.query_row(
+                "SELECT count(*) FROM operation WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap()
+}
+
+#[test]
+fn one_failing_command_in_a_batch_leaves_the_others_committed() {
+    let f = Fixture::new("gc_isolation");
+    let ids: Vec<i64> = (0..10).map(|i| f.submit(&format!("op{i}"), 1)).collect();
+    let leases = f.q.poll("host", &PollOptions::default().max(10)).unwrap();
+    assert_eq!(leases.len(), 10);
+    let before = f.q.store().writer_stats();
+
+    let (release, holder) = block_writer(&f);
+    let mut threads = Vec::new();
+    // Five good completions and five with a stale fencing token (LeaseLost).
+    for (i, lease) in leases.iter().enumerate() {
+        let q = f.q.clone();
+        let key = if i % 2 == 0 {
+            lease.key()
+        } else {
+            LeaseKey {
+                id: lease.id,
+                lock_token: lease.lock_token + 100,
+            }
+        };
+        threads.push(thread::spawn(move || q.complete(key).map(|_| ())));
+    }
+    // A command that writes, then fails: its write must be undone, alone.
+    {
+        let q = f.q.clone();
+        threads.push(thread::spawn(move || {
+            q.store().write(|conn| {
+                conn.execute(
+                    "UPDATE operation SET name = 'failed-write' WHERE name = 'op0'",
+                    [],
+                )?;
+                Err(Error::InvalidArgument("refused after writing".into()))
+            })
+        }));
+    }
+    // A command that writes, then panics: undone, and the panic reaches its caller.
+    let (panicked_tx, panicked_rx) = mpsc::channel();
+    {
+        let q = f.q.clone();
+        threads.push(thread::spawn(move || {
+            let caught = panic::catch_unwind(AssertUnwindSafe(|| {
+                q.store().write(|conn| -> asyncop::Result<()> {
+                    conn.execute(
+                        "UPDATE operation SET name = 'panicked-write' WHERE name = 'op1'",
+                        [],
+                    )?;
+                    panic!("a bug in one command");
+                })
+            }));
+            panicked_tx.send(caught.is_err()).unwrap();
+            Ok(())
+        }));
+    }
+    // A good submit in the same batch.
+    {
+        let q = f.q.clone();
+        threads.push(thread::spawn(move || {
+            q.submit(&OperationSpec::new("submitted-in-batch", 1))
+                .map(|_| ())
+        }));
+    }
+    wait_for_queue(&f, threads.len());
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+
+    for (i, result) in results[..10].iter().enumerate() {
+        if i % 2 == 0 {
+            assert_eq!(result, &Ok(()), "completion {i}");
+        } else {
+            assert!(
+                matches!(result, Err(Error::LeaseLost { .. })),
+                "completion {i}: {result:?}"
+            );
+        }
+    }
+    assert!(matches!(results[10], Err(Error::InvalidArgument(_))));
+    assert!(panicked_rx.recv().unwrap(), "the panic reached its caller");
+    assert_eq!(results[12], Ok(()));
+
+    for (i, &id) in ids.iter().enumerate() {
+        let op = f.get(id);
+        let expected = if i % 2 == 0 {
+            (State::Completed, Status::Succeeded)
+        } else {
+            (State::Locked, Status::InProgress)
+        };
+        assert_eq!((op.state, op.status), expected, "op{i}");
+        assert_eq!(
+            op.name,
+            format!("op{i}"),
+            "a failed command's write survived"
+        );
+    }
+    assert_eq!(count_named(&f, "failed-write"), 0);
+    assert_eq!(count_named(&f, "panicked-write"), 0);
+    assert_eq!(count_named(&f, "submitted-in-batch"), 1);
+
+    // The blocked write and then the 13 queued commands: two transactions.
+    let after = f.q.store().writer_stats();
+    assert_eq!(after.transactions - before.transactions, 2);
+    assert_eq!(after.commands - before.commands, 14);
+}
+
+#[test]
+fn a_batch_whose_transaction_cannot_start_answers_every_caller_with_the_error() {
+    let f = Fixture::with("gc_busy", |o| o.busy_timeout = Duration::from_millis(200));
+    let id = f.submit("op", 1);
+    // Another connection (as another process would) holds the write lock.
+    let other = rusqlite::Connection::open(&f.path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let q = f.q.clone();
+            thread::spawn(move || q.cancel(id))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), Err(Error::Busy));
+    }
+    other.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(f.get(id).status, Status::WaitingForResources);
+    // The writer is usable again.
+    f.q.cancel(id).unwrap();
+    assert_eq!(f.get(id).status, Status::Canceled);
+}
+
+#[test]
+fn complete_many_completes_each_lease_in_its_own_savepoint() {
+    let f = Fixture::new("gc_complete_many");
+    let ids: Vec<i64> = (0..6).map(|i| f.submit(&format!("op{i}"), 1)).collect();
+    let leases = f.q.poll("host", &PollOptions::default().max(6)).unwrap();
+    let mut keys: Vec<LeaseKey> = leases.iter().map(|l| l.key()).collect();
+    // One lease ended already, one key carries a stale token.
+    f.q.complete(keys[2]).unwrap();
+    keys[4].lock_token += 1;
+    let before = f.q.store().writer_stats();
+    let results = f.q.complete_many(&keys).unwrap();
+    assert_eq!(
+        f.q.store().writer_stats().transactions - before.transactions,
+        1
+    );
+    for (i, result) in results.iter().enumerate() {
+        if i == 2 || i == 4 {
+            assert!(
+                matches!(result, Err(Error::LeaseLost { id, .. }) if *id == ids[i]),
+                "{i}: {result:?}"
+            );
+        } else {
+            assert_eq!(result, &Ok(Status::Succeeded), "{i}");
+        }
+    }
+    for (i, &id) in ids.iter().enumerate() {
+        let expected = if i == 4 {
+            Status::InProgress
+        } else {
+            Status::Succeeded
+        };
+        assert_eq!(f.get(id).status, expected, "op{i}");
+    }
+    assert_eq!(f.q.complete_many(&[]).unwrap(), Vec::new());
+    assert!(matches!(
+        f.q.complete_many(&[LeaseKey {
+            id: 0,
+            lock_token: 1
+        }]),
+        Err(Error::InvalidArgument(_))
+    ));
+    f.q.close();
+    assert_eq!(f.q.complete_many(&keys[..1]), Err(Error::Closed));
+}
+
+#[test]
+fn many_threads_share_transactions_and_lose_nothing() {
+    let f = Fixture::new("gc_threads");
+    let before = f.q.store().writer_stats();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let q = f.q.clone();
+            thread::spawn(move || {
+                (0..200)
+                    .map(|i| {
+                        q.submit(&OperationSpec::new(format!("t{t}-{i}"), 1))
+                            .unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut ids: Vec<i64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 1600);
+    assert_eq!(f.all_ids(), ids);
+    let stats = f.q.store().writer_stats();
+    assert_eq!(stats.commands - before.commands, 1600);
+    eprintln!(
+        "8 threads x 200 submits: {} transactions",
+        stats.transactions - before.transactions
+    );
+}
