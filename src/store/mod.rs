@@ -443,16 +443,18 @@ pub fn next_row(
     next
 }
 
-/// Runs `f` in a savepoint of the current write transaction: an `Err` undoes
-/// what `f` did and nothing else (one item of a batch).
-pub fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+/// Runs `f` in a savepoint of the current write transaction: an `Err` from `f`
+/// undoes what `f` did and nothing else (one item of a batch), and comes back
+/// as the inner result. The outer `Err` is a failure of the savepoint itself
+/// (I/O, disk full): the caller must then give up the whole transaction.
+pub fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<Result<T>> {
     conn.prepare_cached("SAVEPOINT item")?.execute([])?;
     let result = f();
     if result.is_err() {
         conn.prepare_cached("ROLLBACK TO item")?.execute([])?;
     }
     conn.prepare_cached("RELEASE item")?.execute([])?;
-    result
+    Ok(result)
 }
 
 /// Writes `next` over the row if it still has the (state, status) of `cur`:
