@@ -10,9 +10,10 @@
  *   the same thread. Refusals inherited from Dynamics 365 are their HRESULTs
  *   (negative); asyncop_status_hresult() maps any code to its HRESULT or 0.
  * - Results go to trailing out-parameters (named out_*), written only on
- *   success; the one exception is ASYNCOP_ERR_BUFFER_TOO_SMALL, which writes
- *   *out_len (and *out_present for optional text). A NULL required pointer
- *   gives ASYNCOP_ERR_NULL_ARG.
+ *   success; the exceptions are ASYNCOP_ERR_BUFFER_TOO_SMALL, which writes
+ *   *out_len (and *out_present for optional text), and the per-lease codes
+ *   of asyncop_lease_complete_many. A NULL required pointer gives
+ *   ASYNCOP_ERR_NULL_ARG.
  * - Handles (asyncop_queue *, asyncop_lease *, ...) are opaque tokens the
  *   library validates: a closed, freed, foreign or forged handle gives
  *   ASYNCOP_ERR_CLOSED_HANDLE or ASYNCOP_ERR_INVALID_HANDLE, never a crash.
@@ -323,7 +324,7 @@ typedef struct asyncop_counts asyncop_counts;
  _operation_type, _attempt, _expires_at, _name, _data, _host_id,
  _dependency_token, _correlation_id; host calls asyncop_lease_renew,
  _complete, _fail, _retry, _suspend, _acknowledge_pause, _acknowledge_cancel,
- _report.
+ _report; asyncop_lease_complete_many for a batch.
  */
 typedef struct asyncop_lease asyncop_lease;
 
@@ -605,6 +606,54 @@ asyncop_status asyncop_lease_renew(const struct asyncop_lease *lease,
 ASYNCOP_MUST_USE
 asyncop_status asyncop_lease_complete(const struct asyncop_lease *lease,
                                       int32_t *out_status);
+
+/*
+ Completes several leases at once: each as asyncop_lease_complete would
+ (Completed/Succeeded, 3/30), all in one transaction (one commit, one sync),
+ each in its own savepoint, so a lease that was lost does not undo the others.
+
+ `leases` holds `count` lease handles, all polled from the same queue handle.
+ They stay owned by the caller, who still frees each with asyncop_lease_free.
+ `count` 0 does nothing and returns ASYNCOP_OK (`leases` may then be NULL).
+ A lease listed twice completes once; its second entry gets LEASE_LOST.
+
+ `out_results` is NULL (per-lease codes not wanted) or has `count` slots.
+ Unlike other out-parameters it is written whatever the outcome (except
+ INVALID_ARG for an impossible `count`, and PANIC): entry `i` is the code of
+ `leases[i]`.
+ - ASYNCOP_OK returned: every lease completed; every entry is ASYNCOP_OK.
+ - Some leases could not complete (the others did, and stay completed):
+   returns the code of the first one that failed, usually
+   ASYNCOP_ERR_LEASE_LOST; each entry is ASYNCOP_OK or its lease's code; the
+   last error message reads "2 of 100 leases could not complete; first
+   (index 7): <why>".
+ - The call failed as a whole: nothing was written and every entry is the
+   returned code. NULL_ARG (`leases` NULL with `count` > 0, or a NULL entry),
+   INVALID_HANDLE, CLOSED_HANDLE (an entry freed, or its queue closed),
+   FORKED, PANIC (an entry poisoned) all name the first bad entry
+   ("leases[3]: ..."); INVALID_ARG (leases of different queue handles, or an
+   impossible `count`); BUSY (retryable), IO, CORRUPT, INTERNAL.
+
+ ASYNCOP_ERR_LEASE_LOST is never a whole-call code. A caller telling the two
+ failure kinds apart can use: whole call = the code is not LEASE_LOST and
+ every entry equals it (that also covers every lease failing alone with the
+ same code, when nothing was completed either).
+
+ A panic inside the call returns PANIC, poisons the listed leases and leaves
+ `out_results` unspecified.
+
+ Threads: any, concurrent OK; a lease completed meanwhile by another call
+ gets LEASE_LOST here.
+
+ # Safety
+ `leases` is NULL or points to `count` readable `asyncop_lease *` values,
+ each NULL or a lease handle; `out_results` is NULL or points to `count`
+ writable `asyncop_status` values.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_lease_complete_many(const struct asyncop_lease *const *leases,
+                                           size_t count,
+                                           asyncop_status *out_results);
 
 /*
  The work failed for good: Completed/Failed (3/31). `error_code` (0 for none)

@@ -547,14 +547,13 @@ impl Queue {
         }
         let done = Report::default();
         store.write(|conn| {
-            Ok(keys
-                .iter()
+            keys.iter()
                 .map(|&key| {
                     store::savepoint(conn, || {
                         self.report_in(conn, key, Outcome::Succeeded, &done)
                     })
                 })
-                .collect())
+                .collect()
         })
     }
 

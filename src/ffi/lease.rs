@@ -5,9 +5,9 @@ use super::panic::ffi_boundary;
 use super::queue::ensure_open;
 use super::status::{Failure, asyncop_status};
 use super::strings::{
-    opt_str_arg, opt_time_arg, out_param, write_bytes, write_opt_text, write_text,
+    opt_str_arg, opt_time_arg, out_param, slice_arg, write_bytes, write_opt_text, write_text,
 };
-use crate::lease::{Lease, Report};
+use crate::lease::{Lease, LeaseKey, Report};
 use crate::queue::Queue;
 use crate::transition::{Outcome, Status};
 use std::ffi::c_char;
@@ -26,7 +26,7 @@ use std::ffi::c_char;
 /// _operation_type, _attempt, _expires_at, _name, _data, _host_id,
 /// _dependency_token, _correlation_id; host calls asyncop_lease_renew,
 /// _complete, _fail, _retry, _suspend, _acknowledge_pause, _acknowledge_cancel,
-/// _report.
+/// _report; asyncop_lease_complete_many for a batch.
 pub struct asyncop_lease {
     pub(crate) queue: Queue,
     pub(crate) lease: Lease,
@@ -322,6 +322,174 @@ pub unsafe extern "C" fn asyncop_lease_complete(
     out_status: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({ finish(lease, out_status, Outcome::Succeeded, Report::default()) })
+}
+
+/// The caller's `out_results` array of `asyncop_lease_complete_many`, or none.
+/// Written through the raw pointer, never read: its old content may be any
+/// `int32_t`, which is no valid `asyncop_status` to hold a reference to.
+struct BatchResults {
+    ptr: *mut asyncop_status,
+    len: usize,
+}
+
+impl BatchResults {
+    /// # Safety
+    /// `ptr` is NULL or has `len` writable `asyncop_status` slots for this call.
+    unsafe fn new(ptr: *mut asyncop_status, len: usize) -> BatchResults {
+        BatchResults { ptr, len }
+    }
+
+    fn set(&self, i: usize, code: asyncop_status) {
+        if !self.ptr.is_null() && i < self.len {
+            // SAFETY: `new`'s contract: `len` writable slots.
+            unsafe { self.ptr.add(i).write(code) };
+        }
+    }
+
+    fn fill(&self, code: asyncop_status) {
+        (0..self.len).for_each(|i| self.set(i, code));
+    }
+}
+
+/// Whether two core queues are clones of one open queue (one
+/// `asyncop_queue_open`, whose leases hold clones of it). Clones share one
+/// state, so they hand out the same `&Store`; two queues opened separately
+/// (even on the same file) have their own. Both are alive here, so neither
+/// address can have been reused.
+fn same_queue(a: &Queue, b: &Queue) -> bool {
+    std::ptr::eq(a.store(), b.store())
+}
+
+/// A failure about `leases[i]`, saying which one and that nothing was written.
+fn at_index(i: usize, f: Failure) -> Failure {
+    Failure::new(
+        f.code,
+        format!("leases[{i}]: {}; no lease was completed", f.message),
+    )
+}
+
+/// Validates every lease handle (all before any write), then completes them
+/// in one transaction. `Err`: nothing was written; `Ok`: one result per lease.
+fn complete_batch(leases: &[*const asyncop_lease]) -> Result<Vec<Result<(), Failure>>, Failure> {
+    let mut held: Vec<handles::Guard<asyncop_lease>> = Vec::with_capacity(leases.len());
+    for (i, &lease) in leases.iter().enumerate() {
+        let h = handles::get(lease).map_err(|f| at_index(i, f))?;
+        ensure_open(&h.queue, "lease").map_err(|f| at_index(i, f))?;
+        if let Some(first) = held.first()
+            && !same_queue(&first.queue, &h.queue)
+        {
+            return Err(Failure::new(
+                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+                format!(
+                    "leases[{i}] belongs to another queue handle than leases[0] (one call \
+                     completes leases of one queue); no lease was completed"
+                ),
+            ));
+        }
+        held.push(h);
+    }
+    let Some(first) = held.first() else {
+        return Ok(Vec::new());
+    };
+    let keys: Vec<LeaseKey> = held.iter().map(|h| h.lease.key()).collect();
+    let results = first.queue.complete_many(&keys)?;
+    Ok(results
+        .into_iter()
+        .map(|r| r.map(drop).map_err(Failure::from))
+        .collect())
+}
+
+/// Completes several leases at once: each as asyncop_lease_complete would
+/// (Completed/Succeeded, 3/30), all in one transaction (one commit, one sync),
+/// each in its own savepoint, so a lease that was lost does not undo the others.
+///
+/// `leases` holds `count` lease handles, all polled from the same queue handle.
+/// They stay owned by the caller, who still frees each with asyncop_lease_free.
+/// `count` 0 does nothing and returns ASYNCOP_OK (`leases` may then be NULL).
+/// A lease listed twice completes once; its second entry gets LEASE_LOST.
+///
+/// `out_results` is NULL (per-lease codes not wanted) or has `count` slots.
+/// Unlike other out-parameters it is written whatever the outcome (except
+/// INVALID_ARG for an impossible `count`, and PANIC): entry `i` is the code of
+/// `leases[i]`.
+/// - ASYNCOP_OK returned: every lease completed; every entry is ASYNCOP_OK.
+/// - Some leases could not complete (the others did, and stay completed):
+///   returns the code of the first one that failed, usually
+///   ASYNCOP_ERR_LEASE_LOST; each entry is ASYNCOP_OK or its lease's code; the
+///   last error message reads "2 of 100 leases could not complete; first
+///   (index 7): <why>".
+/// - The call failed as a whole: nothing was written and every entry is the
+///   returned code. NULL_ARG (`leases` NULL with `count` > 0, or a NULL entry),
+///   INVALID_HANDLE, CLOSED_HANDLE (an entry freed, or its queue closed),
+///   FORKED, PANIC (an entry poisoned) all name the first bad entry
+///   ("leases[3]: ..."); INVALID_ARG (leases of different queue handles, or an
+///   impossible `count`); BUSY (retryable), IO, CORRUPT, INTERNAL.
+///
+/// ASYNCOP_ERR_LEASE_LOST is never a whole-call code. A caller telling the two
+/// failure kinds apart can use: whole call = the code is not LEASE_LOST and
+/// every entry equals it (that also covers every lease failing alone with the
+/// same code, when nothing was completed either).
+///
+/// A panic inside the call returns PANIC, poisons the listed leases and leaves
+/// `out_results` unspecified.
+///
+/// Threads: any, concurrent OK; a lease completed meanwhile by another call
+/// gets LEASE_LOST here.
+///
+/// # Safety
+/// `leases` is NULL or points to `count` readable `asyncop_lease *` values,
+/// each NULL or a lease handle; `out_results` is NULL or points to `count`
+/// writable `asyncop_status` values.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_lease_complete_many(
+    leases: *const *const asyncop_lease,
+    count: usize,
+    out_results: *mut asyncop_status,
+) -> asyncop_status {
+    ffi_boundary!({
+        if count == 0 {
+            return Ok(());
+        }
+        if count > isize::MAX as usize / std::mem::size_of::<*const asyncop_lease>() {
+            return Err(Failure::new(
+                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+                format!("count {count} is too large"),
+            ));
+        }
+        // SAFETY: the caller's contract: NULL or `count` writable slots.
+        let results = unsafe { BatchResults::new(out_results, count) };
+        let batch = unsafe { slice_arg(leases, count, "leases") }.and_then(complete_batch);
+        let per_lease = match batch {
+            Ok(per_lease) => per_lease,
+            Err(f) => {
+                results.fill(f.code);
+                return Err(f);
+            }
+        };
+        let mut first_failure: Option<(usize, &Failure)> = None;
+        let mut failed = 0usize;
+        for (i, r) in per_lease.iter().enumerate() {
+            match r {
+                Ok(()) => results.set(i, asyncop_status::ASYNCOP_OK),
+                Err(f) => {
+                    results.set(i, f.code);
+                    failed += 1;
+                    first_failure.get_or_insert((i, f));
+                }
+            }
+        }
+        match first_failure {
+            None => Ok(()),
+            Some((i, f)) => Err(Failure::new(
+                f.code,
+                format!(
+                    "{failed} of {count} leases could not complete; first (index {i}): {}",
+                    f.message
+                ),
+            )),
+        }
+    })
 }
 
 /// The work failed for good: Completed/Failed (3/31). `error_code` (0 for none)

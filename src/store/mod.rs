@@ -443,16 +443,18 @@ pub fn next_row(
     next
 }
 
-/// Runs `f` in a savepoint of the current write transaction: an `Err` undoes
-/// what `f` did and nothing else (one item of a batch).
-pub fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+/// Runs `f` in a savepoint of the current write transaction: an `Err` from `f`
+/// undoes what `f` did and nothing else (one item of a batch), and comes back
+/// as the inner result. The outer `Err` is a failure of the savepoint itself
+/// (I/O, disk full): the caller must then give up the whole transaction.
+pub fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<Result<T>> {
     conn.prepare_cached("SAVEPOINT item")?.execute([])?;
     let result = f();
     if result.is_err() {
         conn.prepare_cached("ROLLBACK TO item")?.execute([])?;
     }
     conn.prepare_cached("RELEASE item")?.execute([])?;
-    result
+    Ok(result)
 }
 
 /// Writes `next` over the row if it still has the (state, status) of `cur`:
@@ -594,21 +596,35 @@ pub fn renew(
     Ok(status.and_then(Status::from_code))
 }
 
+/// Locked rows whose lease expired at or before `?1` (§6.4). Like the other
+/// statements of maintenance, pinned to its partial index: without statistics
+/// the planner prefers the `(state, status, type)` index, which walks every
+/// row of the state (every lease in flight) on every claim.
+pub fn expired_leases_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM operation INDEXED BY operation_lease \
+         WHERE state = 2 AND lease_expires_at <= ?1 ORDER BY id"
+    )
+}
+
 /// Locked rows whose lease expired at or before `now` (§6.4).
 pub fn expired_leases(conn: &Connection, now: i64) -> Result<Vec<Operation>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM operation WHERE state = 2 AND lease_expires_at <= ?1 ORDER BY id"
-    ))?;
+    let mut stmt = conn.prepare_cached(&expired_leases_sql())?;
     let rows = stmt.query_map([now], operation_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Suspended rows whose `postpone_until` is due at `?1` (§6.4), by their index.
+pub fn due_postponed_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM operation INDEXED BY operation_postponed \
+         WHERE state = 1 AND postpone_until IS NOT NULL AND postpone_until <= ?1 ORDER BY id"
+    )
+}
+
 /// Suspended rows whose `postpone_until` is due (§6.4).
 pub fn due_postponed(conn: &Connection, now: i64) -> Result<Vec<Operation>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM operation \
-         WHERE state = 1 AND postpone_until IS NOT NULL AND postpone_until <= ?1 ORDER BY id"
-    ))?;
+    let mut stmt = conn.prepare_cached(&due_postponed_sql())?;
     let rows = stmt.query_map([now], operation_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -618,8 +634,10 @@ pub fn due_postponed(conn: &Connection, now: i64) -> Result<Vec<Operation>> {
 pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT min(t) FROM ( \
-             SELECT min(postpone_until) AS t FROM operation WHERE state = 1 AND postpone_until IS NOT NULL \
-             UNION ALL SELECT min(lease_expires_at) FROM operation WHERE state = 2)",
+             SELECT min(postpone_until) AS t FROM operation INDEXED BY operation_postponed \
+                 WHERE state = 1 AND postpone_until IS NOT NULL \
+             UNION ALL SELECT min(lease_expires_at) FROM operation INDEXED BY operation_lease \
+                 WHERE state = 2)",
     )?;
     Ok(stmt.query_row([], |r| r.get(0))?)
 }
@@ -631,8 +649,9 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
 pub fn may_have_work(conn: &Connection, now: i64, types: Option<&[i32]>) -> Result<bool> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT EXISTS ({} LIMIT 1) \
-             OR EXISTS (SELECT 1 FROM operation WHERE state = 2 AND lease_expires_at <= ?1) \
-             OR EXISTS (SELECT 1 FROM operation \
+             OR EXISTS (SELECT 1 FROM operation INDEXED BY operation_lease \
+                        WHERE state = 2 AND lease_expires_at <= ?1) \
+             OR EXISTS (SELECT 1 FROM operation INDEXED BY operation_postponed \
                         WHERE state = 1 AND postpone_until IS NOT NULL AND postpone_until <= ?1)",
         eligible_sql(types)
     ))?;

@@ -30,9 +30,14 @@ namespace Asyncop
         {
             get
             {
-                if (disposed || handle.IsClosed) throw new ObjectDisposedException(typeof(AsyncOperationQueue).Name);
+                ThrowIfDisposed();
                 return handle;
             }
+        }
+
+        void ThrowIfDisposed()
+        {
+            if (disposed || handle.IsClosed) throw new ObjectDisposedException(typeof(AsyncOperationQueue).Name);
         }
 
         /// <summary>Opens or creates the queue file at <paramref name="path"/>.</summary>
@@ -285,6 +290,78 @@ namespace Asyncop
                 throw;
             }
             return result;
+        }
+
+        /// <summary>Completes several leases of this queue at once, each as <see cref="Lease.Complete"/> would
+        /// (Completed/Succeeded), in one transaction with a savepoint per lease: a lease that was lost does not undo the others.</summary>
+        /// <param name="leases">Leases polled from this queue. They stay yours: dispose them as usual.</param>
+        /// <returns>One entry per lease, in order: null when it completed, else its error (returned, not thrown), usually an
+        /// <see cref="AsyncopLeaseLostException"/> (the lease expired, was claimed again or was already ended; a lease listed
+        /// twice completes once). The first error's message carries the library's explanation. Each completed lease is marked
+        /// finished (<see cref="Lease.IsFinished"/>) as <see cref="Lease.Complete"/> does, so disposing it reports nothing more.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="leases"/> or one of its items is null.</exception>
+        /// <exception cref="ArgumentException">A lease was polled from another queue.</exception>
+        /// <exception cref="ObjectDisposedException">This queue, or one of the leases, is disposed.</exception>
+        /// <exception cref="AsyncopBusyException">The write lock was not obtained in time; nothing was completed (retryable).</exception>
+        /// <exception cref="AsyncopException">The call failed as a whole (I/O, corrupt file, internal error); nothing was completed.</exception>
+        public IReadOnlyList<AsyncopException> CompleteMany(IReadOnlyList<Lease> leases)
+        {
+            if (leases == null) throw new ArgumentNullException("leases");
+            int n = leases.Count;
+            var items = new Lease[n];
+            for (int i = 0; i < n; i++)
+            {
+                Lease lease = leases[i];
+                if (lease == null) throw new ArgumentNullException("leases", "leases[" + i + "] is null");
+                if (!ReferenceEquals(lease.Queue, this))
+                    throw new ArgumentException("leases[" + i + "] (operation " + lease.Id + ") was polled from another queue", "leases");
+                items[i] = lease;
+            }
+            ThrowIfDisposed();
+            var errors = new AsyncopException[n];
+            if (n == 0) return Array.AsReadOnly(errors);
+            var handles = new LeaseHandle[n];
+            var added = new bool[n];
+            var raw = new IntPtr[n];
+            var codes = new int[n];
+            int rc;
+            string message = null;
+            try
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    handles[i] = items[i].LiveHandle;
+                    handles[i].DangerousAddRef(ref added[i]); // no release (free) while the library uses the raw value
+                    raw[i] = handles[i].DangerousGetHandle();
+                }
+                rc = NativeMethods.asyncop_lease_complete_many(raw, new UIntPtr((uint)n), codes);
+                if (rc != 0) message = Interop.LastErrorMessage(); // before any other native call
+            }
+            finally
+            {
+                for (int i = 0; i < n; i++)
+                    if (added[i]) handles[i].DangerousRelease();
+            }
+            if (rc != 0 && string.IsNullOrEmpty(message)) message = Interop.StatusName(rc);
+            // A whole-call failure (nothing was written) sets every entry to its code, which is never
+            // LEASE_LOST; otherwise the entries are per lease.
+            if (rc != 0 && rc != (int)AsyncopErrorCode.LeaseLost && Array.TrueForAll(codes, c => c == rc))
+                throw Errors.Create(rc, message);
+            string detail = message;
+            for (int i = 0; i < n; i++)
+            {
+                int code = codes[i];
+                if (code == 0)
+                {
+                    items[i].MarkFinished();
+                    continue;
+                }
+                string text = string.Format("leases[{0}] (operation {1}, lock token {2}) was not completed", i, items[i].Id, items[i].LockToken);
+                if (detail != null) { text += ": " + detail; detail = null; }
+                else text += " (" + Interop.StatusName(code) + ")";
+                errors[i] = Errors.Create(code, text) as AsyncopException ?? new AsyncopException((AsyncopErrorCode)code, text);
+            }
+            return Array.AsReadOnly(errors);
         }
 
         /// <summary>Waits until the operation is Completed or the timeout passes, and returns its latest snapshot either way.</summary>

@@ -62,6 +62,12 @@ namespace Asyncop
             }
         }
 
+        /// <summary>The live handle, for <see cref="AsyncOperationQueue.CompleteMany"/>; throws <see cref="ObjectDisposedException"/> once disposed.</summary>
+        internal LeaseHandle LiveHandle { get { return Handle; } }
+
+        /// <summary>Records an outcome reported by a batch call, as <see cref="Complete"/> does for one.</summary>
+        internal void MarkFinished() { outcomeReported = 1; }
+
         AsyncOperationStatus Done(int rc, int status)
         {
             Interop.Check(rc);

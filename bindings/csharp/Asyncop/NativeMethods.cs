@@ -51,6 +51,9 @@ namespace Asyncop
         internal static extern int asyncop_lease_renew(LeaseHandle lease, out int status);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_lease_complete(LeaseHandle lease, out int status);
+        // leases: raw handles, each kept alive by the caller (DangerousAddRef); results: asyncop_status[] or null.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_complete_many(IntPtr[] leases, UIntPtr count, [Out] int[] results);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_lease_fail(LeaseHandle lease, int errorCode, byte[] message, out int status);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

@@ -42,7 +42,7 @@ STATUS_NONE = -1
 
 _LIBRARY_FILE = {"darwin": "libasyncop.dylib", "win32": "asyncop.dll"}.get(sys.platform, "libasyncop.so")
 
-_P_HANDLE = POINTER(c_void_p)  # asyncop_x **out (and const asyncop_spec *const *specs)
+_P_HANDLE = POINTER(c_void_p)  # asyncop_x **out (and arrays of handles: const asyncop_spec *const *specs)
 _P_I32 = POINTER(c_int32)
 _P_I64 = POINTER(c_int64)
 _P_SIZE = POINTER(c_size_t)
@@ -75,6 +75,7 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_lease_correlation_id": (_STATUS, _TEXT_OUT_OPT),
     "asyncop_lease_renew": (_STATUS, [_H, _P_I32]),
     "asyncop_lease_complete": (_STATUS, [_H, _P_I32]),
+    "asyncop_lease_complete_many": (_STATUS, [_P_HANDLE, c_size_t, _P_I32]),  # out_results: asyncop_status[]
     "asyncop_lease_fail": (_STATUS, [_H, c_int32, c_char_p, _P_I32]),
     "asyncop_lease_retry": (_STATUS, [_H, c_int32, c_char_p, c_int64, _P_I32]),
     "asyncop_lease_suspend": (_STATUS, [_H, c_int32, c_char_p, _P_I32]),

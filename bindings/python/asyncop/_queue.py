@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p
 from datetime import datetime, timedelta
 from enum import IntEnum
@@ -12,7 +12,15 @@ from types import TracebackType
 from typing import Any, NoReturn
 
 from . import _convert as cv
-from ._errors import AsyncopError, ClosedError, ErrorCode, ForkedError, InvalidArgumentError, LeaseLostError
+from ._errors import (
+    AsyncopError,
+    ClosedError,
+    ErrorCode,
+    ForkedError,
+    InvalidArgumentError,
+    LeaseLostError,
+    make_error,
+)
 from ._native import ANY, STATUS_NONE, TIME_NONE, lib
 from ._types import Count, Durability, Maintenance, Operation, OperationSpec, Outcome, State, Status
 
@@ -541,6 +549,78 @@ class Queue(_Native):
                     lib.asyncop_lease_free(lease_h)
             raise
         return leases
+
+    def complete_many(self, leases: Sequence[Lease]) -> list[AsyncopError | None]:
+        """Completes several leases of this queue at once: each as
+        :meth:`Lease.complete` would (Completed/Succeeded, 3/30), all in one
+        transaction (one commit), each in its own savepoint, so a lease that was
+        lost does not undo the others.
+
+        Returns one entry per lease, in order: ``None`` for a lease that
+        completed, else the error of that lease, an :class:`AsyncopError`
+        instance (not raised), usually a :class:`LeaseLostError`: the lease
+        expired, was claimed again, or was already ended (a lease listed twice
+        completes once; its second entry is a LeaseLostError). The first
+        failing entry's message carries the library's explanation.
+
+        Each lease that completed, or was found lost, is marked
+        :attr:`Lease.finished`, as :meth:`Lease.complete` does, so leaving its
+        ``with`` block reports nothing more. The leases stay open: close them
+        (or leave their ``with`` blocks) as usual. ``complete_many([])`` is ``[]``.
+
+        Raises:
+            TypeError: ``leases`` is not an iterable of :class:`Lease` objects.
+            InvalidArgumentError: a lease was claimed through another Queue.
+            ClosedError: this queue, or one of the leases, is closed.
+            BusyError: the write lock was not obtained in time; nothing was
+                completed (retryable).
+            AsyncopIOError, CorruptError, InternalError, ForkedError: the call
+                failed as a whole; nothing was completed.
+        """
+        h = self._handle()
+        if isinstance(leases, (str, bytes)) or not isinstance(leases, Iterable):
+            raise TypeError(f"complete_many takes a sequence of Lease objects, not {type(leases).__name__}")
+        items = list(leases)
+        for i, lease in enumerate(items):
+            if not isinstance(lease, Lease):
+                raise TypeError(f"complete_many takes Lease objects, not {type(lease).__name__} (leases[{i}])")
+            if lease.queue is not self:
+                raise InvalidArgumentError(
+                    f"leases[{i}] (operation {lease.id}) was claimed through another Queue; "
+                    "complete it with that queue's complete_many",
+                    ErrorCode.INVALID_ARG,
+                    0,
+                )
+        handles = [lease._handle() for lease in items]  # ClosedError for a closed lease
+        n = len(items)
+        if n == 0:
+            return []
+        array = (c_void_p * n)(*handles)
+        codes = (c_int32 * n)()
+        first_message = ""
+        try:
+            lib.asyncop_lease_complete_many(array, n, codes)
+        except AsyncopError as e:
+            # A whole-call failure (nothing was written) sets every entry to its
+            # code, which is never LEASE_LOST; otherwise the entries are per lease.
+            if e.code != ErrorCode.LEASE_LOST and all(c == e.code for c in codes):
+                raise
+            first_message = e.message
+        out: list[AsyncopError | None] = []
+        for i, (lease, code) in enumerate(zip(items, codes)):
+            if code in (ErrorCode.OK, ErrorCode.LEASE_LOST):
+                lease._finished = True
+            if code == ErrorCode.OK:
+                out.append(None)
+                continue
+            text = f"leases[{i}] (operation {lease.id}, lock token {lease.lock_token}) was not completed"
+            if first_message:
+                text, first_message = f"{text}: {first_message}", ""
+            else:
+                name = lib.asyncop_status_name(code).decode("ascii")
+                text = f"{text} ({name})"
+            out.append(make_error(code, text, lib.asyncop_status_hresult(code)))
+        return out
 
     def run_maintenance(self) -> Maintenance:
         """One maintenance pass: returns expired leases to Ready/Suspended (or

@@ -28,6 +28,7 @@ _C_TYPES = {
     "uint32_t": ctypes.c_uint32,
     "size_t": ctypes.c_size_t,
     "asyncop_status": ctypes.c_int32,
+    "asyncop_status *": _P(ctypes.c_int32),
     "const char *": ctypes.c_char_p,
     "char *": ctypes.c_char_p,
     "const uint8_t *": ctypes.c_void_p,
