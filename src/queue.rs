@@ -533,9 +533,10 @@ impl Queue {
         }
     }
 
-    /// Completes every lease (3/30) in one transaction, each in its own
-    /// savepoint: a lease that was lost gets its `LeaseLost` in the result and
-    /// does not undo the others. The outer `Err` means nothing was written
+    /// Completes every lease (3/30) in one transaction. A lease that was lost
+    /// gets its `LeaseLost` in the result and does not hold the others back:
+    /// each completion is one compare-and-set `UPDATE`, so a refused one wrote
+    /// nothing (no savepoint needed). The outer `Err` means nothing was written
     /// (closed, busy, I/O). Results are in `keys` order.
     pub fn complete_many(&self, keys: &[LeaseKey]) -> Result<Vec<Result<Status>>> {
         let store = self.open_store()?;
@@ -548,11 +549,13 @@ impl Queue {
         let done = Report::default();
         store.write(|conn| {
             keys.iter()
-                .map(|&key| {
-                    store::savepoint(conn, || {
-                        self.report_in(conn, key, Outcome::Succeeded, &done)
-                    })
-                })
+                .map(
+                    |&key| match self.report_in(conn, key, Outcome::Succeeded, &done) {
+                        Err(lost @ Error::LeaseLost { .. }) => Ok(Err(lost)),
+                        // Anything else is the file failing: give up the whole batch.
+                        other => other.map(Ok),
+                    },
+                )
                 .collect()
         })
     }

@@ -186,7 +186,7 @@ fn a_batch_whose_transaction_cannot_start_answers_every_caller_with_the_error() 
 }
 
 #[test]
-fn complete_many_completes_each_lease_in_its_own_savepoint() {
+fn complete_many_keeps_every_completion_that_holds() {
     let f = Fixture::new("gc_complete_many");
     let ids: Vec<i64> = (0..6).map(|i| f.submit(&format!("op{i}"), 1)).collect();
     let leases = f.q.poll("host", &PollOptions::default().max(6)).unwrap();

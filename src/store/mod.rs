@@ -443,20 +443,6 @@ pub fn next_row(
     next
 }
 
-/// Runs `f` in a savepoint of the current write transaction: an `Err` from `f`
-/// undoes what `f` did and nothing else (one item of a batch), and comes back
-/// as the inner result. The outer `Err` is a failure of the savepoint itself
-/// (I/O, disk full): the caller must then give up the whole transaction.
-pub fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<Result<T>> {
-    conn.prepare_cached("SAVEPOINT item")?.execute([])?;
-    let result = f();
-    if result.is_err() {
-        conn.prepare_cached("ROLLBACK TO item")?.execute([])?;
-    }
-    conn.prepare_cached("RELEASE item")?.execute([])?;
-    Ok(result)
-}
-
 /// Writes `next` over the row if it still has the (state, status) of `cur`:
 /// the compare-and-set of every move. Returns false when the row changed or is gone.
 pub fn update(conn: &Connection, cur: &Operation, next: &Operation) -> Result<bool> {
