@@ -405,6 +405,11 @@ def render(rust: dict[str, Any] | None, py: dict[str, Any] | None, command: str,
         lines.append("")
         lines += [f"- {n}" for n in py_notes]
     lines.append("")
+    # The analysis of the misses is prose kept beside the benchmark (it changes
+    # with the code, not with each run), appended verbatim.
+    notes = REPO / "benches" / "NOTES.md"
+    if notes.exists():
+        lines += [notes.read_text().rstrip(), ""]
     return "\n".join(lines)
 
 

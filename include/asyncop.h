@@ -32,6 +32,11 @@
  *   a const handle may run concurrently; setters on one options/spec object
  *   must not. A panic inside the library returns ASYNCOP_ERR_PANIC and poisons
  *   the handle involved (close it); it never unwinds into your code.
+ * - Durability: a write call (submit, user action, poll's claim, host outcome)
+ *   returns after the commit that holds it. Concurrent writes of the threads
+ *   of one process share a commit (group commit), each undone alone if it
+ *   fails. Batches (submit_many, poll with max > 1, lease_complete_many) take
+ *   one commit for the whole batch.
  * - fork(): handles do not survive into a child. Using an inherited handle
  *   gives ASYNCOP_ERR_FORKED; closing it in the child is a harmless no-op.
  *   Open a new queue in the child.
