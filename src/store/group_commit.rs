@@ -13,7 +13,7 @@
 
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex, MutexGuard};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
@@ -232,14 +232,14 @@ fn run_batch(
         finish(batch, Err(Error::Closed));
         return None;
     };
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+    let tx = match WriteTx::begin(conn) {
         Ok(tx) => tx,
         Err(e) => {
-            finish(batch, Err(e.into()));
+            finish(batch, Err(e));
             return None;
         }
     };
-    let before = tx.total_changes();
+    let before = tx.conn.total_changes();
     let single = batch.len() == 1;
     let mut any_ok = false;
     for command in &mut batch {
@@ -247,19 +247,20 @@ fn run_batch(
             continue;
         };
         if single {
-            any_ok = job(&tx);
+            any_ok = job(tx.conn);
             continue;
         }
-        if let Err(e) = run_sql(&tx, "SAVEPOINT command") {
+        if let Err(e) = run_sql(tx.conn, "SAVEPOINT command") {
             finish(batch, Err(e));
             return None;
         }
-        let ok = job(&tx);
+        let ok = job(tx.conn);
         any_ok |= ok;
         let end = if ok {
-            run_sql(&tx, "RELEASE command")
+            run_sql(tx.conn, "RELEASE command")
         } else {
-            run_sql(&tx, "ROLLBACK TO command").and_then(|()| run_sql(&tx, "RELEASE command"))
+            run_sql(tx.conn, "ROLLBACK TO command")
+                .and_then(|()| run_sql(tx.conn, "RELEASE command"))
         };
         if let Err(e) = end {
             finish(batch, Err(e));
@@ -272,9 +273,9 @@ fn run_batch(
         finish(batch, Ok(()));
         return None;
     }
-    let changed = tx.total_changes() != before;
+    let changed = tx.conn.total_changes() != before;
     if let Err(e) = tx.commit() {
-        finish(batch, Err(e.into()));
+        finish(batch, Err(e));
         return None;
     }
     {
@@ -284,6 +285,35 @@ fn run_batch(
     }
     finish(batch, Ok(()));
     Some(BatchEnd { changed })
+}
+
+/// A write transaction begun and ended with cached statements (rusqlite's
+/// `Transaction` parses `BEGIN`/`COMMIT` text on every use: a few µs per
+/// write). Rolled back on drop unless committed, also when a leader unwinds.
+struct WriteTx<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> WriteTx<'c> {
+    fn begin(conn: &'c Connection) -> Result<WriteTx<'c>> {
+        run_sql(conn, "BEGIN IMMEDIATE")?;
+        Ok(WriteTx { conn })
+    }
+
+    fn commit(self) -> Result<()> {
+        run_sql(self.conn, "COMMIT")
+        // On failure `self` drops here and rolls back what SQLite left open.
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        // After a successful COMMIT (or an error that ended the transaction)
+        // the connection is back in autocommit mode: nothing to undo.
+        if !self.conn.is_autocommit() {
+            let _ = run_sql(self.conn, "ROLLBACK");
+        }
+    }
 }
 
 fn run_sql(conn: &Connection, sql: &str) -> Result<()> {
