@@ -153,8 +153,8 @@ fn maintenance_work_does_not_grow_with_rows_in_flight() {
     let now = few.now();
     for sql in [store::expired_leases_sql(), store::due_postponed_sql()] {
         assert_eq!(
-            maintenance_steps(&few_path, &sql, now),
-            maintenance_steps(&many_path, &sql, now),
+            maintenance_steps(&few_path, sql, now),
+            maintenance_steps(&many_path, sql, now),
             "VM steps with 3 vs 2,000 rows in flight: {sql}"
         );
     }

@@ -21,6 +21,7 @@ use crate::transition::{Change, PostponeUntil, RetryCount, State, Status};
 use parking_lot::{Condvar, Mutex};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -621,31 +622,38 @@ pub fn renew(
 /// statements of maintenance, pinned to its partial index: without statistics
 /// the planner prefers the `(state, status, type)` index, which walks every
 /// row of the state (every lease in flight) on every claim.
-pub fn expired_leases_sql() -> String {
-    format!(
-        "SELECT {COLUMNS} FROM operation INDEXED BY operation_lease \
-         WHERE state = 2 AND lease_expires_at <= ?1 ORDER BY id"
-    )
+pub fn expired_leases_sql() -> &'static str {
+    // Built once: every claim runs it, and the text is the statement cache's key.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {COLUMNS} FROM operation INDEXED BY operation_lease \
+             WHERE state = 2 AND lease_expires_at <= ?1 ORDER BY id"
+        )
+    });
+    &SQL
 }
 
 /// Locked rows whose lease expired at or before `now` (§6.4).
 pub fn expired_leases(conn: &Connection, now: i64) -> Result<Vec<Operation>> {
-    let mut stmt = conn.prepare_cached(&expired_leases_sql())?;
+    let mut stmt = conn.prepare_cached(expired_leases_sql())?;
     let rows = stmt.query_map([now], operation_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Suspended rows whose `postpone_until` is due at `?1` (§6.4), by their index.
-pub fn due_postponed_sql() -> String {
-    format!(
-        "SELECT {COLUMNS} FROM operation INDEXED BY operation_postponed \
-         WHERE state = 1 AND postpone_until IS NOT NULL AND postpone_until <= ?1 ORDER BY id"
-    )
+pub fn due_postponed_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {COLUMNS} FROM operation INDEXED BY operation_postponed \
+             WHERE state = 1 AND postpone_until IS NOT NULL AND postpone_until <= ?1 ORDER BY id"
+        )
+    });
+    &SQL
 }
 
 /// Suspended rows whose `postpone_until` is due (§6.4).
 pub fn due_postponed(conn: &Connection, now: i64) -> Result<Vec<Operation>> {
-    let mut stmt = conn.prepare_cached(&due_postponed_sql())?;
+    let mut stmt = conn.prepare_cached(due_postponed_sql())?;
     let rows = stmt.query_map([now], operation_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
