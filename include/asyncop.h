@@ -615,7 +615,7 @@ asyncop_status asyncop_lease_complete(const struct asyncop_lease *lease,
 /*
  Completes several leases at once: each as asyncop_lease_complete would
  (Completed/Succeeded, 3/30), all in one transaction (one commit, one sync),
- each in its own savepoint, so a lease that was lost does not undo the others.
+ and a lease that was lost leaves the others completed.
 
  `leases` holds `count` lease handles, all polled from the same queue handle.
  They stay owned by the caller, who still frees each with asyncop_lease_free.

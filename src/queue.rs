@@ -489,7 +489,13 @@ impl Queue {
     pub fn report(&self, key: LeaseKey, outcome: Outcome, report: Report) -> Result<Status> {
         let store = self.open_store()?;
         operation::check_id(key.id)?;
-        store.write(|conn| self.report_in(conn, key, outcome, &report))
+        // Texts are cut before the write lock is taken, not while it is held.
+        let errors = ErrorFields {
+            error_code: report.error_code,
+            message: report.message.map(operation::truncate_message),
+            friendly_message: report.friendly_message.map(operation::truncate_message),
+        };
+        store.write(|conn| self.report_in(conn, key, outcome, &errors, report.retry_at))
     }
 
     /// `report` inside a write transaction.
@@ -498,16 +504,9 @@ impl Queue {
         conn: &rusqlite::Connection,
         key: LeaseKey,
         outcome: Outcome,
-        report: &Report,
+        errors: &ErrorFields,
+        retry_at: Option<i64>,
     ) -> Result<Status> {
-        let errors = ErrorFields {
-            error_code: report.error_code,
-            message: report.message.clone().map(operation::truncate_message),
-            friendly_message: report
-                .friendly_message
-                .clone()
-                .map(operation::truncate_message),
-        };
         let now = self.now();
         let row = lease::held(store::get(conn, key.id)?, key, now)?;
         let ctx = OutcomeContext {
@@ -516,7 +515,7 @@ impl Queue {
                 .inner
                 .settings
                 .retry
-                .plan(row.retry_count, now, report.retry_at),
+                .plan(row.retry_count, now, retry_at),
         };
         let lost = || {
             lease::lost(
@@ -525,7 +524,7 @@ impl Queue {
             )
         };
         let change = transition::report(row.status, outcome, ctx).ok_or_else(lost)?;
-        let next = store::next_row(&row, &change, now, Some(&errors));
+        let next = store::next_row(&row, &change, now, Some(errors));
         if store::update(conn, &row, &next)? {
             Ok(next.status)
         } else {
@@ -546,11 +545,11 @@ impl Queue {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let done = Report::default();
+        let none = ErrorFields::default();
         store.write(|conn| {
             keys.iter()
                 .map(
-                    |&key| match self.report_in(conn, key, Outcome::Succeeded, &done) {
+                    |&key| match self.report_in(conn, key, Outcome::Succeeded, &none, None) {
                         Err(lost @ Error::LeaseLost { .. }) => Ok(Err(lost)),
                         // Anything else is the file failing: give up the whole batch.
                         other => other.map(Ok),

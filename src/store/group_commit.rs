@@ -14,7 +14,6 @@
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
-use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -145,9 +144,10 @@ impl GroupCommit {
             // SAFETY: the job borrows `f` and `slot` from this stack frame. It is
             // run or dropped by a leader before this caller's ticket becomes
             // `Done` (`finish` and `Command::drop` drop a job before they answer),
-            // and this function does not return before its ticket is
-            // `Done`: the wait below cannot fail or unwind (parking_lot locks
-            // do not poison). So the borrows outlive every use of the job.
+            // and this function leaves the block only once its ticket is `Done`
+            // (the wait cannot fail: parking_lot locks do not poison) or by
+            // unwinding out of `lead`, which drops the batch it took, this job
+            // among it, on the way. So the borrows outlive every use of the job.
             let job: Job = unsafe {
                 std::mem::transmute::<Box<dyn FnOnce(&Connection) -> bool + Send + '_>, Job>(job)
             };
@@ -183,7 +183,7 @@ impl GroupCommit {
         }
         match slot {
             Some(Ok(result)) => result,
-            Some(Err(payload)) => resume(payload),
+            Some(Err(payload)) => panic::resume_unwind(payload),
             None => Err(Error::Internal(
                 "a committed write did not run its command".into(),
             )),
@@ -214,10 +214,6 @@ impl GroupCommit {
             on_end(end);
         }
     }
-}
-
-fn resume(payload: Box<dyn Any + Send>) -> ! {
-    panic::resume_unwind(payload)
 }
 
 /// One transaction for the whole batch; a savepoint per command when there is

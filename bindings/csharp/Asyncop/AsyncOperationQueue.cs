@@ -293,7 +293,7 @@ namespace Asyncop
         }
 
         /// <summary>Completes several leases of this queue at once, each as <see cref="Lease.Complete"/> would
-        /// (Completed/Succeeded), in one transaction with a savepoint per lease: a lease that was lost does not undo the others.</summary>
+        /// (Completed/Succeeded), in one transaction: a lease that was lost leaves the others completed.</summary>
         /// <param name="leases">Leases polled from this queue. They stay yours: dispose them as usual.</param>
         /// <returns>One entry per lease, in order: null when it completed, else its error (returned, not thrown), usually an
         /// <see cref="AsyncopLeaseLostException"/> (the lease expired, was claimed again or was already ended; a lease listed

@@ -553,8 +553,8 @@ class Queue(_Native):
     def complete_many(self, leases: Sequence[Lease]) -> list[AsyncopError | None]:
         """Completes several leases of this queue at once: each as
         :meth:`Lease.complete` would (Completed/Succeeded, 3/30), all in one
-        transaction (one commit), each in its own savepoint, so a lease that was
-        lost does not undo the others.
+        transaction (one commit); a lease that was lost leaves the others
+        completed.
 
         Returns one entry per lease, in order: ``None`` for a lease that
         completed, else the error of that lease, an :class:`AsyncopError`
