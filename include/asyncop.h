@@ -165,6 +165,11 @@
 #define ASYNCOP_DURABILITY_NORMAL 1
 
 /*
+ The default `Options::file_mode`: owner read/write only.
+ */
+#define DEFAULT_FILE_MODE 384
+
+/*
  The result of every status-returning function. `ASYNCOP_OK` (0) is success;
  asyncop's own codes are positive; refusals inherited from Dynamics 365 are
  their HRESULT as a negative `int32_t`, so one number names a refusal at the

@@ -22,6 +22,6 @@ pub use error::{Error, Result};
 pub use lease::{Lease, LeaseKey, PollOptions, Report};
 pub use maintenance::{MaintenanceReport, RetryPolicy};
 pub use operation::{CountRow, Filter, Operation, OperationSpec};
-pub use queue::{Options, Queue, Settings};
+pub use queue::{DEFAULT_FILE_MODE, Options, Queue, Settings};
 pub use store::Durability;
 pub use transition::{Outcome, State, Status};

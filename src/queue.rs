@@ -37,7 +37,15 @@ pub struct Options {
     pub backoff_base: Option<Duration>,
     pub backoff_cap: Option<Duration>,
     pub allow_delete_any: Option<bool>,
+    /// Permission bits of a file this handle creates (the database; SQLite gives
+    /// its `-wal` and `-shm` the same): `0o600` by default, so other local users
+    /// cannot read payloads; `0o660` shares it with the file's group. Only
+    /// read/write bits for owner and group are accepted; existing files keep theirs.
+    pub file_mode: u32,
 }
+
+/// The default `Options::file_mode`: owner read/write only.
+pub const DEFAULT_FILE_MODE: u32 = 0o600;
 
 impl Default for Options {
     fn default() -> Self {
@@ -51,6 +59,7 @@ impl Default for Options {
             backoff_base: None,
             backoff_cap: None,
             allow_delete_any: None,
+            file_mode: DEFAULT_FILE_MODE,
         }
     }
 }
@@ -170,6 +179,7 @@ impl Queue {
             StoreOptions {
                 durability: options.durability,
                 busy_timeout: options.busy_timeout,
+                file_mode: options.file_mode,
             },
         )?;
         let writes_settings = options.restricted_types.is_some()

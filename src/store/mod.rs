@@ -41,6 +41,8 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// How long a write waits for the write lock before giving `Busy`.
     pub busy_timeout: Duration,
+    /// Permission bits of a database file created by `open` (see `Options::file_mode`).
+    pub file_mode: u32,
 }
 
 impl Default for StoreOptions {
@@ -48,6 +50,7 @@ impl Default for StoreOptions {
         StoreOptions {
             durability: Durability::Full,
             busy_timeout: Duration::from_secs(5),
+            file_mode: 0o600,
         }
     }
 }
