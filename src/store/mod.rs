@@ -9,6 +9,7 @@
 mod busy;
 mod fork;
 mod group_commit;
+mod guard;
 mod schema;
 
 pub use group_commit::WriterStats;
@@ -89,6 +90,9 @@ pub struct Store {
     seen_version: Mutex<Option<(Instant, i64)>>,
     notifier: Notifier,
     closed: AtomicBool,
+    /// The file in this process's registry of open files (`guard`); taken
+    /// once, by the close that releases it.
+    file: Mutex<Option<guard::FileId>>,
 }
 
 impl Store {
@@ -108,7 +112,10 @@ impl Store {
         // "file:..." as a URI naming some other file than the one inspected here.
         let path = std::path::absolute(&path)
             .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-        let kind = schema::inspect(&path)?;
+        // Declared first so that it is dropped last: a failed open closes its
+        // connections before the descriptor that guards them.
+        let opening = guard::Opening::begin(&path, options.file_mode, options.busy_timeout)?;
+        let kind = schema::inspect(&path, opening.header_source())?;
         fork::pin_inherited_locks(&path);
         let version = schema::check_readonly(&path, &kind)?;
         let mut writer = open_connection(&path, &options)?;
@@ -122,7 +129,10 @@ impl Store {
             }
             schema::migrate(&mut writer)?;
         }
+        // A first read opens the WAL and `-shm`, whose lock `finish` guards.
+        let _: i32 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let watcher = open_connection(&path, &options)?;
+        let file = opening.finish()?;
         Ok(Store {
             path,
             options,
@@ -133,6 +143,7 @@ impl Store {
             seen_version: Mutex::new(None),
             notifier: Notifier::default(),
             closed: AtomicBool::new(false),
+            file: Mutex::new(Some(file)),
         })
     }
 
@@ -149,9 +160,15 @@ impl Store {
     pub fn close(&self) {
         let _gate = fork::gate();
         self.closed.store(true, Ordering::Release);
-        drop(self.writer.lock().take());
-        drop(self.watcher.lock().take());
-        self.readers.lock().clear();
+        let close_connections = || {
+            drop(self.writer.lock().take());
+            drop(self.watcher.lock().take());
+            self.readers.lock().clear();
+        };
+        match self.file.lock().take() {
+            Some(file) => guard::release(file, self.options.busy_timeout, close_connections),
+            None => close_connections(),
+        }
         self.notify();
     }
 
@@ -169,6 +186,9 @@ impl Store {
         for c in self.readers.lock().drain(..) {
             std::mem::forget(c);
         }
+        // The registry entry stays: this process's descriptors of the file must
+        // outlive the leaked connections.
+        self.file.lock().take();
     }
 
     /// The single write path: `f` runs inside a `BEGIN IMMEDIATE` transaction
@@ -296,9 +316,16 @@ impl Drop for Store {
     fn drop(&mut self) {
         // Closing a connection calls into SQLite: not while a fork is under way.
         let _gate = fork::gate();
-        drop(self.writer.get_mut().take());
-        drop(self.watcher.get_mut().take());
-        self.readers.get_mut().clear();
+        let file = self.file.get_mut().take();
+        let mut close_connections = || {
+            drop(self.writer.get_mut().take());
+            drop(self.watcher.get_mut().take());
+            self.readers.get_mut().clear();
+        };
+        match file {
+            Some(file) => guard::release(file, self.options.busy_timeout, close_connections),
+            None => close_connections(),
+        }
     }
 }
 

@@ -6,7 +6,8 @@
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
-use std::io::Read;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// `PRAGMA application_id`: "ASOP".
@@ -105,18 +106,44 @@ fn corrupt(path: &Path, why: impl std::fmt::Display) -> Error {
     Error::Corrupt(format!("{}: {why}", path.display()))
 }
 
-/// Reads the SQLite header (and page 1's b-tree header) with plain file I/O, so
-/// nothing can write. Whatever the header alone proves foreign is refused here,
-/// before SQLite could create `-wal`/`-shm` files beside somebody else's file.
-pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileKind::New),
-        Err(e) => return Err(Error::Io(format!("{}: {e}", path.display()))),
+/// Reads the SQLite header (and page 1's b-tree header) through `file`, a
+/// descriptor of `path` that stays open (see `guard`), so nothing can write.
+/// Whatever the header alone proves foreign is refused here, before SQLite
+/// could create `-wal`/`-shm` files beside somebody else's file. `None`: this
+/// process already has the file open, so it was judged ours then.
+pub(crate) fn inspect(path: &Path, file: Option<&File>) -> Result<FileKind> {
+    let Some(file) = file else {
+        return Ok(FileKind::Ours);
     };
+    match judge_header(path, file) {
+        Err(Error::Corrupt(why)) => {
+            // Another process may be writing page 1 (a checkpoint) as we read
+            // it, and a read can see half of a write: a header that changes
+            // under us is live, and SQLite, which sees the WAL, judges it.
+            let first = read_header(file);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            if first.is_some() && first != read_header(file) {
+                Ok(FileKind::Unmarked)
+            } else {
+                Err(Error::Corrupt(why))
+            }
+        }
+        other => other,
+    }
+}
+
+/// The first 108 bytes and the length, if the file has that many.
+fn read_header(file: &File) -> Option<([u8; 108], u64)> {
+    let len = file.metadata().ok()?.len();
+    let mut header = [0u8; 108];
+    file.read_exact_at(&mut header, 0).ok()?;
+    Some((header, len))
+}
+
+fn judge_header(path: &Path, file: &File) -> Result<FileKind> {
     let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Err(Error::Io(format!("{}: is a directory", path.display())));
+    if !meta.is_file() {
+        return Err(Error::Io(format!("{}: not a regular file", path.display())));
     }
     let len = meta.len();
     if len == 0 {
@@ -124,7 +151,7 @@ pub(crate) fn inspect(path: &Path) -> Result<FileKind> {
     }
     // 100 bytes of database header, then page 1's b-tree header (cell count at 103).
     let mut header = [0u8; 108];
-    if len < 512 || file.read_exact(&mut header).is_err() {
+    if len < 512 || file.read_exact_at(&mut header, 0).is_err() {
         return Err(corrupt(
             path,
             "not an SQLite database (shorter than one SQLite page)",
@@ -209,6 +236,21 @@ fn foreign_unmarked(path: &Path) -> Error {
     )
 }
 
+/// What SQLite's refusal to read `path` means: a file it cannot open or lock
+/// (permissions, a directory where `-wal`/`-shm` cannot be created) is `Io`,
+/// contention is `Busy`, anything else is a file it cannot make sense of.
+fn sqlite_error(path: &Path, e: rusqlite::Error) -> Error {
+    match Error::from(e) {
+        Error::Io(m) => Error::Io(format!(
+            "{}: {m} (can this process read and write the file and create files in its directory?)",
+            path.display()
+        )),
+        Error::Busy => Error::Busy,
+        Error::Corrupt(m) | Error::Internal(m) => corrupt(path, m),
+        other => other,
+    }
+}
+
 /// Asks SQLite, read-only, what the file holds (it sees the WAL, the header may not).
 /// Returns the schema version to migrate from: 0 for an empty database.
 pub(crate) fn check_readonly(path: &Path, kind: &FileKind) -> Result<i32> {
@@ -216,7 +258,7 @@ pub(crate) fn check_readonly(path: &Path, kind: &FileKind) -> Result<i32> {
         return Ok(0);
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| corrupt(path, e))?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| sqlite_error(path, e))?;
     let inspect = || -> rusqlite::Result<(i32, i32, i64)> {
         let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
         let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -224,7 +266,7 @@ pub(crate) fn check_readonly(path: &Path, kind: &FileKind) -> Result<i32> {
             conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
         Ok((app, version, objects))
     };
-    let (app, version, objects) = inspect().map_err(|e| corrupt(path, e))?;
+    let (app, version, objects) = inspect().map_err(|e| sqlite_error(path, e))?;
     match (app, version) {
         (0, _) if objects == 0 => Ok(0),
         (0, _) => Err(foreign_unmarked(path)),
