@@ -108,6 +108,12 @@ impl Store {
                     .into(),
             ));
         }
+        if options.file_mode & !0o660 != 0 || options.file_mode & 0o600 != 0o600 {
+            return Err(Error::InvalidArgument(format!(
+                "file_mode {:#o}: only 0o600 (owner) or 0o660 (owner and group) are allowed",
+                options.file_mode
+            )));
+        }
         // Absolute, so that SQLite (built with URI filenames on) can never read
         // "file:..." as a URI naming some other file than the one inspected here.
         let path = std::path::absolute(&path)
