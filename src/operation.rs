@@ -24,7 +24,8 @@ pub const DEFAULT_MAX_PAYLOAD_BYTES: u64 = 16777216;
 pub const MAX_PAYLOAD_BYTES_CEILING: u64 = 536870912;
 
 // The literals above are written out for the C header; these are their meaning.
-const _: () = assert!(DEFAULT_MAX_PAYLOAD_BYTES == 16 << 20 && MAX_PAYLOAD_BYTES_CEILING == 512 << 20);
+const _: () =
+    assert!(DEFAULT_MAX_PAYLOAD_BYTES == 16 << 20 && MAX_PAYLOAD_BYTES_CEILING == 512 << 20);
 
 /// One operation as stored (§5). A snapshot: it does not change when the row does.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -137,7 +137,11 @@ fn invalid_stored_codes_are_corrupt() {
     drop(conn);
     let q = open(&path);
     expect_corrupt(q.retrieve(ids[2]), "retrieve", &["invalid state code 7"]);
-    expect_corrupt(q.query(&Filter::default()), "query", &["invalid state code 7"]);
+    expect_corrupt(
+        q.query(&Filter::default()),
+        "query",
+        &["invalid state code 7"],
+    );
     expect_corrupt(q.counts(), "counts", &["7/70"]);
     expect_corrupt(q.check_integrity(), "check_integrity", &["CHECK"]);
     assert_eq!(q.retrieve(ids[0]).unwrap().name, "row-marker-1");

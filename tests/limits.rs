@@ -194,7 +194,18 @@ fn file_modes_within_0660_that_include_0600_are_accepted() {
         check_file_mode(good).unwrap_or_else(|e| panic!("0o{good:o}: {e}"));
     }
     for bad in [
-        0, 0o400, 0o200, 0o644, 0o664, 0o666, 0o700, 0o606, 0o4600, 0o1600, 0o460, u32::MAX,
+        0,
+        0o400,
+        0o200,
+        0o644,
+        0o664,
+        0o666,
+        0o700,
+        0o606,
+        0o4600,
+        0o1600,
+        0o460,
+        u32::MAX,
     ] {
         expect_invalid(check_file_mode(bad), &["file_mode"]);
     }
@@ -230,7 +241,10 @@ fn ffi_open(path: &Path, tweak: impl FnOnce(*mut asyncop_options)) -> *mut async
     tweak(o);
     let p = CString::new(path.to_str().unwrap()).unwrap();
     let mut q = null_mut();
-    check(unsafe { asyncop_queue_open(p.as_ptr(), o, &mut q) }, ASYNCOP_OK);
+    check(
+        unsafe { asyncop_queue_open(p.as_ptr(), o, &mut q) },
+        ASYNCOP_OK,
+    );
     check(unsafe { asyncop_options_free(o) }, ASYNCOP_OK);
     q
 }
@@ -273,7 +287,10 @@ fn ffi_total(q: *const asyncop_queue) -> usize {
     };
     check(rc, ASYNCOP_OK);
     let mut n = 0usize;
-    check(unsafe { asyncop_operation_list_count(list, &mut n) }, ASYNCOP_OK);
+    check(
+        unsafe { asyncop_operation_list_count(list, &mut n) },
+        ASYNCOP_OK,
+    );
     check(unsafe { asyncop_operation_list_free(list) }, ASYNCOP_OK);
     n
 }
@@ -379,8 +396,7 @@ fn c_payload_limit_is_set_enforced_and_stored() {
         specs.push(s.cast_const());
     }
     let mut ids = [0i64; 3];
-    let rc =
-        unsafe { asyncop_queue_submit_many(q, specs.as_ptr(), specs.len(), ids.as_mut_ptr()) };
+    let rc = unsafe { asyncop_queue_submit_many(q, specs.as_ptr(), specs.len(), ids.as_mut_ptr()) };
     let msg = check(rc, ASYNCOP_ERR_INVALID_ARG);
     assert!(msg.contains("spec 1") && msg.contains("1025"), "{msg}");
     assert_eq!(ids, [0; 3]);
@@ -403,7 +419,10 @@ fn c_file_mode_setter_checks_its_argument() {
     let mut o = null_mut();
     check(unsafe { asyncop_options_new(&mut o) }, ASYNCOP_OK);
     for good in [0o600, 0o620, 0o640, 0o660] {
-        check(unsafe { asyncop_options_set_file_mode(o, good) }, ASYNCOP_OK);
+        check(
+            unsafe { asyncop_options_set_file_mode(o, good) },
+            ASYNCOP_OK,
+        );
     }
     for bad in [0, 0o400, 0o644, 0o666, 0o700, 0o4600, u32::MAX] {
         let msg = check(

@@ -922,7 +922,9 @@ pub unsafe extern "C" fn asyncop_queue_run_maintenance(
 /// `queue` is NULL or a queue handle.
 #[must_use]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_check_integrity(queue: *const asyncop_queue) -> asyncop_status {
+pub unsafe extern "C" fn asyncop_queue_check_integrity(
+    queue: *const asyncop_queue,
+) -> asyncop_status {
     ffi_boundary!({
         let q = handles::get(queue)?;
         q.queue.check_integrity()?;
