@@ -56,7 +56,8 @@ pub enum Error {
     InvalidArgument(String),
     /// The write lock was not obtained within the busy timeout; nothing changed.
     Busy,
-    /// Not an asyncop database: corrupt, not SQLite, foreign schema, newer version.
+    /// Not an asyncop database: corrupt, not SQLite, foreign schema, newer version;
+    /// or a damaged page or stored row found by a read or by `check_integrity`.
     Corrupt(String),
     /// The queue was closed.
     Closed,

@@ -516,7 +516,7 @@ pub unsafe extern "C" fn asyncop_queue_submit_many(
 
 /// Reads one operation: `*out_operation` is a snapshot handle (free it with
 /// `asyncop_operation_free`). Threads: any. Errors: NULL_ARG, INVALID_ARG
-/// (id <= 0), NOT_FOUND, *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+/// (id <= 0), NOT_FOUND, *_HANDLE, FORKED, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 ///
 /// # Safety
 /// `queue` is NULL or a queue handle; `out_operation` is NULL or writable.
@@ -560,7 +560,7 @@ fn opt_code<T>(
 /// `offset` (>= 0). `*out_list` is a list handle (free with
 /// `asyncop_operation_list_free`). Threads: any.
 /// Errors: NULL_ARG, UTF8, OUT_OF_RANGE (codes), INVALID_ARG (mismatched
-/// state/status, negative offset, limit < -1), *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+/// state/status, negative offset, limit < -1), *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC.
 ///
 /// # Safety
 /// `name` and `dependency_token` are NULL or NUL-terminated; `out_list` is NULL or writable.
@@ -626,7 +626,7 @@ pub unsafe extern "C" fn asyncop_queue_query(
 /// Counts operations per (state, status, operation_type), non-empty groups
 /// only, sorted by those keys. `*out_counts` is a handle (free with
 /// `asyncop_counts_free`). Threads: any.
-/// Errors: NULL_ARG, *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+/// Errors: NULL_ARG, *_HANDLE, FORKED, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 ///
 /// # Safety
 /// `queue` is NULL or a queue handle; `out_counts` is NULL or writable.
@@ -662,7 +662,7 @@ fn user_action(
 /// (2/22) until its host stops. Threads: any. Errors: INVALID_ARG (id <= 0),
 /// NOT_FOUND, CANNOT_CANCEL (restricted type), INVALID_STATE_CHANGE (2/22, 3/x),
 /// INVALID_STATE_CHANGE_UNEXPECTED (changed meanwhile; retry), BUSY, NULL_ARG,
-/// *_HANDLE, FORKED, IO, INTERNAL, PANIC. A refused action changes nothing.
+/// *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC. A refused action changes nothing.
 ///
 /// # Safety
 /// `queue` is NULL or a queue handle.
@@ -856,7 +856,7 @@ pub unsafe extern "C" fn asyncop_queue_poll(
 /// state 3" without polling the file. `*out_operation` is freed with
 /// `asyncop_operation_free`. Threads: any; blocks only the calling thread.
 /// Errors: NULL_ARG, INVALID_ARG (id <= 0, timeout < 0), NOT_FOUND, *_HANDLE,
-/// FORKED, IO, INTERNAL, PANIC.
+/// FORKED, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 ///
 /// # Safety
 /// `queue` is NULL or a queue handle; `out_operation` is NULL or writable.
@@ -885,7 +885,7 @@ pub unsafe extern "C" fn asyncop_queue_wait_for(
 /// as Failed after the retry budget, or Canceled when a cancel was pending) and
 /// promotes Suspended operations whose postpone time is due. Every poll runs it
 /// too. Writes how many operations each step moved. Threads: any.
-/// Errors: NULL_ARG, *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+/// Errors: NULL_ARG, *_HANDLE, FORKED, BUSY, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 ///
 /// # Safety
 /// `queue` is NULL or a queue handle; the out-pointers are NULL or writable.
