@@ -165,9 +165,51 @@
 #define ASYNCOP_DURABILITY_NORMAL 1
 
 /*
+ The most operations one poll may claim (`PollOptions::max`, the `max` of
+ `asyncop_queue_poll`): a larger one is InvalidArgument (ASYNCOP_ERR_INVALID_ARG)
+ in every language, refused before anything is allocated or claimed.
+ C name: ASYNCOP_POLL_MAX; the Python and C# wrappers are tested against it.
+ */
+#define ASYNCOP_POLL_MAX 65536
+
+/*
+ Text limit of §5, counted in characters: a `name`, `dependency_token`,
+ `correlation_id` or host id longer than this is InvalidArgument
+ (ASYNCOP_ERR_INVALID_ARG). C name: ASYNCOP_NAME_MAX_CHARS.
+ */
+#define ASYNCOP_NAME_MAX_CHARS 256
+
+/*
+ Text limit of §5, counted in characters: a host's `message` and
+ `friendly_message` are cut here rather than refused. C name: ASYNCOP_MESSAGE_MAX_CHARS.
+ */
+#define ASYNCOP_MESSAGE_MAX_CHARS 100000
+
+/*
+ The default payload limit of a queue, 16 MiB (`Options::max_payload_bytes`,
+ `asyncop_options_set_max_payload_bytes`): a submit whose data is longer is
+ InvalidArgument (ASYNCOP_ERR_INVALID_ARG) and writes nothing.
+ C name: ASYNCOP_PAYLOAD_DEFAULT_MAX.
+ */
+#define ASYNCOP_PAYLOAD_DEFAULT_MAX 16777216
+
+/*
+ The hard ceiling of a queue's payload limit, 512 MiB: a larger limit is
+ InvalidArgument when set, a larger stored one Corrupt at open. Payloads
+ are held whole in memory by submitter and host (and SQLite refuses values
+ of 1 GB and more). C name: ASYNCOP_PAYLOAD_CEILING.
+ */
+#define ASYNCOP_PAYLOAD_CEILING 536870912
+
+/*
  The default `Options::file_mode`: owner read/write only.
  */
-#define DEFAULT_FILE_MODE 384
+#define ASYNCOP_FILE_MODE_DEFAULT 384
+
+/*
+ The bits `Options::file_mode` may have: read/write for owner and group.
+ */
+#define ASYNCOP_FILE_MODE_ALLOWED 432
 
 /*
  The result of every status-returning function. `ASYNCOP_OK` (0) is success;
@@ -229,7 +271,9 @@ enum asyncop_status
   ASYNCOP_ERR_BUSY = 10,
   /*
    The file is not a usable asyncop database: not SQLite, foreign, truncated,
-   corrupt, or a newer schema version. The file was left untouched.
+   corrupt, or a newer schema version; at open, the file was left untouched.
+   Later, a read of a damaged page or stored row (a value the schema does not
+   allow), or asyncop_queue_check_integrity finding damage.
    */
   ASYNCOP_ERR_CORRUPT = 11,
   /*
@@ -376,14 +420,16 @@ typedef struct asyncop_operation_list asyncop_operation_list;
  Defaults: durability FULL, busy timeout 5000 ms, lease 30000 ms (renew every
  10000 ms), and for queue-wide settings "keep what the file has" (on a new
  file: restricted types 9,16,18,19,20,22,24,25,27,31; max attempts 4; back-off
- 5000 ms doubling up to 3600000 ms; delete only Completed). A queue-wide
- setting that is set is written into the file for every process.
+ 5000 ms doubling up to 3600000 ms; delete only Completed; payloads up to
+ ASYNCOP_PAYLOAD_DEFAULT_MAX = 16 MiB), file mode 0600 for a new file.
+ A queue-wide setting that is set is written into the file for every process.
 
  Functions: asyncop_options_new, asyncop_options_free,
  asyncop_options_set_durability, asyncop_options_set_busy_timeout_ms,
  asyncop_options_set_lease_ms, asyncop_options_set_restricted_types,
  asyncop_options_set_max_attempts, asyncop_options_set_backoff_ms,
- asyncop_options_set_allow_delete_any.
+ asyncop_options_set_allow_delete_any, asyncop_options_set_max_payload_bytes,
+ asyncop_options_set_file_mode.
  */
 typedef struct asyncop_options asyncop_options;
 
@@ -398,7 +444,7 @@ typedef struct asyncop_options asyncop_options;
  asyncop_queue_pause, asyncop_queue_resume, asyncop_queue_postpone,
  asyncop_queue_delete, asyncop_queue_set_state,
  asyncop_queue_set_postpone_until, asyncop_queue_poll, asyncop_queue_wait_for,
- asyncop_queue_run_maintenance.
+ asyncop_queue_run_maintenance, asyncop_queue_check_integrity.
  */
 typedef struct asyncop_queue asyncop_queue;
 
@@ -1177,6 +1223,37 @@ asyncop_status asyncop_options_set_allow_delete_any(struct asyncop_options *opti
                                                     int32_t allow);
 
 /*
+ Sets the queue-wide payload limit in bytes, 1..=ASYNCOP_PAYLOAD_CEILING
+ (512 MiB; default ASYNCOP_PAYLOAD_DEFAULT_MAX, 16 MiB): a submit whose data
+ is longer gives INVALID_ARG and writes nothing. Written into the file at
+ open, so every handle, in any process, applies it.
+ Threads: not concurrent on one object.
+ Errors: NULL_ARG, *_HANDLE, INVALID_ARG (0 or above the ceiling), PANIC.
+
+ # Safety
+ `options` is NULL or a value from `asyncop_options_new`.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_options_set_max_payload_bytes(struct asyncop_options *options,
+                                                     uint64_t max_payload_bytes);
+
+/*
+ Sets the permission bits of a queue file this handle creates (and of its
+ -wal and -shm): ASYNCOP_FILE_MODE_DEFAULT (0600, owner only) or up to
+ ASYNCOP_FILE_MODE_ALLOWED (0660, shared with the file's group). The mode
+ must include 0600 and have no bits outside 0660. An existing file keeps its
+ mode. A handle setting, not written into the file.
+ Threads: not concurrent on one object.
+ Errors: NULL_ARG, *_HANDLE, INVALID_ARG (other bits, or without 0600), PANIC.
+
+ # Safety
+ `options` is NULL or a value from `asyncop_options_new`.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_options_set_file_mode(struct asyncop_options *options,
+                                             uint32_t mode);
+
+/*
  Opens or creates the queue file at `path` (UTF-8). `options` may be NULL for
  the defaults; it is copied, so it may be freed right after. On success
  `*out_queue` is a handle to close with `asyncop_queue_close`.
@@ -1228,8 +1305,12 @@ asyncop_status asyncop_queue_now(const struct asyncop_queue *queue,
  `correlation_id` (<= 256 characters) may be NULL for none; `postpone_until`
  is ASYNCOP_TIME_NONE, or a time that, if in the future, creates the
  operation Suspended (1/10) until then. All inputs are copied.
+ `data_len` above the queue's payload limit (asyncop_options_set_max_payload_bytes,
+ default ASYNCOP_PAYLOAD_DEFAULT_MAX) gives INVALID_ARG, checked before the
+ data is copied; nothing is written.
  Threads: any, concurrent OK. Errors: NULL_ARG, UTF8, INVALID_ARG (type <= 0,
- text too long), *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+ text over ASYNCOP_NAME_MAX_CHARS, data over the payload limit), *_HANDLE,
+ FORKED, BUSY, IO, CORRUPT, INTERNAL, PANIC.
 
  # Safety
  Strings are NULL or NUL-terminated; `data` is NULL or has `data_len` readable
@@ -1249,7 +1330,9 @@ asyncop_status asyncop_queue_submit(const struct asyncop_queue *queue,
 /*
  Submits `count` operations in one transaction: all or none. On success
  `out_ids[i]` is the id of `specs[i]`. The specs are copied and stay owned by
- the caller. Threads: any, concurrent OK. Errors: as asyncop_queue_submit,
+ the caller. One invalid spec (data over the payload limit, a bad field)
+ refuses the whole batch with INVALID_ARG naming its index; nothing is written.
+ Threads: any, concurrent OK. Errors: as asyncop_queue_submit,
  plus NULL_ARG for a NULL array or element and *_HANDLE for a bad spec.
 
  # Safety
@@ -1265,7 +1348,7 @@ asyncop_status asyncop_queue_submit_many(const struct asyncop_queue *queue,
 /*
  Reads one operation: `*out_operation` is a snapshot handle (free it with
  `asyncop_operation_free`). Threads: any. Errors: NULL_ARG, INVALID_ARG
- (id <= 0), NOT_FOUND, *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+ (id <= 0), NOT_FOUND, *_HANDLE, FORKED, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 
  # Safety
  `queue` is NULL or a queue handle; `out_operation` is NULL or writable.
@@ -1284,7 +1367,7 @@ asyncop_status asyncop_queue_retrieve(const struct asyncop_queue *queue,
  `offset` (>= 0). `*out_list` is a list handle (free with
  `asyncop_operation_list_free`). Threads: any.
  Errors: NULL_ARG, UTF8, OUT_OF_RANGE (codes), INVALID_ARG (mismatched
- state/status, negative offset, limit < -1), *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+ state/status, negative offset, limit < -1), *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC.
 
  # Safety
  `name` and `dependency_token` are NULL or NUL-terminated; `out_list` is NULL or writable.
@@ -1306,7 +1389,7 @@ asyncop_status asyncop_queue_query(const struct asyncop_queue *queue,
  Counts operations per (state, status, operation_type), non-empty groups
  only, sorted by those keys. `*out_counts` is a handle (free with
  `asyncop_counts_free`). Threads: any.
- Errors: NULL_ARG, *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+ Errors: NULL_ARG, *_HANDLE, FORKED, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 
  # Safety
  `queue` is NULL or a queue handle; `out_counts` is NULL or writable.
@@ -1320,7 +1403,7 @@ asyncop_status asyncop_queue_counts(const struct asyncop_queue *queue,
  (2/22) until its host stops. Threads: any. Errors: INVALID_ARG (id <= 0),
  NOT_FOUND, CANNOT_CANCEL (restricted type), INVALID_STATE_CHANGE (2/22, 3/x),
  INVALID_STATE_CHANGE_UNEXPECTED (changed meanwhile; retry), BUSY, NULL_ARG,
- *_HANDLE, FORKED, IO, INTERNAL, PANIC. A refused action changes nothing.
+ *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC. A refused action changes nothing.
 
  # Safety
  `queue` is NULL or a queue handle.
@@ -1408,8 +1491,10 @@ asyncop_status asyncop_queue_set_state(const struct asyncop_queue *queue,
  was claimable). Each lease is freed with `asyncop_lease_free`. Renew a lease
  every lease/3 and end it with one outcome call.
  Threads: any, concurrent OK; a waiting call blocks only its own thread.
- Errors: NULL_ARG, UTF8, INVALID_ARG (max 0, empty host id, wait < 0),
- *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+ `max` is 1..=ASYNCOP_POLL_MAX (65536); a larger one gives INVALID_ARG before
+ `out_leases` is touched.
+ Errors: NULL_ARG, UTF8, INVALID_ARG (max 0 or > ASYNCOP_POLL_MAX, empty
+ host id, wait < 0), *_HANDLE, FORKED, BUSY, IO, CORRUPT, INTERNAL, PANIC.
 
  # Safety
  `host_id` is NULL or NUL-terminated; `types` is NULL or has `types_len`
@@ -1432,7 +1517,7 @@ asyncop_status asyncop_queue_poll(const struct asyncop_queue *queue,
  state 3" without polling the file. `*out_operation` is freed with
  `asyncop_operation_free`. Threads: any; blocks only the calling thread.
  Errors: NULL_ARG, INVALID_ARG (id <= 0, timeout < 0), NOT_FOUND, *_HANDLE,
- FORKED, IO, INTERNAL, PANIC.
+ FORKED, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 
  # Safety
  `queue` is NULL or a queue handle; `out_operation` is NULL or writable.
@@ -1448,7 +1533,7 @@ asyncop_status asyncop_queue_wait_for(const struct asyncop_queue *queue,
  as Failed after the retry budget, or Canceled when a cancel was pending) and
  promotes Suspended operations whose postpone time is due. Every poll runs it
  too. Writes how many operations each step moved. Threads: any.
- Errors: NULL_ARG, *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+ Errors: NULL_ARG, *_HANDLE, FORKED, BUSY, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 
  # Safety
  `queue` is NULL or a queue handle; the out-pointers are NULL or writable.
@@ -1458,6 +1543,20 @@ asyncop_status asyncop_queue_run_maintenance(const struct asyncop_queue *queue,
                                              int64_t *out_recovered,
                                              int64_t *out_poisoned,
                                              int64_t *out_promoted);
+
+/*
+ Checks the file's structure with SQLite's `PRAGMA quick_check` (every page
+ and record, NOT NULL and CHECK constraints; not index contents): OK, or
+ ASYNCOP_ERR_CORRUPT with the first lines of SQLite's report in
+ `asyncop_last_error_message`. It reads the whole file (its cost grows with
+ the file) on a read connection: writers are not blocked. Nothing is changed
+ or repaired. Threads: any, concurrent OK.
+ Errors: NULL_ARG, *_HANDLE, FORKED, CORRUPT, IO, INTERNAL, PANIC.
+
+ # Safety
+ `queue` is NULL or a queue handle.
+ */
+ASYNCOP_MUST_USE asyncop_status asyncop_queue_check_integrity(const struct asyncop_queue *queue);
 
 /*
  Creates a spec with a name (UTF-8, <= 256 characters) and an operation type

@@ -56,7 +56,8 @@ pub enum Error {
     InvalidArgument(String),
     /// The write lock was not obtained within the busy timeout; nothing changed.
     Busy,
-    /// Not an asyncop database: corrupt, not SQLite, foreign schema, newer version.
+    /// Not an asyncop database: corrupt, not SQLite, foreign schema, newer version;
+    /// or a damaged page or stored row found by a read or by `check_integrity`.
     Corrupt(String),
     /// The queue was closed.
     Closed,
@@ -165,6 +166,32 @@ impl std::error::Error for Error {}
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ffi::ErrorCode;
+        // A value read from the file that cannot be what the schema says (a NULL
+        // in a NOT NULL column, a number out of range, text that is not UTF-8,
+        // an invalid stored code): the row is damaged, not the library.
+        match &e {
+            rusqlite::Error::InvalidColumnType(col, name, ty) => {
+                return Error::Corrupt(format!(
+                    "a stored row is damaged: column {col} ({name}) holds {ty}"
+                ));
+            }
+            rusqlite::Error::FromSqlConversionFailure(col, ty, cause) => {
+                return Error::Corrupt(format!(
+                    "a stored row is damaged: column {col} ({ty}) cannot be read: {cause}"
+                ));
+            }
+            rusqlite::Error::IntegralValueOutOfRange(col, v) => {
+                return Error::Corrupt(format!(
+                    "a stored row is damaged: column {col} holds {v}, out of range"
+                ));
+            }
+            rusqlite::Error::Utf8Error(col, cause) => {
+                return Error::Corrupt(format!(
+                    "a stored row is damaged: column {col} is not UTF-8 text: {cause}"
+                ));
+            }
+            _ => {}
+        }
         match e.sqlite_error_code() {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Busy,
             Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {

@@ -17,6 +17,12 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 /// Recommended renewal period: a third of the default lease (§13).
 pub const DEFAULT_RENEW_EVERY: Duration = Duration::from_secs(10);
 
+/// The most operations one poll may claim (`PollOptions::max`, the `max` of
+/// `asyncop_queue_poll`): a larger one is InvalidArgument (ASYNCOP_ERR_INVALID_ARG)
+/// in every language, refused before anything is allocated or claimed.
+/// C name: ASYNCOP_POLL_MAX; the Python and C# wrappers are tested against it.
+pub const MAX_POLL: u32 = 65536;
+
 /// What a host needs to name a claimed operation in later calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LeaseKey {
@@ -60,7 +66,7 @@ impl From<&Lease> for LeaseKey {
 /// How a host claims work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollOptions {
-    /// Claim at most this many operations (>= 1).
+    /// Claim at most this many operations (1..=[`MAX_POLL`]).
     pub max: u32,
     /// If nothing is claimable, wait up to this long for work (`None`: return at once).
     pub wait: Option<Duration>,

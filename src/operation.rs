@@ -4,9 +4,28 @@
 use crate::error::{Error, Result};
 use crate::transition::{State, Status};
 
-/// Text limits of §5, counted in characters.
+/// Text limit of §5, counted in characters: a `name`, `dependency_token`,
+/// `correlation_id` or host id longer than this is InvalidArgument
+/// (ASYNCOP_ERR_INVALID_ARG). C name: ASYNCOP_NAME_MAX_CHARS.
 pub const MAX_NAME_CHARS: usize = 256;
-pub const MAX_MESSAGE_CHARS: usize = 100_000;
+/// Text limit of §5, counted in characters: a host's `message` and
+/// `friendly_message` are cut here rather than refused. C name: ASYNCOP_MESSAGE_MAX_CHARS.
+pub const MAX_MESSAGE_CHARS: usize = 100000;
+
+/// The default payload limit of a queue, 16 MiB (`Options::max_payload_bytes`,
+/// `asyncop_options_set_max_payload_bytes`): a submit whose data is longer is
+/// InvalidArgument (ASYNCOP_ERR_INVALID_ARG) and writes nothing.
+/// C name: ASYNCOP_PAYLOAD_DEFAULT_MAX.
+pub const DEFAULT_MAX_PAYLOAD_BYTES: u64 = 16777216;
+/// The hard ceiling of a queue's payload limit, 512 MiB: a larger limit is
+/// InvalidArgument when set, a larger stored one Corrupt at open. Payloads
+/// are held whole in memory by submitter and host (and SQLite refuses values
+/// of 1 GB and more). C name: ASYNCOP_PAYLOAD_CEILING.
+pub const MAX_PAYLOAD_BYTES_CEILING: u64 = 536870912;
+
+// The literals above are written out for the C header; these are their meaning.
+const _: () =
+    assert!(DEFAULT_MAX_PAYLOAD_BYTES == 16 << 20 && MAX_PAYLOAD_BYTES_CEILING == 512 << 20);
 
 /// One operation as stored (§5). A snapshot: it does not change when the row does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +127,26 @@ pub(crate) fn check_text(what: &str, text: &str, max_chars: usize) -> Result<()>
     if text.len() > max_chars && text.chars().count() > max_chars {
         return Err(Error::InvalidArgument(format!(
             "{what} is longer than {max_chars} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a payload limit: 1..=[`MAX_PAYLOAD_BYTES_CEILING`] bytes.
+pub fn check_max_payload_bytes(limit: u64) -> Result<()> {
+    if limit == 0 || limit > MAX_PAYLOAD_BYTES_CEILING {
+        return Err(Error::InvalidArgument(format!(
+            "max_payload_bytes must be 1..={MAX_PAYLOAD_BYTES_CEILING}, got {limit}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a payload of `len` bytes against the queue's limit.
+pub(crate) fn check_payload_len(len: usize, limit: u64) -> Result<()> {
+    if u64::try_from(len).map_or(true, |n| n > limit) {
+        return Err(Error::InvalidArgument(format!(
+            "data is {len} bytes, more than this queue's limit of {limit} bytes (max_payload_bytes)"
         )));
     }
     Ok(())

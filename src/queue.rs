@@ -21,7 +21,7 @@ pub const DEFAULT_RESTRICTED_TYPES: [i32; 10] = [9, 16, 18, 19, 20, 22, 24, 25, 
 
 /// How to open a queue. Host settings (durability, timeouts, lease, clock) are
 /// this handle's own. Queue-wide settings (`restricted_types`, retry budget,
-/// back-off, `allow_delete_any`) live in the file (§6.6): `None` keeps what the
+/// back-off, `allow_delete_any`, `max_payload_bytes`) live in the file (§6.6): `None` keeps what the
 /// file has (the defaults, on a new file); `Some` writes the value to the file,
 /// where every handle opened afterwards, in any process, reads it.
 #[derive(Debug, Clone)]
@@ -37,6 +37,11 @@ pub struct Options {
     pub backoff_base: Option<Duration>,
     pub backoff_cap: Option<Duration>,
     pub allow_delete_any: Option<bool>,
+    /// Queue-wide payload limit in bytes: a submit whose data is longer is
+    /// `InvalidArgument` and writes nothing. 1..=512 MiB
+    /// ([`operation::MAX_PAYLOAD_BYTES_CEILING`]), else `InvalidArgument` at open;
+    /// the default is 16 MiB ([`operation::DEFAULT_MAX_PAYLOAD_BYTES`]).
+    pub max_payload_bytes: Option<u64>,
     /// Permission bits of a file this handle creates (the database; SQLite gives
     /// its `-wal` and `-shm` the same): `0o600` by default, so other local users
     /// cannot read payloads; `0o660` shares it with the file's group. Only
@@ -46,6 +51,20 @@ pub struct Options {
 
 /// The default `Options::file_mode`: owner read/write only.
 pub const DEFAULT_FILE_MODE: u32 = 0o600;
+
+/// The bits `Options::file_mode` may have: read/write for owner and group.
+pub const ALLOWED_FILE_MODE: u32 = 0o660;
+
+/// Checks an `Options::file_mode`: only bits of `0o660`, and at least `0o600`
+/// (the owner must be able to read and write its queue); else `InvalidArgument`.
+pub fn check_file_mode(mode: u32) -> Result<()> {
+    if mode & !ALLOWED_FILE_MODE != 0 || mode & DEFAULT_FILE_MODE != DEFAULT_FILE_MODE {
+        return Err(Error::InvalidArgument(format!(
+            "file_mode must include 0o600 and have no bits outside 0o660, got 0o{mode:o}"
+        )));
+    }
+    Ok(())
+}
 
 impl Default for Options {
     fn default() -> Self {
@@ -59,6 +78,7 @@ impl Default for Options {
             backoff_base: None,
             backoff_cap: None,
             allow_delete_any: None,
+            max_payload_bytes: None,
             file_mode: DEFAULT_FILE_MODE,
         }
     }
@@ -70,6 +90,8 @@ pub struct Settings {
     pub restricted_types: Vec<i32>,
     pub retry: RetryPolicy,
     pub allow_delete_any: bool,
+    /// The payload limit in bytes (setting `max_payload_bytes`; 16 MiB when absent).
+    pub max_payload_bytes: u64,
 }
 
 #[derive(Debug)]
@@ -135,6 +157,20 @@ fn load_settings(conn: &rusqlite::Connection, options: &Options) -> Result<Setti
     if let Some(b) = options.allow_delete_any {
         store::set_setting(conn, "allow_delete_any", if b { "1" } else { "0" })?;
     }
+    if let Some(n) = options.max_payload_bytes {
+        operation::check_max_payload_bytes(n)?;
+        store::set_setting(conn, "max_payload_bytes", &n.to_string())?;
+    }
+    let max_payload_bytes = parse_setting(
+        "max_payload_bytes",
+        store::setting(conn, "max_payload_bytes")?,
+        operation::DEFAULT_MAX_PAYLOAD_BYTES,
+    )?;
+    if operation::check_max_payload_bytes(max_payload_bytes).is_err() {
+        return Err(Error::Corrupt(format!(
+            "bad setting max_payload_bytes = {max_payload_bytes}"
+        )));
+    }
     let defaults = RetryPolicy::default();
     let restricted_types = match store::setting(conn, "restricted_types")? {
         Some(v) => parse_list(&v)?,
@@ -164,6 +200,7 @@ fn load_settings(conn: &rusqlite::Connection, options: &Options) -> Result<Setti
             store::setting(conn, "allow_delete_any")?,
             0,
         )? != 0,
+        max_payload_bytes,
     })
 }
 
@@ -173,6 +210,10 @@ impl Queue {
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Queue> {
         if options.lease.is_zero() {
             return Err(Error::InvalidArgument("lease must be longer than 0".into()));
+        }
+        check_file_mode(options.file_mode)?;
+        if let Some(n) = options.max_payload_bytes {
+            operation::check_max_payload_bytes(n)?;
         }
         let store = Store::open(
             path,
@@ -186,7 +227,8 @@ impl Queue {
             || options.max_attempts.is_some()
             || options.backoff_base.is_some()
             || options.backoff_cap.is_some()
-            || options.allow_delete_any.is_some();
+            || options.allow_delete_any.is_some()
+            || options.max_payload_bytes.is_some();
         let settings = if writes_settings {
             store.write(|conn| load_settings(conn, &options))?
         } else {
@@ -254,18 +296,40 @@ impl Queue {
 
     // -- submitting -----------------------------------------------------------
 
+    /// This queue's payload limit in bytes (`Settings::max_payload_bytes`).
+    pub fn max_payload_bytes(&self) -> u64 {
+        self.inner.settings.max_payload_bytes
+    }
+
+    /// `InvalidArgument` if a payload of `len` bytes exceeds this queue's limit.
+    /// Submits check it; the C ABI checks it before copying the caller's data.
+    pub fn check_payload_len(&self, len: usize) -> Result<()> {
+        operation::check_payload_len(len, self.max_payload_bytes())
+    }
+
+    fn validate(&self, spec: &OperationSpec) -> Result<()> {
+        spec.validate()?;
+        self.check_payload_len(spec.data.len())
+    }
+
     /// Adds one operation; returns its id once committed (so it survives a crash).
+    /// `InvalidArgument` (nothing written) for bad fields or data longer than
+    /// `max_payload_bytes`.
     pub fn submit(&self, spec: &OperationSpec) -> Result<i64> {
         let store = self.open_store()?;
-        spec.validate()?;
+        self.validate(spec)?;
         store.write(|conn| store::insert(conn, spec, self.now()))
     }
 
     /// Adds several operations in one transaction: all or none. Ids are in `specs` order.
+    /// One invalid spec (a bad field, data over `max_payload_bytes`) refuses the batch.
     pub fn submit_many(&self, specs: &[OperationSpec]) -> Result<Vec<i64>> {
         let store = self.open_store()?;
-        for spec in specs {
-            spec.validate()?;
+        for (i, spec) in specs.iter().enumerate() {
+            self.validate(spec).map_err(|e| match e {
+                Error::InvalidArgument(m) => Error::InvalidArgument(format!("spec {i}: {m}")),
+                other => other,
+            })?;
         }
         store.write(|conn| {
             let now = self.now();
@@ -304,6 +368,14 @@ impl Queue {
     /// Every non-empty (state, status, operation_type) group with its size.
     pub fn counts(&self) -> Result<Vec<CountRow>> {
         self.open_store()?.read(store::counts)
+    }
+
+    /// Checks the file's structure with SQLite's `PRAGMA quick_check` (every
+    /// page, record and NOT NULL/CHECK constraint; not index contents) on a read
+    /// connection: `Ok(())`, or `Corrupt` with the first lines of the report.
+    /// It reads the whole file, so its cost grows with the file; writers are not blocked.
+    pub fn check_integrity(&self) -> Result<()> {
+        self.open_store()?.read(store::quick_check)
     }
 
     // -- user actions (§3.4, §4) ----------------------------------------------
@@ -410,8 +482,12 @@ impl Queue {
     pub fn poll(&self, host_id: &str, options: &PollOptions) -> Result<Vec<Lease>> {
         let store = self.open_store()?;
         lease::check_host_id(host_id)?;
-        if options.max == 0 {
-            return Err(Error::InvalidArgument("poll max must be at least 1".into()));
+        if options.max == 0 || options.max > lease::MAX_POLL {
+            return Err(Error::InvalidArgument(format!(
+                "poll max must be 1..={}, got {}",
+                lease::MAX_POLL,
+                options.max
+            )));
         }
         let types = options.operation_types.as_deref();
         let Some(wait) = options.wait else {

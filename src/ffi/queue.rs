@@ -11,8 +11,9 @@ use super::strings::{
     bool_arg, bytes_arg, opt_str_arg, opt_time_arg, out_param, slice_arg, str_arg,
 };
 use super::{ASYNCOP_ANY, ASYNCOP_STATUS_NONE};
-use crate::operation::{Filter, OperationSpec};
-use crate::queue::{Options, Queue};
+use crate::lease::MAX_POLL;
+use crate::operation::{Filter, OperationSpec, check_max_payload_bytes};
+use crate::queue::{Options, Queue, check_file_mode};
 use crate::store::Durability;
 use crate::transition::{State, Status};
 use crate::{Lease, PollOptions};
@@ -27,14 +28,16 @@ use std::time::Duration;
 /// Defaults: durability FULL, busy timeout 5000 ms, lease 30000 ms (renew every
 /// 10000 ms), and for queue-wide settings "keep what the file has" (on a new
 /// file: restricted types 9,16,18,19,20,22,24,25,27,31; max attempts 4; back-off
-/// 5000 ms doubling up to 3600000 ms; delete only Completed). A queue-wide
-/// setting that is set is written into the file for every process.
+/// 5000 ms doubling up to 3600000 ms; delete only Completed; payloads up to
+/// ASYNCOP_PAYLOAD_DEFAULT_MAX = 16 MiB), file mode 0600 for a new file.
+/// A queue-wide setting that is set is written into the file for every process.
 ///
 /// Functions: asyncop_options_new, asyncop_options_free,
 /// asyncop_options_set_durability, asyncop_options_set_busy_timeout_ms,
 /// asyncop_options_set_lease_ms, asyncop_options_set_restricted_types,
 /// asyncop_options_set_max_attempts, asyncop_options_set_backoff_ms,
-/// asyncop_options_set_allow_delete_any.
+/// asyncop_options_set_allow_delete_any, asyncop_options_set_max_payload_bytes,
+/// asyncop_options_set_file_mode.
 pub struct asyncop_options {
     inner: Mutex<Options>,
 }
@@ -54,7 +57,7 @@ impl HandleType for asyncop_options {
 /// asyncop_queue_pause, asyncop_queue_resume, asyncop_queue_postpone,
 /// asyncop_queue_delete, asyncop_queue_set_state,
 /// asyncop_queue_set_postpone_until, asyncop_queue_poll, asyncop_queue_wait_for,
-/// asyncop_queue_run_maintenance.
+/// asyncop_queue_run_maintenance, asyncop_queue_check_integrity.
 pub struct asyncop_queue {
     pub(crate) queue: Queue,
 }
@@ -289,6 +292,55 @@ pub unsafe extern "C" fn asyncop_options_set_allow_delete_any(
     })
 }
 
+/// Sets the queue-wide payload limit in bytes, 1..=ASYNCOP_PAYLOAD_CEILING
+/// (512 MiB; default ASYNCOP_PAYLOAD_DEFAULT_MAX, 16 MiB): a submit whose data
+/// is longer gives INVALID_ARG and writes nothing. Written into the file at
+/// open, so every handle, in any process, applies it.
+/// Threads: not concurrent on one object.
+/// Errors: NULL_ARG, *_HANDLE, INVALID_ARG (0 or above the ceiling), PANIC.
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_max_payload_bytes(
+    options: *mut asyncop_options,
+    max_payload_bytes: u64,
+) -> asyncop_status {
+    ffi_boundary!({
+        check_max_payload_bytes(max_payload_bytes)?;
+        with_options(options, |o| {
+            o.max_payload_bytes = Some(max_payload_bytes);
+            Ok(())
+        })
+    })
+}
+
+/// Sets the permission bits of a queue file this handle creates (and of its
+/// -wal and -shm): ASYNCOP_FILE_MODE_DEFAULT (0600, owner only) or up to
+/// ASYNCOP_FILE_MODE_ALLOWED (0660, shared with the file's group). The mode
+/// must include 0600 and have no bits outside 0660. An existing file keeps its
+/// mode. A handle setting, not written into the file.
+/// Threads: not concurrent on one object.
+/// Errors: NULL_ARG, *_HANDLE, INVALID_ARG (other bits, or without 0600), PANIC.
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_file_mode(
+    options: *mut asyncop_options,
+    mode: u32,
+) -> asyncop_status {
+    ffi_boundary!({
+        check_file_mode(mode)?;
+        with_options(options, |o| {
+            o.file_mode = mode;
+            Ok(())
+        })
+    })
+}
+
 /// Opens or creates the queue file at `path` (UTF-8). `options` may be NULL for
 /// the defaults; it is copied, so it may be freed right after. On success
 /// `*out_queue` is a handle to close with `asyncop_queue_close`.
@@ -369,8 +421,12 @@ pub unsafe extern "C" fn asyncop_queue_now(
 /// `correlation_id` (<= 256 characters) may be NULL for none; `postpone_until`
 /// is ASYNCOP_TIME_NONE, or a time that, if in the future, creates the
 /// operation Suspended (1/10) until then. All inputs are copied.
+/// `data_len` above the queue's payload limit (asyncop_options_set_max_payload_bytes,
+/// default ASYNCOP_PAYLOAD_DEFAULT_MAX) gives INVALID_ARG, checked before the
+/// data is copied; nothing is written.
 /// Threads: any, concurrent OK. Errors: NULL_ARG, UTF8, INVALID_ARG (type <= 0,
-/// text too long), *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+/// text over ASYNCOP_NAME_MAX_CHARS, data over the payload limit), *_HANDLE,
+/// FORKED, BUSY, IO, CORRUPT, INTERNAL, PANIC.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `data` is NULL or has `data_len` readable
@@ -391,10 +447,15 @@ pub unsafe extern "C" fn asyncop_queue_submit(
     ffi_boundary!({
         let out = unsafe { out_param(out_id, "out_id") }?;
         let q = handles::get(queue)?;
+        let name = unsafe { str_arg(name, "name") }?.to_owned();
+        let data = unsafe { bytes_arg(data, data_len, "data") }?;
+        // Before the copy: an oversized payload is refused without copying it.
+        ensure_open(&q.queue, "handle")?;
+        q.queue.check_payload_len(data.len())?;
         let spec = OperationSpec {
-            name: unsafe { str_arg(name, "name") }?.to_owned(),
+            name,
             operation_type,
-            data: unsafe { bytes_arg(data, data_len, "data") }?.to_vec(),
+            data: data.to_vec(),
             dependency_token: unsafe { opt_str_arg(dependency_token, "dependency_token") }?
                 .map(str::to_owned),
             postpone_until: opt_time_arg(postpone_until),
@@ -408,7 +469,9 @@ pub unsafe extern "C" fn asyncop_queue_submit(
 
 /// Submits `count` operations in one transaction: all or none. On success
 /// `out_ids[i]` is the id of `specs[i]`. The specs are copied and stay owned by
-/// the caller. Threads: any, concurrent OK. Errors: as asyncop_queue_submit,
+/// the caller. One invalid spec (data over the payload limit, a bad field)
+/// refuses the whole batch with INVALID_ARG naming its index; nothing is written.
+/// Threads: any, concurrent OK. Errors: as asyncop_queue_submit,
 /// plus NULL_ARG for a NULL array or element and *_HANDLE for a bad spec.
 ///
 /// # Safety
@@ -428,9 +491,19 @@ pub unsafe extern "C" fn asyncop_queue_submit_many(
         if count > 0 && out_ids.is_null() {
             return Err(Failure::null_arg("out_ids"));
         }
+        ensure_open(&q.queue, "handle")?;
         let mut copies = Vec::with_capacity(count);
-        for h in handles_in {
-            copies.push(handles::get(*h)?.inner.lock().clone());
+        for (i, h) in handles_in.iter().enumerate() {
+            let spec = handles::get(*h)?;
+            let spec = spec.inner.lock();
+            // Before the copy: an oversized payload is refused without copying it.
+            q.queue.check_payload_len(spec.data.len()).map_err(|e| {
+                Failure::new(
+                    asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+                    format!("spec {i}: {e}"),
+                )
+            })?;
+            copies.push(spec.clone());
         }
         let ids = q.queue.submit_many(&copies)?;
         for (i, id) in ids.into_iter().enumerate() {
@@ -443,7 +516,7 @@ pub unsafe extern "C" fn asyncop_queue_submit_many(
 
 /// Reads one operation: `*out_operation` is a snapshot handle (free it with
 /// `asyncop_operation_free`). Threads: any. Errors: NULL_ARG, INVALID_ARG
-/// (id <= 0), NOT_FOUND, *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+/// (id <= 0), NOT_FOUND, *_HANDLE, FORKED, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 ///
 /// # Safety
 /// `queue` is NULL or a queue handle; `out_operation` is NULL or writable.
@@ -487,7 +560,7 @@ fn opt_code<T>(
 /// `offset` (>= 0). `*out_list` is a list handle (free with
 /// `asyncop_operation_list_free`). Threads: any.
 /// Errors: NULL_ARG, UTF8, OUT_OF_RANGE (codes), INVALID_ARG (mismatched
-/// state/status, negative offset, limit < -1), *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+/// state/status, negative offset, limit < -1), *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC.
 ///
 /// # Safety
 /// `name` and `dependency_token` are NULL or NUL-terminated; `out_list` is NULL or writable.
@@ -553,7 +626,7 @@ pub unsafe extern "C" fn asyncop_queue_query(
 /// Counts operations per (state, status, operation_type), non-empty groups
 /// only, sorted by those keys. `*out_counts` is a handle (free with
 /// `asyncop_counts_free`). Threads: any.
-/// Errors: NULL_ARG, *_HANDLE, FORKED, IO, INTERNAL, PANIC.
+/// Errors: NULL_ARG, *_HANDLE, FORKED, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 ///
 /// # Safety
 /// `queue` is NULL or a queue handle; `out_counts` is NULL or writable.
@@ -589,7 +662,7 @@ fn user_action(
 /// (2/22) until its host stops. Threads: any. Errors: INVALID_ARG (id <= 0),
 /// NOT_FOUND, CANNOT_CANCEL (restricted type), INVALID_STATE_CHANGE (2/22, 3/x),
 /// INVALID_STATE_CHANGE_UNEXPECTED (changed meanwhile; retry), BUSY, NULL_ARG,
-/// *_HANDLE, FORKED, IO, INTERNAL, PANIC. A refused action changes nothing.
+/// *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC. A refused action changes nothing.
 ///
 /// # Safety
 /// `queue` is NULL or a queue handle.
@@ -718,8 +791,10 @@ pub unsafe extern "C" fn asyncop_queue_set_state(
 /// was claimable). Each lease is freed with `asyncop_lease_free`. Renew a lease
 /// every lease/3 and end it with one outcome call.
 /// Threads: any, concurrent OK; a waiting call blocks only its own thread.
-/// Errors: NULL_ARG, UTF8, INVALID_ARG (max 0, empty host id, wait < 0),
-/// *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+/// `max` is 1..=ASYNCOP_POLL_MAX (65536); a larger one gives INVALID_ARG before
+/// `out_leases` is touched.
+/// Errors: NULL_ARG, UTF8, INVALID_ARG (max 0 or > ASYNCOP_POLL_MAX, empty
+/// host id, wait < 0), *_HANDLE, FORKED, BUSY, IO, CORRUPT, INTERNAL, PANIC.
 ///
 /// # Safety
 /// `host_id` is NULL or NUL-terminated; `types` is NULL or has `types_len`
@@ -745,19 +820,22 @@ pub unsafe extern "C" fn asyncop_queue_poll(
         let q = handles::get(queue)?;
         let host_id = unsafe { str_arg(host_id, "host_id") }?;
         let types = unsafe { slice_arg(types, types_len, "types") }?;
+        let max = match u32::try_from(max) {
+            Ok(m) if (1..=MAX_POLL).contains(&m) => m,
+            _ => {
+                return Err(Failure::new(
+                    asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+                    format!("max must be 1..={MAX_POLL} (ASYNCOP_POLL_MAX), got {max}"),
+                ));
+            }
+        };
         let options = PollOptions {
-            max: u32::try_from(max).unwrap_or(u32::MAX),
+            max,
             wait: (wait_ms != 0)
                 .then(|| ms_arg(wait_ms, "wait_ms"))
                 .transpose()?,
             operation_types: (!types.is_empty()).then(|| types.to_vec()),
         };
-        if max == 0 {
-            return Err(Failure::new(
-                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
-                "max must be at least 1",
-            ));
-        }
         let leases: Vec<Lease> = q.queue.poll(host_id, &options)?;
         let n = leases.len();
         for (i, lease) in leases.into_iter().enumerate() {
@@ -778,7 +856,7 @@ pub unsafe extern "C" fn asyncop_queue_poll(
 /// state 3" without polling the file. `*out_operation` is freed with
 /// `asyncop_operation_free`. Threads: any; blocks only the calling thread.
 /// Errors: NULL_ARG, INVALID_ARG (id <= 0, timeout < 0), NOT_FOUND, *_HANDLE,
-/// FORKED, IO, INTERNAL, PANIC.
+/// FORKED, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 ///
 /// # Safety
 /// `queue` is NULL or a queue handle; `out_operation` is NULL or writable.
@@ -807,7 +885,7 @@ pub unsafe extern "C" fn asyncop_queue_wait_for(
 /// as Failed after the retry budget, or Canceled when a cancel was pending) and
 /// promotes Suspended operations whose postpone time is due. Every poll runs it
 /// too. Writes how many operations each step moved. Threads: any.
-/// Errors: NULL_ARG, *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+/// Errors: NULL_ARG, *_HANDLE, FORKED, BUSY, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
 ///
 /// # Safety
 /// `queue` is NULL or a queue handle; the out-pointers are NULL or writable.
@@ -828,6 +906,28 @@ pub unsafe extern "C" fn asyncop_queue_run_maintenance(
         *recovered = report.recovered as i64;
         *poisoned = report.poisoned as i64;
         *promoted = report.promoted as i64;
+        Ok(())
+    })
+}
+
+/// Checks the file's structure with SQLite's `PRAGMA quick_check` (every page
+/// and record, NOT NULL and CHECK constraints; not index contents): OK, or
+/// ASYNCOP_ERR_CORRUPT with the first lines of SQLite's report in
+/// `asyncop_last_error_message`. It reads the whole file (its cost grows with
+/// the file) on a read connection: writers are not blocked. Nothing is changed
+/// or repaired. Threads: any, concurrent OK.
+/// Errors: NULL_ARG, *_HANDLE, FORKED, CORRUPT, IO, INTERNAL, PANIC.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_check_integrity(
+    queue: *const asyncop_queue,
+) -> asyncop_status {
+    ffi_boundary!({
+        let q = handles::get(queue)?;
+        q.queue.check_integrity()?;
         Ok(())
     })
 }

@@ -39,7 +39,9 @@ pub enum asyncop_status {
     /// The write lock was not obtained within the busy timeout; nothing changed. Retryable.
     ASYNCOP_ERR_BUSY = 10,
     /// The file is not a usable asyncop database: not SQLite, foreign, truncated,
-    /// corrupt, or a newer schema version. The file was left untouched.
+    /// corrupt, or a newer schema version; at open, the file was left untouched.
+    /// Later, a read of a damaged page or stored row (a value the schema does not
+    /// allow), or asyncop_queue_check_integrity finding damage.
     ASYNCOP_ERR_CORRUPT = 11,
     /// An unexpected SQLite failure or a bug.
     ASYNCOP_ERR_INTERNAL = 12,

@@ -389,10 +389,11 @@ fn open_connection(path: &Path, options: &StoreOptions) -> Result<Connection> {
 
 fn operation_from_row(row: &Row<'_>) -> rusqlite::Result<Operation> {
     let bad = |col: usize, v: i64| {
+        let what = if col == 3 { "state" } else { "status" };
         rusqlite::Error::FromSqlConversionFailure(
             col,
             rusqlite::types::Type::Integer,
-            format!("invalid code {v}").into(),
+            format!("invalid {what} code {v}").into(),
         )
     };
     let state: i64 = row.get(3)?;
@@ -797,6 +798,25 @@ pub fn counts(conn: &Connection) -> Result<Vec<CountRow>> {
 }
 
 /// One queue-wide setting as stored (§6.6).
+/// Lines of a failed `quick_check` kept in the error message.
+const QUICK_CHECK_LINES: usize = 10;
+
+/// `PRAGMA quick_check`: `Ok(())` when SQLite reports "ok", else `Corrupt`
+/// with the first lines of its report.
+pub fn quick_check(conn: &Connection) -> Result<()> {
+    let mut stmt = conn.prepare(&format!("PRAGMA quick_check({QUICK_CHECK_LINES})"))?;
+    let lines = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    if lines.len() == 1 && lines[0] == "ok" {
+        return Ok(());
+    }
+    Err(Error::Corrupt(format!(
+        "integrity check failed: {}",
+        lines.join("; ")
+    )))
+}
+
 pub fn setting(conn: &Connection, key: &str) -> Result<Option<String>> {
     let mut stmt = conn.prepare_cached("SELECT value FROM setting WHERE key = ?1")?;
     Ok(stmt.query_row([key], |r| r.get(0)).optional()?)

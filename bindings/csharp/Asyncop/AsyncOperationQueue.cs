@@ -20,6 +20,17 @@ namespace Asyncop
             this.leaseDuration = leaseDuration;
         }
 
+        /// <summary>The largest <c>max</c> of <see cref="Poll"/> (the header's ASYNCOP_POLL_MAX), the same in every language.</summary>
+        public const int MaxPoll = NativeMethods.PollMax;
+        /// <summary>The payload limit of a queue unless <see cref="AsyncOperationQueueOptions.MaxPayloadBytes"/> sets another
+        /// (16 MiB; ASYNCOP_PAYLOAD_DEFAULT_MAX).</summary>
+        public const long DefaultMaxPayloadBytes = NativeMethods.PayloadDefaultMax;
+        /// <summary>The largest payload limit a queue may have (512 MiB; ASYNCOP_PAYLOAD_CEILING).</summary>
+        public const long MaxPayloadBytesCeiling = NativeMethods.PayloadCeiling;
+        /// <summary>The permission bits of a new queue file unless <see cref="AsyncOperationQueueOptions.FileMode"/> says
+        /// otherwise: 0600 (ASYNCOP_FILE_MODE_DEFAULT).</summary>
+        public const int DefaultFileMode = NativeMethods.FileModeDefault;
+
         /// <summary>The file path the queue was opened with.</summary>
         public string Path { get; private set; }
 
@@ -43,6 +54,8 @@ namespace Asyncop
         /// <summary>Opens or creates the queue file at <paramref name="path"/>.</summary>
         /// <param name="path">A file path (not "" nor ":memory:").</param>
         /// <param name="options">Options, or null for the defaults.</param>
+        /// <exception cref="AsyncopInvalidArgumentException">An option is out of range (e.g. MaxPayloadBytes, FileMode).</exception>
+        /// <exception cref="AsyncopCorruptException">The file is not an asyncop database (it is left untouched).</exception>
         public static AsyncOperationQueue Open(string path, AsyncOperationQueueOptions options = null)
         {
             byte[] p = Interop.Utf8z(path, "path");
@@ -74,6 +87,11 @@ namespace Asyncop
                     if (options.BackoffBase.HasValue)
                         Interop.Check(NativeMethods.asyncop_options_set_backoff_ms(opts, (long)options.BackoffBase.Value.TotalMilliseconds, (long)options.BackoffCap.Value.TotalMilliseconds));
                     if (options.AllowDeleteAny.HasValue) Interop.Check(NativeMethods.asyncop_options_set_allow_delete_any(opts, options.AllowDeleteAny.Value ? 1 : 0));
+                    // The ranges are the library's: its setters refuse with INVALID_ARG. A negative value is out of range too.
+                    if (options.MaxPayloadBytes.HasValue)
+                        Interop.Check(NativeMethods.asyncop_options_set_max_payload_bytes(opts, options.MaxPayloadBytes.Value < 0 ? 0UL : (ulong)options.MaxPayloadBytes.Value));
+                    if (options.FileMode.HasValue)
+                        Interop.Check(NativeMethods.asyncop_options_set_file_mode(opts, options.FileMode.Value < 0 ? uint.MaxValue : (uint)options.FileMode.Value));
                 }
                 QueueHandle q;
                 int rc = NativeMethods.asyncop_queue_open(p, opts ?? new OptionsHandle(), out q);
@@ -110,10 +128,13 @@ namespace Asyncop
         /// <summary>Submits one operation and returns its id once committed.</summary>
         /// <param name="name">The name (required, at most 256 characters).</param>
         /// <param name="operationType">The operation type (&gt; 0).</param>
-        /// <param name="data">The payload, or null.</param>
+        /// <param name="data">The payload, or null; at most the queue's payload limit (16 MiB unless
+        /// <see cref="AsyncOperationQueueOptions.MaxPayloadBytes"/> set another).</param>
         /// <param name="dependencyToken">A dependency token, or null.</param>
         /// <param name="postponeUntil">A future time creates the operation Suspended until then.</param>
         /// <param name="correlationId">A correlation id, or null.</param>
+        /// <exception cref="AsyncopInvalidArgumentException">Longer data than the queue's payload limit (the message names both
+        /// sizes), or text too long; nothing was written.</exception>
         public long Submit(string name, int operationType, byte[] data = null, string dependencyToken = null, DateTime? postponeUntil = null, string correlationId = null)
         {
             byte[] n = Interop.Utf8z(name, "name");
@@ -125,7 +146,9 @@ namespace Asyncop
             return id;
         }
 
-        /// <summary>Submits several operations in one transaction (all or none) and returns their ids in order.</summary>
+        /// <summary>Submits several operations in one transaction (all or none) and returns their ids in order. One spec
+        /// with data over the queue's payload limit throws <see cref="AsyncopInvalidArgumentException"/> naming its index,
+        /// and none is written.</summary>
         public long[] SubmitMany(IEnumerable<AsyncOperationSpec> specs)
         {
             if (specs == null) throw new ArgumentNullException("specs");
@@ -260,13 +283,17 @@ namespace Asyncop
 
         /// <summary>Claims up to <paramref name="max"/> Ready operations for a host, waiting up to <paramref name="wait"/> for work.</summary>
         /// <param name="hostId">The host id (non-empty).</param>
-        /// <param name="max">At most this many leases (&gt;= 1).</param>
+        /// <param name="max">At most this many leases, 1 to <see cref="MaxPoll"/> (65536).</param>
         /// <param name="wait">How long to wait when nothing is claimable (null: do not wait).</param>
         /// <param name="types">Only these operation types (null or empty: any).</param>
         public IList<Lease> Poll(string hostId, int max = 1, TimeSpan? wait = null, int[] types = null)
         {
             byte[] h = Interop.Utf8z(hostId, "hostId");
             if (max < 1) throw new ArgumentOutOfRangeException("max", max, "max must be >= 1");
+            // Before anything is allocated: max sizes two arrays.
+            if (max > MaxPoll)
+                throw new AsyncopInvalidArgumentException(AsyncopErrorCode.InvalidArgument,
+                    "max must be 1.." + MaxPoll + " (ASYNCOP_POLL_MAX), got " + max);
             long waitMs = wait.HasValue ? (long)wait.Value.TotalMilliseconds : 0;
             if (waitMs < 0) throw new ArgumentOutOfRangeException("wait", wait, "wait must be >= 0");
             int[] t = types == null ? null : (int[])types.Clone();
@@ -373,6 +400,15 @@ namespace Asyncop
             OperationHandle op;
             Interop.Check(NativeMethods.asyncop_queue_wait_for(Handle, id, ms, out op));
             using (op) return AsyncOperation.FromHandle(op);
+        }
+
+        /// <summary>Checks the file's structure with SQLite's <c>PRAGMA quick_check</c> (every page and record, NOT NULL
+        /// and CHECK constraints; not index contents). Returns when the file is sound. It reads the whole file, so its cost
+        /// grows with the file; writers are not blocked, and nothing is repaired.</summary>
+        /// <exception cref="AsyncopCorruptException">The file is damaged; the message holds the first lines of SQLite's report.</exception>
+        public void CheckIntegrity()
+        {
+            Interop.Check(NativeMethods.asyncop_queue_check_integrity(Handle));
         }
 
         /// <summary>One maintenance pass: recovers expired leases and promotes due postponed operations (every poll runs it too).</summary>

@@ -115,7 +115,8 @@ namespace Asyncop
         public AsyncopBusyException(AsyncopErrorCode code, string message) : base(code, message) { }
     }
 
-    /// <summary>The file is not a usable asyncop database; it was left untouched.</summary>
+    /// <summary>The file is not a usable asyncop database (at open it was left untouched), or a read or
+    /// <see cref="AsyncOperationQueue.CheckIntegrity"/> found a damaged page or stored row.</summary>
     public class AsyncopCorruptException : AsyncopException
     {
         /// <summary>Creates the exception.</summary>

@@ -11,6 +11,13 @@ namespace Asyncop
         internal const long TimeNone = long.MinValue;
         internal const int Any = -1;
         internal const int StatusNone = -1;
+        // The header's limits (ASYNCOP_POLL_MAX, ASYNCOP_PAYLOAD_*, ASYNCOP_FILE_MODE_*), published as
+        // AsyncOperationQueue.MaxPoll etc.; Tests/LimitsTests.cs checks them against include/asyncop.h.
+        internal const int PollMax = 65536;
+        internal const long PayloadDefaultMax = 16L * 1024 * 1024;
+        internal const long PayloadCeiling = 512L * 1024 * 1024;
+        internal const int FileModeDefault = 384; // 0600
+        internal const int FileModeAllowed = 432; // 0660
 
         // --- library ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -148,6 +155,10 @@ namespace Asyncop
         internal static extern int asyncop_options_set_backoff_ms(OptionsHandle options, long baseMs, long capMs);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_options_set_allow_delete_any(OptionsHandle options, int allow);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_max_payload_bytes(OptionsHandle options, ulong maxPayloadBytes);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_file_mode(OptionsHandle options, uint mode);
 
         // --- queue ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -186,6 +197,8 @@ namespace Asyncop
         internal static extern int asyncop_queue_wait_for(QueueHandle queue, long id, long timeoutMs, out OperationHandle op);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_queue_run_maintenance(QueueHandle queue, out long recovered, out long poisoned, out long promoted);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_check_integrity(QueueHandle queue);
 
         // --- spec ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

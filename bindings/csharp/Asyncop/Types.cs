@@ -65,6 +65,17 @@ namespace Asyncop
         public TimeSpan? BackoffCap { get; set; }
         /// <summary>Queue-wide: let Delete remove operations in any state.</summary>
         public bool? AllowDeleteAny { get; set; }
+        /// <summary>Queue-wide payload limit in bytes, 1 up to <see cref="AsyncOperationQueue.MaxPayloadBytesCeiling"/>
+        /// (512 MiB); null keeps what the file has (<see cref="AsyncOperationQueue.DefaultMaxPayloadBytes"/>, 16 MiB, on a new
+        /// file). A submit with longer data throws <see cref="AsyncopInvalidArgumentException"/> and writes nothing. Written
+        /// into the file for every process; out of range, <see cref="AsyncOperationQueue.Open"/> throws
+        /// <see cref="AsyncopInvalidArgumentException"/>.</summary>
+        public long? MaxPayloadBytes { get; set; }
+        /// <summary>Permission bits of a queue file this open creates (and of its -wal and -shm): null or 0600 (owner only,
+        /// the default) up to 0660 (shared with the file's group). It must include 0600 and have no bits outside 0660, else
+        /// <see cref="AsyncOperationQueue.Open"/> throws <see cref="AsyncopInvalidArgumentException"/>. An existing file
+        /// keeps its mode. C# has no octal literals: write <c>Convert.ToInt32("640", 8)</c> or 416.</summary>
+        public int? FileMode { get; set; }
     }
 
     /// <summary>A description of one operation for <see cref="AsyncOperationQueue.SubmitMany"/>.</summary>

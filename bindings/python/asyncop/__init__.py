@@ -46,7 +46,7 @@ from ._errors import (
     NotFoundError,
     StateChangedMeanwhileError,
 )
-from ._native import ABI_VERSION, library_path
+from ._native import ABI_VERSION, FILE_MODE_DEFAULT, PAYLOAD_CEILING, PAYLOAD_DEFAULT_MAX, POLL_MAX, library_path
 from ._native import lib as _lib
 from ._queue import Lease, Queue
 from ._types import Count, Durability, Maintenance, Operation, OperationSpec, Outcome, State, Status
@@ -84,6 +84,7 @@ __all__ = [
     "Count",
     "Durability",
     "ErrorCode",
+    "FILE_MODE_DEFAULT",
     "ForkedError",
     "Handler",
     "InternalError",
@@ -101,6 +102,9 @@ __all__ = [
     "Operation",
     "OperationSpec",
     "Outcome",
+    "PAYLOAD_CEILING",
+    "PAYLOAD_DEFAULT_MAX",
+    "POLL_MAX",
     "PermanentError",
     "Queue",
     "RetryableError",

@@ -149,7 +149,8 @@ class BusyError(AsyncopError):
 
 class CorruptError(AsyncopError):
     """The file is not a usable asyncop database (not SQLite, foreign, truncated,
-    corrupt, or a newer schema); it was left untouched (CORRUPT)."""
+    corrupt, or a newer schema; at open it was left untouched), or a read or
+    :meth:`Queue.check_integrity` found a damaged page or stored row (CORRUPT)."""
 
     default_code = ErrorCode.CORRUPT
 

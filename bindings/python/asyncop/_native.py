@@ -24,12 +24,24 @@ import ctypes
 import ctypes.util
 import os
 import sys
-from ctypes import POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_void_p
+from ctypes import POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 from typing import Any
 
 from ._errors import ErrorCode, make_error
 
-__all__ = ["lib", "library_path", "ABI_VERSION", "TIME_NONE", "ANY", "STATUS_NONE"]
+__all__ = [
+    "lib",
+    "library_path",
+    "ABI_VERSION",
+    "TIME_NONE",
+    "ANY",
+    "STATUS_NONE",
+    "POLL_MAX",
+    "PAYLOAD_DEFAULT_MAX",
+    "PAYLOAD_CEILING",
+    "FILE_MODE_DEFAULT",
+    "FILE_MODE_ALLOWED",
+]
 
 #: The ABI this package was written against (``ASYNCOP_ABI_VERSION``).
 ABI_VERSION = 1
@@ -39,6 +51,19 @@ TIME_NONE = -(2**63)
 ANY = -1
 #: ``ASYNCOP_STATUS_NONE``: ``set_state`` with the state's default meaning.
 STATUS_NONE = -1
+
+# The header's limits, copied here once; tests/test_abi.py checks each against
+# include/asyncop.h, and the library enforces them whatever this module says.
+#: ``ASYNCOP_POLL_MAX``: the largest ``max`` of one poll.
+POLL_MAX = 65536
+#: ``ASYNCOP_PAYLOAD_DEFAULT_MAX``: a queue's payload limit unless set (16 MiB).
+PAYLOAD_DEFAULT_MAX = 16 * 1024 * 1024
+#: ``ASYNCOP_PAYLOAD_CEILING``: the largest payload limit a queue may have (512 MiB).
+PAYLOAD_CEILING = 512 * 1024 * 1024
+#: ``ASYNCOP_FILE_MODE_DEFAULT``: permission bits of a new queue file (0o600).
+FILE_MODE_DEFAULT = 0o600
+#: ``ASYNCOP_FILE_MODE_ALLOWED``: the bits a file mode may have (0o660).
+FILE_MODE_ALLOWED = 0o660
 
 _LIBRARY_FILE = {"darwin": "libasyncop.dylib", "win32": "asyncop.dll"}.get(sys.platform, "libasyncop.so")
 
@@ -123,6 +148,8 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_options_set_max_attempts": (_STATUS, [_H, c_int32]),
     "asyncop_options_set_backoff_ms": (_STATUS, [_H, c_int64, c_int64]),
     "asyncop_options_set_allow_delete_any": (_STATUS, [_H, c_int32]),
+    "asyncop_options_set_max_payload_bytes": (_STATUS, [_H, c_uint64]),
+    "asyncop_options_set_file_mode": (_STATUS, [_H, c_uint32]),
     # queue
     "asyncop_queue_open": (_STATUS, [c_char_p, _H, _P_HANDLE]),
     "asyncop_queue_close": (_STATUS, [_H]),
@@ -148,6 +175,7 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_queue_poll": (_STATUS, [_H, c_char_p, _P_I32, c_size_t, c_int64, _P_HANDLE, c_size_t, _P_SIZE]),
     "asyncop_queue_wait_for": (_STATUS, [_H, c_int64, c_int64, _P_HANDLE]),
     "asyncop_queue_run_maintenance": (_STATUS, [_H, _P_I64, _P_I64, _P_I64]),
+    "asyncop_queue_check_integrity": (_STATUS, [_H]),
     # spec
     "asyncop_spec_new": (_STATUS, [c_char_p, c_int32, _P_HANDLE]),
     "asyncop_spec_free": (_STATUS, [_H]),

@@ -21,13 +21,14 @@ from ._errors import (
     LeaseLostError,
     make_error,
 )
-from ._native import ANY, STATUS_NONE, TIME_NONE, lib
+from ._native import ANY, POLL_MAX, STATUS_NONE, TIME_NONE, lib
 from ._types import Count, Durability, Maintenance, Operation, OperationSpec, Outcome, State, Status
 
 __all__ = ["Queue", "Lease"]
 
-#: Largest ``max`` accepted by :meth:`Queue.poll` (it sizes an array of handles).
-MAX_POLL = 65536
+#: Largest ``max`` accepted by :meth:`Queue.poll` (it sizes an array of handles):
+#: the header's ``ASYNCOP_POLL_MAX``, the same in every language.
+MAX_POLL = POLL_MAX
 
 _SPEC_KEYS = frozenset({"name", "operation_type", "payload", "dependency_token", "postpone_until", "correlation_id"})
 
@@ -123,8 +124,19 @@ class Queue(_Native):
             timedeltas: the n-th retry waits ``min(cap, base * 2**(n-1))``.
         allow_delete_any: queue-wide: let :meth:`delete` remove operations in
             any state, not only Completed ones.
+        max_payload_bytes: queue-wide payload limit in bytes, 1 up to
+            512 MiB (``asyncop.PAYLOAD_CEILING``); default: keep what the file
+            has (16 MiB, ``asyncop.PAYLOAD_DEFAULT_MAX``, on a new file). A
+            submit with a longer payload raises :class:`InvalidArgumentError`
+            and writes nothing. Written into the file for every process.
+        file_mode: permission bits of a file this call creates (and of its
+            ``-wal``/``-shm``): ``0o600`` (default, owner only) up to ``0o660``
+            (shared with the file's group); it must include ``0o600`` and have
+            no other bits. An existing file keeps its mode.
 
     Raises:
+        InvalidArgumentError: an option is out of range (e.g. ``max_payload_bytes``,
+            ``file_mode``).
         CorruptError: the file is not an asyncop database (it is left untouched).
         AsyncopIOError: the file cannot be opened (missing directory, permissions).
     """
@@ -142,6 +154,8 @@ class Queue(_Native):
         max_attempts: int | None = None,
         backoff: tuple[cv.Duration, cv.Duration] | None = None,
         allow_delete_any: bool | None = None,
+        max_payload_bytes: int | None = None,
+        file_mode: int | None = None,
     ) -> None:
         self._h = None
         self._finalizer = None
@@ -161,6 +175,9 @@ class Queue(_Native):
                 raise TypeError("backoff must be a (base, cap) tuple of seconds or timedeltas")
             base_ms, cap_ms = cv.duration_ms(backoff[0], "backoff base"), cv.duration_ms(backoff[1], "backoff cap")
         delete_any = None if allow_delete_any is None else cv.flag(allow_delete_any, "allow_delete_any")
+        # Types here; the ranges are the library's (INVALID_ARG from its setters).
+        payload_max = None if max_payload_bytes is None else cv.integer(max_payload_bytes, "max_payload_bytes", 0, 2**64 - 1)
+        mode = None if file_mode is None else cv.integer(file_mode, "file_mode", 0, 2**32 - 1)
 
         options = c_void_p()
         lib.asyncop_options_new(byref(options))
@@ -179,6 +196,10 @@ class Queue(_Native):
                 lib.asyncop_options_set_backoff_ms(options, base_ms, cap_ms)
             if delete_any is not None:
                 lib.asyncop_options_set_allow_delete_any(options, delete_any)
+            if payload_max is not None:
+                lib.asyncop_options_set_max_payload_bytes(options, payload_max)
+            if mode is not None:
+                lib.asyncop_options_set_file_mode(options, mode)
             handle = c_void_p()
             lib.asyncop_queue_open(path_b, options, byref(handle))
         finally:
@@ -244,13 +265,19 @@ class Queue(_Native):
 
         Args:
             name: up to 256 characters; not unique, may be empty.
-            payload: opaque bytes handed to the handler.
+            payload: opaque bytes handed to the handler, at most the queue's
+                ``max_payload_bytes`` (16 MiB unless set).
             operation_type: > 0; selects the handler.
             dependency_token: operations with the same token run one at a
                 time, in creation order (None or "" for none).
             postpone_until: a timezone-aware datetime, or a timedelta from now:
                 a future time creates the operation Suspended (1/10) until then.
             correlation_id: a free key linking related operations.
+
+        Raises:
+            InvalidArgumentError: a text too long, a type <= 0, or a payload
+                over the queue's limit (the message names both sizes); nothing
+                is written.
         """
         h = self._handle()
         name_b = cv.text(name, "name")
@@ -266,7 +293,9 @@ class Queue(_Native):
     def submit_many(self, specs: Iterable[OperationSpec | Mapping[str, Any]]) -> list[int]:
         """Submits several operations in one transaction (all or none) and
         returns their ids in order. Each item is an :class:`OperationSpec` or a
-        dict with its keys (``name`` and ``operation_type`` required)."""
+        dict with its keys (``name`` and ``operation_type`` required).
+        One invalid item (e.g. a payload over ``max_payload_bytes``) raises
+        :class:`InvalidArgumentError` naming its index, and none is written."""
         h = self._handle()
         items = [self._spec(item) for item in specs]
         if not items:
@@ -520,7 +549,9 @@ class Queue(_Native):
         """
         h = self._handle()
         host_b = cv.text(host_id, "host_id")
-        n_max = cv.integer(max, "max", 0, MAX_POLL)
+        n_max = cv.integer(max, "max")
+        if not 1 <= n_max <= MAX_POLL:
+            raise InvalidArgumentError(f"max must be 1..={MAX_POLL} (ASYNCOP_POLL_MAX), got {n_max}", ErrorCode.INVALID_ARG)
         wait_ms = 0 if wait is None else cv.duration_ms(wait, "wait")
         if operation_types is None:
             types, n_types = None, 0
@@ -621,6 +652,20 @@ class Queue(_Native):
                 text = f"{text} ({name})"
             out.append(make_error(code, text, lib.asyncop_status_hresult(code)))
         return out
+
+    def check_integrity(self) -> None:
+        """Checks the file's structure with SQLite's ``PRAGMA quick_check``
+        (every page and record, NOT NULL and CHECK constraints; not index
+        contents). Returns None when the file is sound.
+
+        It reads the whole file, so its cost grows with the file; writers are
+        not blocked, and nothing is repaired.
+
+        Raises:
+            CorruptError: the file is damaged; the message holds the first
+                lines of SQLite's report.
+        """
+        lib.asyncop_queue_check_integrity(self._handle())
 
     def run_maintenance(self) -> Maintenance:
         """One maintenance pass: returns expired leases to Ready/Suspended (or

@@ -26,6 +26,7 @@ _C_TYPES = {
     "int32_t": ctypes.c_int32,
     "int64_t": ctypes.c_int64,
     "uint32_t": ctypes.c_uint32,
+    "uint64_t": ctypes.c_uint64,
     "size_t": ctypes.c_size_t,
     "asyncop_status": ctypes.c_int32,
     "asyncop_status *": _P(ctypes.c_int32),

@@ -1,0 +1,456 @@
+//! The limits every language shares, in the core and at the C ABI: how many
+//! operations one poll may claim (`MAX_POLL` = `ASYNCOP_POLL_MAX`), how large a
+//! payload may be (`max_payload_bytes`, a queue-wide setting stored in the file:
+//! 16 MiB by default, at most 512 MiB), and which file modes `file_mode` accepts.
+//! Each refusal is `InvalidArgument` / `ASYNCOP_ERR_INVALID_ARG` and writes nothing.
+
+mod support;
+
+use asyncop::ffi::asyncop_status::{self, *};
+use asyncop::ffi::queue::*;
+use asyncop::ffi::spec::*;
+use asyncop::ffi::{ASYNCOP_DURABILITY_NORMAL, ASYNCOP_TIME_NONE, asyncop_last_error_message};
+use asyncop::lease::MAX_POLL;
+use asyncop::operation::{DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING};
+use asyncop::queue::{ALLOWED_FILE_MODE, check_file_mode};
+use asyncop::{
+    DEFAULT_FILE_MODE, Error, Filter, ManualClock, OperationSpec, Options, PollOptions, Queue,
+};
+use std::ffi::CString;
+use std::path::Path;
+use std::ptr::{null, null_mut};
+use support::{NORMAL_TYPE, T0, TempDir, options};
+
+const KIB: u64 = 1024;
+
+fn open_with(path: &Path, tweak: impl FnOnce(&mut Options)) -> Result<Queue, Error> {
+    let mut o = options(&ManualClock::new(T0));
+    tweak(&mut o);
+    Queue::open(path, o)
+}
+
+fn spec(len: usize) -> OperationSpec {
+    OperationSpec::new("payload", NORMAL_TYPE).data(vec![0xA5; len])
+}
+
+fn total(queue: &Queue) -> usize {
+    queue.query(&Filter::default()).unwrap().len()
+}
+
+fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Error>, any_of: &[&str]) -> String {
+    match r {
+        Err(Error::InvalidArgument(m)) => {
+            for want in any_of {
+                assert!(m.contains(want), "message {m:?} lacks {want:?}");
+            }
+            m
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+}
+
+// -- poll max -------------------------------------------------------------------
+
+#[test]
+fn poll_accepts_max_up_to_max_poll_and_refuses_more() {
+    let dir = TempDir::new("poll-max");
+    let queue = open_with(&dir.file("q.db"), |_| {}).unwrap();
+    assert_eq!(MAX_POLL, 65_536);
+    let leases = queue
+        .poll("host", &PollOptions::default().max(MAX_POLL))
+        .unwrap();
+    assert!(leases.is_empty());
+    for max in [0, MAX_POLL + 1, u32::MAX] {
+        expect_invalid(
+            queue.poll("host", &PollOptions::default().max(max)),
+            &["poll max"],
+        );
+    }
+    // A refused poll claims nothing.
+    let id = queue.submit(&spec(1)).unwrap();
+    expect_invalid(
+        queue.poll("host", &PollOptions::default().max(MAX_POLL + 1)),
+        &["65536"],
+    );
+    assert_eq!(queue.retrieve(id).unwrap().state, asyncop::State::Ready);
+    let leases = queue
+        .poll("host", &PollOptions::default().max(MAX_POLL))
+        .unwrap();
+    assert_eq!(leases.len(), 1);
+}
+
+// -- payload limit: core ----------------------------------------------------------
+
+#[test]
+fn payload_at_the_limit_is_accepted_one_byte_over_is_refused_and_nothing_written() {
+    let dir = TempDir::new("payload-limit");
+    let queue = open_with(&dir.file("q.db"), |o| o.max_payload_bytes = Some(KIB)).unwrap();
+    assert_eq!(queue.max_payload_bytes(), KIB);
+    assert_eq!(queue.settings().max_payload_bytes, KIB);
+
+    let id = queue.submit(&spec(1024)).unwrap();
+    assert_eq!(queue.retrieve(id).unwrap().data.len(), 1024);
+    expect_invalid(queue.submit(&spec(1025)), &["1025", "1024"]);
+    assert_eq!(total(&queue), 1);
+
+    // One oversized item refuses the whole batch.
+    let m = expect_invalid(
+        queue.submit_many(&[spec(10), spec(1024), spec(1025), spec(0)]),
+        &["spec 2", "1025", "1024"],
+    );
+    assert!(m.contains("max_payload_bytes"), "{m}");
+    assert_eq!(total(&queue), 1);
+    let ids = queue.submit_many(&[spec(0), spec(1024)]).unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(total(&queue), 3);
+}
+
+#[test]
+fn the_default_limit_is_16_mib() {
+    let dir = TempDir::new("payload-default");
+    let queue = open_with(&dir.file("q.db"), |_| {}).unwrap();
+    assert_eq!(DEFAULT_MAX_PAYLOAD_BYTES, 16 * 1024 * 1024);
+    assert_eq!(queue.max_payload_bytes(), DEFAULT_MAX_PAYLOAD_BYTES);
+    let over = usize::try_from(DEFAULT_MAX_PAYLOAD_BYTES).unwrap() + 1;
+    expect_invalid(queue.submit(&spec(over)), &["16777217", "16777216"]);
+    assert_eq!(total(&queue), 0);
+}
+
+#[test]
+fn a_non_default_limit_is_stored_in_the_file_for_other_handles() {
+    let dir = TempDir::new("payload-persist");
+    let path = dir.file("q.db");
+    let first = open_with(&path, |o| o.max_payload_bytes = Some(2 * KIB)).unwrap();
+    // A second handle opened meanwhile with no opinion reads the file's value.
+    let second = open_with(&path, |_| {}).unwrap();
+    assert_eq!(second.max_payload_bytes(), 2 * KIB);
+    expect_invalid(second.submit(&spec(2049)), &["2049", "2048"]);
+    second.submit(&spec(2048)).unwrap();
+    first.close();
+    second.close();
+    let third = open_with(&path, |_| {}).unwrap();
+    assert_eq!(third.max_payload_bytes(), 2 * KIB);
+    assert_eq!(total(&third), 1);
+    third.close();
+    // Setting it again changes it for handles opened afterwards.
+    let fourth = open_with(&path, |o| o.max_payload_bytes = Some(KIB)).unwrap();
+    assert_eq!(fourth.max_payload_bytes(), KIB);
+    fourth.close();
+    assert_eq!(open_with(&path, |_| {}).unwrap().max_payload_bytes(), KIB);
+}
+
+#[test]
+fn limits_outside_1_to_512_mib_are_refused_at_open_and_not_stored() {
+    let dir = TempDir::new("payload-range");
+    let path = dir.file("q.db");
+    assert_eq!(MAX_PAYLOAD_BYTES_CEILING, 512 * 1024 * 1024);
+    for bad in [0, MAX_PAYLOAD_BYTES_CEILING + 1, u64::MAX] {
+        expect_invalid(
+            open_with(&path, |o| o.max_payload_bytes = Some(bad)),
+            &["max_payload_bytes", &bad.to_string()],
+        );
+    }
+    let q = open_with(&path, |_| {}).unwrap();
+    assert_eq!(q.max_payload_bytes(), DEFAULT_MAX_PAYLOAD_BYTES);
+    q.close();
+    for good in [1, MAX_PAYLOAD_BYTES_CEILING] {
+        let q = open_with(&path, |o| o.max_payload_bytes = Some(good)).unwrap();
+        assert_eq!(q.max_payload_bytes(), good);
+        q.close();
+    }
+    let q = open_with(&path, |_| {}).unwrap();
+    assert_eq!(q.max_payload_bytes(), MAX_PAYLOAD_BYTES_CEILING);
+    q.submit(&spec(0)).unwrap();
+}
+
+#[test]
+fn a_stored_limit_out_of_range_is_corrupt() {
+    let dir = TempDir::new("payload-stored");
+    let path = dir.file("q.db");
+    for bad in ["0", "536870913", "-5", "lots"] {
+        let q = open_with(&path, |_| {}).unwrap();
+        q.store()
+            .write(|conn| asyncop::store::set_setting(conn, "max_payload_bytes", bad))
+            .unwrap();
+        q.close();
+        match open_with(&path, |_| {}) {
+            Err(Error::Corrupt(m)) => assert!(m.contains("max_payload_bytes"), "{m}"),
+            other => panic!("{bad}: expected Corrupt, got {other:?}"),
+        }
+        // Setting a valid value repairs it.
+        let q = open_with(&path, |o| o.max_payload_bytes = Some(KIB)).unwrap();
+        assert_eq!(q.max_payload_bytes(), KIB);
+        q.close();
+    }
+}
+
+// -- file mode --------------------------------------------------------------------
+
+#[test]
+fn file_modes_within_0660_that_include_0600_are_accepted() {
+    assert_eq!(DEFAULT_FILE_MODE, 0o600);
+    assert_eq!(ALLOWED_FILE_MODE, 0o660);
+    for good in [0o600, 0o620, 0o640, 0o660] {
+        check_file_mode(good).unwrap_or_else(|e| panic!("0o{good:o}: {e}"));
+    }
+    for bad in [
+        0,
+        0o400,
+        0o200,
+        0o644,
+        0o664,
+        0o666,
+        0o700,
+        0o606,
+        0o4600,
+        0o1600,
+        0o460,
+        u32::MAX,
+    ] {
+        expect_invalid(check_file_mode(bad), &["file_mode"]);
+    }
+    let dir = TempDir::new("file-mode");
+    let path = dir.file("q.db");
+    expect_invalid(open_with(&path, |o| o.file_mode = 0o644), &["0o644"]);
+    assert!(!path.exists(), "a refused open created the file");
+}
+
+// -- the C ABI ----------------------------------------------------------------------
+
+fn last_error() -> String {
+    let n = unsafe { asyncop_last_error_message(null_mut(), 0) };
+    let mut buf = vec![0u8; n + 1];
+    unsafe { asyncop_last_error_message(buf.as_mut_ptr().cast(), buf.len()) };
+    buf.truncate(n);
+    String::from_utf8(buf).unwrap()
+}
+
+fn check(rc: asyncop_status, want: asyncop_status) -> String {
+    let msg = last_error();
+    assert_eq!(rc, want, "last error: {msg}");
+    msg
+}
+
+fn ffi_open(path: &Path, tweak: impl FnOnce(*mut asyncop_options)) -> *mut asyncop_queue {
+    let mut o = null_mut();
+    check(unsafe { asyncop_options_new(&mut o) }, ASYNCOP_OK);
+    check(
+        unsafe { asyncop_options_set_durability(o, ASYNCOP_DURABILITY_NORMAL) },
+        ASYNCOP_OK,
+    );
+    tweak(o);
+    let p = CString::new(path.to_str().unwrap()).unwrap();
+    let mut q = null_mut();
+    check(
+        unsafe { asyncop_queue_open(p.as_ptr(), o, &mut q) },
+        ASYNCOP_OK,
+    );
+    check(unsafe { asyncop_options_free(o) }, ASYNCOP_OK);
+    q
+}
+
+fn ffi_submit(q: *const asyncop_queue, data: &[u8]) -> (asyncop_status, i64) {
+    let mut id = -7;
+    let rc = unsafe {
+        asyncop_queue_submit(
+            q,
+            c"payload".as_ptr(),
+            NORMAL_TYPE,
+            data.as_ptr(),
+            data.len(),
+            null(),
+            ASYNCOP_TIME_NONE,
+            null(),
+            &mut id,
+        )
+    };
+    (rc, id)
+}
+
+fn ffi_total(q: *const asyncop_queue) -> usize {
+    use asyncop::ffi::operation::*;
+    let mut list = null_mut();
+    let rc = unsafe {
+        asyncop_queue_query(
+            q,
+            -1,
+            -1,
+            -1,
+            null(),
+            null(),
+            ASYNCOP_TIME_NONE,
+            0,
+            -1,
+            0,
+            &mut list,
+        )
+    };
+    check(rc, ASYNCOP_OK);
+    let mut n = 0usize;
+    check(
+        unsafe { asyncop_operation_list_count(list, &mut n) },
+        ASYNCOP_OK,
+    );
+    check(unsafe { asyncop_operation_list_free(list) }, ASYNCOP_OK);
+    n
+}
+
+#[test]
+fn c_poll_refuses_max_above_asyncop_poll_max_before_touching_out_leases() {
+    let dir = TempDir::new("c-poll-max");
+    let q = ffi_open(&dir.file("q.db"), |_| {});
+    let sentinel = 0x5a5a_usize as *mut asyncop::ffi::asyncop_lease;
+    for max in [MAX_POLL as usize + 1, usize::MAX, 0] {
+        let mut slots = [sentinel; 2];
+        let mut n = 77usize;
+        let rc = unsafe {
+            asyncop_queue_poll(
+                q,
+                c"host".as_ptr(),
+                null(),
+                0,
+                0,
+                slots.as_mut_ptr(),
+                max,
+                &mut n,
+            )
+        };
+        let msg = check(rc, ASYNCOP_ERR_INVALID_ARG);
+        assert!(msg.contains("max"), "{msg}");
+        assert_eq!(slots, [sentinel; 2], "out_leases was written");
+        assert_eq!(n, 77, "out_count was written");
+    }
+    let mut slots = vec![null_mut(); MAX_POLL as usize];
+    let mut n = 77usize;
+    let rc = unsafe {
+        asyncop_queue_poll(
+            q,
+            c"host".as_ptr(),
+            null(),
+            0,
+            0,
+            slots.as_mut_ptr(),
+            slots.len(),
+            &mut n,
+        )
+    };
+    check(rc, ASYNCOP_OK);
+    assert_eq!(n, 0);
+    unsafe { asyncop_queue_close(q) };
+}
+
+#[test]
+fn c_payload_limit_is_set_enforced_and_stored() {
+    let dir = TempDir::new("c-payload");
+    let path = dir.file("q.db");
+    // Setter range: 1..=ASYNCOP_PAYLOAD_CEILING.
+    let mut o = null_mut();
+    check(unsafe { asyncop_options_new(&mut o) }, ASYNCOP_OK);
+    for bad in [0, MAX_PAYLOAD_BYTES_CEILING + 1, u64::MAX] {
+        let msg = check(
+            unsafe { asyncop_options_set_max_payload_bytes(o, bad) },
+            ASYNCOP_ERR_INVALID_ARG,
+        );
+        assert!(msg.contains("max_payload_bytes"), "{msg}");
+    }
+    for good in [1, MAX_PAYLOAD_BYTES_CEILING] {
+        check(
+            unsafe { asyncop_options_set_max_payload_bytes(o, good) },
+            ASYNCOP_OK,
+        );
+    }
+    check(unsafe { asyncop_options_free(o) }, ASYNCOP_OK);
+    check(
+        unsafe { asyncop_options_set_max_payload_bytes(null_mut(), KIB) },
+        ASYNCOP_ERR_NULL_ARG,
+    );
+
+    let q = ffi_open(&path, |o| {
+        check(
+            unsafe { asyncop_options_set_max_payload_bytes(o, KIB) },
+            ASYNCOP_OK,
+        );
+    });
+    let (rc, id) = ffi_submit(q, &[1; 1024]);
+    check(rc, ASYNCOP_OK);
+    assert!(id > 0);
+    let (rc, id) = ffi_submit(q, &[1; 1025]);
+    let msg = check(rc, ASYNCOP_ERR_INVALID_ARG);
+    assert!(msg.contains("1025") && msg.contains("1024"), "{msg}");
+    assert_eq!(id, -7, "out_id written on failure");
+    assert_eq!(ffi_total(q), 1);
+
+    // submit_many with one oversized spec writes none.
+    let mut specs = Vec::new();
+    for len in [1usize, 1025, 2] {
+        let mut s = null_mut();
+        check(
+            unsafe { asyncop_spec_new(c"batch".as_ptr(), NORMAL_TYPE, &mut s) },
+            ASYNCOP_OK,
+        );
+        let data = vec![3u8; len];
+        check(
+            unsafe { asyncop_spec_set_data(s, data.as_ptr(), data.len()) },
+            ASYNCOP_OK,
+        );
+        specs.push(s.cast_const());
+    }
+    let mut ids = [0i64; 3];
+    let rc = unsafe { asyncop_queue_submit_many(q, specs.as_ptr(), specs.len(), ids.as_mut_ptr()) };
+    let msg = check(rc, ASYNCOP_ERR_INVALID_ARG);
+    assert!(msg.contains("spec 1") && msg.contains("1025"), "{msg}");
+    assert_eq!(ids, [0; 3]);
+    assert_eq!(ffi_total(q), 1);
+    for s in specs {
+        check(unsafe { asyncop_spec_free(s.cast_mut()) }, ASYNCOP_OK);
+    }
+    unsafe { asyncop_queue_close(q) };
+
+    // The limit is in the file: a second handle with default options applies it.
+    let q2 = ffi_open(&path, |_| {});
+    check(ffi_submit(q2, &[1; 1025]).0, ASYNCOP_ERR_INVALID_ARG);
+    check(ffi_submit(q2, &[1; 1024]).0, ASYNCOP_OK);
+    assert_eq!(ffi_total(q2), 2);
+    unsafe { asyncop_queue_close(q2) };
+}
+
+#[test]
+fn c_file_mode_setter_checks_its_argument() {
+    let mut o = null_mut();
+    check(unsafe { asyncop_options_new(&mut o) }, ASYNCOP_OK);
+    for good in [0o600, 0o620, 0o640, 0o660] {
+        check(
+            unsafe { asyncop_options_set_file_mode(o, good) },
+            ASYNCOP_OK,
+        );
+    }
+    for bad in [0, 0o400, 0o644, 0o666, 0o700, 0o4600, u32::MAX] {
+        let msg = check(
+            unsafe { asyncop_options_set_file_mode(o, bad) },
+            ASYNCOP_ERR_INVALID_ARG,
+        );
+        assert!(msg.contains("file_mode"), "{msg}");
+    }
+    check(unsafe { asyncop_options_free(o) }, ASYNCOP_OK);
+    check(
+        unsafe { asyncop_options_set_file_mode(null_mut(), 0o600) },
+        ASYNCOP_ERR_NULL_ARG,
+    );
+}
+
+#[test]
+fn c_check_integrity_of_a_healthy_file_is_ok() {
+    let dir = TempDir::new("c-integrity");
+    let q = ffi_open(&dir.file("q.db"), |_| {});
+    check(ffi_submit(q, b"x").0, ASYNCOP_OK);
+    check(unsafe { asyncop_queue_check_integrity(q) }, ASYNCOP_OK);
+    check(
+        unsafe { asyncop_queue_check_integrity(null()) },
+        ASYNCOP_ERR_NULL_ARG,
+    );
+    unsafe { asyncop_queue_close(q) };
+    check(
+        unsafe { asyncop_queue_check_integrity(q) },
+        ASYNCOP_ERR_CLOSED_HANDLE,
+    );
+}
