@@ -42,7 +42,8 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// How long a write waits for the write lock before giving `Busy`.
     pub busy_timeout: Duration,
-    /// Permission bits of a database file created by `open` (see `Options::file_mode`).
+    /// Permission bits of a database file created by `open`, already checked
+    /// by `queue::check_file_mode` (see `Options::file_mode`).
     pub file_mode: u32,
 }
 
@@ -107,12 +108,6 @@ impl Store {
                 "a queue needs a file path (an in-memory or temporary database cannot be shared)"
                     .into(),
             ));
-        }
-        if options.file_mode & !0o660 != 0 || options.file_mode & 0o600 != 0o600 {
-            return Err(Error::InvalidArgument(format!(
-                "file_mode {:#o}: only 0o600 (owner) or 0o660 (owner and group) are allowed",
-                options.file_mode
-            )));
         }
         // Absolute, so that SQLite (built with URI filenames on) can never read
         // "file:..." as a URI naming some other file than the one inspected here.
