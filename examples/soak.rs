@@ -20,9 +20,10 @@
 //!
 //! Roles (the program re-executes itself): `soak [run options]` is the orchestrator,
 //! `soak worker FILE HOST LOG SEED LEASE_MS [drain DEADLINE_MS]`, `soak submitter FILE LOG
-//! SEED BACKLOG`. Every child writes its log lines with one unbuffered `write` each, before
-//! (`call`) and after (`done`, `claim`, `submit`) each queue call: a SIGKILL loses nothing
-//! already written (the page cache keeps it), so the logs are the children's exact record.
+//! SEED BACKLOG`; `soak check --dir D` runs the checks again on a kept run. Every child
+//! writes its log lines with one unbuffered `write` each, before (`call`) and after
+//! (`done`, `claim`, `submit`) each queue call: a SIGKILL loses nothing already written
+//! (the page cache keeps it), so the logs are the children's exact record.
 
 use asyncop::{
     Error, Filter, Lease, LeaseKey, OperationSpec, Options, PollOptions, Queue, Report, State,
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("worker") => worker_main(&args[1..]),
         Some("submitter") => submitter_main(&args[1..]),
+        Some("check") => check_main(&args[1..]),
         _ => orchestrate(&args),
     };
     match result {
@@ -790,10 +792,51 @@ fn orchestrate(args: &[String]) -> AnyResult<ExitCode> {
         drain_started.elapsed().as_secs_f64()
     );
     let report = check(&c, &file, &logs)?;
-    let total = started.elapsed();
+    let deaths = Deaths {
+        kills,
+        submitter_kills,
+        unexpected_exits: run.unexpected_exits,
+    };
+    Ok(summarize(
+        &c,
+        &report,
+        &deaths,
+        status.success(),
+        started.elapsed(),
+    ))
+}
+
+/// `soak check --dir D [--lease-ms L]`: the checks again on a kept run (post-mortem).
+fn check_main(args: &[String]) -> AnyResult<ExitCode> {
+    let c = config(args)?;
+    let started = Instant::now();
+    let report = check(&c, &c.dir.join("queue.db"), &c.dir.join("logs"))?;
+    let deaths = Deaths {
+        kills: 0,
+        submitter_kills: 0,
+        unexpected_exits: 0,
+    };
+    Ok(summarize(&c, &report, &deaths, true, started.elapsed()))
+}
+
+/// What the killer did (not in the logs).
+struct Deaths {
+    kills: u64,
+    submitter_kills: u64,
+    unexpected_exits: u64,
+}
+
+/// Prints the figures, the first details, and the summary line; the exit code.
+fn summarize(
+    c: &Config,
+    report: &Findings,
+    deaths: &Deaths,
+    drain_ok: bool,
+    total: Duration,
+) -> ExitCode {
     println!(
         "soak: figures: submitted (rows) {}, acknowledged {}, completed {} (succeeded {}, \
-         failed {}, canceled {}), poisoned {}, left paused {}, kills {kills} ({submitter_kills} of the \
+         failed {}, canceled {}), poisoned {}, left paused {}, kills {} ({} of the \
          submitter; worker deaths mid-call {}, holding leases {}), lost {}, bad payloads {}, stuck {}, overlaps {}, \
          completed twice {}, claims {}, unexpected child exits {}, duration {:.1} s",
         report.rows,
@@ -804,6 +847,8 @@ fn orchestrate(args: &[String]) -> AnyResult<ExitCode> {
         report.canceled,
         report.poisoned,
         report.paused,
+        deaths.kills,
+        deaths.submitter_kills,
         report.kills_mid_call,
         report.kills_holding,
         report.lost,
@@ -812,7 +857,7 @@ fn orchestrate(args: &[String]) -> AnyResult<ExitCode> {
         report.overlaps,
         report.twice,
         report.claims,
-        run.unexpected_exits,
+        deaths.unexpected_exits,
         total.as_secs_f64()
     );
     println!("soak: accepted user actions: {:?}", report.actions);
@@ -821,7 +866,7 @@ fn orchestrate(args: &[String]) -> AnyResult<ExitCode> {
     }
     let checks = [
         ("lost", report.lost == 0 && report.bad_payloads == 0),
-        ("stuck", report.stuck == 0 && status.success()),
+        ("stuck", report.stuck == 0 && drain_ok),
         ("overlaps", report.overlaps == 0),
         ("completed twice", report.twice == 0),
         ("integrity", report.integrity == "ok"),
@@ -840,11 +885,11 @@ fn orchestrate(args: &[String]) -> AnyResult<ExitCode> {
         checks.len() - failed.len(),
         failed.len()
     );
-    Ok(if failed.is_empty() {
+    if failed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
 }
 
 // -- the checks ------------------------------------------------------------------
@@ -949,12 +994,19 @@ fn check(c: &Config, file: &Path, logs: &Path) -> AnyResult<Findings> {
                         claimed: num(4).unwrap_or(0),
                         calls: Vec::new(),
                     };
-                    if let Some(prev) = leases.entry(id).or_default().insert(token, rec) {
-                        r.overlaps += 1;
-                        r.details.push(format!(
-                            "op {id}: token {token} handed to {} and again",
-                            prev.host
-                        ));
+                    // A token handed out twice: the first record keeps both leases' calls.
+                    match leases.entry(id).or_default().entry(token) {
+                        std::collections::btree_map::Entry::Occupied(prev) => {
+                            r.overlaps += 1;
+                            r.details.push(format!(
+                                "op {id}: token {token} handed to {} and again to {}",
+                                prev.get().host,
+                                rec.host
+                            ));
+                        }
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            v.insert(rec);
+                        }
                     }
                 }
                 ("call", Some(id), Some(token)) => {
