@@ -318,3 +318,24 @@ fn a_full_disk_gives_io_and_loses_no_acknowledged_operation() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+#[test]
+fn a_wal_deleted_under_the_queue_fails_the_next_call_loudly() {
+    let dir = TempDir::new("wal-deleted");
+    let path = dir.file("q.db");
+    let q = Queue::open(&path, normal()).unwrap();
+    let first = q.submit(&OperationSpec::new("x", NORMAL_TYPE)).unwrap();
+    std::fs::remove_file(dir.file("q.db-wal")).unwrap();
+    // The commit went to a file without a name: the call must not say OK.
+    let err = q
+        .submit(&OperationSpec::new("y", NORMAL_TYPE))
+        .expect_err("a commit into a deleted WAL is not acknowledged");
+    assert!(matches!(err, Error::Io(_)), "{err:?}");
+    assert!(err.to_string().contains("deleted or replaced"), "{err}");
+    // And every later call refuses too.
+    assert!(matches!(q.retrieve(first), Err(Error::Io(_))));
+    assert!(matches!(
+        q.submit(&OperationSpec::new("z", NORMAL_TYPE)),
+        Err(Error::Io(_))
+    ));
+}

@@ -11,6 +11,7 @@ mod fork;
 mod group_commit;
 mod guard;
 mod schema;
+mod wal_identity;
 
 pub use group_commit::WriterStats;
 
@@ -94,6 +95,7 @@ pub struct Store {
     /// The file in this process's registry of open files (`guard`); taken
     /// once, by the close that releases it.
     file: Mutex<Option<guard::FileId>>,
+    wal: wal_identity::WalIdentity,
 }
 
 impl Store {
@@ -134,6 +136,7 @@ impl Store {
         let _: i32 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let watcher = open_connection(&path, &options)?;
         let file = opening.finish()?;
+        let wal = wal_identity::WalIdentity::record(&path);
         Ok(Store {
             path,
             options,
@@ -145,6 +148,7 @@ impl Store {
             notifier: Notifier::default(),
             closed: AtomicBool::new(false),
             file: Mutex::new(Some(file)),
+            wal,
         })
     }
 
@@ -203,7 +207,8 @@ impl Store {
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        self.group.write(
+        self.wal.ensure_intact()?;
+        let value = self.group.write(
             &self.writer,
             |end| {
                 // Only real changes wake waiters: an empty claim must not wake its own poller.
@@ -212,7 +217,9 @@ impl Store {
                 }
             },
             f,
-        )
+        )?;
+        self.wal.check()?;
+        Ok(value)
     }
 
     /// How many transactions and commands the writer has committed.
@@ -231,6 +238,7 @@ impl Store {
         if self.is_closed() {
             return Err(Error::Closed);
         }
+        self.wal.ensure_intact()?;
         let pooled = self.readers.lock().pop();
         let mut conn = match pooled {
             Some(c) => c,
