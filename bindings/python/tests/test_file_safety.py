@@ -111,6 +111,11 @@ def test_new_files_are_private_by_default_and_group_shared_on_request(tmp_path: 
             q.submit("x", b"", operation_type=100)
             for suffix in ("", "-wal", "-shm"):
                 assert os.stat(private + suffix).st_mode & 0o777 == 0o600, suffix
+        group = str(tmp_path / "group.db")
+        with asyncop.Queue(group, file_mode=0o660) as q:
+            q.submit("x", b"", operation_type=100)
+            for suffix in ("", "-wal", "-shm"):
+                assert os.stat(group + suffix).st_mode & 0o777 == 0o660, suffix
     finally:
         os.umask(old)
     # An existing file keeps its mode.
