@@ -416,13 +416,13 @@ fn complete_batch(leases: &[*const asyncop_lease]) -> Result<Vec<Result<(), Fail
 /// - Some leases could not complete (the others did, and stay completed):
 ///   returns the code of the first one that failed, usually
 ///   ASYNCOP_ERR_LEASE_LOST; each entry is ASYNCOP_OK or its lease's code; the
-///   last error message reads "2 of 100 leases could not complete; first
-///   (index 7): <why>".
+///   last error message reads `2 of 100 leases could not complete; first
+///   (index 7): <why>`.
 /// - The call failed as a whole: nothing was written and every entry is the
 ///   returned code. NULL_ARG (`leases` NULL with `count` > 0, or a NULL entry),
 ///   INVALID_HANDLE, CLOSED_HANDLE (an entry freed, or its queue closed),
 ///   FORKED, PANIC (an entry poisoned) all name the first bad entry
-///   ("leases[3]: ..."); INVALID_ARG (leases of different queue handles, or an
+///   (`leases[3]: ...`); INVALID_ARG (leases of different queue handles, or an
 ///   impossible `count`); BUSY (retryable), IO, CORRUPT, INTERNAL.
 ///
 /// ASYNCOP_ERR_LEASE_LOST is never a whole-call code. A caller telling the two

@@ -1,6 +1,6 @@
 //! The panic boundary every export runs in. A panic must never unwind into C
 //! (since Rust 1.81 it would abort the host process); it becomes
-//! `ASYNCOP_ERR_PANIC` with the message "internal panic: <payload>". The
+//! `ASYNCOP_ERR_PANIC` with the message `internal panic: <payload>`. The
 //! handle involved is poisoned by its guard (see `handles::Guard`).
 
 use super::status::{Failure, asyncop_status, clear_last_error, set_last_error};

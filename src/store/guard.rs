@@ -123,22 +123,34 @@ impl Opening {
                 return Ok(opening);
             }
         }
-        let (db, created) = open_or_create(path, mode)?;
-        let meta = db.metadata().map_err(|e| io(path, e))?;
-        if !meta.is_file() {
-            return Err(io(path, "not a regular file"));
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (db, created) = open_or_create(path, mode)?;
+            let meta = db.metadata().map_err(|e| io(path, e))?;
+            if !meta.is_file() {
+                return Err(io(path, "not a regular file"));
+            }
+            let id = (meta.dev(), meta.ino());
+            if let Some(held) = opening.map().get_mut(&id) {
+                // The path was renamed onto a file we hold between the two looks:
+                // keep the descriptor (closing it would drop our locks).
+                held.spare.push(db);
+                opening.state = OpeningState::Known(id);
+                return Ok(opening);
+            }
+            lock_exclusive(
+                &db,
+                path,
+                deadline.saturating_duration_since(Instant::now()),
+            )?;
+            // A process that created the file and then failed to open it removes
+            // it again: if that happened while we waited, start over.
+            if std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == id) {
+                opening.state = OpeningState::Fresh { id, db, created };
+                return Ok(opening);
+            }
+            unlock_exclusive(&db);
         }
-        let id = (meta.dev(), meta.ino());
-        if let Some(held) = opening.map().get_mut(&id) {
-            // The path was renamed onto a file we hold between the two looks:
-            // keep the descriptor (closing it would drop our locks).
-            held.spare.push(db);
-            opening.state = OpeningState::Known(id);
-            return Ok(opening);
-        }
-        lock_exclusive(&db, path, timeout)?;
-        opening.state = OpeningState::Fresh { id, db, created };
-        Ok(opening)
     }
 
     fn map(&mut self) -> &mut HashMap<FileId, Held> {
