@@ -200,11 +200,13 @@ impl Drop for Opening {
     fn drop(&mut self) {
         // A failed open: every connection made meanwhile is already closed
         // (declared after the `Opening`), so closing `db` drops no lock of ours.
+        // The file we created is removed while we still hold the open lock, so
+        // an opener waiting for it sees the path change and starts over.
         if let OpeningState::Fresh { db, created, .. } = &self.state {
-            unlock_exclusive(db);
             if *created && db.metadata().is_ok_and(|m| m.len() == 0) {
                 let _ = std::fs::remove_file(&self.path);
             }
+            unlock_exclusive(db);
         }
     }
 }
