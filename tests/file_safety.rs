@@ -224,6 +224,11 @@ fn new_files_are_private_or_group_shared_whatever_the_umask() {
     }
 }
 
+fn ids(q: &Queue) -> Vec<i64> {
+    let ops = q.query(&Filter::default()).unwrap();
+    ops.iter().map(|o| o.id).collect()
+}
+
 /// Mounts a tmpfs of `size` at `dir` for the life of the value.
 struct Tmpfs<'a>(&'a Path);
 
@@ -292,24 +297,12 @@ fn a_full_disk_gives_io_and_loses_no_acknowledged_operation() {
         assert!(e.to_string().to_lowercase().contains("full"), "{e}");
     }
     // Reads still work and see every acknowledged operation.
-    let seen: Vec<i64> = q
-        .query(&Filter::default())
-        .unwrap()
-        .iter()
-        .map(|o| o.id)
-        .collect();
-    assert_eq!(seen, acknowledged);
+    assert_eq!(ids(&q), acknowledged);
     q.close();
     // Room again: the queue reopens with everything and takes new work.
     std::fs::remove_file(&filler).unwrap();
     let q = Queue::open(&path, Options::default()).unwrap();
-    let seen: Vec<i64> = q
-        .query(&Filter::default())
-        .unwrap()
-        .iter()
-        .map(|o| o.id)
-        .collect();
-    assert_eq!(seen, acknowledged);
+    assert_eq!(ids(&q), acknowledged);
     q.submit(&OperationSpec::new("after", NORMAL_TYPE)).unwrap();
     q.close();
     let conn = rusqlite::Connection::open(&path).unwrap();

@@ -476,39 +476,40 @@ fn get_opt_text<T>(
     Ok(())
 }
 
-fn get_i64<T>(
-    ctx: &Ctx,
-    u: &mut Unstructured,
-    h: *mut T,
-    what: &str,
-    f: unsafe extern "C" fn(*const T, *mut i64) -> asyncop_status,
-) -> AResult<i64> {
-    let mut v = SENT64;
-    let p = if u.ratio(15u8, 16u8)? {
-        &mut v as *mut i64
-    } else {
-        null_mut()
-    };
-    let code = ctx.check(what, unsafe { f(h, p) });
-    scalar_untouched(what, code, v, SENT64);
-    Ok(v)
+/// A sentinel an out-parameter holds before a call, to see whether a failed
+/// call wrote it.
+trait Sentinel: Copy + PartialEq + std::fmt::Debug {
+    const SENT: Self;
 }
 
-fn get_i32<T>(
+impl Sentinel for i64 {
+    const SENT: i64 = SENT64;
+}
+
+impl Sentinel for i32 {
+    const SENT: i32 = SENT32;
+}
+
+/// `v` as an out-pointer, or NULL one time in 16.
+fn maybe_out<V>(u: &mut Unstructured, v: &mut V) -> AResult<*mut V> {
+    Ok(if u.ratio(15u8, 16u8)? {
+        v as *mut V
+    } else {
+        null_mut()
+    })
+}
+
+fn get_scalar<T, V: Sentinel>(
     ctx: &Ctx,
     u: &mut Unstructured,
     h: *mut T,
     what: &str,
-    f: unsafe extern "C" fn(*const T, *mut i32) -> asyncop_status,
-) -> AResult<i32> {
-    let mut v = SENT32;
-    let p = if u.ratio(15u8, 16u8)? {
-        &mut v as *mut i32
-    } else {
-        null_mut()
-    };
+    f: unsafe extern "C" fn(*const T, *mut V) -> asyncop_status,
+) -> AResult<V> {
+    let mut v = V::SENT;
+    let p = maybe_out(u, &mut v)?;
     let code = ctx.check(what, unsafe { f(h, p) });
-    scalar_untouched(what, code, v, SENT32);
+    scalar_untouched(what, code, v, V::SENT);
     Ok(v)
 }
 
@@ -520,16 +521,8 @@ fn get_opt_i64<T>(
     f: unsafe extern "C" fn(*const T, *mut i64, *mut i32) -> asyncop_status,
 ) -> AResult<()> {
     let (mut v, mut present) = (SENT64, SENT32);
-    let p = if u.ratio(15u8, 16u8)? {
-        &mut v as *mut i64
-    } else {
-        null_mut()
-    };
-    let pp = if u.ratio(15u8, 16u8)? {
-        &mut present as *mut i32
-    } else {
-        null_mut()
-    };
+    let p = maybe_out(u, &mut v)?;
+    let pp = maybe_out(u, &mut present)?;
     let code = ctx.check(what, unsafe { f(h, p, pp) });
     scalar_untouched(what, code, v, SENT64);
     scalar_untouched(what, code, present, SENT32);
@@ -678,7 +671,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
         }
         6 => {
             let q = ctx.queue(u)?;
-            get_i64(ctx, u, q, "queue_now", asyncop_queue_now)?;
+            get_scalar(ctx, u, q, "queue_now", asyncop_queue_now)?;
         }
         7..=9 => {
             let q = ctx.queue(u)?;
@@ -994,13 +987,13 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
             let l = ctx.live_or_pick(u, &ctx.leases)?;
             match u.int_in_range(0u8..=9)? {
                 0 => {
-                    get_i64(ctx, u, l, "lease_id", asyncop_lease_id)?;
+                    get_scalar(ctx, u, l, "lease_id", asyncop_lease_id)?;
                 }
                 1 => {
-                    get_i64(ctx, u, l, "lease_lock_token", asyncop_lease_lock_token)?;
+                    get_scalar(ctx, u, l, "lease_lock_token", asyncop_lease_lock_token)?;
                 }
                 2 => {
-                    get_i32(
+                    get_scalar(
                         ctx,
                         u,
                         l,
@@ -1009,10 +1002,10 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                     )?;
                 }
                 3 => {
-                    get_i32(ctx, u, l, "lease_attempt", asyncop_lease_attempt)?;
+                    get_scalar(ctx, u, l, "lease_attempt", asyncop_lease_attempt)?;
                 }
                 4 => {
-                    get_i64(ctx, u, l, "lease_expires_at", asyncop_lease_expires_at)?;
+                    get_scalar(ctx, u, l, "lease_expires_at", asyncop_lease_expires_at)?;
                 }
                 5 => get_text(ctx, u, l, "lease_name", asyncop_lease_name)?,
                 6 => get_text(ctx, u, l, "lease_host_id", asyncop_lease_host_id)?,
@@ -1147,13 +1140,13 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
             let o = ctx.live_or_pick(u, &ctx.ops)?;
             match u.int_in_range(0u8..=20)? {
                 0 => {
-                    let id = get_i64(ctx, u, o, "operation_id", asyncop_operation_id)?;
+                    let id = get_scalar(ctx, u, o, "operation_id", asyncop_operation_id)?;
                     if id != SENT64 && !ctx.ids.contains(&id) {
                         ctx.ids.push(id);
                     }
                 }
                 1 => {
-                    get_i32(
+                    get_scalar(
                         ctx,
                         u,
                         o,
@@ -1162,18 +1155,18 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                     )?;
                 }
                 2 => {
-                    let s = get_i32(ctx, u, o, "operation_state", asyncop_operation_state)?;
+                    let s = get_scalar(ctx, u, o, "operation_state", asyncop_operation_state)?;
                     assert!(s == SENT32 || (0..=3).contains(&s), "operation_state {s}");
                 }
                 3 => {
-                    let s = get_i32(ctx, u, o, "operation_status", asyncop_operation_status)?;
+                    let s = get_scalar(ctx, u, o, "operation_status", asyncop_operation_status)?;
                     assert!(
                         s == SENT32 || [0, 10, 20, 21, 22, 30, 31, 32].contains(&s),
                         "operation_status {s}"
                     );
                 }
                 4 => {
-                    get_i64(
+                    get_scalar(
                         ctx,
                         u,
                         o,
@@ -1182,7 +1175,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                     )?;
                 }
                 5 => {
-                    get_i32(
+                    get_scalar(
                         ctx,
                         u,
                         o,
@@ -1191,7 +1184,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                     )?;
                 }
                 6 => {
-                    get_i64(
+                    get_scalar(
                         ctx,
                         u,
                         o,
@@ -1200,7 +1193,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                     )?;
                 }
                 7 => {
-                    get_i64(
+                    get_scalar(
                         ctx,
                         u,
                         o,
