@@ -348,8 +348,14 @@ pub unsafe extern "C" fn asyncop_options_set_file_mode(
 /// random bytes, a truncated file, a newer schema) gives ASYNCOP_ERR_CORRUPT and
 /// is left byte-for-byte untouched.
 /// `path` is a file path (not a URI); "" and ":memory:" give INVALID_ARG.
+/// A new file is created with the options' file mode (0600 by default).
+/// Opening a file this process already has open is safe (the process keeps
+/// one descriptor and its locks per file); processes creating one new file at
+/// once wait for each other, up to the busy timeout.
 /// Threads: any. Errors: NULL_ARG, UTF8, *_HANDLE (options), INVALID_ARG,
-/// CORRUPT, IO (missing directory, a directory, permissions), BUSY, INTERNAL.
+/// CORRUPT, IO (missing directory, a directory, a FIFO or other non-regular
+/// file, permissions, a directory where -wal/-shm cannot be created), BUSY
+/// (another process held the file's open lock past the busy timeout), INTERNAL.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `options` is NULL or a value from
