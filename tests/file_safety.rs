@@ -332,3 +332,24 @@ fn a_wal_deleted_under_the_queue_fails_the_next_call_loudly() {
         Err(Error::Io(_))
     ));
 }
+
+#[test]
+fn a_wal_replaced_by_a_rename_fails_the_next_call_loudly() {
+    let dir = TempDir::new("wal-renamed");
+    let path = dir.file("q.db");
+    let q = Queue::open(&path, normal()).unwrap();
+    q.submit(&OperationSpec::new("x", NORMAL_TYPE)).unwrap();
+    std::fs::write(dir.file("other"), b"").unwrap();
+    std::fs::rename(dir.file("other"), dir.file("q.db-wal")).unwrap();
+    let err = q
+        .submit(&OperationSpec::new("y", NORMAL_TYPE))
+        .expect_err("a commit into a replaced WAL is not acknowledged");
+    assert!(matches!(err, Error::Io(_)), "{err:?}");
+    // A chmod of the WAL (an event, but no change of its name) is not a loss.
+    let dir2 = TempDir::new("wal-chmod");
+    let q2 = Queue::open(dir2.file("q.db"), normal()).unwrap();
+    q2.submit(&OperationSpec::new("x", NORMAL_TYPE)).unwrap();
+    let wal = dir2.file("q.db-wal");
+    std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o600)).unwrap();
+    q2.submit(&OperationSpec::new("y", NORMAL_TYPE)).unwrap();
+}
