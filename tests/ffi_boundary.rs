@@ -49,6 +49,7 @@ mod support;
 use asyncop::ffi::asyncop_status::*;
 use asyncop::ffi::lease::*;
 use asyncop::ffi::operation::*;
+use asyncop::ffi::options::*;
 use asyncop::ffi::queue::*;
 use asyncop::ffi::spec::*;
 use asyncop::ffi::*;

@@ -7,6 +7,7 @@
 mod support;
 
 use asyncop::ffi::asyncop_status::{self, *};
+use asyncop::ffi::options::*;
 use asyncop::ffi::queue::*;
 use asyncop::ffi::spec::*;
 use asyncop::ffi::{ASYNCOP_DURABILITY_NORMAL, ASYNCOP_TIME_NONE, asyncop_last_error_message};

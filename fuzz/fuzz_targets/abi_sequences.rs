@@ -31,6 +31,7 @@
 
 use asyncop::ffi::lease::*;
 use asyncop::ffi::operation::*;
+use asyncop::ffi::options::*;
 use asyncop::ffi::queue::*;
 use asyncop::ffi::spec::*;
 use asyncop::ffi::*;

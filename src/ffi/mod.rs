@@ -16,12 +16,14 @@ pub(crate) mod strings;
 
 pub mod lease;
 pub mod operation;
+pub mod options;
 pub mod queue;
 pub mod spec;
 
 pub use lease::asyncop_lease;
 pub use operation::{asyncop_counts, asyncop_operation, asyncop_operation_list};
-pub use queue::{asyncop_options, asyncop_queue};
+pub use options::asyncop_options;
+pub use queue::asyncop_queue;
 pub use spec::asyncop_spec;
 pub use status::asyncop_status;
 
