@@ -296,6 +296,28 @@ fn ffi_total(q: *const asyncop_queue) -> usize {
     n
 }
 
+/// `asyncop_queue_poll` for host "host", no types, no wait, into `slots`,
+/// claiming that `max` slots are there.
+fn poll(
+    q: *mut asyncop_queue,
+    slots: &mut [*mut asyncop::ffi::asyncop_lease],
+    max: usize,
+    n: &mut usize,
+) -> asyncop_status {
+    unsafe {
+        asyncop_queue_poll(
+            q,
+            c"host".as_ptr(),
+            null(),
+            0,
+            0,
+            slots.as_mut_ptr(),
+            max,
+            n,
+        )
+    }
+}
+
 #[test]
 fn c_poll_refuses_max_above_asyncop_poll_max_before_touching_out_leases() {
     let dir = TempDir::new("c-poll-max");
@@ -304,38 +326,15 @@ fn c_poll_refuses_max_above_asyncop_poll_max_before_touching_out_leases() {
     for max in [MAX_POLL as usize + 1, usize::MAX, 0] {
         let mut slots = [sentinel; 2];
         let mut n = 77usize;
-        let rc = unsafe {
-            asyncop_queue_poll(
-                q,
-                c"host".as_ptr(),
-                null(),
-                0,
-                0,
-                slots.as_mut_ptr(),
-                max,
-                &mut n,
-            )
-        };
-        let msg = check(rc, ASYNCOP_ERR_INVALID_ARG);
+        let msg = check(poll(q, &mut slots, max, &mut n), ASYNCOP_ERR_INVALID_ARG);
         assert!(msg.contains("max"), "{msg}");
         assert_eq!(slots, [sentinel; 2], "out_leases was written");
         assert_eq!(n, 77, "out_count was written");
     }
     let mut slots = vec![null_mut(); MAX_POLL as usize];
     let mut n = 77usize;
-    let rc = unsafe {
-        asyncop_queue_poll(
-            q,
-            c"host".as_ptr(),
-            null(),
-            0,
-            0,
-            slots.as_mut_ptr(),
-            slots.len(),
-            &mut n,
-        )
-    };
-    check(rc, ASYNCOP_OK);
+    let max = slots.len();
+    check(poll(q, &mut slots, max, &mut n), ASYNCOP_OK);
     assert_eq!(n, 0);
     unsafe { asyncop_queue_close(q) };
 }

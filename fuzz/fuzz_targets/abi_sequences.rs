@@ -544,11 +544,7 @@ fn host_call(
     f: impl FnOnce(*mut i32) -> asyncop_status,
 ) -> AResult<()> {
     let mut st = SENT32;
-    let p = if u.ratio(15u8, 16u8)? {
-        &mut st as *mut i32
-    } else {
-        null_mut()
-    };
+    let p = maybe_out(u, &mut st)?;
     let code = ctx.check(what, f(p));
     scalar_untouched(what, code, st, SENT32);
     if code == OK && !p.is_null() {
@@ -566,11 +562,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
         // ---- options ----
         0 => {
             let mut o = null_mut();
-            let p = if u.ratio(15u8, 16u8)? {
-                &mut o as *mut _
-            } else {
-                null_mut()
-            };
+            let p = maybe_out(u, &mut o)?;
             if ctx.check("options_new", unsafe { asyncop_options_new(p) }) == OK {
                 ctx.options.add(o);
                 ctx.raw.push(o as usize);
@@ -650,11 +642,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                 ctx.pick(u, &ctx.options)?
             };
             let mut q = null_mut();
-            let p = if u.ratio(15u8, 16u8)? {
-                &mut q as *mut _
-            } else {
-                null_mut()
-            };
+            let p = maybe_out(u, &mut q)?;
             if ctx.queues.all.len() < 4
                 && ctx.check("queue_open", unsafe {
                     asyncop_queue_open(path.ptr(), o, p)
@@ -693,11 +681,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
             };
             let corr = text(u, true)?;
             let mut id = SENT64;
-            let ip = if u.ratio(15u8, 16u8)? {
-                &mut id as *mut i64
-            } else {
-                null_mut()
-            };
+            let ip = maybe_out(u, &mut id)?;
             let code = ctx.check("queue_submit", unsafe {
                 asyncop_queue_submit(q, name.ptr(), ty, dp, n, dep.ptr(), until, corr.ptr(), ip)
             });
@@ -712,11 +696,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
             let name = text(u, true)?;
             let ty = ctx.i32v(u, 1, 30)?;
             let mut s = null_mut();
-            let p = if u.ratio(15u8, 16u8)? {
-                &mut s as *mut _
-            } else {
-                null_mut()
-            };
+            let p = maybe_out(u, &mut s)?;
             if ctx.check("spec_new", unsafe { asyncop_spec_new(name.ptr(), ty, p) }) == OK {
                 ctx.specs.add(s);
                 ctx.raw.push(s as usize);
@@ -790,11 +770,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
             let q = ctx.queue(u)?;
             let id = ctx.id(u)?;
             let mut o = null_mut();
-            let p = if u.ratio(15u8, 16u8)? {
-                &mut o as *mut _
-            } else {
-                null_mut()
-            };
+            let p = maybe_out(u, &mut o)?;
             if ctx.check("queue_retrieve", unsafe {
                 asyncop_queue_retrieve(q, id, p)
             }) == OK
@@ -815,11 +791,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
             let limit = ctx.i64v(u, -1, 10)?;
             let offset = ctx.i64v(u, 0, 10)?;
             let mut l = null_mut();
-            let p = if u.ratio(15u8, 16u8)? {
-                &mut l as *mut _
-            } else {
-                null_mut()
-            };
+            let p = maybe_out(u, &mut l)?;
             let rc = unsafe {
                 asyncop_queue_query(
                     q,
@@ -843,11 +815,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
         17 => {
             let q = ctx.queue(u)?;
             let mut c = null_mut();
-            let p = if u.ratio(15u8, 16u8)? {
-                &mut c as *mut _
-            } else {
-                null_mut()
-            };
+            let p = maybe_out(u, &mut c)?;
             if ctx.check("queue_counts", unsafe { asyncop_queue_counts(q, p) }) == OK {
                 ctx.counts.add(c);
                 ctx.raw.push(c as usize);
@@ -907,11 +875,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                 _ => (slots.as_mut_ptr(), max),
             };
             let mut n = SENTUSZ;
-            let np = if u.ratio(15u8, 16u8)? {
-                &mut n as *mut usize
-            } else {
-                null_mut()
-            };
+            let np = maybe_out(u, &mut n)?;
             let code = ctx.check("queue_poll", unsafe {
                 asyncop_queue_poll(q, host.ptr(), tp, tlen, wait, lp, lmax, np)
             });
@@ -933,11 +897,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
             let id = ctx.id(u)?;
             let timeout = *u.choose(&[0i64, 0, 1, -1, i64::MIN])?;
             let mut o = null_mut();
-            let p = if u.ratio(15u8, 16u8)? {
-                &mut o as *mut _
-            } else {
-                null_mut()
-            };
+            let p = maybe_out(u, &mut o)?;
             if ctx.check("queue_wait_for", unsafe {
                 asyncop_queue_wait_for(q, id, timeout, p)
             }) == OK
@@ -1300,11 +1260,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                 _ => 0,
             };
             let mut o = null_mut();
-            let p = if u.ratio(15u8, 16u8)? {
-                &mut o as *mut _
-            } else {
-                null_mut()
-            };
+            let p = maybe_out(u, &mut o)?;
             if ctx.check("operation_list_get", unsafe {
                 asyncop_operation_list_get(l, index, p)
             }) == OK
