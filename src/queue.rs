@@ -158,7 +158,7 @@ fn load_settings(conn: &rusqlite::Connection, options: &Options) -> Result<Setti
         store::set_setting(conn, "allow_delete_any", if b { "1" } else { "0" })?;
     }
     if let Some(n) = options.max_payload_bytes {
-        operation::check_max_payload_bytes(n)?;
+        // Checked by `Queue::open` before the file was opened.
         store::set_setting(conn, "max_payload_bytes", &n.to_string())?;
     }
     let max_payload_bytes = parse_setting(

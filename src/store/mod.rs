@@ -1,4 +1,5 @@
-//! The SQLite file: connections, the single write path, and every statement.
+//! The SQLite file: connections, the single write path, and every statement
+//! (`statements`: rows and settings; `claims`: hosts and maintenance).
 //!
 //! Writes: every write goes through [`Store::write`], the one place that holds
 //! the write connection: a group-commit writer (`group_commit`) that runs the
@@ -7,6 +8,7 @@
 //! one snapshot, never writing.
 
 mod busy;
+mod claims;
 mod fork;
 mod group_commit;
 mod guard;
@@ -16,6 +18,7 @@ mod wal_identity;
 
 pub use group_commit::WriterStats;
 
+pub use claims::*;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use statements::*;
 
