@@ -380,7 +380,10 @@ impl Handle {
             Impl::Asyncop => Handle::Asyncop(Queue::open(
                 path,
                 Options {
-                    durability: dur.asyncop(),
+                    sqlite: asyncop::SqliteOptions {
+                        durability: dur.asyncop(),
+                        ..asyncop::SqliteOptions::default()
+                    },
                     ..Default::default()
                 },
             )?),
@@ -473,7 +476,9 @@ impl Handle {
         };
         let (mode, sync) = match self {
             // The writer connection: the one whose commits were measured.
-            Handle::Asyncop(q) => q.store().write(|conn| Ok(read(conn)?))?,
+            Handle::Asyncop(q) => {
+                asyncop::store::sqlite::testing::write(q, |conn| Ok(read(conn)?))?
+            }
             Handle::Raw(db) => read(&db.conn)?,
         };
         let sync = match sync {
@@ -498,7 +503,7 @@ impl Handle {
                         _ => {}
                     }
                 }
-                t.reclaimed = q.store().read(|conn| {
+                t.reclaimed = asyncop::store::sqlite::testing::read(q, |conn| {
                     Ok(conn.query_row(
                         "SELECT count(*) FROM operation WHERE lock_token > 1",
                         [],
@@ -973,7 +978,7 @@ fn build_big(imp: Impl, path: &Path, rows: usize) -> Res<()> {
     match imp {
         Impl::Asyncop => {
             let queue = Queue::open(path, Options::default())?;
-            queue.store().write(|conn| {
+            asyncop::store::sqlite::testing::write(&queue, |conn| {
                 conn.execute(
                     &format!(
                         "{series} INSERT INTO operation (name, operation_type, state, status, \

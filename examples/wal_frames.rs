@@ -49,17 +49,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let queue = Queue::open(
         &path,
         Options {
-            durability: Durability::Normal,
+            sqlite: asyncop::SqliteOptions {
+                durability: Durability::Normal,
+                ..asyncop::SqliteOptions::default()
+            },
             ..Default::default()
         },
     )?;
-    queue.store().write(|c| {
+    asyncop::store::sqlite::testing::write(&queue, |c| {
         c.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         Ok(())
     })?;
-    let page: i64 = queue
-        .store()
-        .read(|c| Ok(c.query_row("PRAGMA page_size", [], |r| r.get(0))?))?;
+    let page: i64 = asyncop::store::sqlite::testing::read(&queue, |c| {
+        Ok(c.query_row("PRAGMA page_size", [], |r| r.get(0))?)
+    })?;
     let page = u64::try_from(page)?;
     let specs: Vec<_> = (0..2000)
         .map(|i| OperationSpec::new(format!("pre-{i}"), 1).data(PAYLOAD))

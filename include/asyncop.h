@@ -202,12 +202,12 @@
 #define ASYNCOP_PAYLOAD_CEILING 536870912
 
 /*
- The default `Options::file_mode`: owner read/write only.
+ The default `SqliteOptions::file_mode`: owner read/write only.
  */
 #define ASYNCOP_FILE_MODE_DEFAULT 384
 
 /*
- The bits `Options::file_mode` may have: read/write for owner and group.
+ The bits `SqliteOptions::file_mode` may have: read/write for owner and group.
  */
 #define ASYNCOP_FILE_MODE_ALLOWED 432
 
@@ -459,12 +459,6 @@ typedef struct asyncop_queue asyncop_queue;
  asyncop_spec_set_correlation_id.
  */
 typedef struct asyncop_spec asyncop_spec;
-
-
-
-
-
-
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,10 +1,12 @@
 //! asyncop: a durable, embeddable queue of asynchronous operations ("system jobs")
-//! on one SQLite file, with the life cycle of Dynamics 365's `AsyncOperation`.
+//! with the life cycle of Dynamics 365's `AsyncOperation`, on one SQLite file.
 //!
-//! The normative model is `operation-model.md`; the modules follow it:
-//! `transition` (pure state machine), `store` (schema and every statement),
-//! `lease` (claims and fencing), `maintenance` (recovery, promotion, back-off),
-//! `queue` (the thread-safe public API), `clock` (injectable time).
+//! The normative model is `docs/operation-model.md`; the modules follow it:
+//! `transition` (every rule, pure), `queue` (the thread-safe public API),
+//! `store` (the storage interface; `store::sqlite` implements it), `settings`
+//! (queue-wide settings), `lease` (claims and fencing), `maintenance`
+//! (recovery, promotion), `operation` (the records), `clock` (injectable time),
+//! `error`, and `ffi` (the C ABI).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod clock;
@@ -14,14 +16,18 @@ pub mod lease;
 pub mod maintenance;
 pub mod operation;
 pub mod queue;
+pub mod settings;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod transition;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use lease::{Lease, LeaseKey, PollOptions, Report};
-pub use maintenance::{MaintenanceReport, RetryPolicy};
+pub use maintenance::MaintenanceReport;
 pub use operation::{CountRow, Filter, Operation, OperationSpec};
-pub use queue::{DEFAULT_FILE_MODE, Options, Queue, Settings};
-pub use store::Durability;
-pub use transition::{Outcome, State, Status};
+pub use queue::{Options, Queue};
+pub use settings::Settings;
+pub use store::sqlite::{DEFAULT_FILE_MODE, Durability, SqliteOptions};
+pub use transition::{Outcome, RetryPolicy, State, Status};

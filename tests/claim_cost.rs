@@ -5,7 +5,7 @@
 
 mod support;
 
-use asyncop::{OperationSpec, Options, Queue, store};
+use asyncop::{OperationSpec, Options, Queue};
 use rusqlite::{Connection, StatementStatus, params};
 use support::TempDir;
 
@@ -42,7 +42,13 @@ fn fill(path: &std::path::Path, queue: &Queue, completed: usize) {
 fn claim_steps(path: &std::path::Path, types: Option<&[i32]>) -> (i32, i32) {
     let mut conn = Connection::open(path).unwrap();
     let tx = conn.transaction().unwrap();
-    let mut stmt = tx.prepare(&store::claim_sql(types, 3)).unwrap();
+    let mut stmt = tx
+        .prepare(&asyncop::store::sqlite::testing::claim_sql(
+            &asyncop::transition::ClaimMove::new("h", 0, 1),
+            types,
+            3,
+        ))
+        .unwrap();
     let claimed = stmt
         .query_map(params!["host", 10_000, 1], |r| r.get::<_, i64>(0))
         .unwrap()
@@ -77,7 +83,14 @@ fn claim_plan_walks_the_ready_index() {
     let (_dir, path, _queue) = temp_queue("claim-plan");
     let conn = Connection::open(&path).unwrap();
     for types in [None, Some(&[100][..])] {
-        let sql = format!("EXPLAIN QUERY PLAN {}", store::claim_sql(types, 1));
+        let sql = format!(
+            "EXPLAIN QUERY PLAN {}",
+            asyncop::store::sqlite::testing::claim_sql(
+                &asyncop::transition::ClaimMove::new("h", 0, 1),
+                types,
+                1
+            )
+        );
         let mut stmt = conn.prepare(&sql).unwrap();
         let plan: Vec<String> = stmt
             .query_map(params!["h", 1, 1], |r| r.get::<_, String>(3))
@@ -100,7 +113,11 @@ fn claim_statement_is_not_reprepared() {
     fill(&path, &queue, 10);
     let conn = Connection::open(&path).unwrap();
     for types in [None, Some(&[100][..])] {
-        let sql = store::claim_sql(types, 1);
+        let sql = asyncop::store::sqlite::testing::claim_sql(
+            &asyncop::transition::ClaimMove::new("h", 0, 1),
+            types,
+            1,
+        );
         for round in 1..=3 {
             let tx = conn.unchecked_transaction().unwrap();
             let mut stmt = tx.prepare_cached(&sql).unwrap();
@@ -151,7 +168,10 @@ fn maintenance_work_does_not_grow_with_rows_in_flight() {
         }
     }
     let now = few.now();
-    for sql in [store::expired_leases_sql(), store::due_postponed_sql()] {
+    for sql in [
+        asyncop::store::sqlite::testing::expired_leases_sql(),
+        asyncop::store::sqlite::testing::due_postponed_sql(),
+    ] {
         assert_eq!(
             maintenance_steps(&few_path, sql, now),
             maintenance_steps(&many_path, sql, now),

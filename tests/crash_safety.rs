@@ -328,7 +328,7 @@ fn child_threaded_submitter() {
                         .unwrap();
                     let mut line = format!("@@ID {id} {name}\n");
                     if t == 0 && i % 50 == 0 {
-                        let stats = queue.store().writer_stats();
+                        let stats = asyncop::store::sqlite::testing::writer_stats(&queue).unwrap();
                         line += &format!("@@STATS {} {}\n", stats.transactions, stats.commands);
                     }
                     // One write per line set, under the stdout lock: lines never interleave.

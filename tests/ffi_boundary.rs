@@ -143,7 +143,10 @@ fn core_queue(path: &Path, clock: Arc<dyn Clock>) -> Queue {
     Queue::open(
         path,
         Options {
-            durability: Durability::Normal,
+            sqlite: asyncop::SqliteOptions {
+                durability: Durability::Normal,
+                ..asyncop::SqliteOptions::default()
+            },
             clock,
             ..Options::default()
         },
@@ -1590,16 +1593,15 @@ fn hold_write_lock(
     let handle = thread::spawn(move || {
         // `write` wants a `Send` closure (it may run on another thread): move
         // the receiver in rather than borrow it.
-        core.store()
-            .write(move |conn| {
-                if !sql.is_empty() {
-                    conn.execute_batch(&sql)?;
-                }
-                ready_tx.send(()).unwrap();
-                let _ = release_rx.recv_timeout(hold);
-                Ok(())
-            })
-            .expect("the blocking transaction");
+        asyncop::store::sqlite::testing::write(&core, move |conn| {
+            if !sql.is_empty() {
+                conn.execute_batch(&sql)?;
+            }
+            ready_tx.send(()).unwrap();
+            let _ = release_rx.recv_timeout(hold);
+            Ok(())
+        })
+        .expect("the blocking transaction");
         core.close();
     });
     (ready_rx, release_tx, handle)
@@ -1812,15 +1814,14 @@ fn core_errors_map_to_their_codes() {
     let broken = dir.file("broken.db");
     let qb = open_queue(&broken);
     let core = core_queue(&broken, Arc::new(asyncop::SystemClock));
-    core.store()
-        .write(|conn| {
-            conn.execute_batch(
-                "CREATE TRIGGER ffi_test_boom BEFORE INSERT ON operation \
+    asyncop::store::sqlite::testing::write(&core, |conn| {
+        conn.execute_batch(
+            "CREATE TRIGGER ffi_test_boom BEFORE INSERT ON operation \
                  BEGIN SELECT RAISE(ABORT, 'boom from a test trigger'); END;",
-            )?;
-            Ok(())
-        })
-        .unwrap();
+        )?;
+        Ok(())
+    })
+    .unwrap();
     core.close();
     expect(
         &mut produced,

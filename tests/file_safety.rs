@@ -35,7 +35,10 @@ fn unix_ms() -> u64 {
 
 fn normal() -> Options {
     Options {
-        durability: Durability::Normal,
+        sqlite: asyncop::SqliteOptions {
+            durability: Durability::Normal,
+            ..asyncop::SqliteOptions::default()
+        },
         ..Options::default()
     }
 }
@@ -193,7 +196,10 @@ fn new_files_are_private_or_group_shared_whatever_the_umask() {
         let q = Queue::open(
             &path,
             Options {
-                file_mode,
+                sqlite: asyncop::SqliteOptions {
+                    file_mode,
+                    ..asyncop::SqliteOptions::default()
+                },
                 ..normal()
             },
         )
@@ -214,7 +220,10 @@ fn new_files_are_private_or_group_shared_whatever_the_umask() {
         let err = Queue::open(
             dir.file("bad.db"),
             Options {
-                file_mode: bad,
+                sqlite: asyncop::SqliteOptions {
+                    file_mode: bad,
+                    ..asyncop::SqliteOptions::default()
+                },
                 ..normal()
             },
         )

@@ -20,7 +20,7 @@ use support::Fixture;
 /// Waits until `n` writes are queued behind the blocked one.
 fn wait_for_queue(f: &Fixture, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while f.q.store().writes_waiting() < n {
+    while asyncop::store::sqlite::testing::writes_waiting(&f.q).unwrap() < n {
         assert!(Instant::now() < deadline, "the writes never queued up");
         thread::yield_now();
     }
@@ -33,28 +33,26 @@ fn block_writer(f: &Fixture) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
     let (release_tx, release_rx) = mpsc::channel::<()>();
     let q = f.q.clone();
     let holder = thread::spawn(move || {
-        q.store()
-            .write(move |_| {
-                held_tx.send(()).unwrap();
-                release_rx.recv().unwrap();
-                Ok(())
-            })
-            .unwrap();
+        asyncop::store::sqlite::testing::write(&q, move |_| {
+            held_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(())
+        })
+        .unwrap();
     });
     held_rx.recv().unwrap();
     (release_tx, holder)
 }
 
 fn count_named(f: &Fixture, name: &str) -> i64 {
-    f.q.store()
-        .read(|conn| {
-            Ok(conn.query_row(
-                "SELECT count(*) FROM operation WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )?)
-        })
-        .unwrap()
+    asyncop::store::sqlite::testing::read(&f.q, |conn| {
+        Ok(conn.query_row(
+            "SELECT count(*) FROM operation WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?)
+    })
+    .unwrap()
 }
 
 #[test]
@@ -63,7 +61,7 @@ fn one_failing_command_in_a_batch_leaves_the_others_committed() {
     let ids: Vec<i64> = (0..10).map(|i| f.submit(&format!("op{i}"), 1)).collect();
     let leases = f.q.poll("host", &PollOptions::default().max(10)).unwrap();
     assert_eq!(leases.len(), 10);
-    let before = f.q.store().writer_stats();
+    let before = asyncop::store::sqlite::testing::writer_stats(&f.q).unwrap();
 
     let (release, holder) = block_writer(&f);
     let mut threads = Vec::new();
@@ -84,7 +82,7 @@ fn one_failing_command_in_a_batch_leaves_the_others_committed() {
     {
         let q = f.q.clone();
         threads.push(thread::spawn(move || {
-            q.store().write(|conn| {
+            asyncop::store::sqlite::testing::write(&q, |conn| {
                 conn.execute(
                     "UPDATE operation SET name = 'failed-write' WHERE name = 'op0'",
                     [],
@@ -99,7 +97,7 @@ fn one_failing_command_in_a_batch_leaves_the_others_committed() {
         let q = f.q.clone();
         threads.push(thread::spawn(move || {
             let caught = panic::catch_unwind(AssertUnwindSafe(|| {
-                q.store().write(|conn| -> asyncop::Result<()> {
+                asyncop::store::sqlite::testing::write(&q, |conn| -> asyncop::Result<()> {
                     conn.execute(
                         "UPDATE operation SET name = 'panicked-write' WHERE name = 'op1'",
                         [],
@@ -157,7 +155,7 @@ fn one_failing_command_in_a_batch_leaves_the_others_committed() {
     assert_eq!(count_named(&f, "submitted-in-batch"), 1);
 
     // The blocked write and then the 13 queued commands: two transactions.
-    let after = f.q.store().writer_stats();
+    let after = asyncop::store::sqlite::testing::writer_stats(&f.q).unwrap();
     assert_eq!(after.transactions - before.transactions, 2);
     assert_eq!(after.commands - before.commands, 14);
 }
@@ -194,10 +192,13 @@ fn complete_many_keeps_every_completion_that_holds() {
     // One lease ended already, one key carries a stale token.
     f.q.complete(keys[2]).unwrap();
     keys[4].lock_token += 1;
-    let before = f.q.store().writer_stats();
+    let before = asyncop::store::sqlite::testing::writer_stats(&f.q).unwrap();
     let results = f.q.complete_many(&keys).unwrap();
     assert_eq!(
-        f.q.store().writer_stats().transactions - before.transactions,
+        asyncop::store::sqlite::testing::writer_stats(&f.q)
+            .unwrap()
+            .transactions
+            - before.transactions,
         1
     );
     for (i, result) in results.iter().enumerate() {
@@ -233,7 +234,7 @@ fn complete_many_keeps_every_completion_that_holds() {
 #[test]
 fn many_threads_share_transactions_and_lose_nothing() {
     let f = Fixture::new("gc_threads");
-    let before = f.q.store().writer_stats();
+    let before = asyncop::store::sqlite::testing::writer_stats(&f.q).unwrap();
     let threads: Vec<_> = (0..8)
         .map(|t| {
             let q = f.q.clone();
@@ -255,7 +256,7 @@ fn many_threads_share_transactions_and_lose_nothing() {
     ids.dedup();
     assert_eq!(ids.len(), 1600);
     assert_eq!(f.all_ids(), ids);
-    let stats = f.q.store().writer_stats();
+    let stats = asyncop::store::sqlite::testing::writer_stats(&f.q).unwrap();
     assert_eq!(stats.commands - before.commands, 1600);
     eprintln!(
         "8 threads x 200 submits: {} transactions",

@@ -1431,33 +1431,36 @@ fn a_user_action_keeps_the_current_host_fields() {
     f.advance(LEASE_MS + 1);
     let now = f.now();
     let user_q = f.q.clone();
-    let b_key =
-        f.q.store()
-            .write(|conn| {
-                // The user reads its snapshot (2/20, host-a) and then waits for this write lock.
-                let user = std::thread::spawn(move || user_q.cancel(id));
-                std::thread::sleep(Duration::from_millis(100));
-                // Meanwhile host B's claim: recovery of A's expired lease, then the claim.
-                for row in asyncop::store::expired_leases(conn, now)? {
-                    let change = asyncop::transition::lease_expired(row.status, false).unwrap();
-                    let next = asyncop::store::next_row(&row, &change, now, None);
-                    assert!(asyncop::store::update(conn, &row, &next)?);
-                }
-                let claimed = asyncop::store::claim(conn, "host-b", now + LEASE_MS, now, 1, None)?;
-                assert_eq!(claimed.len(), 1);
-                Ok((
-                    LeaseKey {
-                        id,
-                        lock_token: claimed[0].lock_token,
-                    },
-                    user,
-                ))
-            })
-            .map(|(key, user)| {
-                user.join().unwrap().unwrap();
-                key
-            })
-            .unwrap();
+    let b_key = asyncop::testing::write(&f.q, |conn| {
+        // The user reads its snapshot (2/20, host-a) and then waits for this write lock.
+        let user = std::thread::spawn(move || user_q.cancel(id));
+        std::thread::sleep(Duration::from_millis(100));
+        // Meanwhile host B's claim: recovery of A's expired lease, then the claim.
+        for row in conn.expired_leases(now)? {
+            let change = asyncop::transition::lease_expired(row.status, false).unwrap();
+            let next = asyncop::transition::apply(&row, &change, now, None);
+            assert!(conn.update(&row, &next)?);
+        }
+        let change = asyncop::transition::ClaimMove::new("host-b", now, LEASE_MS);
+        let claimed = conn.claim(&asyncop::store::ClaimRequest {
+            change: &change,
+            max: 1,
+            types: None,
+        })?;
+        assert_eq!(claimed.len(), 1);
+        Ok((
+            LeaseKey {
+                id,
+                lock_token: claimed[0].lock_token,
+            },
+            user,
+        ))
+    })
+    .map(|(key, user)| {
+        user.join().unwrap().unwrap();
+        key
+    })
+    .unwrap();
     let op = f.get(id);
     assert_eq!(pair(&op), (State::Locked, Status::Canceling));
     assert_eq!(op.host_id.as_deref(), Some("host-b"));

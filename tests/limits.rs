@@ -13,7 +13,7 @@ use asyncop::ffi::spec::*;
 use asyncop::ffi::{ASYNCOP_DURABILITY_NORMAL, ASYNCOP_TIME_NONE, asyncop_last_error_message};
 use asyncop::lease::MAX_POLL;
 use asyncop::operation::{DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING};
-use asyncop::queue::{ALLOWED_FILE_MODE, check_file_mode};
+use asyncop::store::sqlite::{ALLOWED_FILE_MODE, check_file_mode};
 use asyncop::{
     DEFAULT_FILE_MODE, Error, Filter, ManualClock, OperationSpec, Options, PollOptions, Queue,
 };
@@ -170,9 +170,7 @@ fn a_stored_limit_out_of_range_is_corrupt() {
     let path = dir.file("q.db");
     for bad in ["0", "536870913", "-5", "lots"] {
         let q = open_with(&path, |_| {}).unwrap();
-        q.store()
-            .write(|conn| asyncop::store::set_setting(conn, "max_payload_bytes", bad))
-            .unwrap();
+        asyncop::testing::write(&q, |conn| conn.set_setting("max_payload_bytes", bad)).unwrap();
         q.close();
         match open_with(&path, |_| {}) {
             Err(Error::Corrupt(m)) => assert!(m.contains("max_payload_bytes"), "{m}"),
@@ -212,7 +210,7 @@ fn file_modes_within_0660_that_include_0600_are_accepted() {
     }
     let dir = TempDir::new("file-mode");
     let path = dir.file("q.db");
-    expect_invalid(open_with(&path, |o| o.file_mode = 0o644), &["0o644"]);
+    expect_invalid(open_with(&path, |o| o.sqlite.file_mode = 0o644), &["0o644"]);
     assert!(!path.exists(), "a refused open created the file");
 }
 

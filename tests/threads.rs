@@ -89,7 +89,10 @@ fn drain_exactly_once(name: &str, durability: Durability, total: usize, batch: u
     let q = Queue::open(
         dir.file("queue.db"),
         Options {
-            durability,
+            sqlite: asyncop::SqliteOptions {
+                durability,
+                ..asyncop::SqliteOptions::default()
+            },
             ..Options::default()
         },
     )
@@ -333,7 +336,10 @@ fn submitters_workers_and_a_user_race() {
     let q = Queue::open(
         dir.file("queue.db"),
         Options {
-            durability: Durability::Normal,
+            sqlite: asyncop::SqliteOptions {
+                durability: Durability::Normal,
+                ..asyncop::SqliteOptions::default()
+            },
             ..Options::default()
         },
     )

@@ -926,11 +926,9 @@ fn refusals_carry_their_hresult_and_documented_message() {
 fn compare_and_set_refuses_a_stale_snapshot() {
     let f = Fixture::new("compare-and-set");
     let id = f.submit("contested", NORMAL_TYPE);
-    let stale =
-        f.q.store()
-            .read(|c| asyncop::store::get(c, id))
-            .unwrap()
-            .expect("row exists");
+    let stale = asyncop::testing::read(&f.q, |c| c.get(id))
+        .unwrap()
+        .expect("row exists");
     assert_eq!(stale, f.get(id));
     f.advance(STEP);
     // Another user cancels it after our validation.
@@ -945,28 +943,20 @@ fn compare_and_set_refuses_a_stale_snapshot() {
         postpone_until: PostponeUntil::Set(now + 60_000),
         retry_count: RetryCount::Keep,
     };
-    let written =
-        f.q.store()
-            .write(|c| {
-                let next = asyncop::store::next_row(&stale, &change, now, None);
-                asyncop::store::update(c, &stale, &next)
-            })
-            .unwrap();
+    let written = asyncop::testing::write(&f.q, |c| {
+        let next = asyncop::transition::apply(&stale, &change, now, None);
+        c.update(&stale, &next)
+    })
+    .unwrap();
     assert!(!written, "a stale compare-and-set must not write");
     assert_eq!(f.get(id), after_cancel, "the stale write changed the row");
     // A stale delete is refused the same way.
-    let deleted =
-        f.q.store()
-            .write(|c| asyncop::store::delete(c, &stale))
-            .unwrap();
+    let deleted = asyncop::testing::write(&f.q, |c| c.delete(&stale)).unwrap();
     assert!(!deleted);
     assert_eq!(f.get(id), after_cancel);
     // With a fresh snapshot the same statement applies (the harness is sound).
     let fresh = f.get(id);
-    let deleted =
-        f.q.store()
-            .write(|c| asyncop::store::delete(c, &fresh))
-            .unwrap();
+    let deleted = asyncop::testing::write(&f.q, |c| c.delete(&fresh)).unwrap();
     assert!(deleted);
     assert_eq!(f.q.retrieve(id), Err(Error::NotFound { id }));
 }

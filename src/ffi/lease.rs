@@ -352,12 +352,10 @@ impl BatchResults {
 }
 
 /// Whether two core queues are clones of one open queue (one
-/// `asyncop_queue_open`, whose leases hold clones of it). Clones share one
-/// state, so they hand out the same `&Store`; two queues opened separately
-/// (even on the same file) have their own. Both are alive here, so neither
-/// address can have been reused.
+/// `asyncop_queue_open`, whose leases hold clones of it); two queues opened
+/// separately (even on the same file) are not.
 fn same_queue(a: &Queue, b: &Queue) -> bool {
-    std::ptr::eq(a.store(), b.store())
+    Queue::same_queue(a, b)
 }
 
 /// A failure about `leases[i]`, saying which one and that nothing was written.

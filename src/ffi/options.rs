@@ -5,8 +5,9 @@ use super::panic::ffi_boundary;
 use super::status::{Failure, asyncop_status};
 use super::strings::{bool_arg, out_param, slice_arg};
 use crate::operation::check_max_payload_bytes;
-use crate::queue::{Options, check_file_mode};
-use crate::store::Durability;
+use crate::queue::Options;
+use crate::store::sqlite::Durability;
+use crate::store::sqlite::check_file_mode;
 use parking_lot::Mutex;
 use std::time::Duration;
 
@@ -99,7 +100,7 @@ pub unsafe extern "C" fn asyncop_options_set_durability(
 ) -> asyncop_status {
     ffi_boundary!({
         with_options(options, |o| {
-            o.durability = match durability {
+            o.sqlite.durability = match durability {
                 super::ASYNCOP_DURABILITY_FULL => Durability::Full,
                 super::ASYNCOP_DURABILITY_NORMAL => Durability::Normal,
                 other => return Err(Failure::out_of_range("durability (0 or 1)", other.into())),
@@ -293,7 +294,7 @@ pub unsafe extern "C" fn asyncop_options_set_file_mode(
     ffi_boundary!({
         check_file_mode(mode)?;
         with_options(options, |o| {
-            o.file_mode = mode;
+            o.sqlite.file_mode = mode;
             Ok(())
         })
     })

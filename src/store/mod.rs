@@ -1,388 +1,191 @@
-//! The SQLite file: connections, the single write path, and every statement
-//! (`statements`: rows and settings; `claims`: hosts and maintenance).
+//! The storage interface: what a store must do, and nothing about how.
 //!
-//! Writes: every write goes through [`Store::write`], the one place that holds
-//! the write connection: a group-commit writer (`group_commit`) that runs the
-//! writes of concurrent threads together in one short `BEGIN IMMEDIATE`
-//! transaction, a savepoint each. Reads: a small pool of connections, each read
-//! one snapshot, never writing.
+//! A store persists operations and settings and wakes waiters; it decides no
+//! rule. The queue asks `transition` what to write and hands the store the
+//! result: a new row ([`NewOperation`]), a claim ([`ClaimMove`]), a renewal
+//! ([`Renewal`]) or the next version of a row, written under a compare-and-set.
+//! The command set is explicit (River's driver interface, effectum's command
+//! enum): [`Read`] for one consistent snapshot, [`Write`] inside one write
+//! transaction, [`Store`] for the transactions, the change signal and the
+//! life of the handle. Each store lives in its own folder (`sqlite`) and is
+//! proven by the conformance suite (`tests/conformance`).
 
-mod busy;
-mod claims;
-mod fork;
-mod group_commit;
-mod guard;
-mod schema;
-mod statements;
-mod wal_identity;
-
-pub use group_commit::WriterStats;
-
-pub use claims::*;
-pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
-pub use statements::*;
+pub mod sqlite;
 
 use crate::error::{Error, Result};
-use parking_lot::{Condvar, Mutex};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use crate::lease::LeaseKey;
+use crate::operation::{CountRow, Filter, Operation, OperationSpec};
+use crate::transition::{ClaimMove, Status};
+use std::any::Any;
+use std::fmt::Debug;
+use std::time::Instant;
 
-/// How hard a commit presses data to disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// `synchronous=FULL`: a call that returned OK survives power loss.
-    #[default]
-    Full,
-    /// `synchronous=NORMAL`: survives a process crash; the last commits may be
-    /// lost on power loss. Faster.
-    Normal,
+/// A new row as `transition::submit` decided it (P1/P2).
+#[derive(Debug, Clone, Copy)]
+pub struct NewOperation<'a> {
+    /// What the submitter gave (already validated).
+    pub spec: &'a OperationSpec,
+    /// The start status: 0/0, or 1/10 when postponed.
+    pub status: Status,
+    /// The postpone time kept on the row.
+    pub postpone_until: Option<i64>,
+    /// `created_on` and `modified_on`.
+    pub now: i64,
 }
 
-#[derive(Debug, Clone)]
-pub struct StoreOptions {
-    pub durability: Durability,
-    /// How long a write waits for the write lock before giving `Busy`.
-    pub busy_timeout: Duration,
-    /// Permission bits of a database file created by `open`, already checked
-    /// by `queue::check_file_mode` (see `Options::file_mode`).
-    pub file_mode: u32,
+/// The eligible operations a claim may take (§6.1, §7): Ready ones that no
+/// earlier unfinished operation with the same dependency token blocks,
+/// optionally only of `types`, oldest first.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRequest<'a> {
+    /// The move and its columns, as `transition` decided them.
+    pub change: &'a ClaimMove,
+    /// Take at most this many (1..=`MAX_POLL`).
+    pub max: u32,
+    /// Take only these operation types (`None`: any).
+    pub types: Option<&'a [i32]>,
 }
 
-impl Default for StoreOptions {
-    fn default() -> Self {
-        StoreOptions {
-            durability: Durability::Full,
-            busy_timeout: Duration::from_secs(5),
-            file_mode: 0o600,
-        }
-    }
+/// A row taken by a claim: what the host needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// The operation's id.
+    pub id: i64,
+    /// The lock token after the claim.
+    pub lock_token: i64,
+    /// The operation type.
+    pub operation_type: i32,
+    /// The operation's name.
+    pub name: String,
+    /// The payload.
+    pub data: Vec<u8>,
+    /// Retries used before this attempt.
+    pub retry_count: i32,
+    /// The dependency token.
+    pub dependency_token: Option<String>,
+    /// The correlation id.
+    pub correlation_id: Option<String>,
 }
 
-/// Wakes waiters (poll, wait_for) of this process when any write commits.
-#[derive(Debug, Default)]
-struct Notifier {
-    generation: Mutex<u64>,
-    changed: Condvar,
+/// A lease renewal: push the lease of `key` to `lease_expires_at`, if it is
+/// still held at `now` (the fencing rule of `lease::held`: Locked, the same
+/// lock token, the lease not expired).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Renewal {
+    /// The operation and the lock token of the claim.
+    pub key: LeaseKey,
+    /// The time of the renewal.
+    pub now: i64,
+    /// The new expiry.
+    pub lease_expires_at: i64,
 }
 
-/// A point in the history of the file, to wait for the next change after it.
+/// The reads of one consistent snapshot.
+pub trait Read {
+    /// One row by id.
+    fn get(&self, id: i64) -> Result<Option<Operation>>;
+    /// Rows matching `filter`, in ascending id (§11).
+    fn query(&self, filter: &Filter) -> Result<Vec<Operation>>;
+    /// Non-empty (state, status, operation_type) groups with their sizes, sorted by those keys.
+    fn counts(&self) -> Result<Vec<CountRow>>;
+    /// One queue-wide setting as stored (§6.6), `None` when absent.
+    fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Locked rows whose lease expired at or before `now` (§6.4), by id.
+    fn expired_leases(&self, now: i64) -> Result<Vec<Operation>>;
+    /// Suspended rows whose `postpone_until` is due at `now` (§6.4), by id.
+    fn due_postponed(&self, now: i64) -> Result<Vec<Operation>>;
+    /// The earliest time a lease expires or a postponed row becomes due: when
+    /// a waiting poll must look again even if nothing is committed.
+    fn next_due(&self) -> Result<Option<i64>>;
+    /// Whether a claim for `types` could find work at `now`: an eligible
+    /// operation, an expired lease or a due postponed row. Lets a waiting poll
+    /// skip the write transaction while nothing it could take is there.
+    fn may_have_work(&self, now: i64, types: Option<&[i32]>) -> Result<bool>;
+    /// The store's own structural check: `Ok(())` or `Corrupt` with what it found.
+    fn check_integrity(&self) -> Result<()>;
+}
+
+/// The writes, inside one write transaction (which may also read).
+pub trait Write: Read {
+    /// Inserts a new operation; returns its id (ids are never reused, §5).
+    fn insert(&self, row: &NewOperation<'_>) -> Result<i64>;
+    /// Moves the eligible operations of `request` as its `ClaimMove` says;
+    /// returns them in id order.
+    fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<Claimed>>;
+    /// Renews a held lease; returns the row's status, or `None` when the lease
+    /// is not held (wrong token, expired, not Locked, gone).
+    fn renew(&self, renewal: &Renewal) -> Result<Option<Status>>;
+    /// A host outcome: writes `next` if the row still has `cur`'s (state,
+    /// status) and `key`'s lock token. False when it does not (or is gone).
+    fn update_held(&self, key: LeaseKey, cur: &Operation, next: &Operation) -> Result<bool>;
+    /// A user action or maintenance move: writes `next` if the row still has
+    /// `cur`'s (state, status). False when it does not (or is gone).
+    fn update(&self, cur: &Operation, next: &Operation) -> Result<bool>;
+    /// Deletes the row if it still has `cur`'s (state, status).
+    fn delete(&self, cur: &Operation) -> Result<bool>;
+    /// Writes one queue-wide setting.
+    fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+}
+
+/// A point in the history of the store, to wait for the next change after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChangeMark {
-    generation: u64,
-    data_version: i64,
+    /// Commits of this handle's process seen so far.
+    pub local: u64,
+    /// The store's own marker of commits by anyone (SQLite: `data_version`).
+    pub external: i64,
 }
 
-#[derive(Debug)]
-pub struct Store {
-    path: PathBuf,
-    options: StoreOptions,
-    writer: Mutex<Option<Connection>>,
-    group: group_commit::GroupCommit,
-    readers: Mutex<Vec<Connection>>,
-    /// `PRAGMA data_version` is per connection: one dedicated connection sees
-    /// every commit of every other connection, ours and other processes'.
-    watcher: Mutex<Option<Connection>>,
-    /// The last `data_version` read and when: waiters of one process share a
-    /// reading taken within `CROSS_PROCESS_TICK / 2` instead of each asking SQLite.
-    seen_version: Mutex<Option<(Instant, i64)>>,
-    notifier: Notifier,
-    closed: AtomicBool,
-    /// The file in this process's registry of open files (`guard`); taken
-    /// once, by the close that releases it.
-    file: Mutex<Option<guard::FileId>>,
-    wal: wal_identity::WalIdentity,
+/// An open store: transactions, the change signal, and its life.
+pub trait Store: Send + Sync + Debug {
+    /// What was opened (a file path), for messages and `Queue::path`.
+    fn target(&self) -> &std::path::Path;
+    /// Whether `close` or `abandon` ran.
+    fn is_closed(&self) -> bool;
+    /// Closes the store; later calls give `Closed`. Calls in flight finish first.
+    fn close(&self);
+    /// Like `close`, but leaks what a forked child must not close.
+    fn abandon(&self);
+    /// Runs `f` in one write transaction, committed before this returns `Ok`;
+    /// an `Err` from `f` undoes what `f` wrote. Use [`write`](Self::write).
+    fn write_dyn(&self, f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send)) -> Result<()>;
+    /// Runs `f` on one consistent snapshot. Use [`read`](Self::read).
+    fn read_dyn(&self, f: &mut dyn FnMut(&dyn Read) -> Result<()>) -> Result<()>;
+    /// Where the store stands now; pass it to `wait_change`.
+    fn change_mark(&self) -> Result<ChangeMark>;
+    /// Blocks until a commit after `mark` (of any handle, any process) or
+    /// `deadline`; returns whether a change was seen.
+    fn wait_change(&self, mark: ChangeMark, deadline: Instant) -> Result<bool>;
+    /// The concrete store, for the store's own tests and tools.
+    fn as_any(&self) -> &dyn Any;
 }
 
-impl Store {
-    /// Opens or creates an asyncop file. A file that is not ours is refused
-    /// before any write could touch it.
-    pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
-        configure_sqlite();
-        let _gate = fork::gate();
-        let path = path.as_ref().to_path_buf();
-        if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
-            return Err(Error::InvalidArgument(
-                "a queue needs a file path (an in-memory or temporary database cannot be shared)"
-                    .into(),
-            ));
-        }
-        // Absolute, so that SQLite (built with URI filenames on) can never read
-        // "file:..." as a URI naming some other file than the one inspected here.
-        let path = std::path::absolute(&path)
-            .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-        // Declared first so that it is dropped last: a failed open closes its
-        // connections before the descriptor that guards them.
-        let opening = guard::Opening::begin(&path, options.file_mode, options.busy_timeout)?;
-        let kind = schema::inspect(&path, opening.header_source())?;
-        fork::pin_inherited_locks(&path);
-        let version = schema::check_readonly(&path, &kind)?;
-        let mut writer = open_connection(&path, &options)?;
-        if version < SCHEMA_VERSION {
-            // WAL lets readers and one writer work at once, across processes.
-            let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(Error::Internal(format!(
-                    "could not enable WAL (journal_mode = {mode})"
-                )));
-            }
-            schema::migrate(&mut writer)?;
-        }
-        // A first read opens the WAL and `-shm`, whose lock `finish` guards.
-        let _: i32 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let watcher = open_connection(&path, &options)?;
-        let file = opening.finish()?;
-        let wal = wal_identity::WalIdentity::record(&path);
-        Ok(Store {
-            path,
-            options,
-            writer: Mutex::new(Some(writer)),
-            group: group_commit::GroupCommit::new(),
-            readers: Mutex::new(Vec::new()),
-            watcher: Mutex::new(Some(watcher)),
-            seen_version: Mutex::new(None),
-            notifier: Notifier::default(),
-            closed: AtomicBool::new(false),
-            file: Mutex::new(Some(file)),
-            wal,
-        })
+impl dyn Store + '_ {
+    /// Runs `f` in one write transaction and returns its value once committed.
+    pub fn write<T: Send>(&self, f: impl FnOnce(&dyn Write) -> Result<T> + Send) -> Result<T> {
+        let mut f = Some(f);
+        let mut value = None;
+        self.write_dyn(&mut |tx| {
+            let f = f.take().ok_or_else(ran_twice)?;
+            value = Some(f(tx)?);
+            Ok(())
+        })?;
+        value.ok_or_else(ran_twice)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
-    /// Closes every connection; later calls give `Closed`. Calls in flight finish first
-    /// (they hold the connection's lock).
-    pub fn close(&self) {
-        let _gate = fork::gate();
-        self.closed.store(true, Ordering::Release);
-        let close_connections = || {
-            drop(self.writer.lock().take());
-            drop(self.watcher.lock().take());
-            self.readers.lock().clear();
-        };
-        match self.file.lock().take() {
-            Some(file) => guard::release(file, self.options.busy_timeout, close_connections),
-            None => close_connections(),
-        }
-        self.notify();
-    }
-
-    /// Like `close`, but leaks the connections instead of closing them: for a
-    /// forked child, where closing an inherited connection can damage the
-    /// parent's file (SQLite "How to corrupt", §2.6).
-    pub fn abandon(&self) {
-        self.closed.store(true, Ordering::Release);
-        if let Some(c) = self.writer.lock().take() {
-            std::mem::forget(c);
-        }
-        if let Some(c) = self.watcher.lock().take() {
-            std::mem::forget(c);
-        }
-        for c in self.readers.lock().drain(..) {
-            std::mem::forget(c);
-        }
-        // The registry entry stays: this process's descriptors of the file must
-        // outlive the leaked connections.
-        self.file.lock().take();
-    }
-
-    /// The single write path: `f` runs inside a `BEGIN IMMEDIATE` transaction
-    /// (in its own savepoint when the transaction is shared with other
-    /// threads' writes) and its result is returned once that transaction has
-    /// committed. An `Err` from `f` (or a panic, resumed on this thread) undoes
-    /// exactly what `f` did. `f` may run on another thread of this process
-    /// (the group's leader), hence `Send`.
-    pub fn write<T: Send>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send) -> Result<T> {
-        let _gate = fork::gate();
-        if self.is_closed() {
-            return Err(Error::Closed);
-        }
-        self.wal.ensure_intact()?;
-        let value = self.group.write(
-            &self.writer,
-            |end| {
-                // Only real changes wake waiters: an empty claim must not wake its own poller.
-                if end.changed {
-                    self.notify();
-                }
-            },
-            f,
-        )?;
-        self.wal.check()?;
-        Ok(value)
-    }
-
-    /// How many transactions and commands the writer has committed.
-    pub fn writer_stats(&self) -> WriterStats {
-        self.group.stats()
-    }
-
-    /// Writes queued behind the transaction under way (0 when idle).
-    pub fn writes_waiting(&self) -> usize {
-        self.group.waiting()
-    }
-
-    /// Runs `f` on one consistent snapshot (a read transaction) of a pooled connection.
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let _gate = fork::gate();
-        if self.is_closed() {
-            return Err(Error::Closed);
-        }
-        self.wal.ensure_intact()?;
-        let pooled = self.readers.lock().pop();
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => {
-                let c = open_connection(&self.path, &self.options)?;
-                c.pragma_update(None, "query_only", true)?;
-                c
-            }
-        };
-        let result = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let value = f(&tx)?;
-            tx.finish()?;
-            Ok(value)
-        })();
-        if !self.is_closed() {
-            self.readers.lock().push(conn);
-        }
-        result
-    }
-
-    fn notify(&self) {
-        let mut generation = self.notifier.generation.lock();
-        *generation = generation.wrapping_add(1);
-        self.notifier.changed.notify_all();
-    }
-
-    /// Where the file stands now; pass it to `wait_change`.
-    pub fn change_mark(&self) -> Result<ChangeMark> {
-        let generation = *self.notifier.generation.lock();
-        Ok(ChangeMark {
-            generation,
-            data_version: self.data_version()?,
-        })
-    }
-
-    fn data_version(&self) -> Result<i64> {
-        // A reading a little old is safe: it can only make a waiter look once
-        // more, never miss a change (the waiter compares against its mark).
-        if let Some((at, version)) = *self.seen_version.lock()
-            && at.elapsed() < CROSS_PROCESS_TICK / 2
-        {
-            return Ok(version);
-        }
-        let _gate = fork::gate();
-        let guard = self.watcher.lock();
-        let conn = guard.as_ref().ok_or(Error::Closed)?;
-        let version = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-        *self.seen_version.lock() = Some((Instant::now(), version));
-        Ok(version)
-    }
-
-    /// Blocks until the file changed after `mark` or `deadline` passes. A write
-    /// of this process wakes it at once; another process's within `CROSS_PROCESS_TICK`.
-    /// Returns whether a change was seen.
-    pub fn wait_change(&self, mark: ChangeMark, deadline: Instant) -> Result<bool> {
-        loop {
-            {
-                let mut generation = self.notifier.generation.lock();
-                if *generation != mark.generation {
-                    return Ok(true);
-                }
-                let now = Instant::now();
-                if now >= deadline {
-                    return Ok(false);
-                }
-                let until = deadline.min(now + CROSS_PROCESS_TICK);
-                self.notifier.changed.wait_until(&mut generation, until);
-                if *generation != mark.generation {
-                    return Ok(true);
-                }
-            }
-            if self.is_closed() {
-                return Err(Error::Closed);
-            }
-            if self.data_version()? != mark.data_version {
-                return Ok(true);
-            }
-        }
+    /// Runs `f` on one consistent snapshot.
+    pub fn read<T>(&self, f: impl FnOnce(&dyn Read) -> Result<T>) -> Result<T> {
+        let mut f = Some(f);
+        let mut value = None;
+        self.read_dyn(&mut |tx| {
+            let f = f.take().ok_or_else(ran_twice)?;
+            value = Some(f(tx)?);
+            Ok(())
+        })?;
+        value.ok_or_else(ran_twice)
     }
 }
 
-impl Drop for Store {
-    fn drop(&mut self) {
-        // Closing a connection calls into SQLite: not while a fork is under way.
-        let _gate = fork::gate();
-        let file = self.file.get_mut().take();
-        let mut close_connections = || {
-            drop(self.writer.get_mut().take());
-            drop(self.watcher.get_mut().take());
-            self.readers.get_mut().clear();
-        };
-        match file {
-            Some(file) => guard::release(file, self.options.busy_timeout, close_connections),
-            None => close_connections(),
-        }
-    }
-}
-
-/// How often a waiter looks for commits of other processes: a cheap
-/// `PRAGMA data_version` (a read of the WAL index in shared memory), shared by
-/// all waiters of a process, so a submit in one process starts in another
-/// within about a millisecond.
-pub const CROSS_PROCESS_TICK: Duration = Duration::from_millis(1);
-
-/// Process-wide SQLite settings, set once before SQLite is first used.
-///
-/// Page caches start empty instead of with SQLite's default block of 20 pages.
-/// Every statement that needs an ephemeral table (`RETURNING`, `IN (subquery)`,
-/// a sort) opens a page cache of its own and frees it at the end: with the
-/// block, a claim allocated and freed ~85 KB each time, and when that block
-/// sat at the top of the heap glibc trimmed and re-grew the heap on every claim
-/// (page faults: W2 ran at half speed once the writer's cache had filled up).
-///
-/// `sqlite3_config` only works before SQLite is initialised; if something in
-/// the process used this copy of SQLite first (an application linking the
-/// same bundled SQLite), it refuses, and the default stays: slower, not wrong.
-fn configure_sqlite() {
-    static CONFIGURED: std::sync::Once = std::sync::Once::new();
-    CONFIGURED.call_once(|| {
-        // SAFETY: SQLITE_CONFIG_PAGECACHE takes (void *buffer, int size, int n);
-        // a NULL buffer with size 0 only sets the initial page count, n = 0.
-        let _ = unsafe {
-            rusqlite::ffi::sqlite3_config(
-                rusqlite::ffi::SQLITE_CONFIG_PAGECACHE,
-                std::ptr::null_mut::<std::ffi::c_void>(),
-                0 as std::ffi::c_int,
-                0 as std::ffi::c_int,
-            )
-        };
-    });
-}
-
-fn open_connection(path: &Path, options: &StoreOptions) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    // No SQLITE_OPEN_URI: a path is a path. "file:..." must not reach a file other
-    // than the one `schema::inspect` checked.
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
-    busy::install(&conn, options.busy_timeout)?;
-    let sync = match options.durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    };
-    conn.pragma_update(None, "synchronous", sync)?;
-    conn.set_prepared_statement_cache_capacity(64);
-    Ok(conn)
+fn ran_twice() -> Error {
+    Error::Internal("a store ran a transaction body twice or not at all".into())
 }

@@ -73,7 +73,10 @@ impl Drop for TempDir {
 /// not power loss, and must stay fast.
 pub fn options(clock: &ManualClock) -> Options {
     Options {
-        durability: Durability::Normal,
+        sqlite: asyncop::SqliteOptions {
+            durability: Durability::Normal,
+            ..asyncop::SqliteOptions::default()
+        },
         clock: Arc::new(clock.clone()),
         ..Options::default()
     }

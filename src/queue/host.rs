@@ -1,0 +1,246 @@
+//! The host side (§6): polls and claims, renewals, outcomes under a lease,
+//! maintenance, and waiting for an operation to finish. Every move is decided
+//! by `transition::host`; the fencing rule is `lease::held`.
+
+use super::Queue;
+use crate::error::{Error, Result};
+use crate::lease::{self, Lease, LeaseKey, PollOptions, Report};
+use crate::maintenance::{self, MaintenanceReport};
+use crate::operation::{self, Operation};
+use crate::store::{ClaimRequest, Renewal, Write};
+use crate::transition::{
+    self, Change, ClaimMove, ErrorFields, Outcome, OutcomeContext, State, Status,
+};
+use std::time::{Duration, Instant};
+
+/// The outcome rule of one host call: `transition::report` for one outcome,
+/// or one of its named forms (`transition::complete`, ...).
+type Decide<'a> = &'a (dyn Fn(Status, OutcomeContext) -> Option<Change> + Sync);
+
+impl Queue {
+    /// Claims up to `options.max` eligible operations for `host_id`, oldest
+    /// first. With `options.wait`, waits up to that long for work: a submit or
+    /// resume in this process wakes it at once, one in another process within
+    /// about 1 ms. Each claim transaction first runs maintenance (§6.4).
+    pub fn poll(&self, host_id: &str, options: &PollOptions) -> Result<Vec<Lease>> {
+        let store = self.open_store()?;
+        lease::check_host_id(host_id)?;
+        if options.max == 0 || options.max > lease::MAX_POLL {
+            return Err(Error::InvalidArgument(format!(
+                "poll max must be 1..={}, got {}",
+                lease::MAX_POLL,
+                options.max
+            )));
+        }
+        let types = options.operation_types.as_deref();
+        let Some(wait) = options.wait else {
+            return self.claim(host_id, options.max, types);
+        };
+        let deadline = Instant::now() + wait;
+        let mut first = true;
+        loop {
+            // Taken before looking, so that a commit made while we look still wakes us.
+            let mark = store.change_mark()?;
+            let now = self.now();
+            // After the first try, take the write lock only when a claim could succeed.
+            if first || store.read(|tx| tx.may_have_work(now, types))? {
+                let leases = self.claim(host_id, options.max, types)?;
+                if !leases.is_empty() {
+                    return Ok(leases);
+                }
+            }
+            first = false;
+            if Instant::now() >= deadline {
+                return Ok(Vec::new());
+            }
+            // Time alone can make work due (a postponed row, an expired lease).
+            let due = store.read(|tx| tx.next_due())?.map(|t| {
+                let wait_ms = u64::try_from(t.saturating_sub(self.now())).unwrap_or(0);
+                Instant::now() + Duration::from_millis(wait_ms)
+            });
+            store.wait_change(mark, due.map_or(deadline, |d| d.min(deadline)))?;
+        }
+    }
+
+    fn claim(&self, host_id: &str, max: u32, types: Option<&[i32]>) -> Result<Vec<Lease>> {
+        let (claimed, expires_at) = self.store().write(|tx| {
+            let now = self.now();
+            maintenance::run(tx, now, &self.inner.settings.retry)?;
+            let change = ClaimMove::new(host_id, now, self.inner.lease_ms);
+            let request = ClaimRequest {
+                change: &change,
+                max,
+                types,
+            };
+            Ok((tx.claim(&request)?, change.lease_expires_at))
+        })?;
+        Ok(claimed
+            .into_iter()
+            .map(|c| Lease {
+                id: c.id,
+                lock_token: c.lock_token,
+                host_id: host_id.to_owned(),
+                operation_type: c.operation_type,
+                name: c.name,
+                data: c.data,
+                attempt: c.retry_count.saturating_add(1),
+                expires_at,
+                dependency_token: c.dependency_token,
+                correlation_id: c.correlation_id,
+            })
+            .collect())
+    }
+
+    /// Extends the lease by the lease length from now and returns the current
+    /// status: `InProgress`, or `Pausing`/`Canceling` when a user asked the host
+    /// to stop at its next safe point (then report Suspended or Canceled).
+    pub fn renew(&self, key: LeaseKey) -> Result<Status> {
+        let store = self.open_store()?;
+        operation::check_id(key.id)?;
+        store.write(|tx| {
+            let now = self.now();
+            let renewal = Renewal {
+                key,
+                now,
+                lease_expires_at: now.saturating_add(self.inner.lease_ms),
+            };
+            match tx.renew(&renewal)?.and_then(transition::renew) {
+                Some(status) => Ok(status),
+                None => Err(lease::held(tx.get(key.id)?, key, now)
+                    .err()
+                    .unwrap_or_else(|| lease::lost(key, "the lease is not live".into()))),
+            }
+        })
+    }
+
+    /// Reports an outcome under a live lease (§3.2); returns the new status.
+    pub fn report(&self, key: LeaseKey, outcome: Outcome, report: Report) -> Result<Status> {
+        self.host_outcome(key, &|s, ctx| transition::report(s, outcome, ctx), report)
+    }
+
+    /// One host outcome decided by `decide`.
+    fn host_outcome(&self, key: LeaseKey, decide: Decide<'_>, report: Report) -> Result<Status> {
+        let store = self.open_store()?;
+        operation::check_id(key.id)?;
+        // Texts are cut before the write lock is taken, not while it is held.
+        let errors = ErrorFields {
+            error_code: report.error_code,
+            message: report.message.map(operation::truncate_message),
+            friendly_message: report.friendly_message.map(operation::truncate_message),
+        };
+        store.write(|tx| self.report_in(tx, key, decide, &errors, report.retry_at))
+    }
+
+    /// A host outcome inside a write transaction.
+    fn report_in(
+        &self,
+        tx: &dyn Write,
+        key: LeaseKey,
+        decide: Decide<'_>,
+        errors: &ErrorFields,
+        retry_at: Option<i64>,
+    ) -> Result<Status> {
+        let now = self.now();
+        let row = lease::held(tx.get(key.id)?, key, now)?;
+        let ctx = OutcomeContext {
+            next_occurrence: None,
+            retry: self
+                .inner
+                .settings
+                .retry
+                .plan(row.retry_count, now, retry_at),
+        };
+        let lost = || {
+            lease::lost(
+                key,
+                format!("no outcome applies to status {}", row.status.code()),
+            )
+        };
+        let change = decide(row.status, ctx).ok_or_else(lost)?;
+        let next = transition::apply(&row, &change, now, Some(errors));
+        if tx.update_held(key, &row, &next)? {
+            Ok(next.status)
+        } else {
+            Err(lost())
+        }
+    }
+
+    /// Completes every lease (3/30) in one transaction. A lease that was lost
+    /// gets its `LeaseLost` in the result and does not hold the others back:
+    /// each completion is one compare-and-set `UPDATE`, so a refused one wrote
+    /// nothing (no savepoint needed). The outer `Err` means nothing was written
+    /// (closed, busy, I/O). Results are in `keys` order.
+    pub fn complete_many(&self, keys: &[LeaseKey]) -> Result<Vec<Result<Status>>> {
+        let store = self.open_store()?;
+        for key in keys {
+            operation::check_id(key.id)?;
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let none = ErrorFields::default();
+        store.write(|tx| {
+            keys.iter()
+                .map(
+                    |&key| match self.report_in(tx, key, &transition::complete, &none, None) {
+                        Err(lost @ Error::LeaseLost { .. }) => Ok(Err(lost)),
+                        // Anything else is the store failing: give up the whole batch.
+                        other => other.map(Ok),
+                    },
+                )
+                .collect()
+        })
+    }
+
+    /// The work finished: 3/30.
+    pub fn complete(&self, key: LeaseKey) -> Result<Status> {
+        self.host_outcome(key, &transition::complete, Report::default())
+    }
+
+    /// The work failed for good: 3/31.
+    pub fn fail(&self, key: LeaseKey, report: Report) -> Result<Status> {
+        self.host_outcome(key, &transition::fail, report)
+    }
+
+    /// A retryable failure: 1/10 until the back-off time, or 3/31 when the budget is spent.
+    pub fn retry(&self, key: LeaseKey, report: Report) -> Result<Status> {
+        self.host_outcome(key, &transition::fail_retryable, report)
+    }
+
+    /// A suspend-class failure: 1/10 with no time set, until a user resumes it.
+    pub fn suspend(&self, key: LeaseKey, report: Report) -> Result<Status> {
+        self.host_outcome(key, &transition::suspend, report)
+    }
+
+    /// The host stopped after seeing Pausing: 1/10 (paused, or postponed until the requested time).
+    pub fn acknowledge_pause(&self, key: LeaseKey) -> Result<Status> {
+        self.host_outcome(key, &transition::acknowledge_pause, Report::default())
+    }
+
+    /// The host stopped after seeing Canceling: 3/32.
+    pub fn acknowledge_cancel(&self, key: LeaseKey) -> Result<Status> {
+        self.host_outcome(key, &transition::acknowledge_cancel, Report::default())
+    }
+
+    /// One maintenance pass (§6.4) in its own transaction.
+    pub fn run_maintenance(&self) -> Result<MaintenanceReport> {
+        self.open_store()?
+            .write(|tx| maintenance::run(tx, self.now(), &self.inner.settings.retry))
+    }
+
+    /// Waits until the operation is Completed or `timeout` passes, and returns
+    /// its latest snapshot either way (check `state`). The SDK's "retrieve until
+    /// state 3", without polling the store in a loop.
+    pub fn wait_for(&self, id: i64, timeout: Duration) -> Result<Operation> {
+        let store = self.open_store()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mark = store.change_mark()?;
+            let op = self.retrieve(id)?;
+            if op.state == State::Completed || Instant::now() >= deadline {
+                return Ok(op);
+            }
+            store.wait_change(mark, deadline)?;
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The thread-safe public API. `Queue` is `Send + Sync` and a clone is a cheap
+//! second reference to the same open queue. It asks `transition` what to write
+//! and speaks to its store only through the storage interface (`store`).
+//!
+//! Every user call checks, in this order (§4): open (`Closed`) → arguments
+//! (`InvalidArgument`) → row exists (`NotFound`) → restricted type → the
+//! transition matrix → the write's compare-and-set (`InvalidStateChangeUnexpected`).
+//!
+//! - this module: opening, submitting, reading;
+//! - [`actions`]: the user actions (§3.4, §4);
+//! - [`host`]: polls, claims, renewals, host outcomes, maintenance, waiting.
+
+mod actions;
+mod host;
+mod options;
+
+pub use options::Options;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::lease;
+use crate::operation::{self, CountRow, Filter, Operation, OperationSpec};
+use crate::settings::Settings;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{NewOperation, Store};
+use crate::transition;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug)]
+struct Inner {
+    store: Box<dyn Store>,
+    clock: Arc<dyn Clock>,
+    lease_ms: i64,
+    settings: Settings,
+}
+
+/// An open queue. Clone it to share it between threads.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Queue>();
+};
+
+impl Queue {
+    /// Opens (or creates) the queue file at `path` (the SQLite store). Fails
+    /// with `Corrupt` and leaves the file untouched if it is not an asyncop database.
+    pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Queue> {
+        if options.lease.is_zero() {
+            return Err(Error::InvalidArgument("lease must be longer than 0".into()));
+        }
+        let update = options.settings_update();
+        update.validate()?;
+        let store = SqliteStore::open(path, options.sqlite, options.busy_timeout)?;
+        Queue::with_store(Box::new(store), &options)
+    }
+
+    /// A queue over an open store: writes the settings `options` names and
+    /// reads them all.
+    fn with_store(store: Box<dyn Store>, options: &Options) -> Result<Queue> {
+        let update = options.settings_update();
+        let settings = if update.is_empty() {
+            store.read(Settings::load)?
+        } else {
+            store.write(|tx| {
+                update.write(tx)?;
+                Settings::load(tx)
+            })?
+        };
+        Ok(Queue {
+            inner: Arc::new(Inner {
+                store,
+                clock: options.clock.clone(),
+                lease_ms: lease::duration_ms(options.lease),
+                settings,
+            }),
+        })
+    }
+
+    /// Closes the queue for every clone of this handle; later calls give `Closed`.
+    /// Idempotent.
+    pub fn close(&self) {
+        self.inner.store.close();
+    }
+
+    /// Closes without closing the store's connections (they are leaked): for a
+    /// forked child that inherited this handle, where a close could damage the
+    /// parent's file.
+    pub fn abandon(&self) {
+        self.inner.store.abandon();
+    }
+
+    /// Whether `close` or `abandon` ran (on any clone).
+    pub fn is_closed(&self) -> bool {
+        self.inner.store.is_closed()
+    }
+
+    /// The handle's clock reading: UTC ms since the epoch.
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// The queue-wide settings read at open.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// What was opened: the queue file's absolute path.
+    pub fn path(&self) -> &Path {
+        self.inner.store.target()
+    }
+
+    /// Whether two handles are clones of one open queue.
+    pub fn same_queue(a: &Queue, b: &Queue) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// The lease length of claims made through this handle, in ms.
+    pub fn lease_ms(&self) -> i64 {
+        self.inner.lease_ms
+    }
+
+    /// The store, for `testing` hooks.
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    fn open_store(&self) -> Result<&dyn Store> {
+        if self.is_closed() {
+            Err(Error::Closed)
+        } else {
+            Ok(self.store())
+        }
+    }
+
+    fn is_restricted(&self, operation_type: i32) -> bool {
+        self.inner
+            .settings
+            .restricted_types
+            .contains(&operation_type)
+    }
+
+    // -- submitting -----------------------------------------------------------
+
+    /// This queue's payload limit in bytes (`Settings::max_payload_bytes`).
+    pub fn max_payload_bytes(&self) -> u64 {
+        self.inner.settings.max_payload_bytes
+    }
+
+    /// `InvalidArgument` if a payload of `len` bytes exceeds this queue's limit.
+    /// Submits check it; the C ABI checks it before copying the caller's data.
+    pub fn check_payload_len(&self, len: usize) -> Result<()> {
+        operation::check_payload_len(len, self.max_payload_bytes())
+    }
+
+    fn validate(&self, spec: &OperationSpec) -> Result<()> {
+        spec.validate()?;
+        self.check_payload_len(spec.data.len())
+    }
+
+    /// The new row of `spec` at `now`, as `transition::submit` decides it.
+    fn new_row(spec: &OperationSpec, now: i64) -> NewOperation<'_> {
+        let creation = transition::submit(spec.postpone_until, now);
+        NewOperation {
+            spec,
+            status: creation.status,
+            postpone_until: creation.postpone_until,
+            now,
+        }
+    }
+
+    /// Adds one operation; returns its id once committed (so it survives a crash).
+    /// `InvalidArgument` (nothing written) for bad fields or data longer than
+    /// `max_payload_bytes`.
+    pub fn submit(&self, spec: &OperationSpec) -> Result<i64> {
+        let store = self.open_store()?;
+        self.validate(spec)?;
+        store.write(|tx| tx.insert(&Queue::new_row(spec, self.now())))
+    }
+
+    /// Adds several operations in one transaction: all or none. Ids are in `specs` order.
+    /// One invalid spec (a bad field, data over `max_payload_bytes`) refuses the batch.
+    pub fn submit_many(&self, specs: &[OperationSpec]) -> Result<Vec<i64>> {
+        let store = self.open_store()?;
+        for (i, spec) in specs.iter().enumerate() {
+            self.validate(spec).map_err(|e| match e {
+                Error::InvalidArgument(m) => Error::InvalidArgument(format!("spec {i}: {m}")),
+                other => other,
+            })?;
+        }
+        store.write(|tx| {
+            let now = self.now();
+            specs
+                .iter()
+                .map(|spec| tx.insert(&Queue::new_row(spec, now)))
+                .collect()
+        })
+    }
+
+    // -- reading --------------------------------------------------------------
+
+    /// The operation with this id, or `NotFound`.
+    pub fn retrieve(&self, id: i64) -> Result<Operation> {
+        let store = self.open_store()?;
+        operation::check_id(id)?;
+        store.read(|tx| tx.get(id))?.ok_or(Error::NotFound { id })
+    }
+
+    /// Operations matching `filter`, in ascending id (creation order).
+    pub fn query(&self, filter: &Filter) -> Result<Vec<Operation>> {
+        let store = self.open_store()?;
+        if let (Some(state), Some(status)) = (filter.state, filter.status) {
+            transition::check_state_status(state, status)?;
+        }
+        store.read(|tx| tx.query(filter))
+    }
+
+    /// Every non-empty (state, status, operation_type) group with its size.
+    pub fn counts(&self) -> Result<Vec<CountRow>> {
+        self.open_store()?.read(|tx| tx.counts())
+    }
+
+    /// Checks the store's structure (SQLite: `PRAGMA quick_check`, every page,
+    /// record and NOT NULL/CHECK constraint; not index contents) on a read
+    /// snapshot: `Ok(())`, or `Corrupt` with the first lines of the report.
+    /// It reads the whole file, so its cost grows with the file; writers are not blocked.
+    pub fn check_integrity(&self) -> Result<()> {
+        self.open_store()?.read(|tx| tx.check_integrity())
+    }
+}

@@ -1,0 +1,468 @@
+//! The SQLite store: one file shared by the threads and processes of one
+//! machine. Connections, schema and migrations (`schema`), the file's guard
+//! against foreign closes (`guard`, `wal_identity`), group commit
+//! (`group_commit`), the busy handler (`busy`), fork handling (`fork`), and the
+//! statements, one file per command family (`statements`). `tx` implements the
+//! storage interface's commands on a connection.
+//!
+//! Writes: every write goes through [`SqliteStore::write_dyn`], the one place
+//! that holds the write connection: a group-commit writer that runs the writes
+//! of concurrent threads together in one short `BEGIN IMMEDIATE` transaction,
+//! a savepoint each. Reads: a small pool of connections, each read one
+//! snapshot, never writing.
+
+#[cfg(not(unix))]
+compile_error!(
+    "the SQLite store of asyncop supports Unix-like systems only (fork, flock, OFD locks)"
+);
+
+mod busy;
+mod error;
+mod fork;
+mod group_commit;
+mod guard;
+mod schema;
+mod statements;
+#[doc(hidden)]
+pub mod testing;
+mod tx;
+mod wal_identity;
+
+pub use group_commit::WriterStats;
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+
+use super::{ChangeMark, Read, Store, Write};
+use crate::error::{Error, Result};
+use parking_lot::{Condvar, Mutex};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::any::Any;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tx::SqliteTx;
+
+/// How hard a commit presses data to disk (SQLite's `synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a call that returned OK survives power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash; the last commits may be
+    /// lost on power loss. Faster.
+    Normal,
+}
+
+/// The options of the SQLite store (`Options::sqlite`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// How hard a commit presses data to disk (default `Full`).
+    pub durability: Durability,
+    /// Permission bits of a file this handle creates (the database; SQLite gives
+    /// its `-wal` and `-shm` the same): `0o600` by default, so other local users
+    /// cannot read payloads; `0o660` shares it with the file's group. Only
+    /// read/write bits for owner and group are accepted ([`check_file_mode`]);
+    /// existing files keep theirs.
+    pub file_mode: u32,
+}
+
+/// The default `SqliteOptions::file_mode`: owner read/write only.
+pub const DEFAULT_FILE_MODE: u32 = 0o600;
+
+/// The bits `SqliteOptions::file_mode` may have: read/write for owner and group.
+pub const ALLOWED_FILE_MODE: u32 = 0o660;
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            durability: Durability::Full,
+            file_mode: DEFAULT_FILE_MODE,
+        }
+    }
+}
+
+/// Checks a `file_mode`: only bits of `0o660`, and at least `0o600` (the
+/// owner must be able to read and write its queue); else `InvalidArgument`.
+pub fn check_file_mode(mode: u32) -> Result<()> {
+    if mode & !ALLOWED_FILE_MODE != 0 || mode & DEFAULT_FILE_MODE != DEFAULT_FILE_MODE {
+        return Err(Error::InvalidArgument(format!(
+            "file_mode must include 0o600 and have no bits outside 0o660, got 0o{mode:o}"
+        )));
+    }
+    Ok(())
+}
+
+/// Wakes waiters (poll, wait_for) of this process when any write commits.
+#[derive(Debug, Default)]
+struct Notifier {
+    generation: Mutex<u64>,
+    changed: Condvar,
+}
+
+/// An open queue file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    options: SqliteOptions,
+    busy_timeout: Duration,
+    writer: Mutex<Option<Connection>>,
+    group: group_commit::GroupCommit,
+    readers: Mutex<Vec<Connection>>,
+    /// `PRAGMA data_version` is per connection: one dedicated connection sees
+    /// every commit of every other connection, ours and other processes'.
+    watcher: Mutex<Option<Connection>>,
+    /// The last `data_version` read and when: waiters of one process share a
+    /// reading taken within `CROSS_PROCESS_TICK / 2` instead of each asking SQLite.
+    seen_version: Mutex<Option<(Instant, i64)>>,
+    notifier: Notifier,
+    closed: AtomicBool,
+    /// The file in this process's registry of open files (`guard`); taken
+    /// once, by the close that releases it.
+    file: Mutex<Option<guard::FileId>>,
+    wal: wal_identity::WalIdentity,
+}
+
+impl SqliteStore {
+    /// Opens or creates an asyncop file. A file that is not ours is refused
+    /// before any write could touch it. A write that cannot get the write lock
+    /// within `busy_timeout` gives `Busy`.
+    pub fn open(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+        busy_timeout: Duration,
+    ) -> Result<SqliteStore> {
+        check_file_mode(options.file_mode)?;
+        configure_sqlite();
+        let _gate = fork::gate();
+        let path = path.as_ref().to_path_buf();
+        if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+            return Err(Error::InvalidArgument(
+                "a queue needs a file path (an in-memory or temporary database cannot be shared)"
+                    .into(),
+            ));
+        }
+        // Absolute, so that SQLite (built with URI filenames on) can never read
+        // "file:..." as a URI naming some other file than the one inspected here.
+        let path = std::path::absolute(&path)
+            .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+        // Declared first so that it is dropped last: a failed open closes its
+        // connections before the descriptor that guards them.
+        let opening = guard::Opening::begin(&path, options.file_mode, busy_timeout)?;
+        let kind = schema::inspect(&path, opening.header_source())?;
+        fork::pin_inherited_locks(&path);
+        let version = schema::check_readonly(&path, &kind)?;
+        let mut writer = open_connection(&path, &options, busy_timeout)?;
+        if version < SCHEMA_VERSION {
+            // WAL lets readers and one writer work at once, across processes.
+            let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(Error::Internal(format!(
+                    "could not enable WAL (journal_mode = {mode})"
+                )));
+            }
+            schema::migrate(&mut writer)?;
+        }
+        // A first read opens the WAL and `-shm`, whose lock `finish` guards.
+        let _: i32 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let watcher = open_connection(&path, &options, busy_timeout)?;
+        let file = opening.finish()?;
+        let wal = wal_identity::WalIdentity::record(&path);
+        Ok(SqliteStore {
+            path,
+            options,
+            busy_timeout,
+            writer: Mutex::new(Some(writer)),
+            group: group_commit::GroupCommit::new(),
+            readers: Mutex::new(Vec::new()),
+            watcher: Mutex::new(Some(watcher)),
+            seen_version: Mutex::new(None),
+            notifier: Notifier::default(),
+            closed: AtomicBool::new(false),
+            file: Mutex::new(Some(file)),
+            wal,
+        })
+    }
+
+    /// The file's absolute path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether `close` or `abandon` ran.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes every connection; later calls give `Closed`. Calls in flight finish first
+    /// (they hold the connection's lock).
+    pub fn close(&self) {
+        let _gate = fork::gate();
+        self.closed.store(true, Ordering::Release);
+        let close_connections = || {
+            drop(self.writer.lock().take());
+            drop(self.watcher.lock().take());
+            self.readers.lock().clear();
+        };
+        match self.file.lock().take() {
+            Some(file) => guard::release(file, self.busy_timeout, close_connections),
+            None => close_connections(),
+        }
+        self.notify();
+    }
+
+    /// Like `close`, but leaks the connections instead of closing them: for a
+    /// forked child, where closing an inherited connection can damage the
+    /// parent's file (SQLite "How to corrupt", §2.6).
+    pub fn abandon(&self) {
+        self.closed.store(true, Ordering::Release);
+        if let Some(c) = self.writer.lock().take() {
+            std::mem::forget(c);
+        }
+        if let Some(c) = self.watcher.lock().take() {
+            std::mem::forget(c);
+        }
+        for c in self.readers.lock().drain(..) {
+            std::mem::forget(c);
+        }
+        // The registry entry stays: this process's descriptors of the file must
+        // outlive the leaked connections.
+        self.file.lock().take();
+    }
+
+    /// The single write path: `f` runs inside a `BEGIN IMMEDIATE` transaction
+    /// (in its own savepoint when the transaction is shared with other
+    /// threads' writes) and its result is returned once that transaction has
+    /// committed. An `Err` from `f` (or a panic, resumed on this thread) undoes
+    /// exactly what `f` did. `f` may run on another thread of this process
+    /// (the group's leader), hence `Send`.
+    pub(crate) fn write<T: Send>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send,
+    ) -> Result<T> {
+        let _gate = fork::gate();
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        self.wal.ensure_intact()?;
+        let value = self.group.write(
+            &self.writer,
+            |end| {
+                // Only real changes wake waiters: an empty claim must not wake its own poller.
+                if end.changed {
+                    self.notify();
+                }
+            },
+            f,
+        )?;
+        self.wal.check()?;
+        Ok(value)
+    }
+
+    /// How many transactions and commands the writer has committed.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.group.stats()
+    }
+
+    /// Writes queued behind the transaction under way (0 when idle).
+    pub fn writes_waiting(&self) -> usize {
+        self.group.waiting()
+    }
+
+    /// Runs `f` on one consistent snapshot (a read transaction) of a pooled connection.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let _gate = fork::gate();
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        self.wal.ensure_intact()?;
+        let pooled = self.readers.lock().pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = open_connection(&self.path, &self.options, self.busy_timeout)?;
+                c.pragma_update(None, "query_only", true)?;
+                c
+            }
+        };
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let value = f(&tx)?;
+            tx.finish()?;
+            Ok(value)
+        })();
+        if !self.is_closed() {
+            self.readers.lock().push(conn);
+        }
+        result
+    }
+
+    fn notify(&self) {
+        let mut generation = self.notifier.generation.lock();
+        *generation = generation.wrapping_add(1);
+        self.notifier.changed.notify_all();
+    }
+
+    /// Where the file stands now; pass it to `wait_change`.
+    pub fn change_mark(&self) -> Result<ChangeMark> {
+        let generation = *self.notifier.generation.lock();
+        Ok(ChangeMark {
+            local: generation,
+            external: self.data_version()?,
+        })
+    }
+
+    fn data_version(&self) -> Result<i64> {
+        // A reading a little old is safe: it can only make a waiter look once
+        // more, never miss a change (the waiter compares against its mark).
+        if let Some((at, version)) = *self.seen_version.lock()
+            && at.elapsed() < CROSS_PROCESS_TICK / 2
+        {
+            return Ok(version);
+        }
+        let _gate = fork::gate();
+        let guard = self.watcher.lock();
+        let conn = guard.as_ref().ok_or(Error::Closed)?;
+        let version = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        *self.seen_version.lock() = Some((Instant::now(), version));
+        Ok(version)
+    }
+
+    /// Blocks until the file changed after `mark` or `deadline` passes. A write
+    /// of this process wakes it at once; another process's within `CROSS_PROCESS_TICK`.
+    /// Returns whether a change was seen.
+    pub fn wait_change(&self, mark: ChangeMark, deadline: Instant) -> Result<bool> {
+        loop {
+            {
+                let mut generation = self.notifier.generation.lock();
+                if *generation != mark.local {
+                    return Ok(true);
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    return Ok(false);
+                }
+                let until = deadline.min(now + CROSS_PROCESS_TICK);
+                self.notifier.changed.wait_until(&mut generation, until);
+                if *generation != mark.local {
+                    return Ok(true);
+                }
+            }
+            if self.is_closed() {
+                return Err(Error::Closed);
+            }
+            if self.data_version()? != mark.external {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn target(&self) -> &Path {
+        &self.path
+    }
+
+    fn is_closed(&self) -> bool {
+        SqliteStore::is_closed(self)
+    }
+
+    fn close(&self) {
+        SqliteStore::close(self);
+    }
+
+    fn abandon(&self) {
+        SqliteStore::abandon(self);
+    }
+
+    fn write_dyn(&self, f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send)) -> Result<()> {
+        self.write(|conn| f(&SqliteTx::new(conn)))
+    }
+
+    fn read_dyn(&self, f: &mut dyn FnMut(&dyn Read) -> Result<()>) -> Result<()> {
+        self.read(|conn| f(&SqliteTx::new(conn)))
+    }
+
+    fn change_mark(&self) -> Result<ChangeMark> {
+        SqliteStore::change_mark(self)
+    }
+
+    fn wait_change(&self, mark: ChangeMark, deadline: Instant) -> Result<bool> {
+        SqliteStore::wait_change(self, mark, deadline)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing a connection calls into SQLite: not while a fork is under way.
+        let _gate = fork::gate();
+        let file = self.file.get_mut().take();
+        let mut close_connections = || {
+            drop(self.writer.get_mut().take());
+            drop(self.watcher.get_mut().take());
+            self.readers.get_mut().clear();
+        };
+        match file {
+            Some(file) => guard::release(file, self.busy_timeout, close_connections),
+            None => close_connections(),
+        }
+    }
+}
+
+/// How often a waiter looks for commits of other processes: a cheap
+/// `PRAGMA data_version` (a read of the WAL index in shared memory), shared by
+/// all waiters of a process, so a submit in one process starts in another
+/// within about a millisecond.
+pub const CROSS_PROCESS_TICK: Duration = Duration::from_millis(1);
+
+/// Process-wide SQLite settings, set once before SQLite is first used.
+///
+/// Page caches start empty instead of with SQLite's default block of 20 pages.
+/// Every statement that needs an ephemeral table (`RETURNING`, `IN (subquery)`,
+/// a sort) opens a page cache of its own and frees it at the end: with the
+/// block, a claim allocated and freed ~85 KB each time, and when that block
+/// sat at the top of the heap glibc trimmed and re-grew the heap on every claim
+/// (page faults: W2 ran at half speed once the writer's cache had filled up).
+///
+/// `sqlite3_config` only works before SQLite is initialised; if something in
+/// the process used this copy of SQLite first (an application linking the
+/// same bundled SQLite), it refuses, and the default stays: slower, not wrong.
+fn configure_sqlite() {
+    static CONFIGURED: std::sync::Once = std::sync::Once::new();
+    CONFIGURED.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_PAGECACHE takes (void *buffer, int size, int n);
+        // a NULL buffer with size 0 only sets the initial page count, n = 0.
+        let _ = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_PAGECACHE,
+                std::ptr::null_mut::<std::ffi::c_void>(),
+                0 as std::ffi::c_int,
+                0 as std::ffi::c_int,
+            )
+        };
+    });
+}
+
+fn open_connection(
+    path: &Path,
+    options: &SqliteOptions,
+    busy_timeout: Duration,
+) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    // No SQLITE_OPEN_URI: a path is a path. "file:..." must not reach a file other
+    // than the one `schema::inspect` checked.
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
+    busy::install(&conn, busy_timeout)?;
+    let sync = match options.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}

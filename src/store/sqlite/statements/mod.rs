@@ -1,0 +1,10 @@
+//! The statements, one file per command family: `rows` (one row by id,
+//! insert, compare-and-set update, delete), `claims` (claim, renew),
+//! `maintenance` (expired leases, due postponed rows, waiting polls), `query`
+//! (System Jobs views, integrity), `settings`.
+
+pub mod claims;
+pub mod maintenance;
+pub mod query;
+pub mod rows;
+pub mod settings;

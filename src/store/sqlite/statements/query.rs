@@ -1,0 +1,100 @@
+//! The statements of the System Jobs views: filtered queries, counts, and
+//! the integrity check.
+
+use super::rows::{COLUMNS, operation_from_row};
+use crate::error::{Error, Result};
+use crate::operation::{CountRow, Filter, Operation};
+use crate::transition::{State, Status};
+use rusqlite::Connection;
+
+/// Rows matching `filter` in ascending id (§11).
+pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Operation>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM operation WHERE 1 = 1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut push = |clause: &str, v: rusqlite::types::Value| {
+        args.push(v);
+        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+    };
+    use rusqlite::types::Value;
+    if let Some(s) = filter.state {
+        push("state =", Value::Integer(s.code().into()));
+    }
+    if let Some(s) = filter.status {
+        push("status =", Value::Integer(s.code().into()));
+    }
+    if let Some(t) = filter.operation_type {
+        push("operation_type =", Value::Integer(t.into()));
+    }
+    if let Some(n) = &filter.name {
+        push("name =", Value::Text(n.clone()));
+    }
+    if let Some(t) = &filter.dependency_token {
+        push("dependency_token =", Value::Text(t.clone()));
+    }
+    if let Some(t) = filter.completed_before {
+        push("completed_on <", Value::Integer(t));
+    }
+    if let Some(a) = filter.after_id {
+        push("id >", Value::Integer(a));
+    }
+    sql.push_str(" ORDER BY id");
+    // LIMIT -1 is SQLite's "no limit".
+    let limit = filter.limit.map_or(-1, i64::from);
+    let offset = filter.offset.map_or(0, i64::from);
+    sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), operation_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Non-empty (state, status, operation_type) groups with their sizes, sorted by those keys.
+pub fn counts(conn: &Connection) -> Result<Vec<CountRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT state, status, operation_type, count(*) FROM operation \
+         GROUP BY state, status, operation_type ORDER BY state, status, operation_type",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i32>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (state, status, operation_type, count) = row?;
+        let (Some(state), Some(status)) = (State::from_code(state), Status::from_code(status))
+        else {
+            return Err(Error::Corrupt(format!(
+                "invalid stored codes {state}/{status}"
+            )));
+        };
+        out.push(CountRow {
+            state,
+            status,
+            operation_type,
+            count,
+        });
+    }
+    Ok(out)
+}
+
+/// Lines of a failed `quick_check` kept in the error message.
+const QUICK_CHECK_LINES: usize = 10;
+
+/// `PRAGMA quick_check`: `Ok(())` when SQLite reports "ok", else `Corrupt`
+/// with the first lines of its report.
+pub fn quick_check(conn: &Connection) -> Result<()> {
+    let mut stmt = conn.prepare(&format!("PRAGMA quick_check({QUICK_CHECK_LINES})"))?;
+    let lines = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    if lines.len() == 1 && lines[0] == "ok" {
+        return Ok(());
+    }
+    Err(Error::Corrupt(format!(
+        "integrity check failed: {}",
+        lines.join("; ")
+    )))
+}

@@ -1,0 +1,41 @@
+//! Hooks for the SQLite store's own tests, benchmarks and tools (group
+//! commit, statement plans, WAL frames): not part of the supported API.
+
+use super::SqliteStore;
+use super::group_commit::WriterStats;
+use crate::error::{Error, Result};
+use crate::queue::Queue;
+use rusqlite::Connection;
+
+pub use super::statements::claims::claim_sql;
+pub use super::statements::maintenance::{due_postponed_sql, expired_leases_sql};
+
+/// The queue's SQLite store, or `Internal` if it has another store.
+pub fn store(queue: &Queue) -> Result<&SqliteStore> {
+    queue
+        .store()
+        .as_any()
+        .downcast_ref::<SqliteStore>()
+        .ok_or_else(|| Error::Internal("the queue is not on the SQLite store".into()))
+}
+
+/// Runs `f` on the write connection inside the store's write path (group
+/// commit), like every write of the library.
+pub fn write<T: Send>(queue: &Queue, f: impl FnOnce(&Connection) -> Result<T> + Send) -> Result<T> {
+    store(queue)?.write(f)
+}
+
+/// Runs `f` on a pooled read connection, in one snapshot.
+pub fn read<T>(queue: &Queue, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    store(queue)?.read(f)
+}
+
+/// How many transactions and commands the writer has committed.
+pub fn writer_stats(queue: &Queue) -> Result<WriterStats> {
+    Ok(store(queue)?.writer_stats())
+}
+
+/// Writes queued behind the transaction under way (0 when idle).
+pub fn writes_waiting(queue: &Queue) -> Result<usize> {
+    Ok(store(queue)?.writes_waiting())
+}

@@ -1,0 +1,89 @@
+//! The storage interface's commands on one SQLite connection: each delegates
+//! to its statement.
+
+use super::statements::{claims, maintenance, query, rows, settings};
+use crate::error::Result;
+use crate::lease::LeaseKey;
+use crate::operation::{CountRow, Filter, Operation};
+use crate::store::{ClaimRequest, Claimed, NewOperation, Read, Renewal, Write};
+use crate::transition::Status;
+use rusqlite::Connection;
+
+/// A connection inside a read or write transaction of `SqliteStore`.
+pub(super) struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> SqliteTx<'c> {
+    pub(super) fn new(conn: &'c Connection) -> SqliteTx<'c> {
+        SqliteTx { conn }
+    }
+}
+
+impl Read for SqliteTx<'_> {
+    fn get(&self, id: i64) -> Result<Option<Operation>> {
+        rows::get(self.conn, id)
+    }
+
+    fn query(&self, filter: &Filter) -> Result<Vec<Operation>> {
+        query::query(self.conn, filter)
+    }
+
+    fn counts(&self) -> Result<Vec<CountRow>> {
+        query::counts(self.conn)
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        settings::setting(self.conn, key)
+    }
+
+    fn expired_leases(&self, now: i64) -> Result<Vec<Operation>> {
+        maintenance::expired_leases(self.conn, now)
+    }
+
+    fn due_postponed(&self, now: i64) -> Result<Vec<Operation>> {
+        maintenance::due_postponed(self.conn, now)
+    }
+
+    fn next_due(&self) -> Result<Option<i64>> {
+        maintenance::next_due(self.conn)
+    }
+
+    fn may_have_work(&self, now: i64, types: Option<&[i32]>) -> Result<bool> {
+        maintenance::may_have_work(self.conn, now, types)
+    }
+
+    fn check_integrity(&self) -> Result<()> {
+        query::quick_check(self.conn)
+    }
+}
+
+impl Write for SqliteTx<'_> {
+    fn insert(&self, row: &NewOperation<'_>) -> Result<i64> {
+        rows::insert(self.conn, row)
+    }
+
+    fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<Claimed>> {
+        claims::claim(self.conn, request)
+    }
+
+    fn renew(&self, renewal: &Renewal) -> Result<Option<Status>> {
+        claims::renew(self.conn, renewal)
+    }
+
+    fn update_held(&self, key: LeaseKey, cur: &Operation, next: &Operation) -> Result<bool> {
+        rows::update(self.conn, Some(key), cur, next)
+    }
+
+    fn update(&self, cur: &Operation, next: &Operation) -> Result<bool> {
+        rows::update(self.conn, None, cur, next)
+    }
+
+    fn delete(&self, cur: &Operation) -> Result<bool> {
+        rows::delete(self.conn, cur)
+    }
+
+    fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        settings::set_setting(self.conn, key, value)
+    }
+}

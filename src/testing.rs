@@ -1,0 +1,19 @@
+//! Hooks for the conformance suite: run commands of the storage interface
+//! directly, to set up races a user cannot make happen on purpose (a stale
+//! compare-and-set, recovery and a claim in one transaction). Not part of the
+//! supported API; store-specific hooks live with each store
+//! (`store::sqlite::testing`).
+
+use crate::error::Result;
+use crate::queue::Queue;
+use crate::store::{Read, Write};
+
+/// Runs `f` in one write transaction of the queue's store.
+pub fn write<T: Send>(queue: &Queue, f: impl FnOnce(&dyn Write) -> Result<T> + Send) -> Result<T> {
+    queue.store().write(f)
+}
+
+/// Runs `f` on one snapshot of the queue's store.
+pub fn read<T>(queue: &Queue, f: impl FnOnce(&dyn Read) -> Result<T>) -> Result<T> {
+    queue.store().read(f)
+}
