@@ -17,10 +17,12 @@ compile_error!(
 );
 
 mod busy;
+mod connection;
 mod error;
 mod fork;
 mod group_commit;
 mod guard;
+mod options;
 mod schema;
 mod statements;
 #[doc(hidden)]
@@ -29,67 +31,21 @@ mod tx;
 mod wal_identity;
 
 pub use group_commit::WriterStats;
+pub use options::{
+    ALLOWED_FILE_MODE, DEFAULT_FILE_MODE, Durability, SqliteOptions, check_file_mode,
+};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};
+use connection::{configure_sqlite, open_connection};
 use parking_lot::{Condvar, Mutex};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tx::SqliteTx;
-
-/// How hard a commit presses data to disk (SQLite's `synchronous`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// `synchronous=FULL`: a call that returned OK survives power loss.
-    #[default]
-    Full,
-    /// `synchronous=NORMAL`: survives a process crash; the last commits may be
-    /// lost on power loss. Faster.
-    Normal,
-}
-
-/// The options of the SQLite store (`Options::sqlite`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SqliteOptions {
-    /// How hard a commit presses data to disk (default `Full`).
-    pub durability: Durability,
-    /// Permission bits of a file this handle creates (the database; SQLite gives
-    /// its `-wal` and `-shm` the same): `0o600` by default, so other local users
-    /// cannot read payloads; `0o660` shares it with the file's group. Only
-    /// read/write bits for owner and group are accepted ([`check_file_mode`]);
-    /// existing files keep theirs.
-    pub file_mode: u32,
-}
-
-/// The default `SqliteOptions::file_mode`: owner read/write only.
-pub const DEFAULT_FILE_MODE: u32 = 0o600;
-
-/// The bits `SqliteOptions::file_mode` may have: read/write for owner and group.
-pub const ALLOWED_FILE_MODE: u32 = 0o660;
-
-impl Default for SqliteOptions {
-    fn default() -> Self {
-        SqliteOptions {
-            durability: Durability::Full,
-            file_mode: DEFAULT_FILE_MODE,
-        }
-    }
-}
-
-/// Checks a `file_mode`: only bits of `0o660`, and at least `0o600` (the
-/// owner must be able to read and write its queue); else `InvalidArgument`.
-pub fn check_file_mode(mode: u32) -> Result<()> {
-    if mode & !ALLOWED_FILE_MODE != 0 || mode & DEFAULT_FILE_MODE != DEFAULT_FILE_MODE {
-        return Err(Error::InvalidArgument(format!(
-            "file_mode must include 0o600 and have no bits outside 0o660, got 0o{mode:o}"
-        )));
-    }
-    Ok(())
-}
 
 /// Wakes waiters (poll, wait_for) of this process when any write commits.
 #[derive(Debug, Default)]
@@ -416,53 +372,3 @@ impl Drop for SqliteStore {
 /// all waiters of a process, so a submit in one process starts in another
 /// within about a millisecond.
 pub const CROSS_PROCESS_TICK: Duration = Duration::from_millis(1);
-
-/// Process-wide SQLite settings, set once before SQLite is first used.
-///
-/// Page caches start empty instead of with SQLite's default block of 20 pages.
-/// Every statement that needs an ephemeral table (`RETURNING`, `IN (subquery)`,
-/// a sort) opens a page cache of its own and frees it at the end: with the
-/// block, a claim allocated and freed ~85 KB each time, and when that block
-/// sat at the top of the heap glibc trimmed and re-grew the heap on every claim
-/// (page faults: W2 ran at half speed once the writer's cache had filled up).
-///
-/// `sqlite3_config` only works before SQLite is initialised; if something in
-/// the process used this copy of SQLite first (an application linking the
-/// same bundled SQLite), it refuses, and the default stays: slower, not wrong.
-fn configure_sqlite() {
-    static CONFIGURED: std::sync::Once = std::sync::Once::new();
-    CONFIGURED.call_once(|| {
-        // SAFETY: SQLITE_CONFIG_PAGECACHE takes (void *buffer, int size, int n);
-        // a NULL buffer with size 0 only sets the initial page count, n = 0.
-        let _ = unsafe {
-            rusqlite::ffi::sqlite3_config(
-                rusqlite::ffi::SQLITE_CONFIG_PAGECACHE,
-                std::ptr::null_mut::<std::ffi::c_void>(),
-                0 as std::ffi::c_int,
-                0 as std::ffi::c_int,
-            )
-        };
-    });
-}
-
-fn open_connection(
-    path: &Path,
-    options: &SqliteOptions,
-    busy_timeout: Duration,
-) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    // No SQLITE_OPEN_URI: a path is a path. "file:..." must not reach a file other
-    // than the one `schema::inspect` checked.
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
-    busy::install(&conn, busy_timeout)?;
-    let sync = match options.durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    };
-    conn.pragma_update(None, "synchronous", sync)?;
-    conn.set_prepared_statement_cache_capacity(64);
-    Ok(conn)
-}
