@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use support::TempDir;
-use support::ffi::*;
 use support::child::{fork_child, wait_exit};
+use support::ffi::*;
 
 static FORKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -217,7 +217,6 @@ fn a_childs_queue_survives_its_parent_closing_and_reopening_the_file() {
 // The C ABI in a forked child
 // ---------------------------------------------------------------------------
 
-
 /// What the child reports, in order.
 const CHILD_STEPS: [&str; 12] = [
     "retrieve on the inherited queue",
@@ -332,7 +331,11 @@ fn forked_child_gets_forked_and_opens_its_own_queue() {
     unsafe { std::fs::File::from_raw_fd(fds[0]) }
         .read_to_end(&mut bytes)
         .unwrap();
-    assert!(code < 128, "the child did not exit normally (signal {})", code - 128);
+    assert!(
+        code < 128,
+        "the child did not exit normally (signal {})",
+        code - 128
+    );
     assert_ne!(code, 100, "the child panicked");
     assert_eq!(
         bytes.len(),
@@ -367,4 +370,3 @@ fn forked_child_gets_forked_and_opens_its_own_queue() {
     check(unsafe { asyncop_operation_free(op) }, ASYNCOP_OK);
     check(unsafe { asyncop_queue_close(q) }, ASYNCOP_OK);
 }
-

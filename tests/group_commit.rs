@@ -167,7 +167,9 @@ fn one_failing_command_in_a_batch_leaves_the_others_committed() {
 
 #[test]
 fn a_batch_whose_transaction_cannot_start_answers_every_caller_with_the_error() {
-    let f = Fixture::with(Store::Sqlite, "gc_busy", |o| o.busy_timeout = Duration::from_millis(200));
+    let f = Fixture::with(Store::Sqlite, "gc_busy", |o| {
+        o.busy_timeout = Duration::from_millis(200)
+    });
     let id = f.submit("op", 1);
     // Another connection (as another process would) holds the write lock.
     let other = rusqlite::Connection::open(f.target.sqlite_path()).unwrap();

@@ -15,9 +15,7 @@ use asyncop::ffi::{ASYNCOP_DURABILITY_NORMAL, ASYNCOP_TIME_NONE, asyncop_last_er
 use asyncop::lease::MAX_POLL;
 use asyncop::operation::MAX_PAYLOAD_BYTES_CEILING;
 use asyncop::queue::{ALLOWED_FILE_MODE, check_file_mode};
-use asyncop::{
-    DEFAULT_FILE_MODE, Error, ManualClock, Options, Queue,
-};
+use asyncop::{DEFAULT_FILE_MODE, Error, ManualClock, Options, Queue};
 use std::ffi::CString;
 use std::path::Path;
 use std::ptr::{null, null_mut};
@@ -42,7 +40,6 @@ fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Error>, any_of: &[&str]) -> S
         other => panic!("expected InvalidArgument, got {other:?}"),
     }
 }
-
 
 // -- file mode --------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 #[test]
 fn buffers_strings_and_payloads() {
     let dir = TempDir::new("ffi-buffers");

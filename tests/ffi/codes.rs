@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 /// Every status code. `position` proves at compile time that the list is complete.
 const ALL_CODES: [asyncop_status; 28] = [
     ASYNCOP_OK,

@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 /// State and status of one operation.
 fn state_of(q: *const asyncop_queue, id: i64) -> (i32, i32) {
     let op = retrieve(q, id);

@@ -39,7 +39,6 @@ fn expect(produced: &mut BTreeSet<i32>, rc: asyncop_status, want: asyncop_status
     produced.insert(want as i32);
 }
 
-
 #[test]
 fn core_errors_map_to_their_codes() {
     use asyncop::error::Refusal;

@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 #[test]
 fn handles_are_validated() {
     let dir = TempDir::new("ffi-handles");

@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 /// The bytes `asyncop_last_error_message` must leave in a buffer of `cap`
 /// bytes for `msg`: the longest prefix of at most `cap - 1` bytes that ends on
 /// a character boundary, then a NUL, then the sentinel.

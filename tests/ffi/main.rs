@@ -47,6 +47,7 @@ mod panic;
 mod races;
 mod versions;
 
+use asyncop::Clock;
 use asyncop::ffi::asyncop_status::*;
 use asyncop::ffi::lease::*;
 use asyncop::ffi::operation::*;
@@ -54,7 +55,6 @@ use asyncop::ffi::options::*;
 use asyncop::ffi::queue::*;
 use asyncop::ffi::spec::*;
 use asyncop::ffi::*;
-use asyncop::Clock;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{CStr, CString};
 use std::path::Path;
@@ -136,7 +136,6 @@ fn hold_write_lock(
     });
     (ready_rx, release_tx, handle)
 }
-
 
 fn header_text() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("include/asyncop.h");

@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 #[test]
 fn panic_returns_err_panic_and_poisons_only_that_handle() {
     let dir = TempDir::new("ffi-panic");

@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 /// One call of a racing thread: OK or CLOSED_HANDLE, and CLOSED_HANDLE if it
 /// started after the close returned. Handles it obtained are freed (always OK).
 #[track_caller]

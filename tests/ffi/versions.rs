@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 /// `#define NAME VALUE` lines of the header.
 fn header_defines() -> BTreeMap<String, String> {
     header_text()

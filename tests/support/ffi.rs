@@ -48,7 +48,10 @@ pub fn c_path(path: &Path) -> CString {
 
 /// Opens a queue through the C ABI with `synchronous=NORMAL` (these tests are
 /// about the boundary, not power loss) and `tweak` applied to the options.
-pub fn open_queue_with(path: &Path, tweak: impl FnOnce(*mut asyncop_options)) -> *mut asyncop_queue {
+pub fn open_queue_with(
+    path: &Path,
+    tweak: impl FnOnce(*mut asyncop_options),
+) -> *mut asyncop_queue {
     let mut options = null_mut();
     check(unsafe { asyncop_options_new(&mut options) }, ASYNCOP_OK);
     check(
@@ -154,7 +157,10 @@ pub fn poll_one(q: *const asyncop_queue) -> *mut asyncop_lease {
     leases[0]
 }
 
-pub fn query_all_rc(q: *const asyncop_queue, out: &mut *mut asyncop_operation_list) -> asyncop_status {
+pub fn query_all_rc(
+    q: *const asyncop_queue,
+    out: &mut *mut asyncop_operation_list,
+) -> asyncop_status {
     unsafe {
         asyncop_queue_query(
             q,

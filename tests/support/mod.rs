@@ -198,8 +198,17 @@ impl Mismatches {
         self.lines.push(line);
     }
 
+    /// One checked cell of a table: `problems` is empty when it agrees with the spec.
+    pub fn cell(&mut self, name: String, problems: Vec<String>) {
+        self.checked();
+        if !problems.is_empty() {
+            self.push(format!("  {name}: {}", problems.join("; ")));
+        }
+    }
+
     /// Panics listing every mismatch, if any.
     pub fn finish(self) {
+        println!("{}: {} cases checked", self.what, self.checked);
         assert!(
             self.lines.is_empty(),
             "{}: {} of {} cases disagree with the spec:\n{}",

@@ -28,9 +28,7 @@ pub fn compare_and_set(q: &Queue, stale: &Operation, change: &Change, now: i64) 
 /// Deletes the row if it still equals the snapshot `cur` (compare-and-delete);
 /// whether it deleted.
 pub fn compare_and_delete(q: &Queue, cur: &Operation) -> bool {
-    q.store()
-        .write(|c| asyncop::store::delete(c, cur))
-        .unwrap()
+    q.store().write(|c| asyncop::store::delete(c, cur)).unwrap()
 }
 
 /// Inside one write transaction: starts `race` (which should block on the write
