@@ -1,3 +1,5 @@
+//! SQLite store only: the files are SQLite files made or damaged byte by byte.
+//!
 //! Opening files that are not usable asyncop queues (§12 Corrupt): each open fails with
 //! `Error::Corrupt` and leaves the file byte-for-byte as it was (same length, same bytes,
 //! same modification time, no journal or WAL left beside it). Also the files that must

@@ -1,3 +1,5 @@
+//! SQLite store only: the cost is SQLite's virtual-machine step count.
+//!
 //! The claim must stay O(log n) however many Completed rows the table holds.
 //! Checked without timing: SQLite counts the virtual-machine steps of a
 //! statement, so the claim's work with 20 and with 60,000 Completed rows is compared

@@ -1,3 +1,5 @@
+//! SQLite store only: the damage is written into the file with rusqlite.
+//!
 //! Storage damage inside a file that opens: a stored row whose values cannot be what
 //! the schema says (a NULL in a NOT NULL column, an invalid state code) is `Corrupt`
 //! on every read path (`retrieve`, `query`, `counts`, `poll`), never `Internal`, and

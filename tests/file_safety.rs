@@ -1,3 +1,5 @@
+//! SQLite store only: file modes, locks, WAL and -shm files of the queue file.
+//!
 //! Fault tests of the queue file itself (issue 10): what other processes, the
 //! file system and the operating system do to it must give a clear error and
 //! lose no acknowledged operation.
@@ -198,7 +200,7 @@ fn new_files_are_private_or_group_shared_whatever_the_umask() {
             Options {
                 sqlite: asyncop::SqliteOptions {
                     file_mode,
-                    ..asyncop::SqliteOptions::default()
+                    ..normal().sqlite
                 },
                 ..normal()
             },

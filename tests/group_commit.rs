@@ -1,3 +1,6 @@
+//! SQLite store only: group commit is how the SQLite store shares its one writer; the
+//! tests reach into it through `Queue::store()` (listed in `support/raw.rs`).
+//!
 //! Group commit (the write path of `store`): concurrent writes of one process
 //! share a transaction, each in its own savepoint, and every caller is answered
 //! after that transaction committed.
@@ -15,7 +18,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
-use support::Fixture;
+use support::{Fixture, Store};
 
 /// Waits until `n` writes are queued behind the blocked one.
 fn wait_for_queue(f: &Fixture, n: usize) {
@@ -57,7 +60,7 @@ fn count_named(f: &Fixture, name: &str) -> i64 {
 
 #[test]
 fn one_failing_command_in_a_batch_leaves_the_others_committed() {
-    let f = Fixture::new("gc_isolation");
+    let f = Fixture::new(Store::Sqlite, "gc_isolation");
     let ids: Vec<i64> = (0..10).map(|i| f.submit(&format!("op{i}"), 1)).collect();
     let leases = f.q.poll("host", &PollOptions::default().max(10)).unwrap();
     assert_eq!(leases.len(), 10);
@@ -162,10 +165,12 @@ fn one_failing_command_in_a_batch_leaves_the_others_committed() {
 
 #[test]
 fn a_batch_whose_transaction_cannot_start_answers_every_caller_with_the_error() {
-    let f = Fixture::with("gc_busy", |o| o.busy_timeout = Duration::from_millis(200));
+    let f = Fixture::with(Store::Sqlite, "gc_busy", |o| {
+        o.busy_timeout = Duration::from_millis(200)
+    });
     let id = f.submit("op", 1);
     // Another connection (as another process would) holds the write lock.
-    let other = rusqlite::Connection::open(&f.path).unwrap();
+    let other = rusqlite::Connection::open(f.target.sqlite_path()).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let threads: Vec<_> = (0..4)
         .map(|_| {
@@ -185,7 +190,7 @@ fn a_batch_whose_transaction_cannot_start_answers_every_caller_with_the_error() 
 
 #[test]
 fn complete_many_keeps_every_completion_that_holds() {
-    let f = Fixture::new("gc_complete_many");
+    let f = Fixture::new(Store::Sqlite, "gc_complete_many");
     let ids: Vec<i64> = (0..6).map(|i| f.submit(&format!("op{i}"), 1)).collect();
     let leases = f.q.poll("host", &PollOptions::default().max(6)).unwrap();
     let mut keys: Vec<LeaseKey> = leases.iter().map(|l| l.key()).collect();
@@ -233,7 +238,7 @@ fn complete_many_keeps_every_completion_that_holds() {
 
 #[test]
 fn many_threads_share_transactions_and_lose_nothing() {
-    let f = Fixture::new("gc_threads");
+    let f = Fixture::new(Store::Sqlite, "gc_threads");
     let before = asyncop::store::sqlite::testing::writer_stats(&f.q).unwrap();
     let threads: Vec<_> = (0..8)
         .map(|t| {

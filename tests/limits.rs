@@ -1,8 +1,9 @@
-//! The limits every language shares, in the core and at the C ABI: how many
-//! operations one poll may claim (`MAX_POLL` = `ASYNCOP_POLL_MAX`), how large a
-//! payload may be (`max_payload_bytes`, a queue-wide setting stored in the file:
-//! 16 MiB by default, at most 512 MiB), and which file modes `file_mode` accepts.
-//! Each refusal is `InvalidArgument` / `ASYNCOP_ERR_INVALID_ARG` and writes nothing.
+//! SQLite store only: the limits at the C ABI, which opens a file by path: how many
+//! operations one poll may claim (`ASYNCOP_POLL_MAX` = `MAX_POLL`), how large a
+//! payload may be (`max_payload_bytes`, stored in the file), and which file modes
+//! `file_mode` accepts. Each refusal is `InvalidArgument` / `ASYNCOP_ERR_INVALID_ARG`
+//! and writes nothing. The same limits through `Queue`, for every store, are in the
+//! conformance suite (`tests/conformance/cases/limits.rs`).
 
 mod support;
 
@@ -12,11 +13,9 @@ use asyncop::ffi::queue::*;
 use asyncop::ffi::spec::*;
 use asyncop::ffi::{ASYNCOP_DURABILITY_NORMAL, ASYNCOP_TIME_NONE, asyncop_last_error_message};
 use asyncop::lease::MAX_POLL;
-use asyncop::operation::{DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING};
+use asyncop::operation::MAX_PAYLOAD_BYTES_CEILING;
 use asyncop::store::sqlite::{ALLOWED_FILE_MODE, check_file_mode};
-use asyncop::{
-    DEFAULT_FILE_MODE, Error, Filter, ManualClock, OperationSpec, Options, PollOptions, Queue,
-};
+use asyncop::{DEFAULT_FILE_MODE, Error, ManualClock, Options, Queue};
 use std::ffi::CString;
 use std::path::Path;
 use std::ptr::{null, null_mut};
@@ -30,14 +29,6 @@ fn open_with(path: &Path, tweak: impl FnOnce(&mut Options)) -> Result<Queue, Err
     Queue::open(path, o)
 }
 
-fn spec(len: usize) -> OperationSpec {
-    OperationSpec::new("payload", NORMAL_TYPE).data(vec![0xA5; len])
-}
-
-fn total(queue: &Queue) -> usize {
-    queue.query(&Filter::default()).unwrap().len()
-}
-
 fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Error>, any_of: &[&str]) -> String {
     match r {
         Err(Error::InvalidArgument(m)) => {
@@ -47,139 +38,6 @@ fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Error>, any_of: &[&str]) -> S
             m
         }
         other => panic!("expected InvalidArgument, got {other:?}"),
-    }
-}
-
-// -- poll max -------------------------------------------------------------------
-
-#[test]
-fn poll_accepts_max_up_to_max_poll_and_refuses_more() {
-    let dir = TempDir::new("poll-max");
-    let queue = open_with(&dir.file("q.db"), |_| {}).unwrap();
-    assert_eq!(MAX_POLL, 65_536);
-    let leases = queue
-        .poll("host", &PollOptions::default().max(MAX_POLL))
-        .unwrap();
-    assert!(leases.is_empty());
-    for max in [0, MAX_POLL + 1, u32::MAX] {
-        expect_invalid(
-            queue.poll("host", &PollOptions::default().max(max)),
-            &["poll max"],
-        );
-    }
-    // A refused poll claims nothing.
-    let id = queue.submit(&spec(1)).unwrap();
-    expect_invalid(
-        queue.poll("host", &PollOptions::default().max(MAX_POLL + 1)),
-        &["65536"],
-    );
-    assert_eq!(queue.retrieve(id).unwrap().state, asyncop::State::Ready);
-    let leases = queue
-        .poll("host", &PollOptions::default().max(MAX_POLL))
-        .unwrap();
-    assert_eq!(leases.len(), 1);
-}
-
-// -- payload limit: core ----------------------------------------------------------
-
-#[test]
-fn payload_at_the_limit_is_accepted_one_byte_over_is_refused_and_nothing_written() {
-    let dir = TempDir::new("payload-limit");
-    let queue = open_with(&dir.file("q.db"), |o| o.max_payload_bytes = Some(KIB)).unwrap();
-    assert_eq!(queue.max_payload_bytes(), KIB);
-    assert_eq!(queue.settings().max_payload_bytes, KIB);
-
-    let id = queue.submit(&spec(1024)).unwrap();
-    assert_eq!(queue.retrieve(id).unwrap().data.len(), 1024);
-    expect_invalid(queue.submit(&spec(1025)), &["1025", "1024"]);
-    assert_eq!(total(&queue), 1);
-
-    // One oversized item refuses the whole batch.
-    let m = expect_invalid(
-        queue.submit_many(&[spec(10), spec(1024), spec(1025), spec(0)]),
-        &["spec 2", "1025", "1024"],
-    );
-    assert!(m.contains("max_payload_bytes"), "{m}");
-    assert_eq!(total(&queue), 1);
-    let ids = queue.submit_many(&[spec(0), spec(1024)]).unwrap();
-    assert_eq!(ids.len(), 2);
-    assert_eq!(total(&queue), 3);
-}
-
-#[test]
-fn the_default_limit_is_16_mib() {
-    let dir = TempDir::new("payload-default");
-    let queue = open_with(&dir.file("q.db"), |_| {}).unwrap();
-    assert_eq!(DEFAULT_MAX_PAYLOAD_BYTES, 16 * 1024 * 1024);
-    assert_eq!(queue.max_payload_bytes(), DEFAULT_MAX_PAYLOAD_BYTES);
-    let over = usize::try_from(DEFAULT_MAX_PAYLOAD_BYTES).unwrap() + 1;
-    expect_invalid(queue.submit(&spec(over)), &["16777217", "16777216"]);
-    assert_eq!(total(&queue), 0);
-}
-
-#[test]
-fn a_non_default_limit_is_stored_in_the_file_for_other_handles() {
-    let dir = TempDir::new("payload-persist");
-    let path = dir.file("q.db");
-    let first = open_with(&path, |o| o.max_payload_bytes = Some(2 * KIB)).unwrap();
-    // A second handle opened meanwhile with no opinion reads the file's value.
-    let second = open_with(&path, |_| {}).unwrap();
-    assert_eq!(second.max_payload_bytes(), 2 * KIB);
-    expect_invalid(second.submit(&spec(2049)), &["2049", "2048"]);
-    second.submit(&spec(2048)).unwrap();
-    first.close();
-    second.close();
-    let third = open_with(&path, |_| {}).unwrap();
-    assert_eq!(third.max_payload_bytes(), 2 * KIB);
-    assert_eq!(total(&third), 1);
-    third.close();
-    // Setting it again changes it for handles opened afterwards.
-    let fourth = open_with(&path, |o| o.max_payload_bytes = Some(KIB)).unwrap();
-    assert_eq!(fourth.max_payload_bytes(), KIB);
-    fourth.close();
-    assert_eq!(open_with(&path, |_| {}).unwrap().max_payload_bytes(), KIB);
-}
-
-#[test]
-fn limits_outside_1_to_512_mib_are_refused_at_open_and_not_stored() {
-    let dir = TempDir::new("payload-range");
-    let path = dir.file("q.db");
-    assert_eq!(MAX_PAYLOAD_BYTES_CEILING, 512 * 1024 * 1024);
-    for bad in [0, MAX_PAYLOAD_BYTES_CEILING + 1, u64::MAX] {
-        expect_invalid(
-            open_with(&path, |o| o.max_payload_bytes = Some(bad)),
-            &["max_payload_bytes", &bad.to_string()],
-        );
-    }
-    let q = open_with(&path, |_| {}).unwrap();
-    assert_eq!(q.max_payload_bytes(), DEFAULT_MAX_PAYLOAD_BYTES);
-    q.close();
-    for good in [1, MAX_PAYLOAD_BYTES_CEILING] {
-        let q = open_with(&path, |o| o.max_payload_bytes = Some(good)).unwrap();
-        assert_eq!(q.max_payload_bytes(), good);
-        q.close();
-    }
-    let q = open_with(&path, |_| {}).unwrap();
-    assert_eq!(q.max_payload_bytes(), MAX_PAYLOAD_BYTES_CEILING);
-    q.submit(&spec(0)).unwrap();
-}
-
-#[test]
-fn a_stored_limit_out_of_range_is_corrupt() {
-    let dir = TempDir::new("payload-stored");
-    let path = dir.file("q.db");
-    for bad in ["0", "536870913", "-5", "lots"] {
-        let q = open_with(&path, |_| {}).unwrap();
-        asyncop::testing::write(&q, |conn| conn.set_setting("max_payload_bytes", bad)).unwrap();
-        q.close();
-        match open_with(&path, |_| {}) {
-            Err(Error::Corrupt(m)) => assert!(m.contains("max_payload_bytes"), "{m}"),
-            other => panic!("{bad}: expected Corrupt, got {other:?}"),
-        }
-        // Setting a valid value repairs it.
-        let q = open_with(&path, |o| o.max_payload_bytes = Some(KIB)).unwrap();
-        assert_eq!(q.max_payload_bytes(), KIB);
-        q.close();
     }
 }
 

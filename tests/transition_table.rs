@@ -15,7 +15,10 @@
 //! * `RetryCount` says what a move does to `retry_count`: `Keep` unless the spec's
 //!   table names "`retry_count` + 1" (`Increment`) or "`retry_count` := 0" (`Reset`).
 
-use std::fmt::{Debug, Write as _};
+mod support;
+
+use std::fmt::Debug;
+use support::Mismatches;
 
 use asyncop::error::{Error, Refusal, TYPE_NOT_RECOGNIZED_HRESULT};
 use asyncop::transition::{
@@ -103,54 +106,13 @@ fn all_statuses() -> impl Iterator<Item = Status> {
     STATUSES.iter().map(|r| r.0)
 }
 
-/// Collects every disagreeing cell, so one run lists all of them.
-struct Cells {
-    what: &'static str,
-    checked: usize,
-    failures: Vec<String>,
-}
-
-impl Cells {
-    fn new(what: &'static str) -> Cells {
-        Cells {
-            what,
-            checked: 0,
-            failures: Vec::new(),
-        }
-    }
-
-    /// One cell: `problems` is empty when the cell agrees with the spec.
-    fn cell(&mut self, name: String, problems: Vec<String>) {
-        self.checked += 1;
-        if !problems.is_empty() {
-            self.failures
-                .push(format!("{name}: {}", problems.join("; ")));
-        }
-    }
-
-    fn finish(self) {
-        println!("{}: {} cells checked", self.what, self.checked);
-        let mut report = String::new();
-        for f in &self.failures {
-            let _ = writeln!(report, "  {f}");
-        }
-        assert!(
-            self.failures.is_empty(),
-            "{}: {} of {} cells disagree with operation-model.md:\n{report}",
-            self.what,
-            self.failures.len(),
-            self.checked
-        );
-    }
-}
-
 fn same<T: PartialEq + Debug>(what: &str, actual: &T, expected: &T) -> Option<String> {
     (actual != expected).then(|| format!("{what}: got {actual:?}, spec says {expected:?}"))
 }
 
 #[test]
 fn statuses_and_states_follow_section_2() {
-    let mut c = Cells::new("§2 statuses and states");
+    let mut c = Mismatches::new("§2 statuses and states");
 
     c.cell(
         "Status::ALL".into(),
@@ -235,7 +197,7 @@ fn probe_codes() -> Vec<i64> {
 }
 
 fn check_try_from<T: PartialEq + Debug + Copy>(
-    c: &mut Cells,
+    c: &mut Mismatches,
     kind: &str,
     valid: &[(T, i64)],
     parse: fn(i64) -> Result<T, Error>,
@@ -255,7 +217,7 @@ fn check_try_from<T: PartialEq + Debug + Copy>(
 
 #[test]
 fn codes_outside_the_model_are_invalid_arguments() {
-    let mut c = Cells::new("TryFrom codes");
+    let mut c = Mismatches::new("TryFrom codes");
     let states: Vec<(State, i64)> = STATES.iter().map(|r| (r.0, i64::from(r.1))).collect();
     let statuses: Vec<(Status, i64)> = STATUSES.iter().map(|r| (r.0, i64::from(r.2))).collect();
     let outcomes: Vec<(Outcome, i64)> = OUTCOMES.iter().map(|r| (r.0, i64::from(r.1))).collect();
@@ -309,7 +271,7 @@ fn uses_template(hresult: u32) -> bool {
 
 #[test]
 fn error_table_of_section_12() {
-    let mut c = Cells::new("§12 errors");
+    let mut c = Mismatches::new("§12 errors");
     let r = Refusal {
         state: 3,
         status: 30,
@@ -681,7 +643,7 @@ fn user_action_matrix_of_section_4() {
     );
     assert_eq!(cells.len(), 8 * ALL_ACTIONS.len() * 2);
 
-    let mut c = Cells::new("§4 user actions");
+    let mut c = Mismatches::new("§4 user actions");
     for (st, action, restricted, expected) in cells {
         c.cell(
             format!("{action:?} on {} (restricted={restricted})", label(st)),
@@ -768,7 +730,7 @@ fn set_state_parsing_of_section_4() {
         );
     }
 
-    let mut c = Cells::new("§4 set_state parsing");
+    let mut c = Mismatches::new("§4 set_state parsing");
     for id in [1_i64, 42] {
         for state in -1..=4 {
             for &status in &status_options {
@@ -931,7 +893,7 @@ fn expected_report(cur: Status, outcome: Outcome, ctx: &OutcomeContext) -> Optio
 
 #[test]
 fn host_outcomes_of_section_3_2() {
-    let mut c = Cells::new("§3.2 report");
+    let mut c = Mismatches::new("§3.2 report");
     for cur in all_statuses() {
         for &(outcome, _, name) in &OUTCOMES {
             for (ctx_name, ctx) in &CONTEXTS {
@@ -969,7 +931,7 @@ const WRAPPERS: [(&str, Wrapper, Outcome); 5] = [
 
 #[test]
 fn named_host_outcomes_follow_section_3_2() {
-    let mut c = Cells::new("§3.2 named outcomes");
+    let mut c = Mismatches::new("§3.2 named outcomes");
     for (name, f, outcome) in WRAPPERS {
         for cur in all_statuses() {
             for (ctx_name, ctx) in &CONTEXTS {
@@ -997,7 +959,7 @@ const LEASE_EXPIRY: [(bool, [Option<Change>; 3]); 2] = [
 
 #[test]
 fn lease_expiry_of_section_3_3() {
-    let mut c = Cells::new("§3.3 lease expiry");
+    let mut c = Mismatches::new("§3.3 lease expiry");
     for cur in all_statuses() {
         for exhausted in [false, true] {
             let rows: Vec<_> = LEASE_EXPIRY.iter().filter(|r| r.0 == exhausted).collect();
@@ -1078,7 +1040,7 @@ fn platform_transitions_of_section_3_1() {
     assert_one_row_per_status("CLAIM", &CLAIM);
     assert_one_row_per_status("RENEW", &RENEW);
 
-    let mut c = Cells::new("§3.1 claim, renew, promotion");
+    let mut c = Mismatches::new("§3.1 claim, renew, promotion");
     for (cur, row) in PROMOTION {
         for (i, (pu_name, pu)) in PU_CASES.iter().enumerate() {
             c.cell(

@@ -1,8 +1,19 @@
 //! Shared test fixtures: a fresh temporary directory per test (kept when the test
-//! fails, for a post-mortem), a queue opened on a `ManualClock`, and small helpers
-//! that put operations where a test needs them. Every helper goes through the
-//! public API only.
+//! fails, for a post-mortem), a fresh queue of each store the suite runs against
+//! (`store.rs`), a queue opened on a `ManualClock`, and small helpers that put
+//! operations where a test needs them. Every helper goes through the public API,
+//! except those in `raw.rs`, which reach into the store on purpose.
+//!
+//! `child.rs` is the one harness for tests that re-run their own binary as a child
+//! process or `fork()`.
 #![allow(dead_code)]
+
+pub mod child;
+pub mod ffi;
+pub mod raw;
+mod store;
+
+pub use store::{Store, Target};
 
 use asyncop::{
     Durability, Lease, ManualClock, Operation, OperationSpec, Options, PollOptions, Queue,
@@ -82,41 +93,35 @@ pub fn options(clock: &ManualClock) -> Options {
     }
 }
 
-/// One queue file in a fresh directory, on a manual clock that starts at `T0`.
+/// One fresh queue of `store`, on a manual clock that starts at `T0`.
 #[derive(Debug)]
 pub struct Fixture {
     pub clock: ManualClock,
     pub q: Queue,
-    pub path: PathBuf,
-    pub dir: TempDir,
+    /// Where the queue lives; `target.open(..)` opens it again.
+    pub target: Target,
 }
 
 impl Fixture {
-    pub fn new(test: &str) -> Fixture {
-        Fixture::with(test, |_| {})
+    pub fn new(store: Store, test: &str) -> Fixture {
+        Fixture::with(store, test, |_| {})
     }
 
     /// Like `new`, after `tweak` adjusted the options.
-    pub fn with(test: &str, tweak: impl FnOnce(&mut Options)) -> Fixture {
-        let dir = TempDir::new(test);
+    pub fn with(store: Store, test: &str, tweak: impl FnOnce(&mut Options)) -> Fixture {
+        let target = store.fresh(test);
         let clock = ManualClock::new(T0);
-        let path = dir.file("queue.db");
         let mut opts = options(&clock);
         tweak(&mut opts);
-        let q = Queue::open(&path, opts).expect("open a new queue");
-        Fixture {
-            clock,
-            q,
-            path,
-            dir,
-        }
+        let q = target.open(opts).expect("open a new queue");
+        Fixture { clock, q, target }
     }
 
-    /// Opens a second handle on the same file and clock.
+    /// Opens a second handle on the same queue and clock.
     pub fn reopen(&self, tweak: impl FnOnce(&mut Options)) -> Queue {
         let mut opts = options(&self.clock);
         tweak(&mut opts);
-        Queue::open(&self.path, opts).expect("reopen the queue")
+        self.target.open(opts).expect("reopen the queue")
     }
 
     pub fn now(&self) -> i64 {
@@ -196,8 +201,17 @@ impl Mismatches {
         self.lines.push(line);
     }
 
+    /// One checked cell of a table: `problems` is empty when it agrees with the spec.
+    pub fn cell(&mut self, name: String, problems: Vec<String>) {
+        self.checked();
+        if !problems.is_empty() {
+            self.push(format!("  {name}: {}", problems.join("; ")));
+        }
+    }
+
     /// Panics listing every mismatch, if any.
     pub fn finish(self) {
+        println!("{}: {} cases checked", self.what, self.checked);
         assert!(
             self.lines.is_empty(),
             "{}: {} of {} cases disagree with the spec:\n{}",

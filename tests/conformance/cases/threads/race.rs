@@ -1,224 +1,6 @@
-//! Many threads on one queue file.
-//!
-//! * `eight_threads_complete_20000_exactly_once`: 8 hosts (threads, each with its own
-//!   `host_id`) poll and complete 20,000 operations while the main thread submits them
-//!   in batches. Every operation completes exactly once, every host call succeeds,
-//!   nobody claims an operation twice (every lock token is 1), and the file ends with
-//!   20,000 rows in 3/30 and nothing else.
-//! * `submitters_workers_and_a_user_race`: submitter threads, worker threads and a user
-//!   thread that pauses, cancels, postpones and resumes operations while they are
-//!   queued or running. Refusals of user actions are expected races; host calls must
-//!   never fail (a 30 s lease cannot expire here, so `LeaseLost` would be a bug).
+//! Submitters, workers and a user thread race on one queue.
 
-mod support;
-
-use asyncop::{
-    Durability, Error, Filter, Lease, Operation, OperationSpec, Options, PollOptions, Queue, State,
-    Status,
-};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
-use support::TempDir;
-
-/// A small deterministic PRNG (xorshift64*), so the tests need no extra crate.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
-fn seed() -> u64 {
-    let seed = std::env::var("ASYNCOP_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
-    eprintln!("seed {seed} (set ASYNCOP_TEST_SEED to replay the user's choices)");
-    seed
-}
-
-/// What one host thread saw.
-#[derive(Default)]
-struct HostLog {
-    /// (id, lock_token) of every claim.
-    claims: Vec<(i64, i64)>,
-    /// Ids whose `complete` returned Ok(Succeeded).
-    completed: Vec<i64>,
-    /// Every host call that returned an error: (id, call, error). Must stay empty.
-    errors: Vec<(i64, &'static str, Error)>,
-}
-
-/// Every row of the file, in id order.
-fn all_rows(q: &Queue) -> Vec<Operation> {
-    q.query(&Filter::default()).expect("query")
-}
-
-/// Counts per (state, status), summed over operation types.
-fn counts_by_status(q: &Queue) -> BTreeMap<(State, Status), i64> {
-    let mut by = BTreeMap::new();
-    for row in q.counts().expect("counts") {
-        *by.entry((row.state, row.status)).or_insert(0) += row.count;
-    }
-    by
-}
-
-/// 8 hosts drain `total` operations that the main thread submits in batches of `batch`.
-fn drain_exactly_once(name: &str, durability: Durability, total: usize, batch: usize) {
-    const HOSTS: usize = 8;
-    let dir = TempDir::new(name);
-    let q = Queue::open(
-        dir.file("queue.db"),
-        Options {
-            sqlite: asyncop::SqliteOptions {
-                durability,
-                ..asyncop::SqliteOptions::default()
-            },
-            ..Options::default()
-        },
-    )
-    .expect("open");
-    let started = Instant::now();
-    let done = Arc::new(AtomicUsize::new(0));
-
-    let hosts: Vec<_> = (0..HOSTS)
-        .map(|h| {
-            let q = q.clone();
-            let done = Arc::clone(&done);
-            thread::spawn(move || {
-                let host = format!("host-{h}");
-                // Hosts claim 1 to 4 at a time, so both single and batched claims race.
-                let max = 1 + (h % 4) as u32;
-                let poll = PollOptions::default()
-                    .max(max)
-                    .wait(Duration::from_millis(50));
-                let mut log = HostLog::default();
-                while done.load(Ordering::SeqCst) < total {
-                    let leases = match q.poll(&host, &poll) {
-                        Ok(leases) => leases,
-                        Err(e) => {
-                            log.errors.push((0, "poll", e));
-                            break;
-                        }
-                    };
-                    assert!(leases.len() <= max as usize, "claimed more than max");
-                    for lease in leases {
-                        assert_eq!(lease.host_id, host);
-                        log.claims.push((lease.id, lease.lock_token));
-                        match q.complete(lease.key()) {
-                            Ok(Status::Succeeded) => log.completed.push(lease.id),
-                            Ok(other) => panic!("complete of {} gave {other}", lease.id),
-                            Err(e) => log.errors.push((lease.id, "complete", e)),
-                        }
-                        done.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-                log
-            })
-        })
-        .collect();
-
-    // Submit while the hosts already poll: they are woken by each batch.
-    let mut submitted = Vec::with_capacity(total);
-    let mut n = 0;
-    while n < total {
-        let size = batch.min(total - n);
-        let specs: Vec<OperationSpec> = (n..n + size)
-            .map(|i| OperationSpec::new(format!("op-{i}"), 7).data(i.to_le_bytes()))
-            .collect();
-        let ids = q.submit_many(&specs).expect("submit_many");
-        assert_eq!(ids.len(), size);
-        submitted.extend(ids);
-        n += size;
-    }
-    let submit_time = started.elapsed();
-
-    let logs: Vec<HostLog> = hosts
-        .into_iter()
-        .map(|h| h.join().expect("host thread panicked"))
-        .collect();
-    let drain_time = started.elapsed();
-
-    // Ids are strictly increasing in submission order.
-    assert!(submitted.windows(2).all(|w| w[0] < w[1]));
-
-    let mut completions: HashMap<i64, usize> = HashMap::with_capacity(total);
-    let mut per_host = Vec::new();
-    for (h, log) in logs.iter().enumerate() {
-        assert!(
-            log.errors.is_empty(),
-            "host-{h}: host calls failed: {:?}",
-            log.errors
-        );
-        for &(id, token) in &log.claims {
-            assert_eq!(token, 1, "operation {id} was claimed more than once");
-        }
-        for &id in &log.completed {
-            *completions.entry(id).or_insert(0) += 1;
-        }
-        per_host.push(log.completed.len());
-    }
-    assert_eq!(completions.len(), total, "not every operation completed");
-    for id in &submitted {
-        assert_eq!(
-            completions.get(id),
-            Some(&1),
-            "operation {id} did not complete exactly once"
-        );
-    }
-    let claims: usize = logs.iter().map(|l| l.claims.len()).sum();
-    assert_eq!(claims, total, "claims != operations");
-
-    let counts = q.counts().expect("counts");
-    assert_eq!(counts.len(), 1, "rows outside 3/30: {counts:?}");
-    assert_eq!(
-        (counts[0].state, counts[0].status, counts[0].count),
-        (State::Completed, Status::Succeeded, total as i64)
-    );
-    for row in all_rows(&q) {
-        assert_eq!(row.lock_token, 1, "operation {} claimed twice", row.id);
-        assert_eq!(row.host_id, None);
-        assert_eq!(row.lease_expires_at, None);
-        assert!(row.completed_on.is_some());
-    }
-
-    eprintln!(
-        "{name}: {total} operations, {HOSTS} hosts, {durability:?}: submitted in {submit_time:?}, \
-         drained in {drain_time:?}; completions per host {per_host:?}"
-    );
-    q.close();
-}
-
-/// 20,000 operations at the default `Durability::Full`: every commit (close to 30,000:
-/// 20,000 completes, the claims and 40 submit batches) waits for an fsync of the WAL.
-/// Measured in a debug build on 2 cores: about 10 s at Full and 5 s at
-/// `Durability::Normal`, well inside the one-minute budget, so the test keeps the setting
-/// users get by default. On a disk with a slow fsync, switch this run to
-/// `Durability::Normal` (commits then survive a process crash but not a power loss): the
-/// test checks exclusive claims and exactly-once completion, not durability.
-#[test]
-fn eight_threads_complete_20000_exactly_once() {
-    drain_exactly_once("20k", Durability::Full, 20_000, 500);
-}
+use super::*;
 
 /// What the host side of the mixed test saw for one operation.
 #[derive(Default, Clone)]
@@ -330,20 +112,18 @@ fn submitters_workers_and_a_user_race() {
     const PER_SUBMITTER: usize = 2_500;
     const WORKERS: usize = 4;
     let seed = seed();
-    let dir = TempDir::new("threads-mixed");
+    let target = store().fresh("threads-mixed");
     // Normal durability: the renewals make this run write-heavy, and durability is not
     // what it checks (see the 20,000 test). The default 30 s lease.
-    let q = Queue::open(
-        dir.file("queue.db"),
-        Options {
+    let q = target
+        .open(Options {
             sqlite: asyncop::SqliteOptions {
-                durability: Durability::Normal,
-                ..asyncop::SqliteOptions::default()
-            },
+                        durability: Durability::Normal,
+                        ..asyncop::SqliteOptions::default()
+                    },
             ..Options::default()
-        },
-    )
-    .expect("open");
+        })
+        .expect("open");
     let started = Instant::now();
     let ledger: Ledger = Arc::new(Mutex::new(HashMap::new()));
     let host_errors = Arc::new(Mutex::new(Vec::<String>::new()));
