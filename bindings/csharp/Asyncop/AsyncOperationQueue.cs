@@ -72,11 +72,12 @@ namespace Asyncop
                         throw new ArgumentException("set BackoffBase and BackoffCap together", "options");
                     Interop.Check(NativeMethods.asyncop_options_new(out opts));
                     if (options.Durability.HasValue) Interop.Check(NativeMethods.asyncop_options_set_durability(opts, (int)options.Durability.Value));
-                    if (options.BusyTimeout.HasValue) Interop.Check(NativeMethods.asyncop_options_set_busy_timeout_ms(opts, (long)options.BusyTimeout.Value.TotalMilliseconds));
+                    if (options.BusyTimeout.HasValue) Interop.Check(NativeMethods.asyncop_options_set_busy_timeout_ms(opts, Interop.DurationMs(options.BusyTimeout.Value, "BusyTimeout")));
                     if (options.LeaseDuration.HasValue)
                     {
-                        Interop.Check(NativeMethods.asyncop_options_set_lease_ms(opts, (long)options.LeaseDuration.Value.TotalMilliseconds));
-                        lease = options.LeaseDuration.Value;
+                        long leaseMs = Interop.DurationMs(options.LeaseDuration.Value, "LeaseDuration");
+                        Interop.Check(NativeMethods.asyncop_options_set_lease_ms(opts, leaseMs));
+                        lease = TimeSpan.FromMilliseconds(leaseMs); // what the library uses, as Python's Queue.lease
                     }
                     if (options.RestrictedTypes != null)
                     {
@@ -85,7 +86,7 @@ namespace Asyncop
                     }
                     if (options.MaxAttempts.HasValue) Interop.Check(NativeMethods.asyncop_options_set_max_attempts(opts, options.MaxAttempts.Value));
                     if (options.BackoffBase.HasValue)
-                        Interop.Check(NativeMethods.asyncop_options_set_backoff_ms(opts, (long)options.BackoffBase.Value.TotalMilliseconds, (long)options.BackoffCap.Value.TotalMilliseconds));
+                        Interop.Check(NativeMethods.asyncop_options_set_backoff_ms(opts, Interop.DurationMs(options.BackoffBase.Value, "BackoffBase"), Interop.DurationMs(options.BackoffCap.Value, "BackoffCap")));
                     if (options.AllowDeleteAny.HasValue) Interop.Check(NativeMethods.asyncop_options_set_allow_delete_any(opts, options.AllowDeleteAny.Value ? 1 : 0));
                     // The ranges are the library's: its setters refuse with INVALID_ARG. A negative value is out of range too.
                     if (options.MaxPayloadBytes.HasValue)
@@ -142,7 +143,7 @@ namespace Asyncop
             byte[] c = Interop.Utf8zOptional(correlationId, "correlationId");
             if (operationType <= 0) throw new ArgumentOutOfRangeException("operationType", operationType, "operation types are > 0");
             long id;
-            Interop.Check(NativeMethods.asyncop_queue_submit(Handle, n, operationType, data, new UIntPtr((uint)(data == null ? 0 : data.Length)), d, Interop.ToMs(postponeUntil), c, out id));
+            Interop.Check(NativeMethods.asyncop_queue_submit(Handle, n, operationType, data, new UIntPtr((uint)(data == null ? 0 : data.Length)), d, Interop.ToMs(postponeUntil, "postponeUntil"), c, out id));
             return id;
         }
 
@@ -175,7 +176,7 @@ namespace Asyncop
                     Interop.Check(NativeMethods.asyncop_spec_new(Interop.Utf8z(s.Name, "specs"), s.OperationType, out handles[i]));
                     if (s.Data != null) Interop.Check(NativeMethods.asyncop_spec_set_data(handles[i], s.Data, new UIntPtr((uint)s.Data.Length)));
                     if (s.DependencyToken != null) Interop.Check(NativeMethods.asyncop_spec_set_dependency_token(handles[i], Interop.Utf8zOptional(s.DependencyToken, "specs")));
-                    if (s.PostponeUntil.HasValue) Interop.Check(NativeMethods.asyncop_spec_set_postpone_until(handles[i], Interop.ToMs(s.PostponeUntil)));
+                    if (s.PostponeUntil.HasValue) Interop.Check(NativeMethods.asyncop_spec_set_postpone_until(handles[i], Interop.ToMs(s.PostponeUntil, "PostponeUntil")));
                     if (s.CorrelationId != null) Interop.Check(NativeMethods.asyncop_spec_set_correlation_id(handles[i], Interop.Utf8zOptional(s.CorrelationId, "specs")));
                     handles[i].DangerousAddRef(ref added[i]);
                     raw[i] = handles[i].DangerousGetHandle();
@@ -218,7 +219,7 @@ namespace Asyncop
                 f.State.HasValue ? (int)f.State.Value : NativeMethods.Any,
                 f.Status.HasValue ? (int)f.Status.Value : NativeMethods.Any,
                 f.OperationType.HasValue ? f.OperationType.Value : NativeMethods.Any,
-                name, token, Interop.ToMs(f.CompletedBefore), f.AfterId, f.Limit.HasValue ? f.Limit.Value : -1, f.Offset, out list));
+                name, token, Interop.ToMs(f.CompletedBefore, "CompletedBefore"), f.AfterId, f.Limit.HasValue ? f.Limit.Value : -1, f.Offset, out list));
             using (list)
             {
                 UIntPtr count;
@@ -264,10 +265,10 @@ namespace Asyncop
         public void Resume(long id) { Interop.CheckId(id, "id"); Interop.Check(NativeMethods.asyncop_queue_resume(Handle, id)); }
 
         /// <summary>Postpone until a later time: Ready or Suspended become Suspended until then; running becomes Pausing first.</summary>
-        public void Postpone(long id, DateTime until) { Interop.CheckId(id, "id"); Interop.Check(NativeMethods.asyncop_queue_postpone(Handle, id, Interop.ToMs(until))); }
+        public void Postpone(long id, DateTime until) { Interop.CheckId(id, "id"); Interop.Check(NativeMethods.asyncop_queue_postpone(Handle, id, Interop.ToMs(until, "until"))); }
 
         /// <summary>The design card's set_postpone_until: exactly <see cref="Postpone"/>.</summary>
-        public void SetPostponeUntil(long id, DateTime until) { Interop.CheckId(id, "id"); Interop.Check(NativeMethods.asyncop_queue_set_postpone_until(Handle, id, Interop.ToMs(until))); }
+        public void SetPostponeUntil(long id, DateTime until) { Interop.CheckId(id, "id"); Interop.Check(NativeMethods.asyncop_queue_set_postpone_until(Handle, id, Interop.ToMs(until, "until"))); }
 
         /// <summary>Delete: removes a Completed operation (any state with AllowDeleteAny).</summary>
         public void Delete(long id) { Interop.CheckId(id, "id"); Interop.Check(NativeMethods.asyncop_queue_delete(Handle, id)); }
@@ -294,8 +295,7 @@ namespace Asyncop
             if (max > MaxPoll)
                 throw new AsyncopInvalidArgumentException(AsyncopErrorCode.InvalidArgument,
                     "max must be 1.." + MaxPoll + " (ASYNCOP_POLL_MAX), got " + max);
-            long waitMs = wait.HasValue ? (long)wait.Value.TotalMilliseconds : 0;
-            if (waitMs < 0) throw new ArgumentOutOfRangeException("wait", wait, "wait must be >= 0");
+            long waitMs = wait.HasValue ? Interop.DurationMs(wait.Value, "wait") : 0;
             int[] t = types == null ? null : (int[])types.Clone();
             var raw = new IntPtr[max];
             var wrappers = new LeaseHandle[max];
@@ -395,8 +395,7 @@ namespace Asyncop
         public AsyncOperation WaitFor(long id, TimeSpan timeout)
         {
             Interop.CheckId(id, "id");
-            long ms = (long)timeout.TotalMilliseconds;
-            if (ms < 0) throw new ArgumentOutOfRangeException("timeout", timeout, "timeout must be >= 0");
+            long ms = Interop.DurationMs(timeout, "timeout");
             OperationHandle op;
             Interop.Check(NativeMethods.asyncop_queue_wait_for(Handle, id, ms, out op));
             using (op) return AsyncOperation.FromHandle(op);

@@ -3,54 +3,28 @@ using System.Runtime.InteropServices;
 
 namespace Asyncop
 {
-    internal sealed class QueueHandle : SafeHandle
+    /// <summary>The one SafeHandle base of every asyncop handle (LibGit2Sharp style): 0 is invalid, and release calls
+    /// the type's close/free function exactly once, never throwing (release runs on the finalizer thread).</summary>
+    internal abstract class AsyncopHandle : SafeHandle
     {
-        public QueueHandle() : base(IntPtr.Zero, true) { }
+        protected AsyncopHandle() : base(IntPtr.Zero, true) { }
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
-        protected override bool ReleaseHandle() { try { NativeMethods.asyncop_queue_close(handle); } catch { } return true; }
+        /// <summary>The matching asyncop_*_close / asyncop_*_free.</summary>
+        protected abstract int Free(IntPtr raw);
+        protected override bool ReleaseHandle() { try { Free(handle); } catch { } return true; }
     }
 
-    internal sealed class OptionsHandle : SafeHandle
-    {
-        public OptionsHandle() : base(IntPtr.Zero, true) { }
-        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
-        protected override bool ReleaseHandle() { try { NativeMethods.asyncop_options_free(handle); } catch { } return true; }
-    }
+    internal sealed class QueueHandle : AsyncopHandle { protected override int Free(IntPtr raw) { return NativeMethods.asyncop_queue_close(raw); } }
+    internal sealed class OptionsHandle : AsyncopHandle { protected override int Free(IntPtr raw) { return NativeMethods.asyncop_options_free(raw); } }
+    internal sealed class SpecHandle : AsyncopHandle { protected override int Free(IntPtr raw) { return NativeMethods.asyncop_spec_free(raw); } }
+    internal sealed class OperationHandle : AsyncopHandle { protected override int Free(IntPtr raw) { return NativeMethods.asyncop_operation_free(raw); } }
+    internal sealed class OperationListHandle : AsyncopHandle { protected override int Free(IntPtr raw) { return NativeMethods.asyncop_operation_list_free(raw); } }
+    internal sealed class CountsHandle : AsyncopHandle { protected override int Free(IntPtr raw) { return NativeMethods.asyncop_counts_free(raw); } }
 
-    internal sealed class SpecHandle : SafeHandle
+    internal sealed class LeaseHandle : AsyncopHandle
     {
-        public SpecHandle() : base(IntPtr.Zero, true) { }
-        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
-        protected override bool ReleaseHandle() { try { NativeMethods.asyncop_spec_free(handle); } catch { } return true; }
-    }
-
-    internal sealed class OperationHandle : SafeHandle
-    {
-        public OperationHandle() : base(IntPtr.Zero, true) { }
-        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
-        protected override bool ReleaseHandle() { try { NativeMethods.asyncop_operation_free(handle); } catch { } return true; }
-    }
-
-    internal sealed class OperationListHandle : SafeHandle
-    {
-        public OperationListHandle() : base(IntPtr.Zero, true) { }
-        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
-        protected override bool ReleaseHandle() { try { NativeMethods.asyncop_operation_list_free(handle); } catch { } return true; }
-    }
-
-    internal sealed class CountsHandle : SafeHandle
-    {
-        public CountsHandle() : base(IntPtr.Zero, true) { }
-        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
-        protected override bool ReleaseHandle() { try { NativeMethods.asyncop_counts_free(handle); } catch { } return true; }
-    }
-
-    internal sealed class LeaseHandle : SafeHandle
-    {
-        public LeaseHandle() : base(IntPtr.Zero, true) { }
-        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
         /// <summary>Adopts a raw lease pointer written by asyncop_queue_poll.</summary>
         internal void Adopt(IntPtr raw) { SetHandle(raw); }
-        protected override bool ReleaseHandle() { try { NativeMethods.asyncop_lease_free(handle); } catch { } return true; }
+        protected override int Free(IntPtr raw) { return NativeMethods.asyncop_lease_free(raw); }
     }
 }

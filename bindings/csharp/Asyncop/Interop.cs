@@ -148,21 +148,37 @@ namespace Asyncop
             return FromMs(ms);
         }
 
-        /// <summary>UTC milliseconds; Local times are converted, Unspecified ones are taken as UTC.</summary>
-        internal static long ToMs(DateTime t)
+        /// <summary>An absolute time as UTC milliseconds since the Unix epoch, floored (as Python's datetime_ms). Local
+        /// times are converted; Unspecified ones are refused, as Python refuses a naive datetime: which zone they mean is
+        /// a guess.</summary>
+        internal static long ToMs(DateTime t, string paramName)
         {
+            if (t.Kind == DateTimeKind.Unspecified)
+                throw new ArgumentException(paramName + " has DateTimeKind.Unspecified: give it a kind (DateTime.UtcNow, "
+                    + "DateTime.SpecifyKind(t, DateTimeKind.Utc) or t.ToUniversalTime())", paramName);
             if (t.Kind == DateTimeKind.Local) t = t.ToUniversalTime();
-            return (t.Ticks - Epoch.Ticks) / TimeSpan.TicksPerMillisecond;
+            long ticks = t.Ticks - Epoch.Ticks;
+            long ms = ticks / TimeSpan.TicksPerMillisecond;
+            if (ticks % TimeSpan.TicksPerMillisecond < 0) ms--;
+            return ms;
         }
 
-        internal static long ToMs(DateTime? t)
+        internal static long ToMs(DateTime? t, string paramName)
         {
-            return t.HasValue ? ToMs(t.Value) : NativeMethods.TimeNone;
+            return t.HasValue ? ToMs(t.Value, paramName) : NativeMethods.TimeNone;
         }
 
-        internal static long ToMs(TimeSpan span, string paramName)
+        /// <summary>A duration as whole milliseconds, rounded up, so a positive duration never becomes 0 (0.4 ms -> 1,
+        /// 1.0 ms -> 1, 1.2 ms -> 2), exactly as Python's duration_ms. A negative duration is refused before any native
+        /// call (no C function takes one). Every TimeSpan that goes to the ABI passes through here.</summary>
+        internal static long DurationMs(TimeSpan span, string paramName)
         {
-            return (long)span.TotalMilliseconds;
+            if (span < TimeSpan.Zero)
+                throw new ArgumentOutOfRangeException(paramName, span, paramName + " must not be negative");
+            long ticks = span.Ticks;
+            long ms = ticks / TimeSpan.TicksPerMillisecond;
+            if (ticks % TimeSpan.TicksPerMillisecond != 0) ms++;
+            return ms;
         }
 
         internal static void CheckId(long id, string paramName)

@@ -100,7 +100,7 @@ namespace Asyncop
         public AsyncOperationStatus Retry(int errorCode = 0, string message = null, DateTime? retryAt = null)
         {
             byte[] m = Interop.Utf8zOptional(message, "message");
-            int s; int rc = NativeMethods.asyncop_lease_retry(Handle, errorCode, m, Interop.ToMs(retryAt), out s); return Done(rc, s);
+            int s; int rc = NativeMethods.asyncop_lease_retry(Handle, errorCode, m, Interop.ToMs(retryAt, "retryAt"), out s); return Done(rc, s);
         }
 
         /// <summary>A suspend-class failure: Suspended with no time, until a user resumes it.</summary>

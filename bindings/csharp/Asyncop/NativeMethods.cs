@@ -4,20 +4,12 @@ using System.Runtime.InteropServices;
 namespace Asyncop
 {
     /// <summary>P/Invoke declarations for every function of include/asyncop.h (ABI 1).</summary>
-    internal static class NativeMethods
+    internal static partial class NativeMethods
     {
         internal const string Lib = "asyncop";
         internal const uint AbiVersion = 1;
-        internal const long TimeNone = long.MinValue;
-        internal const int Any = -1;
-        internal const int StatusNone = -1;
-        // The header's limits (ASYNCOP_POLL_MAX, ASYNCOP_PAYLOAD_*, ASYNCOP_FILE_MODE_*), published as
-        // AsyncOperationQueue.MaxPoll etc.; Tests/LimitsTests.cs checks them against include/asyncop.h.
-        internal const int PollMax = 65536;
-        internal const long PayloadDefaultMax = 16L * 1024 * 1024;
-        internal const long PayloadCeiling = 512L * 1024 * 1024;
-        internal const int FileModeDefault = 384; // 0600
-        internal const int FileModeAllowed = 432; // 0660
+        // TimeNone, Any, StatusNone and the header's limits (PollMax, PayloadDefaultMax, PayloadCeiling,
+        // FileModeDefault, FileModeAllowed, ...) are generated into Codes.g.cs by scripts/gen-bindings.
 
         // --- library ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

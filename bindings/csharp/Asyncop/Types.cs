@@ -3,48 +3,8 @@ using System.Collections.Generic;
 
 namespace Asyncop
 {
-    /// <summary>The state code (statecode) of an asynchronous operation.</summary>
-    public enum AsyncOperationState
-    {
-        /// <summary>Waiting to be claimed by a host.</summary>
-        Ready = 0,
-        /// <summary>Paused, postponed or waiting for a retry.</summary>
-        Suspended = 1,
-        /// <summary>Claimed by a host.</summary>
-        Locked = 2,
-        /// <summary>Finished: succeeded, failed or canceled.</summary>
-        Completed = 3,
-    }
-
-    /// <summary>The status code (statuscode) of an asynchronous operation; each belongs to state = status / 10.</summary>
-    public enum AsyncOperationStatus
-    {
-        /// <summary>Ready (0/0).</summary>
-        WaitingForResources = 0,
-        /// <summary>Suspended (1/10).</summary>
-        Waiting = 10,
-        /// <summary>Locked, running (2/20).</summary>
-        InProgress = 20,
-        /// <summary>Locked, a pause was requested (2/21).</summary>
-        Pausing = 21,
-        /// <summary>Locked, a cancel was requested (2/22).</summary>
-        Canceling = 22,
-        /// <summary>Completed, succeeded (3/30).</summary>
-        Succeeded = 30,
-        /// <summary>Completed, failed (3/31).</summary>
-        Failed = 31,
-        /// <summary>Completed, canceled (3/32).</summary>
-        Canceled = 32,
-    }
-
-    /// <summary>How durable a returned write is.</summary>
-    public enum Durability
-    {
-        /// <summary>synchronous=FULL: a returned call survives power loss (default).</summary>
-        Full = 0,
-        /// <summary>synchronous=NORMAL: survives a process crash; faster.</summary>
-        Normal = 1,
-    }
+    // AsyncOperationState, AsyncOperationStatus and Durability are generated into Codes.g.cs
+    // by scripts/gen-bindings from include/asyncop.h.
 
     /// <summary>Options for <see cref="AsyncOperationQueue.Open(string, AsyncOperationQueueOptions)"/>; unset values keep the defaults (queue-wide ones: what the file has).</summary>
     public sealed class AsyncOperationQueueOptions

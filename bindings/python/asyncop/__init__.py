@@ -37,6 +37,7 @@ from ._errors import (
     ForkedError,
     InternalError,
     InvalidArgumentError,
+    InvalidHandleError,
     InvalidStateChangeError,
     InvalidStateChangeToCompleteError,
     InvalidStateChangeToReadyError,
@@ -48,7 +49,8 @@ from ._errors import (
 )
 from ._native import ABI_VERSION, FILE_MODE_DEFAULT, PAYLOAD_CEILING, PAYLOAD_DEFAULT_MAX, POLL_MAX, library_path
 from ._native import lib as _lib
-from ._queue import Lease, Queue
+from ._lease import Lease
+from ._queue import Queue
 from ._types import Count, Durability, Maintenance, Operation, OperationSpec, Outcome, State, Status
 from ._worker import Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError, Worker
 
@@ -89,6 +91,7 @@ __all__ = [
     "Handler",
     "InternalError",
     "InvalidArgumentError",
+    "InvalidHandleError",
     "InvalidStateChangeError",
     "InvalidStateChangeToCompleteError",
     "InvalidStateChangeToReadyError",

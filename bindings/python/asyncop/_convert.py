@@ -7,7 +7,7 @@ The rules, applied the same way by every public call:
   :class:`TypeError`.
 * A value of the right type that the library would refuse (text containing
   NUL, text that is not encodable as UTF-8 such as a lone surrogate, an integer
-  outside the C type's range, a naive ``datetime``) raises
+  outside the C type's range, a naive ``datetime``, a negative duration) raises
   :class:`~asyncop.InvalidArgumentError`, which is a :class:`ValueError`.
   Range checks the C library does itself (an id <= 0, a time not in the
   future...) come back from it as InvalidArgumentError too.
@@ -19,6 +19,7 @@ import ctypes
 import math
 import operator
 from datetime import datetime, timedelta, timezone
+from enum import IntEnum
 from typing import Any, Callable, Union
 
 from ._errors import ErrorCode, InvalidArgumentError
@@ -91,8 +92,10 @@ def flag(value: Any, what: str) -> int:
 
 
 def duration_ms(value: Any, what: str) -> int:
-    """Seconds (int/float) or a timedelta → whole milliseconds (rounded up, so
-    a positive duration never becomes 0)."""
+    """Seconds (int/float) or a timedelta → whole milliseconds, rounded up (so a
+    positive duration never becomes 0: 0.4 ms → 1, 1.0 ms → 1, 1.2 ms → 2). A
+    negative duration is refused here, before any C call (no C function takes
+    one). The C# wrapper's ``Interop.DurationMs`` applies the same rule."""
     if isinstance(value, timedelta):
         ms = value / _MS
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -101,10 +104,19 @@ def duration_ms(value: Any, what: str) -> int:
         raise TypeError(f"{what} must be seconds (int or float) or a timedelta, not {type(value).__name__}")
     if math.isnan(ms) or math.isinf(ms):
         raise InvalidArgumentError(f"{what} must be finite", ErrorCode.INVALID_ARG)
+    if ms < 0:
+        raise InvalidArgumentError(f"{what} must not be negative, got {value!r}", ErrorCode.INVALID_ARG)
     n = math.ceil(ms)
     if not I64_MIN < n <= I64_MAX:
         raise InvalidArgumentError(f"{what} is out of range", ErrorCode.OUT_OF_RANGE)
     return n
+
+
+def enum_code(value: Any, enum: type[IntEnum], what: str) -> int:
+    """A state/status/outcome code: an enum member or an int (the library checks the range)."""
+    if isinstance(value, enum):
+        return value.value
+    return i32(value, what)
 
 
 def datetime_ms(value: Any, what: str) -> int:

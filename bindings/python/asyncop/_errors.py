@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from typing import Final
 
+from ._codes import ERROR_CLASS, ERROR_FAMILY, UNKNOWN_CLASS, UNKNOWN_NEGATIVE_CLASS, ErrorCode
+
 __all__ = [
     "AsyncopError",
     "InvalidArgumentError",
+    "InvalidHandleError",
     "ClosedError",
     "NotFoundError",
     "LeaseLostError",
@@ -39,39 +42,6 @@ __all__ = [
     "ErrorCode",
     "TYPE_NOT_RECOGNIZED",
 ]
-
-
-class ErrorCode:
-    """The ``asyncop_status`` codes of the C ABI (``include/asyncop.h``), by C name without prefix."""
-
-    OK: Final = 0
-    INVALID_ARG: Final = 1
-    NULL_ARG: Final = 2
-    UTF8: Final = 3
-    OUT_OF_RANGE: Final = 4
-    BUFFER_TOO_SMALL: Final = 5
-    INVALID_HANDLE: Final = 6
-    CLOSED_HANDLE: Final = 7
-    NOT_FOUND: Final = 8
-    LEASE_LOST: Final = 9
-    BUSY: Final = 10
-    CORRUPT: Final = 11
-    INTERNAL: Final = 12
-    PANIC: Final = 13
-    FORKED: Final = 14
-    CALLBACK: Final = 15
-    IO: Final = 16
-    INVALID_STATE_CHANGE: Final = -2147204766  # 0x80044162
-    INVALID_STATE_CHANGE_UNEXPECTED: Final = -2147204765  # 0x80044163
-    INVALID_STATE_CHANGE_TO_COMPLETE: Final = -2147204763  # 0x80044165
-    INVALID_STATE_CHANGE_TO_READY: Final = -2147204762  # 0x80044166
-    INVALID_STATE_CHANGE_TO_SUSPENDED: Final = -2147204761  # 0x80044167
-    CANNOT_UPDATE_NONRECURRING: Final = -2147204760  # 0x80044168
-    CANNOT_UPDATE_RECURRING: Final = -2147204759  # 0x80044169
-    CANNOT_DELETE_UNLESS_COMPLETED: Final = -2147204758  # 0x8004416a
-    TYPE_NOT_RECOGNIZED: Final = -2147204349  # 0x80044303
-    CANNOT_CANCEL: Final = -2147201280  # 0x80044F00
-    CANNOT_PAUSE: Final = -2147201279  # 0x80044F01
 
 
 #: 0x80044303 AsyncOperationTypeIsNotRecognized as a signed 32-bit number: the
@@ -114,9 +84,19 @@ class AsyncopError(Exception):
 class InvalidArgumentError(AsyncopError, ValueError):
     """An argument was refused: NUL or non-UTF-8 text, an id <= 0, a time not in
     the future, a mismatched state/status pair, an unknown code, a number out of
-    range (INVALID_ARG, NULL_ARG, UTF8, OUT_OF_RANGE, INVALID_HANDLE)."""
+    range (INVALID_ARG, NULL_ARG, UTF8, OUT_OF_RANGE; INVALID_HANDLE through
+    :class:`InvalidHandleError`)."""
 
     default_code = ErrorCode.INVALID_ARG
+
+
+class InvalidHandleError(InvalidArgumentError):
+    """A handle the library never issued, or a handle of another type, was
+    passed (INVALID_HANDLE): a caller error, so an :class:`InvalidArgumentError`
+    (and a ValueError). The public API never passes one; it shows up only when
+    the raw library is called with a bad handle."""
+
+    default_code = ErrorCode.INVALID_HANDLE
 
 
 class ClosedError(AsyncopError, ValueError):
@@ -157,7 +137,9 @@ class CorruptError(AsyncopError):
 
 class InternalError(AsyncopError):
     """An unexpected SQLite failure, a bug, or a panic caught inside the library
-    (INTERNAL, PANIC). After PANIC the object is poisoned: close it."""
+    (INTERNAL, PANIC). After PANIC the object is poisoned: close it. Also the
+    codes no wrapper call should ever surface: BUFFER_TOO_SMALL (a size query
+    the wrapper answers itself) and the reserved CALLBACK."""
 
     default_code = ErrorCode.INTERNAL
 
@@ -259,42 +241,32 @@ class CannotPauseError(InvalidStateChangeError):
     default_code = ErrorCode.CANNOT_PAUSE
 
 
-_BY_CODE: dict[int, type[AsyncopError]] = {
-    ErrorCode.INVALID_ARG: InvalidArgumentError,
-    ErrorCode.NULL_ARG: InvalidArgumentError,
-    ErrorCode.UTF8: InvalidArgumentError,
-    ErrorCode.OUT_OF_RANGE: InvalidArgumentError,
-    ErrorCode.INVALID_HANDLE: InvalidArgumentError,
-    ErrorCode.CLOSED_HANDLE: ClosedError,
-    ErrorCode.NOT_FOUND: NotFoundError,
-    ErrorCode.LEASE_LOST: LeaseLostError,
-    ErrorCode.BUSY: BusyError,
-    ErrorCode.CORRUPT: CorruptError,
-    ErrorCode.INTERNAL: InternalError,
-    ErrorCode.PANIC: InternalError,
-    ErrorCode.FORKED: ForkedError,
-    ErrorCode.IO: AsyncopIOError,
-    ErrorCode.INVALID_STATE_CHANGE: InvalidStateChangeError,
-    ErrorCode.INVALID_STATE_CHANGE_UNEXPECTED: StateChangedMeanwhileError,
-    ErrorCode.INVALID_STATE_CHANGE_TO_COMPLETE: InvalidStateChangeToCompleteError,
-    ErrorCode.INVALID_STATE_CHANGE_TO_READY: InvalidStateChangeToReadyError,
-    ErrorCode.INVALID_STATE_CHANGE_TO_SUSPENDED: InvalidStateChangeToSuspendedError,
-    ErrorCode.CANNOT_UPDATE_NONRECURRING: CannotUpdateNonrecurringError,
-    ErrorCode.CANNOT_UPDATE_RECURRING: CannotUpdateRecurringError,
-    ErrorCode.CANNOT_DELETE_UNLESS_COMPLETED: CannotDeleteUnlessCompletedError,
-    ErrorCode.CANNOT_CANCEL: CannotCancelError,
-    ErrorCode.CANNOT_PAUSE: CannotPauseError,
-}
+def _build_by_code() -> dict[int, type[AsyncopError]]:
+    """code -> class, from the table scripts/gen-bindings generates (``_codes.py``),
+    the same family table the C# wrapper is generated from."""
+    here = globals()
+    out: dict[int, type[AsyncopError]] = {}
+    for code, name in ERROR_CLASS.items():
+        cls, family = here[name], here[ERROR_FAMILY[code]]
+        if not (isinstance(cls, type) and issubclass(cls, family) and issubclass(family, AsyncopError)):
+            raise ImportError(f"asyncop: {name} (for code {code}) is not a subclass of its family {family}")
+        out[code] = cls
+    return out
+
+
+_BY_CODE: dict[int, type[AsyncopError]] = _build_by_code()
+_UNKNOWN: type[AsyncopError] = globals()[UNKNOWN_CLASS]
+_UNKNOWN_NEGATIVE: type[AsyncopError] = globals()[UNKNOWN_NEGATIVE_CLASS]
 
 
 def error_class(code: int) -> type[AsyncopError]:
     """The exception class raised for ``code``: unknown negative codes (a newer
     library's HRESULT refusals) are InvalidStateChangeError, other unknown codes
-    (including the reserved CALLBACK) plain AsyncopError."""
+    plain AsyncopError (the C# wrapper does the same)."""
     cls = _BY_CODE.get(code)
     if cls is not None:
         return cls
-    return InvalidStateChangeError if code < 0 else AsyncopError
+    return _UNKNOWN_NEGATIVE if code < 0 else _UNKNOWN
 
 
 def make_error(code: int, message: str, hresult: int | None = None) -> AsyncopError:

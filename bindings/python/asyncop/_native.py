@@ -27,7 +27,18 @@ import sys
 from ctypes import POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 from typing import Any
 
-from ._errors import ErrorCode, make_error
+from ._codes import (
+    ANY,
+    FILE_MODE_ALLOWED,
+    FILE_MODE_DEFAULT,
+    PAYLOAD_CEILING,
+    PAYLOAD_DEFAULT_MAX,
+    POLL_MAX,
+    STATUS_NONE,
+    TIME_NONE,
+    ErrorCode,
+)
+from ._errors import make_error
 
 __all__ = [
     "lib",
@@ -45,25 +56,9 @@ __all__ = [
 
 #: The ABI this package was written against (``ASYNCOP_ABI_VERSION``).
 ABI_VERSION = 1
-#: ``ASYNCOP_TIME_NONE``: "no time".
-TIME_NONE = -(2**63)
-#: ``ASYNCOP_ANY``: a query filter that matches everything.
-ANY = -1
-#: ``ASYNCOP_STATUS_NONE``: ``set_state`` with the state's default meaning.
-STATUS_NONE = -1
-
-# The header's limits, copied here once; tests/test_abi.py checks each against
-# include/asyncop.h, and the library enforces them whatever this module says.
-#: ``ASYNCOP_POLL_MAX``: the largest ``max`` of one poll.
-POLL_MAX = 65536
-#: ``ASYNCOP_PAYLOAD_DEFAULT_MAX``: a queue's payload limit unless set (16 MiB).
-PAYLOAD_DEFAULT_MAX = 16 * 1024 * 1024
-#: ``ASYNCOP_PAYLOAD_CEILING``: the largest payload limit a queue may have (512 MiB).
-PAYLOAD_CEILING = 512 * 1024 * 1024
-#: ``ASYNCOP_FILE_MODE_DEFAULT``: permission bits of a new queue file (0o600).
-FILE_MODE_DEFAULT = 0o600
-#: ``ASYNCOP_FILE_MODE_ALLOWED``: the bits a file mode may have (0o660).
-FILE_MODE_ALLOWED = 0o660
+# The header's sentinels and limits (TIME_NONE, ANY, STATUS_NONE, POLL_MAX, PAYLOAD_*,
+# FILE_MODE_*) are generated from include/asyncop.h into _codes.py by scripts/gen-bindings
+# and re-exported here; the library enforces them whatever this module says.
 
 _LIBRARY_FILE = {"darwin": "libasyncop.dylib", "win32": "asyncop.dll"}.get(sys.platform, "libasyncop.so")
 

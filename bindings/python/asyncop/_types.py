@@ -1,58 +1,17 @@
-"""Value types of the public API: codes as IntEnums, immutable records."""
+"""Value types of the public API: codes as IntEnums, immutable records.
+
+The IntEnums (State, Status, Outcome, Durability) are generated from
+``include/asyncop.h`` into ``_codes.py`` by ``scripts/gen-bindings``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum
 from typing import NamedTuple
 
+from ._codes import Durability, Outcome, State, Status
+
 __all__ = ["State", "Status", "Outcome", "Durability", "Operation", "OperationSpec", "Count", "Maintenance"]
-
-
-class State(IntEnum):
-    """An operation's state code (``statecode``), as in Dynamics 365."""
-
-    READY = 0
-    SUSPENDED = 1
-    LOCKED = 2
-    COMPLETED = 3
-
-
-class Status(IntEnum):
-    """An operation's status code (``statuscode``); each belongs to state ``status // 10``."""
-
-    WAITING_FOR_RESOURCES = 0
-    WAITING = 10
-    IN_PROGRESS = 20
-    PAUSING = 21
-    CANCELING = 22
-    SUCCEEDED = 30
-    FAILED = 31
-    CANCELED = 32
-
-    @property
-    def state(self) -> State:
-        """The state this status belongs to."""
-        return State(self.value // 10)
-
-
-class Outcome(IntEnum):
-    """A host's outcome for :meth:`Lease.report`, numbered as Dynamics' plug-in OperationStatus."""
-
-    FAILED = 0
-    CANCELED = 1
-    RETRY = 2
-    SUSPENDED = 3
-    SUCCEEDED = 4
-
-
-class Durability(IntEnum):
-    """How hard a returned write is: FULL survives power loss (``synchronous=FULL``),
-    NORMAL survives a process crash and is faster."""
-
-    FULL = 0
-    NORMAL = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 from . import _convert as cv
 from ._errors import TYPE_NOT_RECOGNIZED, AsyncopError, BusyError, ClosedError, ForkedError, LeaseLostError
-from ._queue import Lease, Queue, _describe
+from ._lease import Lease, _describe
+from ._queue import Queue
 from ._types import Status
 
 __all__ = ["Worker", "Job", "Handler", "StopRequested", "RetryableError", "PermanentError", "SuspendError"]

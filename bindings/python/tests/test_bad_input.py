@@ -331,7 +331,8 @@ def test_builtin_families() -> None:
     ):
         assert issubclass(cls, asyncop.AsyncopError) and cls().hresult == 0
     assert asyncop._errors.error_class(asyncop.ErrorCode.PANIC) is asyncop.InternalError
-    assert asyncop._errors.error_class(asyncop.ErrorCode.INVALID_HANDLE) is asyncop.InvalidArgumentError
+    assert asyncop._errors.error_class(asyncop.ErrorCode.INVALID_HANDLE) is asyncop.InvalidHandleError
+    assert issubclass(asyncop.InvalidHandleError, asyncop.InvalidArgumentError)
     assert asyncop._errors.error_class(-123) is asyncop.InvalidStateChangeError
     assert asyncop._errors.error_class(999) is asyncop.AsyncopError
 

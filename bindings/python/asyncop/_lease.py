@@ -1,0 +1,319 @@
+"""Lease: the Python face of ``asyncop_lease``, one claimed operation, and the
+host-side calls that create and batch-complete leases for :class:`Queue`."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Sequence
+from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from . import _convert as cv
+from ._codes import POLL_MAX, TIME_NONE, ErrorCode
+from ._errors import AsyncopError, ClosedError, ForkedError, InvalidArgumentError, LeaseLostError, make_error
+from ._handle import _Native
+from ._native import lib
+from ._types import Outcome, Status
+
+if TYPE_CHECKING:
+    from ._queue import Queue
+
+__all__ = ["Lease"]
+
+
+class Lease(_Native):
+    """One claimed operation, from :meth:`Queue.poll`.
+
+    The attributes describe the claimed operation and never change. The host
+    renews the lease every ``queue.lease / 3`` with :meth:`renew` (which also
+    reports a requested pause or cancel) and ends it with exactly one outcome:
+    :meth:`complete`, :meth:`fail`, :meth:`retry`, :meth:`suspend`,
+    :meth:`acknowledge_pause`, :meth:`acknowledge_cancel` or :meth:`report`.
+    Every call is fenced by the lock token: once the lease expired (or the
+    operation was claimed again) it raises :class:`LeaseLostError` and changes
+    nothing.
+
+    As a context manager, leaving the block without an outcome reports a
+    retryable failure, with the exception's text as message (or "lease
+    released without an outcome"), then frees the handle. That release is best
+    effort: if the lease is already lost or the queue closed, nothing is
+    raised, because an unfinished lease expires and is retried anyway.
+    """
+
+    _kind = "lease"
+
+    #: The operation's id.
+    id: int
+    #: The fencing token of this claim.
+    lock_token: int
+    #: The operation type, to pick the handler.
+    operation_type: int
+    #: 1 for the first run, retry_count + 1 after retries.
+    attempt: int
+    #: When the lease ended at claim time; renewals push the stored expiry, not this.
+    expires_at: datetime
+    name: str
+    payload: bytes
+    #: The host id given to :meth:`Queue.poll`.
+    host_id: str
+    dependency_token: str | None
+    correlation_id: str | None
+    #: The queue it was claimed from (kept alive by the lease).
+    queue: Queue
+
+    def __init__(self) -> None:
+        raise TypeError("leases come from Queue.poll()")
+
+    @classmethod
+    def _adopt(cls, queue: Queue, h: int, host_id: str) -> Lease:
+        self = cls.__new__(cls)
+        self._h = h
+        self._finalizer = weakref.finalize(self, lib.asyncop_lease_free, h)
+        self._finished = False
+        self.queue = queue
+        self.host_id = host_id
+        try:
+            i64, i32 = c_int64(), c_int32()
+            lib.asyncop_lease_id(h, byref(i64))
+            self.id = i64.value
+            lib.asyncop_lease_lock_token(h, byref(i64))
+            self.lock_token = i64.value
+            lib.asyncop_lease_operation_type(h, byref(i32))
+            self.operation_type = i32.value
+            lib.asyncop_lease_attempt(h, byref(i32))
+            self.attempt = i32.value
+            lib.asyncop_lease_expires_at(h, byref(i64))
+            self.expires_at = cv.to_datetime(i64.value)
+            self.name = cv.read_text(lib.asyncop_lease_name, h)
+            self.payload = cv.read_bytes(lib.asyncop_lease_data, h)
+            self.dependency_token = cv.read_opt_text(lib.asyncop_lease_dependency_token, h)
+            self.correlation_id = cv.read_opt_text(lib.asyncop_lease_correlation_id, h)
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    @property
+    def finished(self) -> bool:
+        """True once an outcome was reported (or the lease was found lost)."""
+        return self._finished
+
+    def close(self) -> None:
+        """Frees the handle. This does not end the lease: an unfinished lease
+        expires and the operation is retried. Closing twice is harmless."""
+        self._release()
+
+    def __enter__(self) -> Lease:
+        self._handle()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if not self._finished and self._h is not None:
+                message = "lease released without an outcome" if exc is None else _describe(exc)
+                try:
+                    self.retry(message)
+                except (LeaseLostError, ClosedError, ForkedError):
+                    pass  # the lease is gone already; expiry retries the operation
+                except AsyncopError:
+                    if exc is None:
+                        raise  # do not hide the block's own exception behind ours
+        finally:
+            self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._h is None else ("finished" if self._finished else "held")
+        return f"<asyncop.Lease id={self.__dict__.get('id')} type={self.__dict__.get('operation_type')} {state}>"
+
+    def _outcome(self, name: str, *args: Any) -> Status:
+        h = self._handle()
+        out = c_int32()
+        try:
+            getattr(lib, name)(h, *args, byref(out))
+        except LeaseLostError:
+            self._finished = True
+            raise
+        self._finished = True
+        return Status(out.value)
+
+    def renew(self) -> Status:
+        """Heartbeat: extends the lease by the lease length from now and returns
+        the current status: IN_PROGRESS, or PAUSING / CANCELING when a user asked
+        the host to stop at its next safe point (then call
+        :meth:`acknowledge_pause` / :meth:`acknowledge_cancel`).
+
+        Raises:
+            LeaseLostError: the lease expired or the operation was claimed again.
+        """
+        h = self._handle()
+        out = c_int32()
+        lib.asyncop_lease_renew(h, byref(out))
+        return Status(out.value)
+
+    def complete(self) -> Status:
+        """The work finished: Completed/Succeeded (3/30). Returns the new status."""
+        return self._outcome("asyncop_lease_complete")
+
+    def fail(self, message: str | None = None, *, error_code: int = 0) -> Status:
+        """The work failed for good: Completed/Failed (3/31), storing
+        ``error_code`` (0 for none) and ``message`` (cut at 100,000 characters)."""
+        self._handle()
+        code = cv.i32(error_code, "error_code")
+        msg = cv.opt_text(message, "message")
+        return self._outcome("asyncop_lease_fail", code, msg)
+
+    def retry(
+        self, message: str | None = None, *, error_code: int = 0, at: datetime | timedelta | None = None
+    ) -> Status:
+        """A retryable failure: Suspended (1/10) until the back-off time (or
+        ``at``, a datetime or a delay, never earlier than now), or Completed/Failed
+        when the retry budget is spent. Returns the new status."""
+        self._handle()
+        code = cv.i32(error_code, "error_code")
+        msg = cv.opt_text(message, "message")
+        retry_at = TIME_NONE if at is None else cv.when_ms(at, "at", self.queue._now_ms)
+        return self._outcome("asyncop_lease_retry", code, msg, retry_at)
+
+    def suspend(self, message: str | None = None, *, error_code: int = 0) -> Status:
+        """A suspend-class failure: Suspended (1/10) with no time set, until a
+        user resumes it. Returns the new status."""
+        self._handle()
+        code = cv.i32(error_code, "error_code")
+        msg = cv.opt_text(message, "message")
+        return self._outcome("asyncop_lease_suspend", code, msg)
+
+    def acknowledge_pause(self) -> Status:
+        """The host stopped at a safe point after :meth:`renew` reported
+        PAUSING: Suspended (paused, or postponed until the requested time)."""
+        return self._outcome("asyncop_lease_acknowledge_pause")
+
+    def acknowledge_cancel(self) -> Status:
+        """The host stopped at a safe point after :meth:`renew` reported
+        CANCELING: Completed/Canceled (3/32)."""
+        return self._outcome("asyncop_lease_acknowledge_cancel")
+
+    def report(
+        self,
+        outcome: Outcome | int,
+        *,
+        error_code: int = 0,
+        message: str | None = None,
+        friendly_message: str | None = None,
+        retry_at: datetime | timedelta | None = None,
+    ) -> Status:
+        """The general outcome report (Dynamics' plug-in OperationStatus), the
+        only one that stores a ``friendly_message`` for end users. The result
+        depends on the status at the time: a Pausing or Canceling request is
+        honoured. Returns the new status."""
+        self._handle()
+        oc = cv.enum_code(outcome, Outcome, "outcome")
+        code = cv.i32(error_code, "error_code")
+        msg = cv.opt_text(message, "message")
+        friendly = cv.opt_text(friendly_message, "friendly_message")
+        at = TIME_NONE if retry_at is None else cv.when_ms(retry_at, "retry_at", self.queue._now_ms)
+        return self._outcome("asyncop_lease_report", oc, code, msg, friendly, at)
+
+
+def adopt_leases(queue: Queue, raw: Sequence[int | None], host_id: str) -> list[Lease]:
+    """Wraps the lease handles a poll wrote; on any failure frees every one of them."""
+    handles = list(raw)
+    leases: list[Lease] = []
+    try:
+        for i, lease_h in enumerate(handles):
+            assert lease_h is not None
+            leases.append(Lease._adopt(queue, lease_h, host_id))
+            handles[i] = None
+    except BaseException:
+        for lease in leases:
+            lease.close()
+        for lease_h in handles:
+            if lease_h is not None:
+                lib.asyncop_lease_free(lease_h)
+        raise
+    return leases
+
+
+def poll(queue: Queue, host_id: Any, max_: Any, wait: Any, operation_types: Any) -> list[Lease]:
+    """The body of :meth:`Queue.poll` (documented there)."""
+    h = queue._handle()
+    host_b = cv.text(host_id, "host_id")
+    n_max = cv.integer(max_, "max")
+    if not 1 <= n_max <= POLL_MAX:
+        raise InvalidArgumentError(f"max must be 1..={POLL_MAX} (ASYNCOP_POLL_MAX), got {n_max}", ErrorCode.INVALID_ARG)
+    wait_ms = 0 if wait is None else cv.duration_ms(wait, "wait")
+    if operation_types is None:
+        types, n_types = None, 0
+    else:
+        if isinstance(operation_types, (str, bytes)) or not isinstance(operation_types, Iterable):
+            raise TypeError(f"operation_types must be an iterable of int, not {type(operation_types).__name__}")
+        values = [cv.i32(t, "operation type") for t in operation_types]
+        if not values:
+            return []  # "only these types" with no types: nothing can be claimed
+        types, n_types = (c_int32 * len(values))(*values), len(values)
+    out = (c_void_p * max(n_max, 1))()
+    count = c_size_t()
+    lib.asyncop_queue_poll(h, host_b, types, n_types, wait_ms, out, n_max, byref(count))
+    return adopt_leases(queue, [out[i] for i in range(count.value)], host_id)
+
+
+def complete_many(queue: Queue, leases: Sequence[Lease]) -> list[AsyncopError | None]:
+    """The body of :meth:`Queue.complete_many` (documented there)."""
+    queue._handle()
+    if isinstance(leases, (str, bytes)) or not isinstance(leases, Iterable):
+        raise TypeError(f"complete_many takes a sequence of Lease objects, not {type(leases).__name__}")
+    items = list(leases)
+    for i, lease in enumerate(items):
+        if not isinstance(lease, Lease):
+            raise TypeError(f"complete_many takes Lease objects, not {type(lease).__name__} (leases[{i}])")
+        if lease.queue is not queue:
+            raise InvalidArgumentError(
+                f"leases[{i}] (operation {lease.id}) was claimed through another Queue; "
+                "complete it with that queue's complete_many",
+                ErrorCode.INVALID_ARG,
+                0,
+            )
+    handles = [lease._handle() for lease in items]  # ClosedError for a closed lease
+    n = len(items)
+    if n == 0:
+        return []
+    array = (c_void_p * n)(*handles)
+    codes = (c_int32 * n)()
+    first_message = ""
+    try:
+        lib.asyncop_lease_complete_many(array, n, codes)
+    except AsyncopError as e:
+        # A whole-call failure (nothing was written) sets every entry to its
+        # code, which is never LEASE_LOST; otherwise the entries are per lease.
+        if e.code != ErrorCode.LEASE_LOST and all(c == e.code for c in codes):
+            raise
+        first_message = e.message
+    out: list[AsyncopError | None] = []
+    for i, (lease, code) in enumerate(zip(items, codes)):
+        if code in (ErrorCode.OK, ErrorCode.LEASE_LOST):
+            lease._finished = True
+        if code == ErrorCode.OK:
+            out.append(None)
+            continue
+        text = f"leases[{i}] (operation {lease.id}, lock token {lease.lock_token}) was not completed"
+        if first_message:
+            text, first_message = f"{text}: {first_message}", ""
+        else:
+            name = lib.asyncop_status_name(code).decode("ascii")
+            text = f"{text} ({name})"
+        out.append(make_error(code, text, lib.asyncop_status_hresult(code)))
+    return out
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception as a storable message: "Type: text", NULs and unencodable
+    characters escaped (reporting a failure must not fail on its own text)."""
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not stop the release
+        text = "<unprintable>"
+    message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return message.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode("utf-8")
