@@ -18,6 +18,7 @@ mod retries;
 mod settings;
 mod submit;
 mod waiting;
+mod writes;
 
 use super::store;
 use crate::support;
