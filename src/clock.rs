@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The source of "now" of a queue handle (`Options::clock`).
 pub trait Clock: Send + Sync + Debug {
     /// Current time in UTC milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
@@ -30,12 +31,15 @@ impl Clock for SystemClock {
 pub struct ManualClock(Arc<AtomicI64>);
 
 impl ManualClock {
+    /// A clock that reads `start_ms` until moved.
     pub fn new(start_ms: i64) -> Self {
         ManualClock(Arc::new(AtomicI64::new(start_ms)))
     }
+    /// Sets the time to `ms` (every clone sees it).
     pub fn set(&self, ms: i64) {
         self.0.store(ms, Ordering::SeqCst);
     }
+    /// Moves the time forward by `ms`.
     pub fn advance(&self, ms: i64) {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }

@@ -17,12 +17,16 @@ pub const TYPE_NOT_RECOGNIZED_HRESULT: i32 = 0x8004_4303_u32 as i32;
 /// state the caller asked for: the observed Dynamics message template needs all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
+    /// The state code the operation had.
     pub state: u8,
+    /// The status code the operation had.
     pub status: u8,
+    /// The state code the caller asked for.
     pub target_state: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a call was refused or failed; `name()` and `hresult()` give the model's name and code.
 pub enum Error {
     /// 0x80044162: Cancel on 2/22 or 3/x, `set_state(2, ..)`.
     InvalidStateChange(Refusal),
@@ -45,12 +49,18 @@ pub enum Error {
     /// 0x80044169: pattern update on a type that does not allow it (recurrence issue).
     CannotUpdateRecurring,
     /// No row with this id (user calls only; host calls say `LeaseLost`).
-    NotFound { id: i64 },
+    NotFound {
+        /// The id that was asked for.
+        id: i64,
+    },
     /// A host call without a live lease and matching lock token; `detail` says
     /// why (expired, claimed again by another host, no longer Locked, gone).
     LeaseLost {
+        /// The operation.
         id: i64,
+        /// The lock token the caller named.
         lock_token: i64,
+        /// Why the lease is not held.
         detail: String,
     },
     /// Bad argument: text too long, id <= 0, mismatched or unknown codes, t <= now.
@@ -69,6 +79,7 @@ pub enum Error {
     Internal(String),
 }
 
+/// The result of every fallible call of the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {

@@ -26,29 +26,39 @@ pub const MAX_POLL: u32 = 65536;
 /// What a host needs to name a claimed operation in later calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LeaseKey {
+    /// The operation.
     pub id: i64,
+    /// The lock token of the claim (§6.3).
     pub lock_token: i64,
 }
 
 /// A claimed operation, handed to one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
+    /// The operation.
     pub id: i64,
     /// Fencing token of this claim.
     pub lock_token: i64,
+    /// The host that claimed it.
     pub host_id: String,
+    /// Selects the handler.
     pub operation_type: i32,
+    /// The operation's name.
     pub name: String,
+    /// The payload.
     pub data: Vec<u8>,
     /// 1 for the first attempt; `retry_count + 1` at claim time.
     pub attempt: i32,
     /// The lease ends at this time unless renewed.
     pub expires_at: i64,
+    /// The serialization key (§7).
     pub dependency_token: Option<String>,
+    /// The free key linking related operations.
     pub correlation_id: Option<String>,
 }
 
 impl Lease {
+    /// The key that names this claim in later host calls.
     pub fn key(&self) -> LeaseKey {
         LeaseKey {
             id: self.id,
@@ -85,14 +95,17 @@ impl Default for PollOptions {
 }
 
 impl PollOptions {
+    /// Claims at most `max` operations.
     pub fn max(mut self, max: u32) -> Self {
         self.max = max;
         self
     }
+    /// Waits up to `wait` for work when none is claimable.
     pub fn wait(mut self, wait: Duration) -> Self {
         self.wait = Some(wait);
         self
     }
+    /// Claims only these operation types.
     pub fn operation_types(mut self, types: impl Into<Vec<i32>>) -> Self {
         self.operation_types = Some(types.into());
         self
@@ -114,6 +127,7 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report with an error code and a message.
     pub fn error(code: i32, message: impl Into<String>) -> Report {
         Report {
             error_code: Some(code),
@@ -121,6 +135,7 @@ impl Report {
             ..Default::default()
         }
     }
+    /// A report with a message only.
     pub fn message(message: impl Into<String>) -> Report {
         Report {
             message: Some(message.into()),

@@ -30,29 +30,53 @@ const _: () =
 /// One operation as stored (§5). A snapshot: it does not change when the row does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
+    /// Unique, increasing, never reused.
     pub id: i64,
+    /// Not unique, may be empty.
     pub name: String,
+    /// Selects the handler (> 0).
     pub operation_type: i32,
+    /// `statecode`.
     pub state: State,
+    /// `statuscode`; belongs to `state`.
     pub status: Status,
+    /// The opaque payload.
     pub data: Vec<u8>,
+    /// Serialization key (§7).
     pub dependency_token: Option<String>,
+    /// Not before this time (UTC ms): a postponed or backed-off operation.
     pub postpone_until: Option<i64>,
+    /// The host holding the lease; set exactly while Locked.
     pub host_id: Option<String>,
+    /// When the lease ends unless renewed; set exactly while Locked.
     pub lease_expires_at: Option<i64>,
+    /// Fencing token: +1 on every claim (§6.3).
     pub lock_token: i64,
+    /// Attempts that ended in Retry or lease expiry.
     pub retry_count: i32,
+    /// The last reported error code (an HRESULT or an asyncop code).
     pub error_code: Option<i32>,
+    /// The last reported technical message.
     pub message: Option<String>,
+    /// The last reported message meant for end users.
     pub friendly_message: Option<String>,
+    /// When it was submitted (UTC ms).
     pub created_on: i64,
+    /// When it last moved (UTC ms).
     pub modified_on: i64,
+    /// When the last attempt was claimed (UTC ms).
     pub started_on: Option<i64>,
+    /// When it entered Completed (UTC ms).
     pub completed_on: Option<i64>,
+    /// How long the last attempt ran, in ms.
     pub execution_time_span: Option<i64>,
+    /// The recurrence rule of a recurring operation (§8).
     pub recurrence_pattern: Option<String>,
+    /// The first occurrence of a recurring operation (§8).
     pub recurrence_start: Option<i64>,
+    /// Free key linking related operations.
     pub correlation_id: Option<String>,
+    /// Dynamics' flag, kept for compatibility.
     pub is_waiting_for_event: bool,
 }
 
@@ -74,6 +98,7 @@ pub struct OperationSpec {
 }
 
 impl OperationSpec {
+    /// A spec with this name and type, no data and no options.
     pub fn new(name: impl Into<String>, operation_type: i32) -> Self {
         OperationSpec {
             name: name.into(),
@@ -81,18 +106,22 @@ impl OperationSpec {
             ..Default::default()
         }
     }
+    /// Sets the payload.
     pub fn data(mut self, data: impl Into<Vec<u8>>) -> Self {
         self.data = data.into();
         self
     }
+    /// Sets the dependency token (§7).
     pub fn dependency_token(mut self, token: impl Into<String>) -> Self {
         self.dependency_token = Some(token.into());
         self
     }
+    /// Postpones the start until `t` (UTC ms).
     pub fn postpone_until(mut self, t: i64) -> Self {
         self.postpone_until = Some(t);
         self
     }
+    /// Sets the correlation id.
     pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
         self.correlation_id = Some(id.into());
         self
@@ -176,10 +205,15 @@ pub(crate) fn truncate_message(text: String) -> String {
 /// Results come in ascending `id` (creation order).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
+    /// Only this state.
     pub state: Option<State>,
+    /// Only this status (must belong to `state` when both are set).
     pub status: Option<Status>,
+    /// Only this type.
     pub operation_type: Option<i32>,
+    /// Only this exact name.
     pub name: Option<String>,
+    /// Only this dependency token.
     pub dependency_token: Option<String>,
     /// `completed_on` < t.
     pub completed_before: Option<i64>,
@@ -187,15 +221,20 @@ pub struct Filter {
     pub after_id: Option<i64>,
     /// At most this many rows; `None` for all.
     pub limit: Option<u32>,
+    /// Skip this many rows first.
     pub offset: Option<u32>,
 }
 
 /// One group of `counts()`: how many operations share (state, status, operation_type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CountRow {
+    /// The state of the group.
     pub state: State,
+    /// The status of the group.
     pub status: Status,
+    /// The type of the group.
     pub operation_type: i32,
+    /// How many operations it holds.
     pub count: i64,
 }
 
