@@ -51,15 +51,15 @@ pub unsafe extern "C" fn asyncop_queue_poll(
         let q = handles::get(queue)?;
         let host_id = unsafe { str_arg(host_id, "host_id") }?;
         let types = unsafe { slice_arg(types, types_len, "types") }?;
-        let max = match u32::try_from(max) {
-            Ok(m) if (1..=MAX_POLL).contains(&m) => m,
-            _ => {
-                return Err(Failure::new(
-                    asyncop_status::ASYNCOP_ERR_INVALID_ARG,
-                    format!("max must be 1..={MAX_POLL} (ASYNCOP_POLL_MAX), got {max}"),
-                ));
-            }
-        };
+        // Only the conversion: the core refuses 0 and more than MAX_POLL (before
+        // claiming anything, so `out_leases` is untouched), and so would any value
+        // that does not fit in u32.
+        let max = u32::try_from(max).map_err(|_| {
+            Failure::new(
+                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+                format!("poll max must be 1..={MAX_POLL}, got {max}"),
+            )
+        })?;
         let options = PollOptions {
             max,
             wait: (wait_ms != 0)
