@@ -115,45 +115,90 @@
 
 /*
  State codes (`statecode`).
+ Ready: waits to be claimed by a host.
  */
 #define ASYNCOP_STATE_READY 0
 
+/*
+ Suspended: waits for its postpone time, or for a user to resume it.
+ */
 #define ASYNCOP_STATE_SUSPENDED 1
 
+/*
+ Locked: claimed by a host, which holds a lease on it.
+ */
 #define ASYNCOP_STATE_LOCKED 2
 
+/*
+ Completed: finished for good (succeeded, failed or canceled).
+ */
 #define ASYNCOP_STATE_COMPLETED 3
 
 /*
  Status codes (`statuscode`); each belongs to state = status / 10.
+ WaitingForResources (0/0): Ready, waits to be claimed.
  */
 #define ASYNCOP_STATUS_WAITING_FOR_RESOURCES 0
 
+/*
+ Waiting (1/10): Suspended until its postpone time, or until resumed.
+ */
 #define ASYNCOP_STATUS_WAITING 10
 
+/*
+ InProgress (2/20): a host is running it.
+ */
 #define ASYNCOP_STATUS_IN_PROGRESS 20
 
+/*
+ Pausing (2/21): a user asked the host to stop it into Suspended.
+ */
 #define ASYNCOP_STATUS_PAUSING 21
 
+/*
+ Canceling (2/22): a user asked the host to stop it into Canceled.
+ */
 #define ASYNCOP_STATUS_CANCELING 22
 
+/*
+ Succeeded (3/30): the host completed it.
+ */
 #define ASYNCOP_STATUS_SUCCEEDED 30
 
+/*
+ Failed (3/31): failed for good, or out of retries.
+ */
 #define ASYNCOP_STATUS_FAILED 31
 
+/*
+ Canceled (3/32): canceled by a user (through its host if it was running).
+ */
 #define ASYNCOP_STATUS_CANCELED 32
 
 /*
  Host outcomes, numbered as Dynamics' plug-in OperationStatus.
+ Failed: as asyncop_lease_fail.
  */
 #define ASYNCOP_OUTCOME_FAILED 0
 
+/*
+ Canceled: as asyncop_lease_acknowledge_cancel.
+ */
 #define ASYNCOP_OUTCOME_CANCELED 1
 
+/*
+ Retry: as asyncop_lease_retry.
+ */
 #define ASYNCOP_OUTCOME_RETRY 2
 
+/*
+ Suspended: as asyncop_lease_suspend.
+ */
 #define ASYNCOP_OUTCOME_SUSPENDED 3
 
+/*
+ Succeeded: as asyncop_lease_complete.
+ */
 #define ASYNCOP_OUTCOME_SUCCEEDED 4
 
 /*
@@ -162,6 +207,9 @@
  */
 #define ASYNCOP_DURABILITY_FULL 0
 
+/*
+ `synchronous=NORMAL`: see ASYNCOP_DURABILITY_FULL.
+ */
 #define ASYNCOP_DURABILITY_NORMAL 1
 
 /*
