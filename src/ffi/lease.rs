@@ -70,7 +70,10 @@ pub unsafe extern "C" fn asyncop_lease_id(
     lease: *const asyncop_lease,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(lease, out, |h| h.lease.id) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(lease, out, |h| h.lease.id) }
+    })
 }
 
 /// The fencing token of this claim. Errors: NULL_ARG, *_HANDLE, FORKED, PANIC.
@@ -83,7 +86,10 @@ pub unsafe extern "C" fn asyncop_lease_lock_token(
     lease: *const asyncop_lease,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(lease, out, |h| h.lease.lock_token) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(lease, out, |h| h.lease.lock_token) }
+    })
 }
 
 /// The operation type, to pick the handler. Errors: NULL_ARG, *_HANDLE, FORKED, PANIC.
@@ -96,7 +102,10 @@ pub unsafe extern "C" fn asyncop_lease_operation_type(
     lease: *const asyncop_lease,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(lease, out, |h| h.lease.operation_type) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(lease, out, |h| h.lease.operation_type) }
+    })
 }
 
 /// The attempt number: 1 for the first run, retry_count + 1 after retries.
@@ -110,7 +119,10 @@ pub unsafe extern "C" fn asyncop_lease_attempt(
     lease: *const asyncop_lease,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(lease, out, |h| h.lease.attempt) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(lease, out, |h| h.lease.attempt) }
+    })
 }
 
 /// When the lease ended at claim time (UTC ms); renewals push the stored expiry,
@@ -124,7 +136,10 @@ pub unsafe extern "C" fn asyncop_lease_expires_at(
     lease: *const asyncop_lease,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(lease, out, |h| h.lease.expires_at) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(lease, out, |h| h.lease.expires_at) }
+    })
 }
 
 /// The operation's name, copied into `(buf, cap)` with a NUL; `*out_len` is its
@@ -143,6 +158,7 @@ pub unsafe extern "C" fn asyncop_lease_name(
     out_len: *mut usize,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap` and `out_len` are as `# Safety` states.
         with_handle(lease, |h| unsafe {
             write_text(&h.lease.name, buf, cap, out_len)
         })
@@ -162,6 +178,7 @@ pub unsafe extern "C" fn asyncop_lease_host_id(
     out_len: *mut usize,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap` and `out_len` are as `# Safety` states.
         with_handle(lease, |h| unsafe {
             write_text(&h.lease.host_id, buf, cap, out_len)
         })
@@ -183,6 +200,7 @@ pub unsafe extern "C" fn asyncop_lease_data(
     out_len: *mut usize,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap` and `out_len` are as `# Safety` states.
         with_handle(lease, |h| unsafe {
             write_bytes(&h.lease.data, buf, cap, out_len)
         })
@@ -204,6 +222,7 @@ pub unsafe extern "C" fn asyncop_lease_dependency_token(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap`, `out_len` and `out_present` are as `# Safety` states.
         with_handle(lease, |h| unsafe {
             write_opt_text(
                 h.lease.dependency_token.as_deref(),
@@ -231,6 +250,7 @@ pub unsafe extern "C" fn asyncop_lease_correlation_id(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap`, `out_len` and `out_present` are as `# Safety` states.
         with_handle(lease, |h| unsafe {
             write_opt_text(
                 h.lease.correlation_id.as_deref(),
@@ -258,6 +278,7 @@ pub unsafe extern "C" fn asyncop_lease_renew(
     out_status: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_status` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_status, "out_status") }?;
         with_handle(lease, |h| {
             *out = i32::from(h.queue.renew(h.lease.key())?.code());

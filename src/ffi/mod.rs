@@ -145,6 +145,7 @@ pub extern "C" fn asyncop_status_hresult(code: i32) -> i32 {
 /// `buf` is NULL or points to `cap` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn asyncop_last_error_message(buf: *mut c_char, cap: usize) -> usize {
+    // SAFETY: `buf` is NULL or has `cap` writable bytes (see `# Safety`).
     value_boundary(0, || unsafe {
         strings::copy_truncated(&status::last_error(), buf, cap)
     })

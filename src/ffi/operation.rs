@@ -76,7 +76,10 @@ pub unsafe extern "C" fn asyncop_operation_id(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |h| h.op.id) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.id) }
+    })
 }
 
 /// The operation type (> 0).
@@ -89,7 +92,10 @@ pub unsafe extern "C" fn asyncop_operation_operation_type(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |h| h.op.operation_type) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.operation_type) }
+    })
 }
 
 /// The state code (ASYNCOP_STATE_*).
@@ -102,7 +108,10 @@ pub unsafe extern "C" fn asyncop_operation_state(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |h| i32::from(h.op.state.code())) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| i32::from(h.op.state.code())) }
+    })
 }
 
 /// The status code (ASYNCOP_STATUS_*).
@@ -115,7 +124,10 @@ pub unsafe extern "C" fn asyncop_operation_status(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |h| i32::from(h.op.status.code())) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| i32::from(h.op.status.code())) }
+    })
 }
 
 /// The fencing token: 0 before the first claim, + 1 on every claim.
@@ -128,7 +140,10 @@ pub unsafe extern "C" fn asyncop_operation_lock_token(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |h| h.op.lock_token) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.lock_token) }
+    })
 }
 
 /// Attempts that ended in Retry or in a lease expiry.
@@ -141,7 +156,10 @@ pub unsafe extern "C" fn asyncop_operation_retry_count(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |h| h.op.retry_count) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.retry_count) }
+    })
 }
 
 /// Submission time (UTC ms).
@@ -154,7 +172,10 @@ pub unsafe extern "C" fn asyncop_operation_created_on(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |h| h.op.created_on) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.created_on) }
+    })
 }
 
 /// Time of the last change (UTC ms); lease renewals do not count.
@@ -167,7 +188,10 @@ pub unsafe extern "C" fn asyncop_operation_modified_on(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |h| h.op.modified_on) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.modified_on) }
+    })
 }
 
 /// Earliest time it may become Ready (UTC ms), if set. `*out_present` says whether it is set.
@@ -182,6 +206,7 @@ pub unsafe extern "C" fn asyncop_operation_postpone_until(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
         with_handle(operation, |h| unsafe {
             write_opt(h.op.postpone_until, out, out_present)
         })
@@ -200,6 +225,7 @@ pub unsafe extern "C" fn asyncop_operation_lease_expires_at(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
         with_handle(operation, |h| unsafe {
             write_opt(h.op.lease_expires_at, out, out_present)
         })
@@ -218,6 +244,7 @@ pub unsafe extern "C" fn asyncop_operation_error_code(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
         with_handle(operation, |h| unsafe {
             write_opt(h.op.error_code, out, out_present)
         })
@@ -236,6 +263,7 @@ pub unsafe extern "C" fn asyncop_operation_started_on(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
         with_handle(operation, |h| unsafe {
             write_opt(h.op.started_on, out, out_present)
         })
@@ -254,6 +282,7 @@ pub unsafe extern "C" fn asyncop_operation_completed_on(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
         with_handle(operation, |h| unsafe {
             write_opt(h.op.completed_on, out, out_present)
         })
@@ -272,6 +301,7 @@ pub unsafe extern "C" fn asyncop_operation_execution_time_span(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
         with_handle(operation, |h| unsafe {
             write_opt(h.op.execution_time_span, out, out_present)
         })

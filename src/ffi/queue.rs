@@ -78,7 +78,9 @@ pub unsafe extern "C" fn asyncop_queue_open(
     out_queue: *mut *mut asyncop_queue,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_queue` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_queue, "out_queue") }?;
+        // SAFETY: `path` is NULL or NUL-terminated (see `# Safety`).
         let path = unsafe { str_arg(path, "path") }?;
         let options = if options.is_null() {
             Options::default()
@@ -123,6 +125,7 @@ pub unsafe extern "C" fn asyncop_queue_now(
     out_now: *mut i64,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_now` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_now, "out_now") }?;
         let q = handles::get(queue)?;
         handles::ensure_open(&*q)?;
@@ -161,9 +164,12 @@ pub unsafe extern "C" fn asyncop_queue_submit(
     out_id: *mut i64,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_id` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_id, "out_id") }?;
         let q = handles::get(queue)?;
+        // SAFETY: `name` is NULL or NUL-terminated (see `# Safety`).
         let name = unsafe { str_arg(name, "name") }?.to_owned();
+        // SAFETY: `data` is NULL or has `data_len` readable bytes (see `# Safety`).
         let data = unsafe { bytes_arg(data, data_len, "data") }?;
         // Before the copy: an oversized payload is refused without copying it.
         handles::ensure_open(&*q)?;
@@ -172,9 +178,11 @@ pub unsafe extern "C" fn asyncop_queue_submit(
             name,
             operation_type,
             data: data.to_vec(),
+            // SAFETY: `dependency_token` is NULL or NUL-terminated (see `# Safety`).
             dependency_token: unsafe { opt_str_arg(dependency_token, "dependency_token") }?
                 .map(str::to_owned),
             postpone_until: opt_time_arg(postpone_until),
+            // SAFETY: `correlation_id` is NULL or NUL-terminated (see `# Safety`).
             correlation_id: unsafe { opt_str_arg(correlation_id, "correlation_id") }?
                 .map(str::to_owned),
         };
@@ -203,6 +211,7 @@ pub unsafe extern "C" fn asyncop_queue_submit_many(
 ) -> asyncop_status {
     ffi_boundary!({
         let q = handles::get(queue)?;
+        // SAFETY: `specs` is NULL or has `count` readable values (see `# Safety`).
         let handles_in = unsafe { slice_arg(specs, count, "specs") }?;
         if count > 0 && out_ids.is_null() {
             return Err(Failure::null_arg("out_ids"));
@@ -244,6 +253,7 @@ pub unsafe extern "C" fn asyncop_queue_retrieve(
     out_operation: *mut *mut asyncop_operation,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_operation` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_operation, "out_operation") }?;
         let q = handles::get(queue)?;
         let op = q.queue.retrieve(id)?;
@@ -296,6 +306,7 @@ pub unsafe extern "C" fn asyncop_queue_query(
     out_list: *mut *mut asyncop_operation_list,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_list` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_list, "out_list") }?;
         let q = handles::get(queue)?;
         let invalid = |m: String| Failure::new(asyncop_status::ASYNCOP_ERR_INVALID_ARG, m);
@@ -311,7 +322,9 @@ pub unsafe extern "C" fn asyncop_queue_query(
                     )));
                 }
             },
+            // SAFETY: `name` is NULL or NUL-terminated (see `# Safety`).
             name: unsafe { opt_str_arg(name, "name") }?.map(str::to_owned),
+            // SAFETY: `dependency_token` is NULL or NUL-terminated (see `# Safety`).
             dependency_token: unsafe { opt_str_arg(dependency_token, "dependency_token") }?
                 .map(str::to_owned),
             completed_before: opt_time_arg(completed_before),
@@ -353,6 +366,7 @@ pub unsafe extern "C" fn asyncop_queue_counts(
     out_counts: *mut *mut asyncop_counts,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_counts` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_counts, "out_counts") }?;
         let q = handles::get(queue)?;
         let rows = q.queue.counts()?;

@@ -44,7 +44,9 @@ unsafe fn report_args(
 ) -> Result<Report, Failure> {
     Ok(Report {
         error_code: (error_code != 0).then_some(error_code),
+        // SAFETY: `message` is NULL or NUL-terminated (see `# Safety`).
         message: unsafe { opt_str_arg(message, "message") }?.map(str::to_owned),
+        // SAFETY: `friendly_message` is NULL or NUL-terminated (see `# Safety`).
         friendly_message: unsafe { opt_str_arg(friendly_message, "friendly_message") }?
             .map(str::to_owned),
         retry_at: opt_time_arg(retry_at),
@@ -64,7 +66,7 @@ pub unsafe extern "C" fn asyncop_lease_complete(
     out_status: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        // SAFETY: `out_status` is NULL or writable (this function's contract).
+        // SAFETY: `out_status` is NULL or writable (see `# Safety`).
         unsafe { finish(lease, out_status, Outcome::Succeeded, Report::default()) }
     })
 }
@@ -203,6 +205,7 @@ pub unsafe extern "C" fn asyncop_lease_complete_many(
         }
         // SAFETY: the caller's contract: NULL or `count` writable slots.
         let results = unsafe { BatchResults::new(out_results, count) };
+        // SAFETY: `leases` is NULL or has `count` readable values (see `# Safety`).
         let batch = unsafe { slice_arg(leases, count, "leases") }.and_then(complete_batch);
         let per_lease = match batch {
             Ok(per_lease) => per_lease,
@@ -251,9 +254,10 @@ pub unsafe extern "C" fn asyncop_lease_fail(
     out_status: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `message` is NULL or NUL-terminated (see `# Safety`).
         let report =
             unsafe { report_args(error_code, message, std::ptr::null(), ASYNCOP_TIME_NONE) }?;
-        // SAFETY: `out_status` is NULL or writable (this function's contract).
+        // SAFETY: `out_status` is NULL or writable (see `# Safety`).
         unsafe { finish(lease, out_status, Outcome::Failed, report) }
     })
 }
@@ -274,8 +278,9 @@ pub unsafe extern "C" fn asyncop_lease_retry(
     out_status: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `message` is NULL or NUL-terminated (see `# Safety`).
         let report = unsafe { report_args(error_code, message, std::ptr::null(), retry_at) }?;
-        // SAFETY: `out_status` is NULL or writable (this function's contract).
+        // SAFETY: `out_status` is NULL or writable (see `# Safety`).
         unsafe { finish(lease, out_status, Outcome::Retry, report) }
     })
 }
@@ -294,9 +299,10 @@ pub unsafe extern "C" fn asyncop_lease_suspend(
     out_status: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `message` is NULL or NUL-terminated (see `# Safety`).
         let report =
             unsafe { report_args(error_code, message, std::ptr::null(), ASYNCOP_TIME_NONE) }?;
-        // SAFETY: `out_status` is NULL or writable (this function's contract).
+        // SAFETY: `out_status` is NULL or writable (see `# Safety`).
         unsafe { finish(lease, out_status, Outcome::Suspended, report) }
     })
 }
@@ -313,7 +319,7 @@ pub unsafe extern "C" fn asyncop_lease_acknowledge_pause(
     out_status: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        // SAFETY: `out_status` is NULL or writable (this function's contract).
+        // SAFETY: `out_status` is NULL or writable (see `# Safety`).
         unsafe { finish(lease, out_status, Outcome::Suspended, Report::default()) }
     })
 }
@@ -330,7 +336,7 @@ pub unsafe extern "C" fn asyncop_lease_acknowledge_cancel(
     out_status: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        // SAFETY: `out_status` is NULL or writable (this function's contract).
+        // SAFETY: `out_status` is NULL or writable (see `# Safety`).
         unsafe { finish(lease, out_status, Outcome::Canceled, Report::default()) }
     })
 }
@@ -358,8 +364,9 @@ pub unsafe extern "C" fn asyncop_lease_report(
     ffi_boundary!({
         let outcome = Outcome::from_code(outcome.into())
             .ok_or_else(|| Failure::out_of_range("outcome code (0..4)", outcome.into()))?;
+        // SAFETY: `message` and `friendly_message` are NULL or NUL-terminated (see `# Safety`).
         let report = unsafe { report_args(error_code, message, friendly_message, retry_at) }?;
-        // SAFETY: `out_status` is NULL or writable (this function's contract).
+        // SAFETY: `out_status` is NULL or writable (see `# Safety`).
         unsafe { finish(lease, out_status, outcome, report) }
     })
 }

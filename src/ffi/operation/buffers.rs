@@ -23,6 +23,7 @@ pub unsafe extern "C" fn asyncop_operation_name(
     out_len: *mut usize,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap` and `out_len` are as `# Safety` states.
         with_handle(operation, |h| unsafe {
             write_text(&h.op.name, buf, cap, out_len)
         })
@@ -44,6 +45,7 @@ pub unsafe extern "C" fn asyncop_operation_data(
     out_len: *mut usize,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap` and `out_len` are as `# Safety` states.
         with_handle(operation, |h| unsafe {
             write_bytes(&h.op.data, buf, cap, out_len)
         })
@@ -66,6 +68,7 @@ pub unsafe extern "C" fn asyncop_operation_dependency_token(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap`, `out_len` and `out_present` are as `# Safety` states.
         with_handle(operation, |h| unsafe {
             write_opt_text(
                 h.op.dependency_token.as_deref(),
@@ -94,6 +97,7 @@ pub unsafe extern "C" fn asyncop_operation_host_id(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap`, `out_len` and `out_present` are as `# Safety` states.
         with_handle(operation, |h| unsafe {
             write_opt_text(h.op.host_id.as_deref(), buf, cap, out_len, out_present)
         })
@@ -116,6 +120,7 @@ pub unsafe extern "C" fn asyncop_operation_message(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap`, `out_len` and `out_present` are as `# Safety` states.
         with_handle(operation, |h| unsafe {
             write_opt_text(h.op.message.as_deref(), buf, cap, out_len, out_present)
         })
@@ -138,6 +143,7 @@ pub unsafe extern "C" fn asyncop_operation_friendly_message(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap`, `out_len` and `out_present` are as `# Safety` states.
         with_handle(operation, |h| unsafe {
             write_opt_text(
                 h.op.friendly_message.as_deref(),
@@ -166,6 +172,7 @@ pub unsafe extern "C" fn asyncop_operation_correlation_id(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `buf`, `cap`, `out_len` and `out_present` are as `# Safety` states.
         with_handle(operation, |h| unsafe {
             write_opt_text(
                 h.op.correlation_id.as_deref(),

@@ -76,6 +76,7 @@ pub unsafe extern "C" fn asyncop_operation_list_count(
     out_count: *mut usize,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_count` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_count, "out_count") }?;
         let l = handles::get_open(list)?;
         *out = l.ops.len();
@@ -97,6 +98,7 @@ pub unsafe extern "C" fn asyncop_operation_list_get(
     out_operation: *mut *mut asyncop_operation,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_operation` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_operation, "out_operation") }?;
         let l = handles::get_open(list)?;
         let op = l.ops[index_arg(index, l.ops.len())?].clone();
@@ -135,6 +137,7 @@ pub unsafe extern "C" fn asyncop_counts_count(
     out_count: *mut usize,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_count` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_count, "out_count") }?;
         let c = handles::get_open(counts)?;
         *out = c.rows.len();
@@ -158,9 +161,13 @@ pub unsafe extern "C" fn asyncop_counts_get(
     out_count: *mut i64,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_state` is NULL or writable (see `# Safety`).
         let state = unsafe { out_param(out_state, "out_state") }?;
+        // SAFETY: `out_status` is NULL or writable (see `# Safety`).
         let status = unsafe { out_param(out_status, "out_status") }?;
+        // SAFETY: `out_operation_type` is NULL or writable (see `# Safety`).
         let operation_type = unsafe { out_param(out_operation_type, "out_operation_type") }?;
+        // SAFETY: `out_count` is NULL or writable (see `# Safety`).
         let count = unsafe { out_param(out_count, "out_count") }?;
         let c = handles::get_open(counts)?;
         let row = c.rows[index_arg(index, c.rows.len())?];

@@ -44,12 +44,15 @@ pub unsafe extern "C" fn asyncop_queue_poll(
     out_count: *mut usize,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_count` is NULL or writable (see `# Safety`).
         let count = unsafe { out_param(out_count, "out_count") }?;
         if out_leases.is_null() {
             return Err(Failure::null_arg("out_leases"));
         }
         let q = handles::get(queue)?;
+        // SAFETY: `host_id` is NULL or NUL-terminated (see `# Safety`).
         let host_id = unsafe { str_arg(host_id, "host_id") }?;
+        // SAFETY: `types` is NULL or has `types_len` readable values (see `# Safety`).
         let types = unsafe { slice_arg(types, types_len, "types") }?;
         // Only the conversion: the core refuses 0 and more than MAX_POLL (before
         // claiming anything, so `out_leases` is untouched), and so would any value
@@ -100,6 +103,7 @@ pub unsafe extern "C" fn asyncop_queue_wait_for(
     out_operation: *mut *mut asyncop_operation,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_operation` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_operation, "out_operation") }?;
         let q = handles::get(queue)?;
         let timeout = ms_arg(timeout_ms, "timeout_ms")?;
@@ -129,8 +133,11 @@ pub unsafe extern "C" fn asyncop_queue_run_maintenance(
     out_promoted: *mut i64,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_recovered` is NULL or writable (see `# Safety`).
         let recovered = unsafe { out_param(out_recovered, "out_recovered") }?;
+        // SAFETY: `out_poisoned` is NULL or writable (see `# Safety`).
         let poisoned = unsafe { out_param(out_poisoned, "out_poisoned") }?;
+        // SAFETY: `out_promoted` is NULL or writable (see `# Safety`).
         let promoted = unsafe { out_param(out_promoted, "out_promoted") }?;
         let q = handles::get(queue)?;
         let report = q.queue.run_maintenance()?;
