@@ -14,6 +14,10 @@
 //! pipe). Each test serialises its forks against the other tests in this file
 //! (`FORKS`): when one forks, no other test of this binary is inside asyncop. The
 //! fork harness is `support::child`.
+// These tests call the C ABI the way a C caller would, with arguments built just
+// above each call; what makes each call sound is what the test is about, so the
+// calls carry no SAFETY comments.
+#![allow(clippy::undocumented_unsafe_blocks)]
 
 mod support;
 

@@ -15,20 +15,77 @@
 //! before any lock is taken; handles the child opens go into a fresh registry.
 
 use super::status::{Failure, asyncop_status};
+use super::strings::out_param;
+use crate::queue::Queue;
 use parking_lot::RwLock;
 use std::any::Any;
 use std::ptr::null_mut;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
-use std::sync::{Arc, Once};
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("asyncop's handle tokens need 64-bit pointers");
 
 /// An object C can hold a handle to. `TAG` must be unique and non-zero.
 pub(crate) trait HandleType: Any + Send + Sync {
+    /// The type's tag in the token; unique and non-zero.
     const TAG: u8;
     /// The C type name, for messages.
     const NAME: &'static str;
+}
+
+/// A handle whose object works on an open queue: the queue itself and what was
+/// obtained from it (leases, snapshots, lists, counts). Once the queue is
+/// closed, calls on such a handle give `ASYNCOP_ERR_CLOSED_HANDLE`.
+pub(crate) trait QueueBound: HandleType {
+    /// What the object is, in "the queue this {WHAT} belongs to was closed".
+    const WHAT: &'static str;
+    /// The queue the object belongs to.
+    fn queue(&self) -> &Queue;
+}
+
+/// Refuses work on an object whose queue was closed.
+pub(crate) fn ensure_open<T: QueueBound>(object: &T) -> Result<(), Failure> {
+    if object.queue().is_closed() {
+        return Err(Failure::new(
+            asyncop_status::ASYNCOP_ERR_CLOSED_HANDLE,
+            format!("the queue this {} belongs to was closed", T::WHAT),
+        ));
+    }
+    Ok(())
+}
+
+/// The object behind a live handle whose queue is open, for one call.
+pub(crate) fn get_open<T: QueueBound>(handle: *const T) -> Result<Guard<T>, Failure> {
+    let object = get(handle)?;
+    ensure_open(&*object)?;
+    Ok(object)
+}
+
+/// Runs `f` on the object behind a live handle whose queue is open.
+pub(crate) fn with_handle<T: QueueBound, R>(
+    handle: *const T,
+    f: impl FnOnce(&T) -> Result<R, Failure>,
+) -> Result<R, Failure> {
+    f(&*get_open(handle)?)
+}
+
+/// Writes one attribute of the object behind a live handle whose queue is open
+/// to `*out` (NULL_ARG first, then the handle checks).
+///
+/// # Safety
+/// `out` is NULL or writable.
+pub(crate) unsafe fn read_scalar<T: QueueBound, V>(
+    handle: *const T,
+    out: *mut V,
+    get: impl FnOnce(&T) -> V,
+) -> Result<(), Failure> {
+    // SAFETY: `out` is NULL or writable, per this function's contract.
+    let out = unsafe { out_param(out, "out") }?;
+    with_handle(handle, |object| {
+        *out = get(object);
+        Ok(())
+    })
 }
 
 #[derive(Clone)]
@@ -54,30 +111,48 @@ struct Registry {
     slab: RwLock<Slab>,
 }
 
+/// The registry of this process (NULL until the first handle).
 static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(null_mut());
-/// Registries inherited across forks (one per epoch, modulo 8): kept reachable
-/// so that nothing in them counts as leaked, never used or freed.
-static INHERITED: [AtomicPtr<Registry>; 8] = [const { AtomicPtr::new(null_mut()) }; 8];
+/// Bumped in a forked child: tokens of an earlier epoch were inherited.
 static EPOCH: AtomicU8 = AtomicU8::new(0);
-static ATFORK: Once = Once::new();
 
-extern "C" fn on_fork_child() {
-    // Only atomics here: this runs in the child right after fork().
-    let epoch = EPOCH.fetch_add(1, Ordering::SeqCst);
-    let old = REGISTRY.swap(null_mut(), Ordering::SeqCst);
-    if !old.is_null() {
-        INHERITED[usize::from(epoch) % INHERITED.len()].store(old, Ordering::SeqCst);
+/// Fork detection (Unix only; `ffi/mod.rs` refuses other targets).
+#[cfg(unix)]
+mod fork {
+    use super::{EPOCH, REGISTRY, Registry};
+    use std::ptr::null_mut;
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+
+    /// Registries inherited across forks (one per epoch, modulo 8): kept reachable
+    /// so that nothing in them counts as leaked, never used or freed.
+    static INHERITED: [AtomicPtr<Registry>; 8] = [const { AtomicPtr::new(null_mut()) }; 8];
+    static ATFORK: Once = Once::new();
+
+    extern "C" fn on_fork_child() {
+        // Only atomics here: this runs in the child right after fork().
+        let epoch = EPOCH.fetch_add(1, Ordering::SeqCst);
+        let old = REGISTRY.swap(null_mut(), Ordering::SeqCst);
+        if !old.is_null() {
+            INHERITED[usize::from(epoch) % INHERITED.len()].store(old, Ordering::SeqCst);
+        }
+    }
+
+    /// Registers the child hook, once per process.
+    pub(super) fn watch() {
+        ATFORK.call_once(|| {
+            // SAFETY: registers a handler that only touches atomics; a failure (ENOMEM)
+            // leaves fork detection off, which the next call cannot fix either.
+            unsafe {
+                libc::pthread_atfork(None, None, Some(on_fork_child));
+            }
+        });
     }
 }
 
 fn registry() -> &'static Registry {
-    ATFORK.call_once(|| {
-        // SAFETY: registers a handler that only touches atomics; a failure (ENOMEM)
-        // leaves fork detection off, which the next call cannot fix either.
-        unsafe {
-            libc::pthread_atfork(None, None, Some(on_fork_child));
-        }
-    });
+    #[cfg(unix)]
+    fork::watch();
     let current = REGISTRY.load(Ordering::Acquire);
     if !current.is_null() {
         // SAFETY: registries are never freed once published.

@@ -1,13 +1,22 @@
-//! Operation snapshots, operation lists and counts: read-only results.
+//! Operation snapshots: the handle, and its scalar getters. The getters that
+//! copy text and bytes are in `operation/buffers.rs`; operation lists and
+//! counts (the results of query and counts) in `operation/results.rs`.
 
-use super::handles::{self, HandleType};
+use super::handles::{self, HandleType, QueueBound, read_scalar, with_handle};
 use super::panic::ffi_boundary;
-use super::queue::ensure_open;
-use super::status::{Failure, asyncop_status};
-use super::strings::{out_param, write_bytes, write_opt, write_opt_text, write_text};
-use crate::operation::{CountRow, Operation};
+use super::status::asyncop_status;
+use super::strings::write_opt;
+use crate::operation::Operation;
 use crate::queue::Queue;
-use std::ffi::c_char;
+
+// `ffi::operation::*` still names every export of these. cbindgen emits a
+// module's own items before its submodules (in declaration order), so the
+// header keeps its order.
+mod buffers;
+mod results;
+
+pub use buffers::*;
+pub use results::*;
 
 /// An immutable snapshot of one operation, from `asyncop_queue_retrieve`,
 /// `asyncop_queue_wait_for` or `asyncop_operation_list_get`. It does not change
@@ -36,59 +45,11 @@ impl HandleType for asyncop_operation {
     const NAME: &'static str = "asyncop_operation";
 }
 
-/// The result of `asyncop_queue_query`: operations in ascending id. Free with
-/// `asyncop_operation_list_free`. Threads: any, concurrent OK.
-///
-/// Functions: asyncop_operation_list_count, asyncop_operation_list_get,
-/// asyncop_operation_list_free.
-pub struct asyncop_operation_list {
-    pub(crate) queue: Queue,
-    pub(crate) ops: Vec<Operation>,
-}
-
-impl HandleType for asyncop_operation_list {
-    const TAG: u8 = 5;
-    const NAME: &'static str = "asyncop_operation_list";
-}
-
-/// The result of `asyncop_queue_counts`: (state, status, operation_type, count)
-/// rows. Free with `asyncop_counts_free`. Threads: any, concurrent OK.
-///
-/// Functions: asyncop_counts_count, asyncop_counts_get, asyncop_counts_free.
-pub struct asyncop_counts {
-    pub(crate) queue: Queue,
-    pub(crate) rows: Vec<CountRow>,
-}
-
-impl HandleType for asyncop_counts {
-    const TAG: u8 = 6;
-    const NAME: &'static str = "asyncop_counts";
-}
-
-/// Runs `f` on the snapshot behind a live handle whose queue is open.
-fn with_operation(
-    operation: *const asyncop_operation,
-    f: impl FnOnce(&Operation) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    let h = handles::get(operation)?;
-    ensure_open(&h.queue, "operation")?;
-    f(&h.op)
-}
-
-/// Writes one attribute of the snapshot behind a live handle to `*out`.
-///
-/// # Safety
-/// `out` is NULL or writable.
-unsafe fn read_scalar<T>(
-    operation: *const asyncop_operation,
-    out: *mut T,
-    get: impl FnOnce(&Operation) -> T,
-) -> Result<(), Failure> {
-    let out = unsafe { out_param(out, "out") }?;
-    with_operation(operation, |op| {
-        *out = get(op);
-        Ok(())
-    })
+impl QueueBound for asyncop_operation {
+    const WHAT: &'static str = "operation";
+    fn queue(&self) -> &Queue {
+        &self.queue
+    }
 }
 
 /// Frees a snapshot. NULL is a no-op; a second free gives CLOSED_HANDLE. Threads: any.
@@ -115,7 +76,10 @@ pub unsafe extern "C" fn asyncop_operation_id(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.id) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.id) }
+    })
 }
 
 /// The operation type (> 0).
@@ -128,7 +92,10 @@ pub unsafe extern "C" fn asyncop_operation_operation_type(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.operation_type) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.operation_type) }
+    })
 }
 
 /// The state code (ASYNCOP_STATE_*).
@@ -141,7 +108,10 @@ pub unsafe extern "C" fn asyncop_operation_state(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| i32::from(op.state.code())) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| i32::from(h.op.state.code())) }
+    })
 }
 
 /// The status code (ASYNCOP_STATUS_*).
@@ -154,7 +124,10 @@ pub unsafe extern "C" fn asyncop_operation_status(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| i32::from(op.status.code())) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| i32::from(h.op.status.code())) }
+    })
 }
 
 /// The fencing token: 0 before the first claim, + 1 on every claim.
@@ -167,7 +140,10 @@ pub unsafe extern "C" fn asyncop_operation_lock_token(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.lock_token) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.lock_token) }
+    })
 }
 
 /// Attempts that ended in Retry or in a lease expiry.
@@ -180,7 +156,10 @@ pub unsafe extern "C" fn asyncop_operation_retry_count(
     operation: *const asyncop_operation,
     out: *mut i32,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.retry_count) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.retry_count) }
+    })
 }
 
 /// Submission time (UTC ms).
@@ -193,7 +172,10 @@ pub unsafe extern "C" fn asyncop_operation_created_on(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.created_on) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.created_on) }
+    })
 }
 
 /// Time of the last change (UTC ms); lease renewals do not count.
@@ -206,7 +188,10 @@ pub unsafe extern "C" fn asyncop_operation_modified_on(
     operation: *const asyncop_operation,
     out: *mut i64,
 ) -> asyncop_status {
-    ffi_boundary!({ unsafe { read_scalar(operation, out, |op| op.modified_on) } })
+    ffi_boundary!({
+        // SAFETY: `out` is NULL or writable (see `# Safety`).
+        unsafe { read_scalar(operation, out, |h| h.op.modified_on) }
+    })
 }
 
 /// Earliest time it may become Ready (UTC ms), if set. `*out_present` says whether it is set.
@@ -221,8 +206,9 @@ pub unsafe extern "C" fn asyncop_operation_postpone_until(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt(op.postpone_until, out, out_present)
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
+        with_handle(operation, |h| unsafe {
+            write_opt(h.op.postpone_until, out, out_present)
         })
     })
 }
@@ -239,8 +225,9 @@ pub unsafe extern "C" fn asyncop_operation_lease_expires_at(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt(op.lease_expires_at, out, out_present)
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
+        with_handle(operation, |h| unsafe {
+            write_opt(h.op.lease_expires_at, out, out_present)
         })
     })
 }
@@ -257,8 +244,9 @@ pub unsafe extern "C" fn asyncop_operation_error_code(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt(op.error_code, out, out_present)
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
+        with_handle(operation, |h| unsafe {
+            write_opt(h.op.error_code, out, out_present)
         })
     })
 }
@@ -275,8 +263,9 @@ pub unsafe extern "C" fn asyncop_operation_started_on(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt(op.started_on, out, out_present)
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
+        with_handle(operation, |h| unsafe {
+            write_opt(h.op.started_on, out, out_present)
         })
     })
 }
@@ -293,8 +282,9 @@ pub unsafe extern "C" fn asyncop_operation_completed_on(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt(op.completed_on, out, out_present)
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
+        with_handle(operation, |h| unsafe {
+            write_opt(h.op.completed_on, out, out_present)
         })
     })
 }
@@ -311,307 +301,9 @@ pub unsafe extern "C" fn asyncop_operation_execution_time_span(
     out_present: *mut i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt(op.execution_time_span, out, out_present)
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
+        with_handle(operation, |h| unsafe {
+            write_opt(h.op.execution_time_span, out, out_present)
         })
-    })
-}
-
-/// The name (UTF-8, not unique, may be empty). Copied into `(buf, cap)` with a NUL; `*out_len` is its length in bytes
-/// without the NUL. `(NULL, 0)` asks for the length (BUFFER_TOO_SMALL).
-///
-/// # Safety
-/// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
-/// bytes; `out_len` is NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_operation_name(
-    operation: *const asyncop_operation,
-    buf: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
-) -> asyncop_status {
-    ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_text(&op.name, buf, cap, out_len)
-        })
-    })
-}
-
-/// The payload, copied into `(buf, cap)` (no NUL added); `*out_len` is its length.
-/// `(NULL, 0)` asks for the length (BUFFER_TOO_SMALL unless it is empty).
-///
-/// # Safety
-/// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
-/// bytes; `out_len` is NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_operation_data(
-    operation: *const asyncop_operation,
-    buf: *mut u8,
-    cap: usize,
-    out_len: *mut usize,
-) -> asyncop_status {
-    ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_bytes(&op.data, buf, cap, out_len)
-        })
-    })
-}
-
-/// The dependency token, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
-/// set (absent reads as ""); it is also written by a size query.
-///
-/// # Safety
-/// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
-/// bytes; `out_len` and `out_present` are NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_operation_dependency_token(
-    operation: *const asyncop_operation,
-    buf: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
-    out_present: *mut i32,
-) -> asyncop_status {
-    ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt_text(
-                op.dependency_token.as_deref(),
-                buf,
-                cap,
-                out_len,
-                out_present,
-            )
-        })
-    })
-}
-
-/// The host holding it; present exactly while Locked. Copied like asyncop_operation_name; `*out_present` says whether it is
-/// set (absent reads as ""); it is also written by a size query.
-///
-/// # Safety
-/// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
-/// bytes; `out_len` and `out_present` are NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_operation_host_id(
-    operation: *const asyncop_operation,
-    buf: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
-    out_present: *mut i32,
-) -> asyncop_status {
-    ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt_text(op.host_id.as_deref(), buf, cap, out_len, out_present)
-        })
-    })
-}
-
-/// Technical detail of the last outcome, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
-/// set (absent reads as ""); it is also written by a size query.
-///
-/// # Safety
-/// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
-/// bytes; `out_len` and `out_present` are NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_operation_message(
-    operation: *const asyncop_operation,
-    buf: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
-    out_present: *mut i32,
-) -> asyncop_status {
-    ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt_text(op.message.as_deref(), buf, cap, out_len, out_present)
-        })
-    })
-}
-
-/// Text for end users from the last outcome, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
-/// set (absent reads as ""); it is also written by a size query.
-///
-/// # Safety
-/// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
-/// bytes; `out_len` and `out_present` are NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_operation_friendly_message(
-    operation: *const asyncop_operation,
-    buf: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
-    out_present: *mut i32,
-) -> asyncop_status {
-    ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt_text(
-                op.friendly_message.as_deref(),
-                buf,
-                cap,
-                out_len,
-                out_present,
-            )
-        })
-    })
-}
-
-/// The correlation id, if any. Copied like asyncop_operation_name; `*out_present` says whether it is
-/// set (absent reads as ""); it is also written by a size query.
-///
-/// # Safety
-/// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
-/// bytes; `out_len` and `out_present` are NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_operation_correlation_id(
-    operation: *const asyncop_operation,
-    buf: *mut c_char,
-    cap: usize,
-    out_len: *mut usize,
-    out_present: *mut i32,
-) -> asyncop_status {
-    ffi_boundary!({
-        with_operation(operation, |op| unsafe {
-            write_opt_text(op.correlation_id.as_deref(), buf, cap, out_len, out_present)
-        })
-    })
-}
-
-fn index_arg(index: usize, len: usize) -> Result<usize, Failure> {
-    if index < len {
-        Ok(index)
-    } else {
-        Err(Failure::new(
-            asyncop_status::ASYNCOP_ERR_OUT_OF_RANGE,
-            format!("index {index} is out of range (the list has {len} items)"),
-        ))
-    }
-}
-
-/// The number of operations in the list. Threads: any.
-/// Errors: NULL_ARG, *_HANDLE, FORKED, PANIC.
-///
-/// # Safety
-/// `list` is NULL or a list handle; `out_count` is NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_operation_list_count(
-    list: *const asyncop_operation_list,
-    out_count: *mut usize,
-) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out_count, "out_count") }?;
-        let l = handles::get(list)?;
-        ensure_open(&l.queue, "list")?;
-        *out = l.ops.len();
-        Ok(())
-    })
-}
-
-/// Item `index` (0-based) of the list as a new snapshot handle, freed with
-/// `asyncop_operation_free` (independently of the list). Threads: any.
-/// Errors: NULL_ARG, OUT_OF_RANGE (index >= count), *_HANDLE, FORKED, PANIC.
-///
-/// # Safety
-/// `list` is NULL or a list handle; `out_operation` is NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_operation_list_get(
-    list: *const asyncop_operation_list,
-    index: usize,
-    out_operation: *mut *mut asyncop_operation,
-) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out_operation, "out_operation") }?;
-        let l = handles::get(list)?;
-        ensure_open(&l.queue, "list")?;
-        let op = l.ops[index_arg(index, l.ops.len())?].clone();
-        *out = handles::insert(asyncop_operation {
-            queue: l.queue.clone(),
-            op,
-        });
-        Ok(())
-    })
-}
-
-/// Frees a list (not the snapshots taken from it). NULL is a no-op; a second
-/// free gives CLOSED_HANDLE. Threads: any.
-///
-/// # Safety
-/// `list` is NULL or a list handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_operation_list_free(
-    list: *mut asyncop_operation_list,
-) -> asyncop_status {
-    ffi_boundary!({
-        handles::remove(list)?;
-        Ok(())
-    })
-}
-
-/// The number of (state, status, operation_type) groups. Threads: any.
-/// Errors: NULL_ARG, *_HANDLE, FORKED, PANIC.
-///
-/// # Safety
-/// `counts` is NULL or a counts handle; `out_count` is NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_counts_count(
-    counts: *const asyncop_counts,
-    out_count: *mut usize,
-) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out_count, "out_count") }?;
-        let c = handles::get(counts)?;
-        ensure_open(&c.queue, "counts")?;
-        *out = c.rows.len();
-        Ok(())
-    })
-}
-
-/// Row `index` (0-based): its state, status, operation type and number of operations.
-/// Threads: any. Errors: NULL_ARG, OUT_OF_RANGE (index >= count), *_HANDLE, FORKED, PANIC.
-///
-/// # Safety
-/// `counts` is NULL or a counts handle; the out-pointers are NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_counts_get(
-    counts: *const asyncop_counts,
-    index: usize,
-    out_state: *mut i32,
-    out_status: *mut i32,
-    out_operation_type: *mut i32,
-    out_count: *mut i64,
-) -> asyncop_status {
-    ffi_boundary!({
-        let state = unsafe { out_param(out_state, "out_state") }?;
-        let status = unsafe { out_param(out_status, "out_status") }?;
-        let operation_type = unsafe { out_param(out_operation_type, "out_operation_type") }?;
-        let count = unsafe { out_param(out_count, "out_count") }?;
-        let c = handles::get(counts)?;
-        ensure_open(&c.queue, "counts")?;
-        let row = c.rows[index_arg(index, c.rows.len())?];
-        *state = i32::from(row.state.code());
-        *status = i32::from(row.status.code());
-        *operation_type = row.operation_type;
-        *count = row.count;
-        Ok(())
-    })
-}
-
-/// Frees a counts handle. NULL is a no-op; a second free gives CLOSED_HANDLE. Threads: any.
-///
-/// # Safety
-/// `counts` is NULL or a counts handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_counts_free(counts: *mut asyncop_counts) -> asyncop_status {
-    ffi_boundary!({
-        handles::remove(counts)?;
-        Ok(())
     })
 }

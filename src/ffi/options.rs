@@ -66,6 +66,7 @@ pub unsafe extern "C" fn asyncop_options_new(
     out_options: *mut *mut asyncop_options,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_options` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_options, "out_options") }?;
         *out = handles::insert(asyncop_options {
             inner: Mutex::new(Options::default()),
@@ -172,6 +173,7 @@ pub unsafe extern "C" fn asyncop_options_set_restricted_types(
     len: usize,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `types` is NULL or has `len` readable values (see `# Safety`).
         let types = unsafe { slice_arg(types, len, "types") }?.to_vec();
         with_options(options, |o| {
             o.restricted_types = Some(types);

@@ -1,21 +1,28 @@
-//! The queue handle: open/close, submit, reads, user actions, poll, wait_for,
-//! maintenance and the integrity check. Its options are in `options`.
+//! The queue handle: open/close, the clock, submit and the reads (retrieve,
+//! query, counts). Its options are in `options`; the user actions are in
+//! `queue/actions.rs`, poll, wait_for and the upkeep calls in `queue/poll.rs`.
 
-use super::handles::{self, HandleType};
-use super::lease::asyncop_lease;
+use super::ASYNCOP_ANY;
+use super::handles::{self, HandleType, QueueBound};
 use super::operation::{asyncop_counts, asyncop_operation, asyncop_operation_list};
-use super::options::{asyncop_options, ms_arg};
+use super::options::asyncop_options;
 use super::panic::ffi_boundary;
 use super::spec::asyncop_spec;
 use super::status::{Failure, asyncop_status};
 use super::strings::{bytes_arg, opt_str_arg, opt_time_arg, out_param, slice_arg, str_arg};
-use super::{ASYNCOP_ANY, ASYNCOP_STATUS_NONE};
-use crate::lease::MAX_POLL;
 use crate::operation::{Filter, OperationSpec};
 use crate::queue::{Options, Queue};
 use crate::transition::{State, Status};
-use crate::{Lease, PollOptions};
 use std::ffi::c_char;
+
+// The queue's other exports, by responsibility; `ffi::queue::*` still names them
+// all. cbindgen emits a module's own items before its submodules (in declaration
+// order), so the header keeps its order.
+mod actions;
+mod poll;
+
+pub use actions::*;
+pub use poll::*;
 
 /// An open queue file. Thread-safe: one handle may be used by any number of
 /// threads at once, and closed from any thread (waiting polls wake with
@@ -37,15 +44,11 @@ impl HandleType for asyncop_queue {
     const NAME: &'static str = "asyncop_queue";
 }
 
-/// Refuses work on a handle whose queue was closed.
-pub(crate) fn ensure_open(queue: &Queue, what: &str) -> Result<(), Failure> {
-    if queue.is_closed() {
-        return Err(Failure::new(
-            asyncop_status::ASYNCOP_ERR_CLOSED_HANDLE,
-            format!("the queue this {what} belongs to was closed"),
-        ));
+impl QueueBound for asyncop_queue {
+    const WHAT: &'static str = "handle";
+    fn queue(&self) -> &Queue {
+        &self.queue
     }
-    Ok(())
 }
 
 /// Opens or creates the queue file at `path` (UTF-8). `options` may be NULL for
@@ -75,7 +78,9 @@ pub unsafe extern "C" fn asyncop_queue_open(
     out_queue: *mut *mut asyncop_queue,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_queue` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_queue, "out_queue") }?;
+        // SAFETY: `path` is NULL or NUL-terminated (see `# Safety`).
         let path = unsafe { str_arg(path, "path") }?;
         let options = if options.is_null() {
             Options::default()
@@ -120,9 +125,10 @@ pub unsafe extern "C" fn asyncop_queue_now(
     out_now: *mut i64,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_now` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_now, "out_now") }?;
         let q = handles::get(queue)?;
-        ensure_open(&q.queue, "handle")?;
+        handles::ensure_open(&*q)?;
         *out = q.queue.now();
         Ok(())
     })
@@ -158,20 +164,25 @@ pub unsafe extern "C" fn asyncop_queue_submit(
     out_id: *mut i64,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_id` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_id, "out_id") }?;
         let q = handles::get(queue)?;
+        // SAFETY: `name` is NULL or NUL-terminated (see `# Safety`).
         let name = unsafe { str_arg(name, "name") }?.to_owned();
+        // SAFETY: `data` is NULL or has `data_len` readable bytes (see `# Safety`).
         let data = unsafe { bytes_arg(data, data_len, "data") }?;
         // Before the copy: an oversized payload is refused without copying it.
-        ensure_open(&q.queue, "handle")?;
+        handles::ensure_open(&*q)?;
         q.queue.check_payload_len(data.len())?;
         let spec = OperationSpec {
             name,
             operation_type,
             data: data.to_vec(),
+            // SAFETY: `dependency_token` is NULL or NUL-terminated (see `# Safety`).
             dependency_token: unsafe { opt_str_arg(dependency_token, "dependency_token") }?
                 .map(str::to_owned),
             postpone_until: opt_time_arg(postpone_until),
+            // SAFETY: `correlation_id` is NULL or NUL-terminated (see `# Safety`).
             correlation_id: unsafe { opt_str_arg(correlation_id, "correlation_id") }?
                 .map(str::to_owned),
         };
@@ -200,11 +211,12 @@ pub unsafe extern "C" fn asyncop_queue_submit_many(
 ) -> asyncop_status {
     ffi_boundary!({
         let q = handles::get(queue)?;
+        // SAFETY: `specs` is NULL or has `count` readable values (see `# Safety`).
         let handles_in = unsafe { slice_arg(specs, count, "specs") }?;
         if count > 0 && out_ids.is_null() {
             return Err(Failure::null_arg("out_ids"));
         }
-        ensure_open(&q.queue, "handle")?;
+        handles::ensure_open(&*q)?;
         let mut copies = Vec::with_capacity(count);
         for (i, h) in handles_in.iter().enumerate() {
             let spec = handles::get(*h)?;
@@ -241,6 +253,7 @@ pub unsafe extern "C" fn asyncop_queue_retrieve(
     out_operation: *mut *mut asyncop_operation,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_operation` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_operation, "out_operation") }?;
         let q = handles::get(queue)?;
         let op = q.queue.retrieve(id)?;
@@ -293,6 +306,7 @@ pub unsafe extern "C" fn asyncop_queue_query(
     out_list: *mut *mut asyncop_operation_list,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_list` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_list, "out_list") }?;
         let q = handles::get(queue)?;
         let invalid = |m: String| Failure::new(asyncop_status::ASYNCOP_ERR_INVALID_ARG, m);
@@ -308,7 +322,9 @@ pub unsafe extern "C" fn asyncop_queue_query(
                     )));
                 }
             },
+            // SAFETY: `name` is NULL or NUL-terminated (see `# Safety`).
             name: unsafe { opt_str_arg(name, "name") }?.map(str::to_owned),
+            // SAFETY: `dependency_token` is NULL or NUL-terminated (see `# Safety`).
             dependency_token: unsafe { opt_str_arg(dependency_token, "dependency_token") }?
                 .map(str::to_owned),
             completed_before: opt_time_arg(completed_before),
@@ -350,6 +366,7 @@ pub unsafe extern "C" fn asyncop_queue_counts(
     out_counts: *mut *mut asyncop_counts,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_counts` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_counts, "out_counts") }?;
         let q = handles::get(queue)?;
         let rows = q.queue.counts()?;
@@ -357,290 +374,6 @@ pub unsafe extern "C" fn asyncop_queue_counts(
             queue: q.queue.clone(),
             rows,
         });
-        Ok(())
-    })
-}
-
-/// Runs one user action by id.
-fn user_action(
-    queue: *const asyncop_queue,
-    action: impl FnOnce(&Queue) -> crate::Result<()>,
-) -> Result<(), Failure> {
-    let q = handles::get(queue)?;
-    action(&q.queue)?;
-    Ok(())
-}
-
-/// Cancel: Ready or Suspended → Completed/Canceled (3/32); Locked → Canceling
-/// (2/22) until its host stops. Threads: any. Errors: INVALID_ARG (id <= 0),
-/// NOT_FOUND, CANNOT_CANCEL (restricted type), INVALID_STATE_CHANGE (2/22, 3/x),
-/// INVALID_STATE_CHANGE_UNEXPECTED (changed meanwhile; retry), BUSY, NULL_ARG,
-/// *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC. A refused action changes nothing.
-///
-/// # Safety
-/// `queue` is NULL or a queue handle.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_cancel(
-    queue: *const asyncop_queue,
-    id: i64,
-) -> asyncop_status {
-    ffi_boundary!({ user_action(queue, |q| q.cancel(id)) })
-}
-
-/// Pause: a running operation (2/20) → Pausing (2/21) until its host stops it
-/// into Suspended; already Pausing is a no-op. Threads: any. Errors: as
-/// asyncop_queue_cancel, with CANNOT_PAUSE and INVALID_STATE_CHANGE_TO_SUSPENDED.
-///
-/// # Safety
-/// `queue` is NULL or a queue handle.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_pause(
-    queue: *const asyncop_queue,
-    id: i64,
-) -> asyncop_status {
-    ffi_boundary!({ user_action(queue, |q| q.pause(id)) })
-}
-
-/// Resume: Suspended (1/10) → Ready (0/0) at once. Threads: any. Errors: as
-/// asyncop_queue_cancel, with INVALID_STATE_CHANGE_TO_READY (not 1/10, or a
-/// restricted type).
-///
-/// # Safety
-/// `queue` is NULL or a queue handle.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_resume(
-    queue: *const asyncop_queue,
-    id: i64,
-) -> asyncop_status {
-    ffi_boundary!({ user_action(queue, |q| q.resume(id)) })
-}
-
-/// Postpone until `until` (UTC ms, later than now): Ready or Suspended →
-/// Suspended until then; running (2/20) → Pausing, then Suspended until then.
-/// Threads: any. Errors: as asyncop_queue_cancel, with INVALID_ARG (until <= now),
-/// CANNOT_PAUSE (restricted type while running), INVALID_STATE_CHANGE_TO_SUSPENDED.
-///
-/// # Safety
-/// `queue` is NULL or a queue handle.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_postpone(
-    queue: *const asyncop_queue,
-    id: i64,
-    until: i64,
-) -> asyncop_status {
-    ffi_boundary!({ user_action(queue, |q| q.postpone(id, until)) })
-}
-
-/// The design card's `set_postpone_until`: exactly asyncop_queue_postpone.
-///
-/// # Safety
-/// `queue` is NULL or a queue handle.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_set_postpone_until(
-    queue: *const asyncop_queue,
-    id: i64,
-    until: i64,
-) -> asyncop_status {
-    ffi_boundary!({ user_action(queue, |q| q.set_postpone_until(id, until)) })
-}
-
-/// Delete: removes a Completed operation (any state with allow_delete_any).
-/// Ids are never reused. Threads: any. Errors: as asyncop_queue_cancel, with
-/// CANNOT_DELETE_UNLESS_COMPLETED.
-///
-/// # Safety
-/// `queue` is NULL or a queue handle.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_delete(
-    queue: *const asyncop_queue,
-    id: i64,
-) -> asyncop_status {
-    ffi_boundary!({ user_action(queue, |q| q.delete(id)) })
-}
-
-/// The design card's generic state change. `status` may be ASYNCOP_STATUS_NONE.
-/// (0) or (0, 0): Resume. (1) or (1, 10): Pause. (3) or (3, 32): Cancel.
-/// (3, 30), (3, 31): refused, INVALID_STATE_CHANGE_TO_COMPLETE. (2, ...): refused,
-/// INVALID_STATE_CHANGE. Threads: any. Errors: as the action it maps to, plus
-/// OUT_OF_RANGE (unknown state or status code) and INVALID_ARG (a status that
-/// does not belong to the state).
-///
-/// # Safety
-/// `queue` is NULL or a queue handle.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_set_state(
-    queue: *const asyncop_queue,
-    id: i64,
-    state: i32,
-    status: i32,
-) -> asyncop_status {
-    ffi_boundary!({
-        let q = handles::get(queue)?;
-        let st = State::from_code(state.into())
-            .ok_or_else(|| Failure::out_of_range("state code (0..3)", state.into()))?;
-        let status = match status {
-            ASYNCOP_STATUS_NONE => None,
-            code => Some(Status::from_code(code.into()).ok_or_else(|| {
-                Failure::out_of_range("status code (0,10,20,21,22,30,31,32)", code.into())
-            })?),
-        };
-        q.queue.set_state(id, st, status)?;
-        Ok(())
-    })
-}
-
-/// Claims up to `max` eligible operations for host `host_id` (non-empty, <= 256
-/// characters): the oldest Ready ones, dependency tokens respected, optionally
-/// only of `types` (`types_len` 0 for any). If none is claimable and
-/// `wait_ms` > 0, waits up to that long for work. Writes up to `max` new lease
-/// handles into `out_leases` and their number to `*out_count` (0 when nothing
-/// was claimable). Each lease is freed with `asyncop_lease_free`. Renew a lease
-/// every lease/3 and end it with one outcome call.
-/// Threads: any, concurrent OK; a waiting call blocks only its own thread.
-/// `max` is 1..=ASYNCOP_POLL_MAX (65536); a larger one gives INVALID_ARG before
-/// `out_leases` is touched.
-/// Errors: NULL_ARG, UTF8, INVALID_ARG (max 0 or > ASYNCOP_POLL_MAX, empty
-/// host id, wait < 0), *_HANDLE, FORKED, BUSY, IO, CORRUPT, INTERNAL, PANIC.
-///
-/// # Safety
-/// `host_id` is NULL or NUL-terminated; `types` is NULL or has `types_len`
-/// readable values; `out_leases` is NULL or has `max` writable slots;
-/// `out_count` is NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_poll(
-    queue: *const asyncop_queue,
-    host_id: *const c_char,
-    types: *const i32,
-    types_len: usize,
-    wait_ms: i64,
-    out_leases: *mut *mut asyncop_lease,
-    max: usize,
-    out_count: *mut usize,
-) -> asyncop_status {
-    ffi_boundary!({
-        let count = unsafe { out_param(out_count, "out_count") }?;
-        if out_leases.is_null() {
-            return Err(Failure::null_arg("out_leases"));
-        }
-        let q = handles::get(queue)?;
-        let host_id = unsafe { str_arg(host_id, "host_id") }?;
-        let types = unsafe { slice_arg(types, types_len, "types") }?;
-        let max = match u32::try_from(max) {
-            Ok(m) if (1..=MAX_POLL).contains(&m) => m,
-            _ => {
-                return Err(Failure::new(
-                    asyncop_status::ASYNCOP_ERR_INVALID_ARG,
-                    format!("max must be 1..={MAX_POLL} (ASYNCOP_POLL_MAX), got {max}"),
-                ));
-            }
-        };
-        let options = PollOptions {
-            max,
-            wait: (wait_ms != 0)
-                .then(|| ms_arg(wait_ms, "wait_ms"))
-                .transpose()?,
-            operation_types: (!types.is_empty()).then(|| types.to_vec()),
-        };
-        let leases: Vec<Lease> = q.queue.poll(host_id, &options)?;
-        let n = leases.len();
-        for (i, lease) in leases.into_iter().enumerate() {
-            let handle = handles::insert(asyncop_lease {
-                queue: q.queue.clone(),
-                lease,
-            });
-            // SAFETY: out_leases has `max` slots and poll returns at most `max` leases.
-            unsafe { *out_leases.add(i) = handle };
-        }
-        *count = n;
-        Ok(())
-    })
-}
-
-/// Waits until the operation is Completed or `timeout_ms` passes, and returns
-/// its latest snapshot either way (check its state): the SDK's "retrieve until
-/// state 3" without polling the file. `*out_operation` is freed with
-/// `asyncop_operation_free`. Threads: any; blocks only the calling thread.
-/// Errors: NULL_ARG, INVALID_ARG (id <= 0, timeout < 0), NOT_FOUND, *_HANDLE,
-/// FORKED, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
-///
-/// # Safety
-/// `queue` is NULL or a queue handle; `out_operation` is NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_wait_for(
-    queue: *const asyncop_queue,
-    id: i64,
-    timeout_ms: i64,
-    out_operation: *mut *mut asyncop_operation,
-) -> asyncop_status {
-    ffi_boundary!({
-        let out = unsafe { out_param(out_operation, "out_operation") }?;
-        let q = handles::get(queue)?;
-        let timeout = ms_arg(timeout_ms, "timeout_ms")?;
-        let op = q.queue.wait_for(id, timeout)?;
-        *out = handles::insert(asyncop_operation {
-            queue: q.queue.clone(),
-            op,
-        });
-        Ok(())
-    })
-}
-
-/// One maintenance pass: returns expired leases to Ready/Suspended (or ends them
-/// as Failed after the retry budget, or Canceled when a cancel was pending) and
-/// promotes Suspended operations whose postpone time is due. Every poll runs it
-/// too. Writes how many operations each step moved. Threads: any.
-/// Errors: NULL_ARG, *_HANDLE, FORKED, BUSY, IO, CORRUPT (a damaged stored row), INTERNAL, PANIC.
-///
-/// # Safety
-/// `queue` is NULL or a queue handle; the out-pointers are NULL or writable.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_run_maintenance(
-    queue: *const asyncop_queue,
-    out_recovered: *mut i64,
-    out_poisoned: *mut i64,
-    out_promoted: *mut i64,
-) -> asyncop_status {
-    ffi_boundary!({
-        let recovered = unsafe { out_param(out_recovered, "out_recovered") }?;
-        let poisoned = unsafe { out_param(out_poisoned, "out_poisoned") }?;
-        let promoted = unsafe { out_param(out_promoted, "out_promoted") }?;
-        let q = handles::get(queue)?;
-        let report = q.queue.run_maintenance()?;
-        *recovered = report.recovered as i64;
-        *poisoned = report.poisoned as i64;
-        *promoted = report.promoted as i64;
-        Ok(())
-    })
-}
-
-/// Checks the file's structure with SQLite's `PRAGMA quick_check` (every page
-/// and record, NOT NULL and CHECK constraints; not index contents): OK, or
-/// ASYNCOP_ERR_CORRUPT with the first lines of SQLite's report in
-/// `asyncop_last_error_message`. It reads the whole file (its cost grows with
-/// the file) on a read connection: writers are not blocked. Nothing is changed
-/// or repaired. Threads: any, concurrent OK.
-/// Errors: NULL_ARG, *_HANDLE, FORKED, CORRUPT, IO, INTERNAL, PANIC.
-///
-/// # Safety
-/// `queue` is NULL or a queue handle.
-#[must_use]
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn asyncop_queue_check_integrity(
-    queue: *const asyncop_queue,
-) -> asyncop_status {
-    ffi_boundary!({
-        let q = handles::get(queue)?;
-        q.queue.check_integrity()?;
         Ok(())
     })
 }

@@ -45,7 +45,9 @@ pub unsafe extern "C" fn asyncop_spec_new(
     out_spec: *mut *mut asyncop_spec,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `out_spec` is NULL or writable (see `# Safety`).
         let out = unsafe { out_param(out_spec, "out_spec") }?;
+        // SAFETY: `name` is NULL or NUL-terminated (see `# Safety`).
         let name = unsafe { str_arg(name, "name") }?;
         if operation_type <= 0 {
             return Err(Failure::new(
@@ -86,6 +88,7 @@ pub unsafe extern "C" fn asyncop_spec_set_data(
     len: usize,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `data` is NULL or has `len` readable bytes (see `# Safety`).
         let data = unsafe { bytes_arg(data, len, "data") }?.to_vec();
         with_spec(spec, |s| s.data = data)
     })
@@ -103,6 +106,7 @@ pub unsafe extern "C" fn asyncop_spec_set_dependency_token(
     token: *const c_char,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `token` is NULL or NUL-terminated (see `# Safety`).
         let token = unsafe { opt_str_arg(token, "token") }?.map(str::to_owned);
         with_spec(spec, |s| s.dependency_token = token)
     })
@@ -133,6 +137,7 @@ pub unsafe extern "C" fn asyncop_spec_set_correlation_id(
     correlation_id: *const c_char,
 ) -> asyncop_status {
     ffi_boundary!({
+        // SAFETY: `correlation_id` is NULL or NUL-terminated (see `# Safety`).
         let id = unsafe { opt_str_arg(correlation_id, "correlation_id") }?.map(str::to_owned);
         with_spec(spec, |s| s.correlation_id = id)
     })

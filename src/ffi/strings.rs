@@ -34,6 +34,7 @@ pub(crate) unsafe fn opt_str_arg<'a>(
     if p.is_null() {
         Ok(None)
     } else {
+        // SAFETY: as `str_arg` requires (this function's contract).
         unsafe { str_arg(p, name) }.map(Some)
     }
 }
@@ -129,6 +130,7 @@ unsafe fn write_out(
     cap: usize,
     out_len: *mut usize,
 ) -> Result<(), Failure> {
+    // SAFETY: `out_len` is NULL or writable (this function's contract).
     let out_len = unsafe { out_param(out_len, "out_len") }?;
     if buf.is_null() && cap > 0 {
         return Err(Failure::null_arg("buf (with cap > 0)"));
@@ -167,6 +169,7 @@ pub(crate) unsafe fn write_text(
     cap: usize,
     out_len: *mut usize,
 ) -> Result<(), Failure> {
+    // SAFETY: as `write_out` requires (this function's contract; `c_char` and `u8` share a layout).
     unsafe { write_out(text.as_bytes(), true, buf.cast(), cap, out_len) }
 }
 
@@ -180,6 +183,7 @@ pub(crate) unsafe fn write_bytes(
     cap: usize,
     out_len: *mut usize,
 ) -> Result<(), Failure> {
+    // SAFETY: as `write_out` requires (this function's contract; `c_char` and `u8` share a layout).
     unsafe { write_out(bytes, false, buf, cap, out_len) }
 }
 
@@ -196,7 +200,9 @@ pub(crate) unsafe fn write_opt_text(
     out_len: *mut usize,
     out_present: *mut i32,
 ) -> Result<(), Failure> {
+    // SAFETY: `out_present` is NULL or writable (this function's contract).
     let present = unsafe { out_param(out_present, "out_present") }?;
+    // SAFETY: as `write_text` requires (this function's contract).
     let result = unsafe { write_text(text.unwrap_or(""), buf, cap, out_len) };
     if result.is_ok()
         || result
@@ -218,7 +224,9 @@ pub(crate) unsafe fn write_opt<T: Copy + Default>(
     out: *mut T,
     out_present: *mut i32,
 ) -> Result<(), Failure> {
+    // SAFETY: `out` is NULL or writable (this function's contract).
     let out = unsafe { out_param(out, "out") }?;
+    // SAFETY: `out_present` is NULL or writable (this function's contract).
     let present = unsafe { out_param(out_present, "out_present") }?;
     *out = value.unwrap_or_default();
     *present = i32::from(value.is_some());

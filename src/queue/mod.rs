@@ -7,8 +7,8 @@
 //! transition matrix → the write's compare-and-set (`InvalidStateChangeUnexpected`).
 //!
 //! - this module: opening, submitting, reading;
-//! - [`actions`]: the user actions (§3.4, §4);
-//! - [`host`]: polls, claims, renewals, host outcomes, maintenance, waiting.
+//! - `actions`: the user actions (§3.4, §4);
+//! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting.
 
 mod actions;
 mod host;

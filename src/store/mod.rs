@@ -147,9 +147,9 @@ pub trait Store: Send + Sync + Debug {
     /// Like `close`, but leaks what a forked child must not close.
     fn abandon(&self);
     /// Runs `f` in one write transaction, committed before this returns `Ok`;
-    /// an `Err` from `f` undoes what `f` wrote. Use [`write`](Self::write).
+    /// an `Err` from `f` undoes what `f` wrote. Use `write` (on `dyn Store`).
     fn write_dyn(&self, f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send)) -> Result<()>;
-    /// Runs `f` on one consistent snapshot. Use [`read`](Self::read).
+    /// Runs `f` on one consistent snapshot. Use `read` (on `dyn Store`).
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn Read) -> Result<()>) -> Result<()>;
     /// Where the store stands now; pass it to `wait_change`.
     fn change_mark(&self) -> Result<ChangeMark>;

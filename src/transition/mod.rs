@@ -1,6 +1,6 @@
 //! The operation life cycle as pure functions (`docs/operation-model.md` §2–§4,
 //! §6.5): no I/O, no clock, no store. Every write the library makes is decided
-//! here, and every column a move writes is computed here ([`apply`],
+//! here, and every column a move writes is computed here ([`apply()`],
 //! [`ClaimMove`]); a store only writes what it is given, under a compare-and-set.
 //! The exhaustive table test in `tests/transition_table` therefore covers every
 //! move the library can make.
@@ -8,7 +8,7 @@
 //! - this module: the codes (`State`, `Status`, `Outcome`) and the shape of a move (`Change`);
 //! - [`user`]: the user actions of §3.4/§4 (Cancel, Pause, Resume, Postpone, Delete, set_state);
 //! - [`host`]: creation, the claim, renewal, host outcomes, lease expiry, promotion;
-//! - [`apply`]: the columns a move writes;
+//! - [`apply`](mod@apply): the columns a move writes;
 //! - [`retry`]: the retry budget and back-off schedule.
 
 pub mod apply;
@@ -189,7 +189,7 @@ pub enum RetryCount {
 
 /// A move to a new status with its side effects on the user-visible fields.
 /// The effects implied by the states alone (host and lease cleared on leaving
-/// Locked, `completed_on` on entering Completed, ...) are added by [`apply`].
+/// Locked, `completed_on` on entering Completed, ...) are added by [`apply()`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Change {
     /// The status (and so the state) after the move.

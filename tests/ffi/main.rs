@@ -34,6 +34,10 @@
 //! Handle tokens are opaque to C; a few tests still decode the slot (the low 32 bits,
 //! see `src/ffi/handles.rs`) to prove that a stale token stays closed after its slot
 //! was reused.
+// These tests call the C ABI the way a C caller would, with arguments built just
+// above each call; what makes each call sound is what the test is about, so the
+// calls carry no SAFETY comments.
+#![allow(clippy::undocumented_unsafe_blocks)]
 #[path = "../support/mod.rs"]
 mod support;
 
