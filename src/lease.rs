@@ -180,6 +180,15 @@ pub(crate) fn lost(key: LeaseKey, detail: String) -> Error {
     }
 }
 
+/// Checks a lease length: longer than 0. The one rule for `Options::lease`
+/// and the C ABI's `asyncop_options_set_lease_ms`.
+pub fn check_lease(lease: Duration) -> Result<()> {
+    if lease.is_zero() {
+        return Err(Error::InvalidArgument("lease must be longer than 0".into()));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_host_id(host_id: &str) -> Result<()> {
     if host_id.is_empty() {
         return Err(Error::InvalidArgument("host_id must not be empty".into()));

@@ -130,12 +130,7 @@ impl OperationSpec {
     /// Argument checks of §5, before anything touches the store.
     pub(crate) fn validate(&self) -> Result<()> {
         check_text("name", &self.name, MAX_NAME_CHARS)?;
-        if self.operation_type <= 0 {
-            return Err(Error::InvalidArgument(format!(
-                "operation_type must be > 0, got {}",
-                self.operation_type
-            )));
-        }
+        check_operation_type(self.operation_type)?;
         if let Some(t) = &self.dependency_token {
             check_text("dependency_token", t, MAX_NAME_CHARS)?;
         }
@@ -156,6 +151,17 @@ pub(crate) fn check_text(what: &str, text: &str, max_chars: usize) -> Result<()>
     if text.len() > max_chars && text.chars().count() > max_chars {
         return Err(Error::InvalidArgument(format!(
             "{what} is longer than {max_chars} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an operation type (§5): it must be > 0. The one rule for submits,
+/// query filters and the C ABI's `asyncop_spec_new`.
+pub fn check_operation_type(operation_type: i32) -> Result<()> {
+    if operation_type <= 0 {
+        return Err(Error::InvalidArgument(format!(
+            "operation_type must be > 0, got {operation_type}"
         )));
     }
     Ok(())

@@ -72,12 +72,8 @@ impl SettingsUpdate {
 
     /// The argument checks, before the queue is opened.
     pub fn validate(&self) -> Result<()> {
-        if let Some(n) = self.max_attempts
-            && n < 1
-        {
-            return Err(Error::InvalidArgument(format!(
-                "max_attempts must be >= 1, got {n}"
-            )));
+        if let Some(n) = self.max_attempts {
+            check_max_attempts(n)?;
         }
         if let Some(n) = self.max_payload_bytes {
             operation::check_max_payload_bytes(n)?;
@@ -158,6 +154,17 @@ impl Settings {
             max_payload_bytes,
         })
     }
+}
+
+/// Checks a retry budget (§6.5): at least one attempt. The one rule for
+/// `Options::max_attempts` and the C ABI's `asyncop_options_set_max_attempts`.
+pub fn check_max_attempts(max_attempts: i32) -> Result<()> {
+    if max_attempts < 1 {
+        return Err(Error::InvalidArgument(format!(
+            "max_attempts must be >= 1, got {max_attempts}"
+        )));
+    }
+    Ok(())
 }
 
 fn parse_list(value: &str) -> Result<Vec<i32>> {

@@ -726,7 +726,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             for cell in cells:
                 if cell.unsupported:
                     continue
-                observed = run_cell(cell.impl, cell.workload, cell.ops, root)
+                try:
+                    observed = run_cell(cell.impl, cell.workload, cell.ops, root)
+                except (BenchError, sqlite3.Error) as exc:
+                    # asyncop must never fail a cell; a peer that does (litequeue's W3
+                    # threads starve past sqlite3's 5 s busy timeout) is reported as
+                    # failed in its cell, and the rest of the run goes on.
+                    if isinstance(cell.impl, AsyncopPython):
+                        raise
+                    cell.unsupported = f"failed in run {run}: {exc}"
+                    cell.observed.clear()
+                    print(f"  run {run}/{RUNS} {cell.impl.name:<15} {cell.workload} FAILED: {exc}", file=sys.stderr)
+                    continue
                 cell.observed.append(observed)
                 print(
                     f"  run {run}/{RUNS} {cell.impl.name:<15} {cell.workload} {observed.synchronous:<6} "

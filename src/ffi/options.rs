@@ -145,12 +145,7 @@ pub unsafe extern "C" fn asyncop_options_set_lease_ms(
 ) -> asyncop_status {
     ffi_boundary!({
         let d = ms_arg(lease_ms, "lease_ms")?;
-        if d.is_zero() {
-            return Err(Failure::new(
-                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
-                "lease_ms must be > 0",
-            ));
-        }
+        crate::lease::check_lease(d)?;
         with_options(options, |o| {
             o.lease = d;
             Ok(())
@@ -195,12 +190,7 @@ pub unsafe extern "C" fn asyncop_options_set_max_attempts(
     max_attempts: i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        if max_attempts < 1 {
-            return Err(Failure::new(
-                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
-                format!("max_attempts must be >= 1, got {max_attempts}"),
-            ));
-        }
+        crate::settings::check_max_attempts(max_attempts)?;
         with_options(options, |o| {
             o.max_attempts = Some(max_attempts);
             Ok(())

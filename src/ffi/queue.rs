@@ -313,15 +313,8 @@ pub unsafe extern "C" fn asyncop_queue_query(
         let filter = Filter {
             state: opt_code(state, "state code", State::from_code)?,
             status: opt_code(status, "status code", Status::from_code)?,
-            operation_type: match operation_type {
-                ASYNCOP_ANY => None,
-                t if t > 0 => Some(t),
-                t => {
-                    return Err(invalid(format!(
-                        "operation_type must be > 0 or ASYNCOP_ANY, got {t}"
-                    )));
-                }
-            },
+            // Any other value goes to the core, which refuses one <= 0.
+            operation_type: (operation_type != ASYNCOP_ANY).then_some(operation_type),
             // SAFETY: `name` is NULL or NUL-terminated (see `# Safety`).
             name: unsafe { opt_str_arg(name, "name") }?.map(str::to_owned),
             // SAFETY: `dependency_token` is NULL or NUL-terminated (see `# Safety`).

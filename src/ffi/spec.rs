@@ -49,12 +49,7 @@ pub unsafe extern "C" fn asyncop_spec_new(
         let out = unsafe { out_param(out_spec, "out_spec") }?;
         // SAFETY: `name` is NULL or NUL-terminated (see `# Safety`).
         let name = unsafe { str_arg(name, "name") }?;
-        if operation_type <= 0 {
-            return Err(Failure::new(
-                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
-                format!("operation_type must be > 0, got {operation_type}"),
-            ));
-        }
+        crate::operation::check_operation_type(operation_type)?;
         let spec = OperationSpec::new(name, operation_type);
         *out = handles::insert(asyncop_spec {
             inner: Mutex::new(spec),

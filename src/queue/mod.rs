@@ -50,9 +50,7 @@ impl Queue {
     /// Opens (or creates) the queue file at `path` (the SQLite store). Fails
     /// with `Corrupt` and leaves the file untouched if it is not an asyncop database.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Queue> {
-        if options.lease.is_zero() {
-            return Err(Error::InvalidArgument("lease must be longer than 0".into()));
-        }
+        lease::check_lease(options.lease)?;
         let update = options.settings_update();
         update.validate()?;
         let store = SqliteStore::open(path, options.sqlite, options.busy_timeout)?;
@@ -215,6 +213,9 @@ impl Queue {
         let store = self.open_store()?;
         if let (Some(state), Some(status)) = (filter.state, filter.status) {
             transition::check_state_status(state, status)?;
+        }
+        if let Some(t) = filter.operation_type {
+            operation::check_operation_type(t)?;
         }
         store.read(|tx| tx.query(filter))
     }

@@ -143,6 +143,16 @@ fn query_filters_and_counts() {
         }),
         Err(Error::InvalidArgument(_))
     ));
+    // §5: types are > 0, in a filter as in a submit (the C ABI's rule too).
+    for bad in [0, -2] {
+        assert!(matches!(
+            f.q.query(&Filter {
+                operation_type: Some(bad),
+                ..all.clone()
+            }),
+            Err(Error::InvalidArgument(m)) if m.contains("operation_type must be > 0")
+        ));
+    }
     // Full records come back.
     assert_eq!(
         f.q.query(&Filter {
