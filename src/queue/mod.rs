@@ -107,8 +107,8 @@ impl Queue {
         &self.inner.settings
     }
 
-    /// What was opened: the queue file's absolute path.
-    pub fn path(&self) -> &Path {
+    /// What was opened, for messages and logs: the queue file's absolute path.
+    pub fn target(&self) -> &str {
         self.inner.store.target()
     }
 

@@ -138,8 +138,9 @@ pub struct ChangeMark {
 
 /// An open store: transactions, the change signal, and its life.
 pub trait Store: Send + Sync + Debug {
-    /// What was opened (a file path), for messages and `Queue::path`.
-    fn target(&self) -> &std::path::Path;
+    /// What was opened, for people: the absolute file path of a SQLite store
+    /// (a store on a server would name it without credentials).
+    fn target(&self) -> &str;
     /// Whether `close` or `abandon` ran.
     fn is_closed(&self) -> bool;
     /// Closes the store; later calls give `Closed`. Calls in flight finish first.

@@ -58,6 +58,8 @@ struct Notifier {
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
+    /// `path` as text, for `Store::target`.
+    target: String,
     options: SqliteOptions,
     busy_timeout: Duration,
     writer: Mutex<Option<Connection>>,
@@ -123,6 +125,7 @@ impl SqliteStore {
         let file = opening.finish()?;
         let wal = wal_identity::WalIdentity::record(&path);
         Ok(SqliteStore {
+            target: path.display().to_string(),
             path,
             options,
             busy_timeout,
@@ -313,8 +316,8 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn target(&self) -> &Path {
-        &self.path
+    fn target(&self) -> &str {
+        &self.target
     }
 
     fn is_closed(&self) -> bool {
