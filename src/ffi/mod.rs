@@ -1,6 +1,6 @@
 //! The C ABI (`include/asyncop.h`). It only converts and delegates to the core.
 //!
-//! Conventions (see `shared/spec/ffi-conventions.md`): every function returns an
+//! Conventions (see `docs/ffi-conventions.md`): every function returns an
 //! `asyncop_status` (0 = OK) and writes results to trailing out-parameters,
 //! only on success. Handles are validated tokens: a closed, foreign or
 //! inherited (after fork) handle gives a status code, never a crash. Every

@@ -1,5 +1,5 @@
 //! The C ABI's boundary, driven through the `rlib` by calling the `extern "C"`
-//! exports directly (`shared/spec/ffi-conventions.md` §1–§7).
+//! exports directly (`docs/ffi-conventions.md` §1–§7).
 //!
 //! * `panic_returns_err_panic_and_poisons_only_that_handle`,
 //!   `panics_with_non_string_payloads_are_caught_too`: a clock injected into a core
