@@ -250,6 +250,7 @@ def test_use_after_close_raises_closed_error_without_calling_c(db: str, monkeypa
     ]
     # A closed object must not reach C at all: make every C call blow up.
     monkeypatch.setattr(asyncop._queue, "lib", None)
+    monkeypatch.setattr(asyncop._queue_reads, "lib", None)
     for call in calls:
         with pytest.raises(asyncop.ClosedError) as info:
             call()
