@@ -1,10 +1,24 @@
 //! Handle validation: NULL, forged, foreign-typed, freed and reused handles.
 
 use super::*;
+use std::path::PathBuf;
 
-#[test]
-fn handles_are_validated() {
-    let dir = TempDir::new("ffi-handles");
+/// A live handle of every type (also used by `stale_handles`): a queue holding two operations, the first one
+/// retrieved and leased, a spec and an options object.
+pub(super) struct Handles {
+    _dir: TempDir,
+    pub(super) path: PathBuf,
+    pub(super) q: *mut asyncop_queue,
+    /// The first operation: `op` and `lease` are both of it.
+    pub(super) id: i64,
+    pub(super) op: *mut asyncop_operation,
+    pub(super) lease: *mut asyncop_lease,
+    pub(super) spec: *mut asyncop_spec,
+    pub(super) options: *mut asyncop_options,
+}
+
+pub(super) fn live_handles(test: &str) -> Handles {
+    let dir = TempDir::new(test);
     let path = dir.file("queue.db");
     let q = open_queue(&path);
     let id = submit(q, "first");
@@ -18,11 +32,35 @@ fn handles_are_validated() {
     );
     let mut options = null_mut();
     check(unsafe { asyncop_options_new(&mut options) }, ASYNCOP_OK);
+    Handles {
+        _dir: dir,
+        path,
+        q,
+        id,
+        op,
+        lease,
+        spec,
+        options,
+    }
+}
 
-    // NULL where a handle is required.
+impl Handles {
+    /// Closes and frees every handle; each must still be live.
+    fn free_all(self) {
+        check(unsafe { asyncop_lease_free(self.lease) }, ASYNCOP_OK);
+        check(unsafe { asyncop_operation_free(self.op) }, ASYNCOP_OK);
+        check(unsafe { asyncop_spec_free(self.spec) }, ASYNCOP_OK);
+        check(unsafe { asyncop_options_free(self.options) }, ASYNCOP_OK);
+        check(unsafe { asyncop_queue_close(self.q) }, ASYNCOP_OK);
+    }
+}
+
+#[test]
+fn null_where_a_handle_is_required_is_null_arg() {
+    let h = live_handles("ffi-handles-null");
     let mut out_op = null_mut();
     let msg = check(
-        unsafe { asyncop_queue_retrieve(null(), id, &mut out_op) },
+        unsafe { asyncop_queue_retrieve(null(), h.id, &mut out_op) },
         ASYNCOP_ERR_NULL_ARG,
     );
     assert!(msg.contains("asyncop_queue"), "{msg:?}");
@@ -45,9 +83,15 @@ fn handles_are_validated() {
         unsafe { asyncop_spec_set_postpone_until(null_mut(), 5) },
         ASYNCOP_ERR_NULL_ARG,
     );
+    h.free_all();
+}
 
-    // Forged values, never issued. (Casting an integer to a handle is what a
-    // buggy C caller does; the library never dereferences it.)
+/// Forged values, never issued. (Casting an integer to a handle is what a
+/// buggy C caller does; the library never dereferences it.)
+#[test]
+fn forged_values_never_issued_are_invalid_handles() {
+    let h = live_handles("ffi-handles-forged");
+    let (mut out_op, mut now, mut status, mut got) = (null_mut(), 0, 0, 0);
     let tag_queue_unissued_slot = (3usize << 48) | 0x7fff_fff0;
     let tag_lease_unissued_slot = (7usize << 48) | 0x7fff_fff0;
     let real_pointer = (&raw const now).addr();
@@ -60,7 +104,7 @@ fn handles_are_validated() {
     ] {
         let forged = std::ptr::without_provenance_mut::<asyncop_queue>(raw);
         let msg = check(
-            unsafe { asyncop_queue_retrieve(forged, id, &mut out_op) },
+            unsafe { asyncop_queue_retrieve(forged, h.id, &mut out_op) },
             ASYNCOP_ERR_INVALID_HANDLE,
         );
         assert!(msg.contains("not a"), "{raw:#x}: {msg:?}");
@@ -82,7 +126,15 @@ fn handles_are_validated() {
             ASYNCOP_ERR_INVALID_HANDLE,
         );
     }
-    // A token of a live slot with a generation that was never issued.
+    h.free_all();
+}
+
+/// A token of a live slot with a generation that was never issued.
+#[test]
+fn a_live_slot_with_an_unissued_generation_is_an_invalid_handle() {
+    let h = live_handles("ffi-handles-future-generation");
+    let q = h.q;
+    let mut now = 0;
     let future_generation =
         (q.addr() & !(0xFFFF << 32)) | ((((q.addr() >> 32) + 1) & 0xFFFF) << 32);
     check(
@@ -94,8 +146,24 @@ fn handles_are_validated() {
         },
         ASYNCOP_ERR_INVALID_HANDLE,
     );
+    h.free_all();
+}
 
-    // A handle of another type where a queue (or lease, ...) is expected.
+/// A handle of another type where a queue (or lease, ...) is expected, also to
+/// close/free, which must then leave the real object alone.
+#[test]
+fn a_handle_of_another_type_is_invalid_and_left_alone() {
+    let h = live_handles("ffi-handles-foreign-type");
+    let Handles {
+        q,
+        id,
+        op,
+        lease,
+        spec,
+        options,
+        ..
+    } = h;
+    let (mut out_op, mut now, mut status, mut got) = (null_mut(), 0, 0, 0);
     check(
         unsafe { asyncop_queue_retrieve(lease.cast(), id, &mut out_op) },
         ASYNCOP_ERR_INVALID_HANDLE,
@@ -120,7 +188,6 @@ fn handles_are_validated() {
         unsafe { asyncop_spec_set_postpone_until(options.cast(), 5) },
         ASYNCOP_ERR_INVALID_HANDLE,
     );
-    // ...also to close/free, which must then leave the real object alone.
     check(
         unsafe { asyncop_queue_close(op.cast()) },
         ASYNCOP_ERR_INVALID_HANDLE,
@@ -157,8 +224,11 @@ fn handles_are_validated() {
         unsafe { asyncop_options_set_max_attempts(options, 3) },
         ASYNCOP_OK,
     );
+    h.free_all();
+}
 
-    // Closing NULL is a no-op for every close/free function.
+#[test]
+fn closing_null_is_a_no_op_for_every_close_and_free() {
     check(unsafe { asyncop_queue_close(null_mut()) }, ASYNCOP_OK);
     check(unsafe { asyncop_lease_free(null_mut()) }, ASYNCOP_OK);
     check(unsafe { asyncop_operation_free(null_mut()) }, ASYNCOP_OK);
@@ -169,98 +239,6 @@ fn handles_are_validated() {
     check(unsafe { asyncop_counts_free(null_mut()) }, ASYNCOP_OK);
     check(unsafe { asyncop_spec_free(null_mut()) }, ASYNCOP_OK);
     check(unsafe { asyncop_options_free(null_mut()) }, ASYNCOP_OK);
-
-    // A freed spec stays closed once a new spec took its slot, and freeing the
-    // stale token again must not free the new one. Other tests insert handles
-    // concurrently, so retry until the new spec really got the slot.
-    let mut reused = false;
-    for _ in 0..1000 {
-        let mut old = null_mut();
-        check(
-            unsafe { asyncop_spec_new(c"old".as_ptr(), TYPE, &mut old) },
-            ASYNCOP_OK,
-        );
-        check(unsafe { asyncop_spec_free(old) }, ASYNCOP_OK);
-        let mut new = null_mut();
-        check(
-            unsafe { asyncop_spec_new(c"new".as_ptr(), TYPE, &mut new) },
-            ASYNCOP_OK,
-        );
-        if slot_of(new) != slot_of(old) {
-            check(unsafe { asyncop_spec_free(new) }, ASYNCOP_OK);
-            continue;
-        }
-        assert_ne!(new, old, "a reused slot must give a new token");
-        let msg = check(
-            unsafe { asyncop_spec_set_postpone_until(old, 5) },
-            ASYNCOP_ERR_CLOSED_HANDLE,
-        );
-        assert!(msg.contains("closed"), "{msg:?}");
-        check(unsafe { asyncop_spec_free(old) }, ASYNCOP_ERR_CLOSED_HANDLE);
-        check(
-            unsafe { asyncop_spec_set_postpone_until(new, 5) },
-            ASYNCOP_OK,
-        );
-        check(unsafe { asyncop_spec_free(new) }, ASYNCOP_OK);
-        reused = true;
-        break;
-    }
-    assert!(reused, "no spec slot was reused in 1000 tries");
-
-    // The same for queues: the stale queue token keeps failing, the new queue works.
-    check(unsafe { asyncop_lease_free(lease) }, ASYNCOP_OK);
-    check(unsafe { asyncop_operation_free(op) }, ASYNCOP_OK);
-    let mut reused = false;
-    let mut current = q;
-    let path_c = c_path(&path);
-    for _ in 0..100 {
-        let old = current;
-        check(unsafe { asyncop_queue_close(old) }, ASYNCOP_OK);
-        // NULL options: an options handle would take the freed slot first.
-        current = null_mut();
-        check(
-            unsafe { asyncop_queue_open(path_c.as_ptr(), null(), &mut current) },
-            ASYNCOP_OK,
-        );
-        if slot_of(current) != slot_of(old) {
-            continue;
-        }
-        check(
-            unsafe { asyncop_queue_now(old, &mut now) },
-            ASYNCOP_ERR_CLOSED_HANDLE,
-        );
-        check(
-            unsafe { asyncop_queue_retrieve(old, id, &mut out_op) },
-            ASYNCOP_ERR_CLOSED_HANDLE,
-        );
-        check(
-            unsafe { asyncop_queue_close(old) },
-            ASYNCOP_ERR_CLOSED_HANDLE,
-        );
-        let fresh = retrieve(current, id);
-        assert_eq!(op_id(fresh), id);
-        check(unsafe { asyncop_operation_free(fresh) }, ASYNCOP_OK);
-        reused = true;
-        break;
-    }
-    assert!(reused, "no queue slot was reused in 100 tries");
-
-    // Double close / free.
-    check(unsafe { asyncop_queue_close(current) }, ASYNCOP_OK);
-    check(
-        unsafe { asyncop_queue_close(current) },
-        ASYNCOP_ERR_CLOSED_HANDLE,
-    );
-    check(unsafe { asyncop_spec_free(spec) }, ASYNCOP_OK);
-    check(
-        unsafe { asyncop_spec_free(spec) },
-        ASYNCOP_ERR_CLOSED_HANDLE,
-    );
-    check(unsafe { asyncop_options_free(options) }, ASYNCOP_OK);
-    check(
-        unsafe { asyncop_options_free(options) },
-        ASYNCOP_ERR_CLOSED_HANDLE,
-    );
 }
 
 /// A slot is retired once its generation reaches the top of its 16 bits: a

@@ -47,8 +47,10 @@ mod complete_many;
 mod errors;
 mod handles;
 mod last_error;
+mod optional_values;
 mod panic;
 mod races;
+mod stale_handles;
 mod versions;
 
 use asyncop::Clock;

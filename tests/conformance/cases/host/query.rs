@@ -2,9 +2,28 @@
 
 use super::*;
 
-#[test]
-fn query_filters_and_counts() {
-    let f = Fixture::new(store(), "query");
+/// Six operations in known states:
+///
+/// | op  | name  | type | token | state/status                  |
+/// |-----|-------|------|-------|-------------------------------|
+/// | op1 | alpha | 1    | t1    | Completed/Succeeded at +1 s   |
+/// | op2 | beta  | 2    |       | Ready/WaitingForResources     |
+/// | op3 | alpha | 2    | t1    | Ready/WaitingForResources     |
+/// | op4 | gamma | 1    |       | Suspended/Waiting (postponed) |
+/// | op5 | alpha | 1    |       | Completed/Canceled at +2 s    |
+/// | op6 | delta | 3    |       | Completed/Failed at +3 s      |
+struct SixOperations {
+    f: Fixture,
+    op1: i64,
+    op2: i64,
+    op3: i64,
+    op4: i64,
+    op5: i64,
+    op6: i64,
+}
+
+fn six_operations(test: &str) -> SixOperations {
+    let f = Fixture::new(store(), test);
     let op1 = f.submit_spec(OperationSpec::new("alpha", 1).dependency_token("t1"));
     let l1 = f.claim("h", op1);
     f.set(T0 + 1_000);
@@ -22,8 +41,37 @@ fn query_filters_and_counts() {
     assert_eq!(ids(&l6), vec![op6]);
     f.set(T0 + 3_000);
     f.q.fail(l6[0].key(), Report::default()).unwrap(); // 3/31 at +3 s
-    let q =
-        |filter: Filter| -> Vec<i64> { f.q.query(&filter).unwrap().iter().map(|o| o.id).collect() };
+    SixOperations {
+        f,
+        op1,
+        op2,
+        op3,
+        op4,
+        op5,
+        op6,
+    }
+}
+
+impl SixOperations {
+    /// The ids `filter` selects, in the order the query returns them.
+    fn query_ids(&self, filter: Filter) -> Vec<i64> {
+        self.f.q.query(&filter).unwrap().iter().map(|o| o.id).collect()
+    }
+}
+
+#[test]
+fn query_filters_by_state_and_status() {
+    let s = six_operations("query-state-status");
+    let SixOperations {
+        op1,
+        op2,
+        op3,
+        op4,
+        op5,
+        op6,
+        ..
+    } = s;
+    let q = |filter: Filter| s.query_ids(filter);
     let all = Filter::default();
     assert_eq!(q(all.clone()), vec![op1, op2, op3, op4, op5, op6]);
     assert_eq!(
@@ -51,10 +99,18 @@ fn query_filters_and_counts() {
     assert_eq!(
         q(Filter {
             state: Some(State::Suspended),
-            ..all.clone()
+            ..all
         }),
         vec![op4]
     );
+}
+
+#[test]
+fn query_filters_by_type_exact_name_and_dependency_token() {
+    let s = six_operations("query-type-name-token");
+    let (op1, op3, op4, op5) = (s.op1, s.op3, s.op4, s.op5);
+    let q = |filter: Filter| s.query_ids(filter);
+    let all = Filter::default();
     assert_eq!(
         q(Filter {
             operation_type: Some(1),
@@ -79,10 +135,18 @@ fn query_filters_and_counts() {
     assert_eq!(
         q(Filter {
             dependency_token: Some("t1".into()),
-            ..all.clone()
+            ..all
         }),
         vec![op1, op3]
     );
+}
+
+#[test]
+fn query_filters_by_completion_time_and_by_several_fields_at_once() {
+    let s = six_operations("query-completed-before");
+    let (op1, op5) = (s.op1, s.op5);
+    let q = |filter: Filter| s.query_ids(filter);
+    let all = Filter::default();
     assert_eq!(
         q(Filter {
             completed_before: Some(T0 + 2_000),
@@ -101,10 +165,18 @@ fn query_filters_and_counts() {
         q(Filter {
             operation_type: Some(1),
             state: Some(State::Completed),
-            ..all.clone()
+            ..all
         }),
         vec![op1, op5]
     );
+}
+
+#[test]
+fn query_pages_by_after_id_limit_and_offset() {
+    let s = six_operations("query-paging");
+    let (op1, op2, op3, op4, op5, op6) = (s.op1, s.op2, s.op3, s.op4, s.op5, s.op6);
+    let q = |filter: Filter| s.query_ids(filter);
+    let all = Filter::default();
     assert_eq!(
         q(Filter {
             after_id: Some(op2),
@@ -131,12 +203,18 @@ fn query_filters_and_counts() {
         q(Filter {
             after_id: Some(op3),
             limit: Some(2),
-            ..all.clone()
+            ..all
         }),
         vec![op4, op5]
     );
+}
+
+#[test]
+fn query_refuses_an_impossible_pair_and_types_not_above_zero() {
+    let s = six_operations("query-refused");
+    let all = Filter::default();
     assert!(matches!(
-        f.q.query(&Filter {
+        s.f.q.query(&Filter {
             state: Some(State::Ready),
             status: Some(Status::Waiting),
             ..all.clone()
@@ -146,22 +224,32 @@ fn query_filters_and_counts() {
     // §5: types are > 0, in a filter as in a submit (the C ABI's rule too).
     for bad in [0, -2] {
         assert!(matches!(
-            f.q.query(&Filter {
+            s.f.q.query(&Filter {
                 operation_type: Some(bad),
                 ..all.clone()
             }),
             Err(Error::InvalidArgument(m)) if m.contains("operation_type must be > 0")
         ));
     }
-    // Full records come back.
+}
+
+#[test]
+fn query_returns_full_records() {
+    let s = six_operations("query-full-records");
     assert_eq!(
-        f.q.query(&Filter {
-            name: Some("gamma".into()),
-            ..all
-        })
-        .unwrap(),
-        vec![f.get(op4)]
+        s.f.q
+            .query(&Filter {
+                name: Some("gamma".into()),
+                ..Filter::default()
+            })
+            .unwrap(),
+        vec![s.f.get(s.op4)]
     );
+}
+
+#[test]
+fn counts_group_by_state_status_and_type() {
+    let s = six_operations("query-counts");
     let row = |state, status, operation_type, count| CountRow {
         state,
         status,
@@ -169,7 +257,7 @@ fn query_filters_and_counts() {
         count,
     };
     assert_eq!(
-        f.q.counts().unwrap(),
+        s.f.q.counts().unwrap(),
         vec![
             row(State::Ready, Status::WaitingForResources, 2, 2),
             row(State::Suspended, Status::Waiting, 1, 1),
