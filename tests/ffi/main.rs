@@ -12,21 +12,24 @@
 //!   `freeing_a_lease_races_renewals_on_other_threads`: every racing call gives OK or
 //!   `ASYNCOP_ERR_CLOSED_HANDLE`, every call started after the close the latter;
 //!   `closing_a_queue_wakes_blocked_poll_and_wait_for`.
-//! * `handles_are_validated`: NULL, forged, foreign-typed, freed and reused handles;
-//!   `forged_handles_with_high_bits_set_are_invalid` (top byte set: must not be
-//!   taken for an inherited handle), `a_slot_is_retired_before_its_generation_wraps`.
+//! * `handles`: NULL, forged, unissued-generation and foreign-typed handles, closing
+//!   NULL; `forged_handles_with_high_bits_set_are_invalid` (top byte set: must not be
+//!   taken for an inherited handle), `a_slot_is_retired_before_its_generation_wraps`;
+//!   `stale_handles`: freed and reused slots, double close and free.
 //! * `last_error_semantics`: cleared per call, set on every failure, thread-local,
 //!   snprintf-like with cuts on UTF-8 boundaries, untouched by the static getters.
-//! * `status_table_matches_the_spec_and_the_header`, `core_errors_map_to_their_codes`.
-//! * `buffers_strings_and_payloads`: the `(buf, cap, *out_len)` convention.
+//! * `status_table_matches_the_spec_and_the_header`; `errors`: every core error
+//!   produced and mapped to its code, one test per cause.
+//! * `buffers`: the `(buf, cap, *out_len)` convention for text, bytes and leases;
+//!   `optional_values`: absent text and scalars.
 //! * `complete_many_reports_per_lease_and_whole_call_failures`,
 //!   `a_panic_in_complete_many_poisons_the_listed_leases`: the batch complete's
 //!   `out_results` and messages (BUSY, per-lease LEASE_LOST, a closed queue).
 //! * `versions_match_cargo_and_the_header`.
 //!
 //! One binary, one module per topic: `panic`, `races` (close racing calls),
-//! `handles`, `last_error`, `codes` (the status table), `errors` (core errors to
-//! codes), `buffers`, `complete_many`, `versions`. The fork test lives in
+//! `handles`, `stale_handles`, `last_error`, `codes` (the status table), `errors`
+//! (core errors to codes), `buffers`, `optional_values`, `complete_many`, `versions`. The fork test lives in
 //! `tests/fork_safety.rs`, so no test here needs to exclude the others.
 //!
 //! SQLite store only: the C ABI opens a queue by file path.
