@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::lease;
 use crate::operation::{self, CountRow, Filter, Operation, OperationSpec};
 use crate::settings::Settings;
+use crate::store::postgres::{PgStore, is_postgres_target};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{NewOperation, Store};
 use crate::transition;
@@ -47,14 +48,27 @@ const _: () = {
 };
 
 impl Queue {
-    /// Opens (or creates) the queue file at `path` (the SQLite store). Fails
-    /// with `Corrupt` and leaves the file untouched if it is not an asyncop database.
-    pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Queue> {
+    /// Opens (or creates) a queue. `target` is a file path (the SQLite store:
+    /// fails with `Corrupt` and leaves the file untouched if it is not an
+    /// asyncop database), or a PostgreSQL URL (`postgres://`, `postgresql://`)
+    /// or key=value conninfo string (the PostgreSQL store, in the schema
+    /// `Options::postgres.schema`, created or migrated on first use).
+    pub fn open(target: impl AsRef<Path>, options: Options) -> Result<Queue> {
         lease::check_lease(options.lease)?;
         let update = options.settings_update();
         update.validate()?;
-        let store = SqliteStore::open(path, options.sqlite, options.busy_timeout)?;
-        Queue::with_store(Box::new(store), &options)
+        let target = target.as_ref();
+        let store: Box<dyn Store> = match target.to_str() {
+            Some(t) if is_postgres_target(t) => {
+                Box::new(PgStore::open(t, options.postgres.clone())?)
+            }
+            _ => Box::new(SqliteStore::open(
+                target,
+                options.sqlite,
+                options.busy_timeout,
+            )?),
+        };
+        Queue::with_store(store, &options)
     }
 
     /// A queue over an open store: writes the settings `options` names and

@@ -3,6 +3,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::lease;
 use crate::settings::SettingsUpdate;
+use crate::store::postgres::PgOptions;
 use crate::store::sqlite::SqliteOptions;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,8 @@ use std::time::Duration;
 pub struct Options {
     /// The SQLite store's options: durability and the mode of a new file.
     pub sqlite: SqliteOptions,
+    /// The PostgreSQL store's options: schema, pool size, connect timeout.
+    pub postgres: PgOptions,
     /// A write that cannot get the write lock within this time returns `Busy`.
     pub busy_timeout: Duration,
     /// Lease length of claims made through this handle (default 30 s).
@@ -45,6 +48,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             sqlite: SqliteOptions::default(),
+            postgres: PgOptions::default(),
             busy_timeout: Duration::from_secs(5),
             lease: lease::DEFAULT_LEASE,
             clock: Arc::new(SystemClock),

@@ -10,6 +10,7 @@
 //! life of the handle. Each store lives in its own folder (`sqlite`) and is
 //! proven by the conformance suite (`tests/conformance`).
 
+pub mod postgres;
 pub mod sqlite;
 
 use crate::error::{Error, Result};

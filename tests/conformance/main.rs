@@ -14,6 +14,9 @@
 //! `tests/conformance/cases/` the directory of its `mod` declarations, so every
 //! store module compiles the same files.
 
+// Compiling the same case files once per store is the point of the suite.
+#![allow(clippy::duplicate_mod)]
+
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -42,4 +45,5 @@ macro_rules! conformance {
 
 conformance! {
     sqlite => crate::support::Store::Sqlite,
+    postgres => crate::support::Store::Postgres,
 }

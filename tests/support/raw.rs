@@ -30,9 +30,11 @@ pub fn compare_and_delete(q: &Queue, cur: &Operation) -> bool {
     asyncop::testing::write(q, |tx| tx.delete(cur)).unwrap()
 }
 
-/// Inside one write transaction: starts `race` (which should block on the write
-/// lock), waits 100 ms, then does what host `host`'s claim does at `now`: recovers
-/// every expired lease and claims one operation with a lease of `lease_ms`.
+/// Inside one write transaction: finds the expired leases (which locks those
+/// rows on a store with row locks; SQLite's write transaction locks everything
+/// from its start), starts `race` (which must then block on that lock), waits
+/// 100 ms, then does what host `host`'s claim does at `now`: recovers those
+/// leases and claims one operation with a lease of `lease_ms`.
 /// Returns the claimed operation's key and `race`'s thread.
 pub fn recover_and_claim_while<R: Send + 'static>(
     q: &Queue,
@@ -42,9 +44,10 @@ pub fn recover_and_claim_while<R: Send + 'static>(
     race: impl FnOnce() -> JoinHandle<R> + Send,
 ) -> (LeaseKey, JoinHandle<R>) {
     asyncop::testing::write(q, |tx| {
+        let expired = tx.expired_leases(now)?;
         let raced = race();
         std::thread::sleep(Duration::from_millis(100));
-        for row in tx.expired_leases(now)? {
+        for row in expired {
             let change = transition::lease_expired(row.status, false).unwrap();
             let next = transition::apply(&row, &change, now, None);
             assert!(tx.update(&row, &next)?);
@@ -72,10 +75,11 @@ pub fn set_setting(q: &Queue, key: &str, value: &str) {
     asyncop::testing::write(q, |tx| tx.set_setting(key, value)).unwrap();
 }
 
-/// SQLite only: the writer's (transactions, commands) so far (group commit).
-pub fn writer_stats(q: &Queue) -> (u64, u64) {
-    let stats = asyncop::store::sqlite::testing::writer_stats(q).unwrap();
-    (stats.transactions, stats.commands)
+/// The SQLite writer's (transactions, commands) so far (group commit); `None`
+/// on a store without a group-commit writer.
+pub fn writer_stats(q: &Queue) -> Option<(u64, u64)> {
+    let stats = asyncop::store::sqlite::testing::writer_stats(q).ok()?;
+    Some((stats.transactions, stats.commands))
 }
 
 /// SQLite only: runs `sql` in one write transaction of the store.

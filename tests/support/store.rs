@@ -12,6 +12,42 @@ use std::path::{Path, PathBuf};
 pub enum Store {
     /// One SQLite file, `queue.db`, in a fresh temporary directory per test.
     Sqlite,
+    /// A fresh schema per test in the database `ASYNCOP_TEST_POSTGRES` names
+    /// (scripts/test starts a throwaway cluster and sets it).
+    Postgres,
+}
+
+/// The PostgreSQL URL of the test cluster. `scripts/test` (and `scripts/pg-cluster`)
+/// provide it; without it the PostgreSQL copy of the suite cannot run, and says so.
+fn postgres_url() -> String {
+    std::env::var("ASYNCOP_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "ASYNCOP_TEST_POSTGRES is not set: run the tests through scripts/test, or start a \
+             cluster with `scripts/pg-cluster start DIR` and export the URL it prints"
+        )
+    })
+}
+
+/// A schema name no other test of any process uses.
+fn fresh_schema(test: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let clean: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(30)
+        .collect();
+    format!(
+        "t{}_{}_{clean}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 impl Store {
@@ -19,6 +55,7 @@ impl Store {
     pub fn name(self) -> &'static str {
         match self {
             Store::Sqlite => "sqlite",
+            Store::Postgres => "postgres",
         }
     }
 
@@ -32,6 +69,8 @@ impl Store {
                 .to_str()
                 .expect("UTF-8 temp path")
                 .to_owned(),
+            // "<schema> <url>": what `open_target` splits again, in any process.
+            Store::Postgres => format!("{} {}", fresh_schema(test), postgres_url()),
         };
         Target {
             store: self,
@@ -44,6 +83,12 @@ impl Store {
     pub fn open_target(self, target: &str, options: Options) -> Result<Queue, Error> {
         match self {
             Store::Sqlite => Queue::open(target, options),
+            Store::Postgres => {
+                let (schema, url) = target.split_once(' ').expect("<schema> <url>");
+                let mut options = options;
+                options.postgres.schema = schema.to_owned();
+                Queue::open(url, options)
+            }
         }
     }
 }
@@ -92,6 +137,13 @@ impl Target {
                     .collect::<rusqlite::Result<_>>()
                     .unwrap();
                 assert_eq!(result, ["ok"], "integrity_check of {}", self.location);
+            }
+            // The server checks its own pages; the model's invariants are the library's.
+            Store::Postgres => {
+                let q = self
+                    .open(Options::default())
+                    .expect("reopen after the crash");
+                q.check_integrity().expect("the model's invariants hold");
             }
         }
     }

@@ -127,8 +127,10 @@ fn child_threaded_submitter() {
                         .submit(&OperationSpec::new(&name, 1).data(child::payload(&name)))
                         .unwrap();
                     let mut line = format!("@@ID {id} {name}\n");
-                    if t == 0 && i % 50 == 0 {
-                        let (transactions, commands) = crate::support::raw::writer_stats(&queue);
+                    if t == 0 && i % 50 == 0
+                        && let Some((transactions, commands)) =
+                            crate::support::raw::writer_stats(&queue)
+                    {
                         line += &format!("@@STATS {transactions} {commands}\n");
                     }
                     // One write per line set, under the stdout lock: lines never interleave.

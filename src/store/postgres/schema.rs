@@ -1,0 +1,136 @@
+//! The PostgreSQL schema and its migrations, taken under a transaction-level
+//! advisory lock so that hosts starting together do not race, and a refusal of
+//! a schema newer than this library.
+
+use crate::error::{Error, Result};
+use postgres::Client;
+
+/// Schema version this library writes (`schema_version.version`).
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// `MIGRATIONS[v - 1]` brings a schema from version v - 1 to v. Append only.
+const MIGRATIONS: [&str; 1] = [SCHEMA_V1];
+
+/// Version 1: the SQLite schema's columns and settings. Times are bigint UTC
+/// ms (the ABI's unit). `fillfactor = 80` leaves room on each page so that a
+/// renewal (which changes no indexed column: there is no index on
+/// `lease_expires_at`) can be a HOT update.
+const SCHEMA_V1: &str = r#"
+CREATE TABLE operation (
+    id                   bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name                 text    NOT NULL,
+    operation_type       integer NOT NULL CHECK (operation_type > 0),
+    state                integer NOT NULL CHECK (state BETWEEN 0 AND 3),
+    status               integer NOT NULL
+                         CHECK (status IN (0, 10, 20, 21, 22, 30, 31, 32) AND state = status / 10),
+    data                 bytea   NOT NULL,
+    dependency_token     text,
+    postpone_until       bigint,
+    host_id              text,
+    lease_expires_at     bigint,
+    lock_token           bigint  NOT NULL DEFAULT 0,
+    retry_count          integer NOT NULL DEFAULT 0 CHECK (retry_count >= 0),
+    error_code           integer,
+    message              text,
+    friendly_message     text,
+    created_on           bigint  NOT NULL,
+    modified_on          bigint  NOT NULL,
+    started_on           bigint,
+    completed_on         bigint,
+    execution_time_span  bigint,
+    recurrence_pattern   text,
+    recurrence_start     bigint,
+    correlation_id       text,
+    is_waiting_for_event boolean NOT NULL DEFAULT false,
+    CHECK ((state = 2) = (host_id IS NOT NULL)),
+    CHECK ((state = 2) = (lease_expires_at IS NOT NULL))
+) WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02);
+
+CREATE INDEX operation_ready ON operation (id) WHERE state = 0;
+CREATE INDEX operation_dependency ON operation (dependency_token, id)
+    WHERE state < 3 AND dependency_token IS NOT NULL;
+-- The backstop of dependency tokens: at most one Locked operation per token.
+CREATE UNIQUE INDEX operation_one_locked_per_token ON operation (dependency_token)
+    WHERE state = 2 AND dependency_token IS NOT NULL;
+-- Leased rows by id, not by expiry: a renewal then changes no indexed column.
+CREATE INDEX operation_locked ON operation (id) WHERE state = 2;
+CREATE INDEX operation_postponed ON operation (postpone_until)
+    WHERE state = 1 AND postpone_until IS NOT NULL;
+CREATE INDEX operation_completed ON operation (completed_on) WHERE state = 3;
+CREATE INDEX operation_group ON operation (state, status, operation_type);
+CREATE INDEX operation_name ON operation (name);
+
+CREATE TABLE setting (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+);
+
+INSERT INTO setting (key, value) VALUES
+    ('restricted_types', '9,16,18,19,20,22,24,25,27,31'),
+    ('max_attempts', '4'),
+    ('backoff_base_ms', '5000'),
+    ('backoff_cap_ms', '3600000'),
+    ('allow_delete_any', '0'),
+    ('recurrence_updatable_types', ''),
+    ('auto_delete_types', ''),
+    ('cleanup_enabled', '1'),
+    ('retention_succeeded_ms', '2592000000'),
+    ('retention_failed_ms', '5184000000'),
+    ('retention_canceled_ms', '5184000000'),
+    ('last_purge_at', '0');
+"#;
+
+/// The key of the advisory lock every migration takes: "asyncop" in ASCII.
+const MIGRATION_LOCK: i64 = 0x0061_7379_6e63_6f70;
+
+/// Creates the schema or brings it to `SCHEMA_VERSION`; refuses a newer one
+/// with `Corrupt` and changes nothing then.
+pub(super) fn migrate(client: &mut Client, schema: &str) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET LOCAL search_path TO \"{schema}\"; \
+         CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)"
+    ))?;
+    let version: i32 = match tx.query_opt("SELECT version FROM schema_version", &[])? {
+        Some(row) => row.try_get(0)?,
+        None => {
+            tx.execute("INSERT INTO schema_version (version) VALUES (0)", &[])?;
+            0
+        }
+    };
+    if version > SCHEMA_VERSION {
+        return Err(Error::Corrupt(format!(
+            "schema \"{schema}\" has version {version}, newer than this library's {SCHEMA_VERSION}"
+        )));
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        tx.batch_execute(sql)?;
+        let to = i32::try_from(i + 1).unwrap_or(SCHEMA_VERSION);
+        tx.execute("UPDATE schema_version SET version = $1", &[&to])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Checks a schema name: a plain lower-case identifier, so it can be written
+/// into statements quoted without escaping.
+pub(super) fn check_schema_name(schema: &str) -> Result<()> {
+    let ok = !schema.is_empty()
+        && schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "schema must be a lower-case identifier ([a-z_][a-z0-9_]*, at most 63), got {schema:?}"
+        )))
+    }
+}

@@ -1,0 +1,439 @@
+//! The storage interface's commands on one PostgreSQL transaction.
+
+use crate::error::{Error, Result};
+use crate::lease::LeaseKey;
+use crate::operation::{CountRow, Filter, Operation};
+use crate::store::{ClaimRequest, Claimed, NewOperation, Read, Renewal, Write};
+use crate::transition::{self, State, Status};
+use postgres::types::ToSql;
+use postgres::{Row, Transaction};
+use std::cell::{Cell, RefCell};
+
+const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency_token, \
+    postpone_until, host_id, lease_expires_at, lock_token, retry_count, error_code, message, \
+    friendly_message, created_on, modified_on, started_on, completed_on, execution_time_span, \
+    recurrence_pattern, recurrence_start, correlation_id, is_waiting_for_event";
+
+/// A transaction of `PgStore`, and whether it changed something waiters care about.
+pub(super) struct PgTx<'a, 'c> {
+    tx: RefCell<&'a mut Transaction<'c>>,
+    changed: Cell<bool>,
+    /// A write transaction: `get` locks the row (`FOR UPDATE`), so that the
+    /// decision taken on it and the compare-and-set that writes it see the
+    /// same row, as under SQLite's single writer.
+    writes: bool,
+}
+
+impl<'a, 'c> PgTx<'a, 'c> {
+    pub(super) fn new(tx: &'a mut Transaction<'c>, writes: bool) -> PgTx<'a, 'c> {
+        PgTx {
+            tx: RefCell::new(tx),
+            changed: Cell::new(false),
+            writes,
+        }
+    }
+
+    /// Whether a write of this transaction changed a row.
+    pub(super) fn changed(&self) -> bool {
+        self.changed.get()
+    }
+
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        Ok(self.tx.borrow_mut().query(sql, params)?)
+    }
+
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let n = self.tx.borrow_mut().execute(sql, params)?;
+        if n > 0 {
+            self.changed.set(true);
+        }
+        Ok(n)
+    }
+}
+
+fn code<T>(value: i32, what: &str, from: fn(i64) -> Option<T>) -> Result<T> {
+    from(i64::from(value)).ok_or_else(|| {
+        Error::Corrupt(format!(
+            "a stored row is damaged: invalid {what} code {value}"
+        ))
+    })
+}
+
+fn operation_from_row(row: &Row) -> Result<Operation> {
+    Ok(Operation {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        operation_type: row.try_get(2)?,
+        state: code(row.try_get(3)?, "state", State::from_code)?,
+        status: code(row.try_get(4)?, "status", Status::from_code)?,
+        data: row.try_get(5)?,
+        dependency_token: row.try_get(6)?,
+        postpone_until: row.try_get(7)?,
+        host_id: row.try_get(8)?,
+        lease_expires_at: row.try_get(9)?,
+        lock_token: row.try_get(10)?,
+        retry_count: row.try_get(11)?,
+        error_code: row.try_get(12)?,
+        message: row.try_get(13)?,
+        friendly_message: row.try_get(14)?,
+        created_on: row.try_get(15)?,
+        modified_on: row.try_get(16)?,
+        started_on: row.try_get(17)?,
+        completed_on: row.try_get(18)?,
+        execution_time_span: row.try_get(19)?,
+        recurrence_pattern: row.try_get(20)?,
+        recurrence_start: row.try_get(21)?,
+        correlation_id: row.try_get(22)?,
+        is_waiting_for_event: row.try_get(23)?,
+    })
+}
+
+fn rows(rows: Vec<Row>) -> Result<Vec<Operation>> {
+    rows.iter().map(operation_from_row).collect()
+}
+
+/// Ready rows no earlier unfinished operation with the same token blocks, and
+/// whose token has no Locked operation (ids are taken before commits land, so
+/// the second condition covers what the per-token submit lock cannot see).
+fn eligible_sql(state: State, types: bool) -> String {
+    let type_filter = if types {
+        "AND c.operation_type = ANY($4)"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT c.id FROM operation AS c WHERE c.state = {state} {type_filter} \
+           AND (c.dependency_token IS NULL OR NOT EXISTS ( \
+               SELECT 1 FROM operation AS p WHERE p.dependency_token = c.dependency_token \
+               AND ((p.state < {done} AND p.id < c.id) OR p.state = {locked})))",
+        state = state.code(),
+        done = State::Completed.code(),
+        locked = State::Locked.code(),
+    )
+}
+
+const UPDATE: &str = "UPDATE operation SET state = $2, status = $3, postpone_until = $4, \
+    host_id = $5, lease_expires_at = $6, retry_count = $7, error_code = $8, message = $9, \
+    friendly_message = $10, modified_on = $11, completed_on = $12, execution_time_span = $13 \
+    WHERE id = $1 AND state = $14 AND status = $15";
+
+impl PgTx<'_, '_> {
+    fn update_row(&self, key: Option<LeaseKey>, cur: &Operation, next: &Operation) -> Result<bool> {
+        let state = i32::from(next.state.code());
+        let status = i32::from(next.status.code());
+        let cur_state = i32::from(cur.state.code());
+        let cur_status = i32::from(cur.status.code());
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &cur.id,
+            &state,
+            &status,
+            &next.postpone_until,
+            &next.host_id,
+            &next.lease_expires_at,
+            &next.retry_count,
+            &next.error_code,
+            &next.message,
+            &next.friendly_message,
+            &next.modified_on,
+            &next.completed_on,
+            &next.execution_time_span,
+            &cur_state,
+            &cur_status,
+        ];
+        let held_sql;
+        let sql = match &key {
+            None => UPDATE,
+            Some(key) => {
+                params.push(&key.lock_token);
+                held_sql = format!("{UPDATE} AND lock_token = $16");
+                &held_sql
+            }
+        };
+        Ok(self.execute(sql, &params)? == 1)
+    }
+}
+
+impl Read for PgTx<'_, '_> {
+    fn get(&self, id: i64) -> Result<Option<Operation>> {
+        let lock = if self.writes { " FOR UPDATE" } else { "" };
+        let found = self.query(
+            &format!("SELECT {COLUMNS} FROM operation WHERE id = $1{lock}"),
+            &[&id],
+        )?;
+        found.first().map(operation_from_row).transpose()
+    }
+
+    fn query(&self, filter: &Filter) -> Result<Vec<Operation>> {
+        let state = filter.state.map(|s| i32::from(s.code()));
+        let status = filter.status.map(|s| i32::from(s.code()));
+        let conditions: [(&str, Option<&(dyn ToSql + Sync)>); 7] = [
+            ("state =", state.as_ref().map(|v| v as _)),
+            ("status =", status.as_ref().map(|v| v as _)),
+            (
+                "operation_type =",
+                filter.operation_type.as_ref().map(|v| v as _),
+            ),
+            ("name =", filter.name.as_ref().map(|v| v as _)),
+            (
+                "dependency_token =",
+                filter.dependency_token.as_ref().map(|v| v as _),
+            ),
+            (
+                "completed_on <",
+                filter.completed_before.as_ref().map(|v| v as _),
+            ),
+            ("id >", filter.after_id.as_ref().map(|v| v as _)),
+        ];
+        let mut sql = format!("SELECT {COLUMNS} FROM operation WHERE true");
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        for (clause, value) in conditions {
+            if let Some(value) = value {
+                params.push(value);
+                sql.push_str(&format!(" AND {clause} ${}", params.len()));
+            }
+        }
+        sql.push_str(" ORDER BY id");
+        if let Some(l) = filter.limit {
+            sql.push_str(&format!(" LIMIT {l}"));
+        }
+        if let Some(o) = filter.offset {
+            sql.push_str(&format!(" OFFSET {o}"));
+        }
+        rows(self.query(&sql, &params)?)
+    }
+
+    fn counts(&self) -> Result<Vec<CountRow>> {
+        let found = self.query(
+            "SELECT state, status, operation_type, count(*) FROM operation \
+             GROUP BY state, status, operation_type ORDER BY state, status, operation_type",
+            &[],
+        )?;
+        found
+            .iter()
+            .map(|r| {
+                Ok(CountRow {
+                    state: code(r.try_get(0)?, "state", State::from_code)?,
+                    status: code(r.try_get(1)?, "status", Status::from_code)?,
+                    operation_type: r.try_get(2)?,
+                    count: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        let found = self.query("SELECT value FROM setting WHERE key = $1", &[&key])?;
+        Ok(found.first().map(|r| r.try_get(0)).transpose()?)
+    }
+
+    fn expired_leases(&self, now: i64) -> Result<Vec<Operation>> {
+        // SKIP LOCKED: a row another poller is recovering is its business.
+        rows(self.query(
+            &format!(
+                "SELECT {COLUMNS} FROM operation WHERE state = 2 AND lease_expires_at <= $1 \
+                 ORDER BY id FOR UPDATE SKIP LOCKED"
+            ),
+            &[&now],
+        )?)
+    }
+
+    fn due_postponed(&self, now: i64) -> Result<Vec<Operation>> {
+        rows(self.query(
+            &format!(
+                "SELECT {COLUMNS} FROM operation WHERE state = 1 AND postpone_until IS NOT NULL \
+                 AND postpone_until <= $1 ORDER BY id FOR UPDATE SKIP LOCKED"
+            ),
+            &[&now],
+        )?)
+    }
+
+    fn next_due(&self) -> Result<Option<i64>> {
+        let found = self.query(
+            "SELECT min(t) FROM ( \
+                 SELECT min(postpone_until) AS t FROM operation \
+                     WHERE state = 1 AND postpone_until IS NOT NULL \
+                 UNION ALL SELECT min(lease_expires_at) FROM operation WHERE state = 2) AS due",
+            &[],
+        )?;
+        Ok(found.first().map(|r| r.try_get(0)).transpose()?.flatten())
+    }
+
+    fn may_have_work(&self, now: i64, types: Option<&[i32]>) -> Result<bool> {
+        let claimable = transition::claimable().state();
+        let sql = format!(
+            "SELECT EXISTS ({} LIMIT 1) \
+                 OR EXISTS (SELECT 1 FROM operation WHERE state = 2 AND lease_expires_at <= $1) \
+                 OR EXISTS (SELECT 1 FROM operation WHERE state = 1 \
+                            AND postpone_until IS NOT NULL AND postpone_until <= $1)",
+            eligible_sql(claimable, types.is_some()).replace("$4", "$2")
+        );
+        let found = match types {
+            Some(t) => {
+                let t = t.to_vec();
+                self.query(&sql, &[&now, &t])?
+            }
+            None => self.query(&sql, &[&now])?,
+        };
+        Ok(found
+            .first()
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .unwrap_or(false))
+    }
+
+    fn check_integrity(&self) -> Result<()> {
+        // PostgreSQL checks pages itself; this checks what the model adds.
+        let found = self.query(
+            "SELECT count(*) FROM operation WHERE state <> status / 10 \
+                 OR (state = 2) <> (host_id IS NOT NULL)",
+            &[],
+        )?;
+        let bad: i64 = found
+            .first()
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .unwrap_or(0);
+        if bad == 0 {
+            Ok(())
+        } else {
+            Err(Error::Corrupt(format!(
+                "{bad} rows break the model's invariants"
+            )))
+        }
+    }
+}
+
+impl Write for PgTx<'_, '_> {
+    fn insert(&self, row: &NewOperation<'_>) -> Result<i64> {
+        let spec = row.spec;
+        let token = spec.token();
+        if let Some(t) = token {
+            // Submits of one token are serialised until commit, so that per-token
+            // id order is commit order (a claim relies on it).
+            self.tx.borrow_mut().execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 1))",
+                &[&t],
+            )?;
+        }
+        let state = i32::from(row.status.state().code());
+        let status = i32::from(row.status.code());
+        let found = self.query(
+            "INSERT INTO operation (name, operation_type, state, status, data, dependency_token, \
+             postpone_until, correlation_id, created_on, modified_on) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            &[
+                &spec.name,
+                &spec.operation_type,
+                &state,
+                &status,
+                &spec.data,
+                &token,
+                &row.postpone_until,
+                &spec.correlation_id,
+                &row.now,
+            ],
+        )?;
+        self.changed.set(true);
+        let id = found
+            .first()
+            .ok_or_else(|| Error::Internal("INSERT returned no id".into()))?;
+        Ok(id.try_get(0)?)
+    }
+
+    fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<Claimed>> {
+        let change = request.change;
+        // MATERIALIZED: the picked rows are fixed before the UPDATE runs, so the
+        // planner cannot turn the LIMIT into a loop that updates more rows.
+        let sql = format!(
+            "WITH picked AS MATERIALIZED ({} ORDER BY c.id LIMIT {} FOR UPDATE SKIP LOCKED) \
+             UPDATE operation AS o SET state = {}, status = {}, host_id = $1, \
+                 lease_expires_at = $2, lock_token = o.lock_token + 1, started_on = $3, \
+                 modified_on = $3 \
+             FROM picked WHERE o.id = picked.id \
+             RETURNING o.id, o.lock_token, o.operation_type, o.name, o.data, o.retry_count, \
+                 o.dependency_token, o.correlation_id",
+            eligible_sql(change.from.state(), request.types.is_some()),
+            request.max,
+            change.to.state().code(),
+            change.to.code(),
+        );
+        let found = match request.types {
+            Some(t) => {
+                let t = t.to_vec();
+                self.query(
+                    &sql,
+                    &[&change.host_id, &change.lease_expires_at, &change.now, &t],
+                )?
+            }
+            None => self.query(
+                &sql,
+                &[&change.host_id, &change.lease_expires_at, &change.now],
+            )?,
+        };
+        if !found.is_empty() {
+            self.changed.set(true);
+        }
+        let mut claimed = found
+            .iter()
+            .map(|r| {
+                Ok(Claimed {
+                    id: r.try_get(0)?,
+                    lock_token: r.try_get(1)?,
+                    operation_type: r.try_get(2)?,
+                    name: r.try_get(3)?,
+                    data: r.try_get(4)?,
+                    retry_count: r.try_get(5)?,
+                    dependency_token: r.try_get(6)?,
+                    correlation_id: r.try_get(7)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|c| c.id);
+        Ok(claimed)
+    }
+
+    fn renew(&self, renewal: &Renewal) -> Result<Option<Status>> {
+        let key = renewal.key;
+        let found = self.query(
+            "UPDATE operation SET lease_expires_at = $4 \
+             WHERE id = $1 AND state = 2 AND lock_token = $2 AND lease_expires_at > $3 \
+             RETURNING status",
+            &[
+                &key.id,
+                &key.lock_token,
+                &renewal.now,
+                &renewal.lease_expires_at,
+            ],
+        )?;
+        match found.first() {
+            Some(r) => Ok(Status::from_code(i64::from(r.try_get::<_, i32>(0)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn update_held(&self, key: LeaseKey, cur: &Operation, next: &Operation) -> Result<bool> {
+        self.update_row(Some(key), cur, next)
+    }
+
+    fn update(&self, cur: &Operation, next: &Operation) -> Result<bool> {
+        self.update_row(None, cur, next)
+    }
+
+    fn delete(&self, cur: &Operation) -> Result<bool> {
+        let state = i32::from(cur.state.code());
+        let status = i32::from(cur.status.code());
+        Ok(self.execute(
+            "DELETE FROM operation WHERE id = $1 AND state = $2 AND status = $3",
+            &[&cur.id, &state, &status],
+        )? == 1)
+    }
+
+    fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO setting (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+}
