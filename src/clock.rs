@@ -10,6 +10,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync + Debug {
     /// Current time in UTC milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
+
+    /// Whether this is the machine's own clock. A store with a clock of its own
+    /// (PostgreSQL's, shared by every host) is then used instead, so that hosts
+    /// whose clocks disagree still agree on leases and due times; a clock set
+    /// for a test (`ManualClock`) is always used as it is.
+    fn is_system(&self) -> bool {
+        false
+    }
 }
 
 /// The wall clock.
@@ -23,6 +31,10 @@ impl Clock for SystemClock {
             // A clock set before 1970 is a broken machine; 0 keeps ordering sane.
             Err(_) => 0,
         }
+    }
+
+    fn is_system(&self) -> bool {
+        true
     }
 }
 

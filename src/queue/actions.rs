@@ -25,7 +25,7 @@ impl Queue {
             // have moved on since, and must be kept as they are now.
             Step::Move(change) => store.write(|tx| match tx.get(id)? {
                 Some(fresh) if (fresh.state, fresh.status) == (cur.state, cur.status) => {
-                    let next = transition::apply(&fresh, &change, self.now(), None);
+                    let next = transition::apply(&fresh, &change, self.now_in(tx)?, None);
                     tx.update(&fresh, &next)
                 }
                 _ => Ok(false),

@@ -41,9 +41,8 @@ impl Queue {
         loop {
             // Taken before looking, so that a commit made while we look still wakes us.
             let mark = store.change_mark()?;
-            let now = self.now();
             // After the first try, take the write lock only when a claim could succeed.
-            if first || store.read(|tx| tx.may_have_work(now, types))? {
+            if first || store.read(|tx| tx.may_have_work(self.now_in(tx)?, types))? {
                 let leases = self.claim(host_id, options.max, types)?;
                 if !leases.is_empty() {
                     return Ok(leases);
@@ -54,25 +53,31 @@ impl Queue {
                 return Ok(Vec::new());
             }
             // Time alone can make work due (a postponed row, an expired lease).
-            let due = store.read(|tx| tx.next_due())?.map(|t| {
-                let wait_ms = u64::try_from(t.saturating_sub(self.now())).unwrap_or(0);
-                Instant::now() + Duration::from_millis(wait_ms)
-            });
+            let due = store
+                .read(|tx| match tx.next_due()? {
+                    Some(t) => Ok(Some(t.saturating_sub(self.now_in(tx)?))),
+                    None => Ok(None),
+                })?
+                .map(|in_ms| {
+                    let wait_ms = u64::try_from(in_ms).unwrap_or(0);
+                    Instant::now() + Duration::from_millis(wait_ms)
+                });
             store.wait_change(mark, due.map_or(deadline, |d| d.min(deadline)))?;
         }
     }
 
     fn claim(&self, host_id: &str, max: u32, types: Option<&[i32]>) -> Result<Vec<Lease>> {
-        let (claimed, expires_at) = self.store().write(|tx| {
-            let now = self.now();
+        let claimed = self.store().write(|tx| {
+            let (now, store_clock) = self.clock_in(tx)?;
             maintenance::run(tx, now, &self.inner.settings.retry)?;
             let change = ClaimMove::new(host_id, now, self.inner.lease_ms);
             let request = ClaimRequest {
                 change: &change,
                 max,
                 types,
+                store_clock,
             };
-            Ok((tx.claim(&request)?, change.lease_expires_at))
+            tx.claim(&request)
         })?;
         Ok(claimed
             .into_iter()
@@ -84,7 +89,7 @@ impl Queue {
                 name: c.name,
                 data: c.data,
                 attempt: c.retry_count.saturating_add(1),
-                expires_at,
+                expires_at: c.lease_expires_at,
                 dependency_token: c.dependency_token,
                 correlation_id: c.correlation_id,
             })
@@ -98,7 +103,7 @@ impl Queue {
         let store = self.open_store()?;
         operation::check_id(key.id)?;
         store.write(|tx| {
-            let now = self.now();
+            let now = self.now_in(tx)?;
             let renewal = Renewal {
                 key,
                 now,
@@ -140,7 +145,7 @@ impl Queue {
         errors: &ErrorFields,
         retry_at: Option<i64>,
     ) -> Result<Status> {
-        let now = self.now();
+        let now = self.now_in(tx)?;
         let row = lease::held(tx.get(key.id)?, key, now)?;
         let ctx = OutcomeContext {
             next_occurrence: None,
@@ -225,7 +230,7 @@ impl Queue {
     /// One maintenance pass (§6.4) in its own transaction.
     pub fn run_maintenance(&self) -> Result<MaintenanceReport> {
         self.open_store()?
-            .write(|tx| maintenance::run(tx, self.now(), &self.inner.settings.retry))
+            .write(|tx| maintenance::run(tx, self.now_in(tx)?, &self.inner.settings.retry))
     }
 
     /// Waits until the operation is Completed or `timeout` passes, and returns

@@ -111,9 +111,32 @@ impl Queue {
         self.inner.store.is_closed()
     }
 
-    /// The handle's clock reading: UTC ms since the epoch.
+    /// The handle's clock reading: UTC ms since the epoch. With the system
+    /// clock on a store that has a clock of its own (PostgreSQL), the store's
+    /// (one round trip; the machine's clock if the store cannot be reached).
     pub fn now(&self) -> i64 {
+        if self.inner.clock.is_system()
+            && let Ok(Some(t)) = self.store().read(|tx| tx.now())
+        {
+            return t;
+        }
         self.inner.clock.now_ms()
+    }
+
+    /// "Now" inside a transaction: the store's clock when it has one and the
+    /// handle runs on the system clock, else the handle's clock.
+    pub(crate) fn now_in(&self, tx: &dyn crate::store::Read) -> Result<i64> {
+        Ok(self.clock_in(tx)?.0)
+    }
+
+    /// `now_in`, and whether it is the store's clock (a claim reads it again).
+    pub(crate) fn clock_in(&self, tx: &dyn crate::store::Read) -> Result<(i64, bool)> {
+        if self.inner.clock.is_system()
+            && let Some(t) = tx.now()?
+        {
+            return Ok((t, true));
+        }
+        Ok((self.inner.clock.now_ms(), false))
     }
 
     /// The queue-wide settings read at open.
@@ -191,7 +214,7 @@ impl Queue {
     pub fn submit(&self, spec: &OperationSpec) -> Result<i64> {
         let store = self.open_store()?;
         self.validate(spec)?;
-        store.write(|tx| tx.insert(&Queue::new_row(spec, self.now())))
+        store.write(|tx| tx.insert(&Queue::new_row(spec, self.now_in(tx)?)))
     }
 
     /// Adds several operations in one transaction: all or none. Ids are in `specs` order.
@@ -205,7 +228,7 @@ impl Queue {
             })?;
         }
         store.write(|tx| {
-            let now = self.now();
+            let now = self.now_in(tx)?;
             specs
                 .iter()
                 .map(|spec| tx.insert(&Queue::new_row(spec, now)))

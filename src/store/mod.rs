@@ -45,6 +45,10 @@ pub struct ClaimRequest<'a> {
     pub max: u32,
     /// Take only these operation types (`None`: any).
     pub types: Option<&'a [i32]>,
+    /// `change.now` came from the store's clock: the store reads its clock
+    /// again inside the claim itself, so that the claim's time is not earlier
+    /// than a commit its snapshot sees (and moves the lease expiry by as much).
+    pub store_clock: bool,
 }
 
 /// A row taken by a claim: what the host needs of it.
@@ -66,6 +70,8 @@ pub struct Claimed {
     pub dependency_token: Option<String>,
     /// The correlation id.
     pub correlation_id: Option<String>,
+    /// When the lease ends unless renewed, as written.
+    pub lease_expires_at: i64,
 }
 
 /// A lease renewal: push the lease of `key` to `lease_expires_at`, if it is
@@ -83,6 +89,9 @@ pub struct Renewal {
 
 /// The reads of one consistent snapshot.
 pub trait Read {
+    /// The store's own clock in UTC ms, if it has one shared by every host
+    /// (PostgreSQL: the server's); `None` for a store of one machine (SQLite).
+    fn now(&self) -> Result<Option<i64>>;
     /// One row by id.
     fn get(&self, id: i64) -> Result<Option<Operation>>;
     /// Rows matching `filter`, in ascending id (§11).

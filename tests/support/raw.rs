@@ -57,6 +57,7 @@ pub fn recover_and_claim_while<R: Send + 'static>(
             change: &change,
             max: 1,
             types: None,
+            store_clock: false,
         })?;
         assert_eq!(claimed.len(), 1);
         Ok((

@@ -153,7 +153,15 @@ impl PgTx<'_, '_> {
     }
 }
 
+/// The server's clock in UTC ms, read when the expression runs.
+const CLOCK_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
 impl Read for PgTx<'_, '_> {
+    fn now(&self) -> Result<Option<i64>> {
+        let found = self.query(&format!("SELECT {CLOCK_MS}"), &[])?;
+        Ok(found.first().map(|r| r.try_get(0)).transpose()?)
+    }
+
     fn get(&self, id: i64) -> Result<Option<Operation>> {
         let lock = if self.writes { " FOR UPDATE" } else { "" };
         let found = self.query(
@@ -344,14 +352,23 @@ impl Write for PgTx<'_, '_> {
         let change = request.change;
         // MATERIALIZED: the picked rows are fixed before the UPDATE runs, so the
         // planner cannot turn the LIMIT into a loop that updates more rows.
+        // With the store's clock, the claim's time is read by the claim itself,
+        // after its snapshot: never earlier than a commit that snapshot sees
+        // (a predecessor's completion), and the lease moves by as much.
+        let at = if request.store_clock {
+            format!("greatest($3::bigint, {CLOCK_MS})")
+        } else {
+            "$3::bigint".to_owned()
+        };
         let sql = format!(
-            "WITH picked AS MATERIALIZED ({} ORDER BY c.id LIMIT {} FOR UPDATE SKIP LOCKED) \
+            "WITH picked AS MATERIALIZED ({} ORDER BY c.id LIMIT {} FOR UPDATE SKIP LOCKED), \
+                 clock AS MATERIALIZED (SELECT {at} AS at) \
              UPDATE operation AS o SET state = {}, status = {}, host_id = $1, \
-                 lease_expires_at = $2, lock_token = o.lock_token + 1, started_on = $3, \
-                 modified_on = $3 \
-             FROM picked WHERE o.id = picked.id \
+                 lease_expires_at = $2::bigint + (clock.at - $3::bigint), lock_token = o.lock_token + 1, \
+                 started_on = clock.at, modified_on = clock.at \
+             FROM picked, clock WHERE o.id = picked.id \
              RETURNING o.id, o.lock_token, o.operation_type, o.name, o.data, o.retry_count, \
-                 o.dependency_token, o.correlation_id",
+                 o.dependency_token, o.correlation_id, o.lease_expires_at",
             eligible_sql(change.from.state(), request.types.is_some()),
             request.max,
             change.to.state().code(),
@@ -385,6 +402,7 @@ impl Write for PgTx<'_, '_> {
                     retry_count: r.try_get(5)?,
                     dependency_token: r.try_get(6)?,
                     correlation_id: r.try_get(7)?,
+                    lease_expires_at: r.try_get(8)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

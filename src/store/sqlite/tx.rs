@@ -21,6 +21,11 @@ impl<'c> SqliteTx<'c> {
 }
 
 impl Read for SqliteTx<'_> {
+    fn now(&self) -> Result<Option<i64>> {
+        // One machine: the handle's clock is the only clock.
+        Ok(None)
+    }
+
     fn get(&self, id: i64) -> Result<Option<Operation>> {
         rows::get(self.conn, id)
     }

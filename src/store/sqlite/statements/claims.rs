@@ -57,7 +57,7 @@ pub fn claim_sql(change: &ClaimMove, types: Option<&[i32]>, max: u32) -> String 
              lease_expires_at = ?2, lock_token = lock_token + 1, started_on = ?3, modified_on = ?3 \
          WHERE id {pick} ({eligible} ORDER BY c.id LIMIT {max}) \
          RETURNING id, lock_token, operation_type, name, data, retry_count, dependency_token, \
-             correlation_id",
+             correlation_id, lease_expires_at",
         state = change.to.state().code(),
         status = change.to.code(),
         eligible = eligible_sql(change.from.state(), types)
@@ -80,6 +80,7 @@ pub fn claim(conn: &Connection, request: &ClaimRequest<'_>) -> Result<Vec<Claime
             retry_count: r.get(5)?,
             dependency_token: r.get(6)?,
             correlation_id: r.get(7)?,
+            lease_expires_at: r.get(8)?,
         })
     })?;
     let mut claimed = rows.collect::<rusqlite::Result<Vec<_>>>()?;

@@ -217,7 +217,9 @@ fn submitters_workers_and_a_user_race() {
                     // Cancels are rarer, so that most operations still succeed.
                     0..=14 => q.cancel(id),
                     15..=54 => q.pause(id),
-                    55..=74 => q.postpone(id, q.now() + 5 + rng.below(30) as i64),
+                    // 50 ms ahead at least: the time must still be ahead when the
+                    // store checks it, a round trip later on a server.
+                    55..=74 => q.postpone(id, q.now() + 50 + rng.below(30) as i64),
                     _ => q.resume(id),
                 };
                 actions.fetch_add(1, Ordering::SeqCst);
