@@ -63,6 +63,16 @@ pub fn is_postgres_target(target: &str) -> bool {
             .any(|k| t.starts_with(k))
 }
 
+/// The idle connections and how many exist (idle + checked out).
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Client>,
+    open: usize,
+}
+
+/// How long a call waits for a free connection before giving `Busy`.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Wakes this handle's waiters when a write commits (here or anywhere).
 #[derive(Debug, Default)]
 struct Notifier {
@@ -77,7 +87,9 @@ pub struct PgStore {
     config: Config,
     options: PgOptions,
     channel: String,
-    pool: Mutex<Vec<Client>>,
+    pool: Mutex<Pool>,
+    /// Signalled when a connection goes back to the pool.
+    returned: Condvar,
     listener: Mutex<Option<Client>>,
     notifier: Notifier,
     closed: std::sync::atomic::AtomicBool,
@@ -121,7 +133,11 @@ impl PgStore {
             config,
             channel,
             options,
-            pool: Mutex::new(vec![first]),
+            pool: Mutex::new(Pool {
+                idle: vec![first],
+                open: 1,
+            }),
+            returned: Condvar::new(),
             listener: Mutex::new(Some(listener)),
             notifier: Notifier::default(),
             closed: std::sync::atomic::AtomicBool::new(false),
@@ -139,24 +155,48 @@ impl PgStore {
         Ok(())
     }
 
-    /// A pooled connection, or a new one.
+    /// An idle connection, a new one while fewer than `pool_size` exist, or
+    /// (all busy) the next one returned; `Busy` after `CHECKOUT_TIMEOUT`.
     fn checkout(&self) -> Result<Client> {
         self.check_open()?;
-        if let Some(c) = self.pool.lock().pop()
-            && !c.is_closed()
-        {
-            return Ok(c);
+        let deadline = Instant::now() + CHECKOUT_TIMEOUT;
+        let mut pool = self.pool.lock();
+        loop {
+            while let Some(c) = pool.idle.pop() {
+                if !c.is_closed() {
+                    return Ok(c);
+                }
+                pool.open -= 1;
+            }
+            if pool.open < self.options.pool_size {
+                pool.open += 1;
+                drop(pool);
+                let made = connect(&self.config, &self.target).and_then(|mut c| {
+                    set_search_path(&mut c, &self.options.schema)?;
+                    Ok(c)
+                });
+                if made.is_err() {
+                    self.pool.lock().open -= 1;
+                    self.returned.notify_one();
+                }
+                return made;
+            }
+            if self.returned.wait_until(&mut pool, deadline).timed_out() {
+                return Err(Error::Busy);
+            }
+            self.check_open()?;
         }
-        let mut c = connect(&self.config, &self.target)?;
-        set_search_path(&mut c, &self.options.schema)?;
-        Ok(c)
     }
 
     fn checkin(&self, client: Client) {
         let mut pool = self.pool.lock();
-        if !client.is_closed() && pool.len() < self.options.pool_size && !self.is_closed() {
-            pool.push(client);
+        if client.is_closed() || self.is_closed() {
+            pool.open -= 1;
+        } else {
+            pool.idle.push(client);
         }
+        drop(pool);
+        self.returned.notify_one();
     }
 
     fn bump_local(&self) {
@@ -209,9 +249,13 @@ impl Store for PgStore {
         self.closed
             .store(true, std::sync::atomic::Ordering::Release);
         if std::process::id() == self.pid {
-            self.pool.lock().clear();
+            let mut pool = self.pool.lock();
+            pool.open -= pool.idle.len();
+            pool.idle.clear();
+            drop(pool);
             drop(self.listener.lock().take());
         }
+        self.returned.notify_all();
         self.notifier.changed.notify_all();
     }
 
@@ -219,7 +263,7 @@ impl Store for PgStore {
         self.closed
             .store(true, std::sync::atomic::Ordering::Release);
         // The sockets are the parent's: leak them rather than send a Terminate.
-        for c in self.pool.lock().drain(..) {
+        for c in self.pool.lock().idle.drain(..) {
             std::mem::forget(c);
         }
         if let Some(c) = self.listener.lock().take() {
