@@ -228,6 +228,15 @@ fn redacted(config: &Config) -> String {
             postgres::config::Host::Unix(path) => path.display().to_string(),
         })
         .collect();
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    let hosts: Vec<String> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| match ports.get(i).or(ports.first()) {
+            Some(p) => format!("{h}:{p}"),
+            None => h.clone(),
+        })
+        .collect();
     format!(
         "postgres://{}@{}/{}",
         config.get_user().unwrap_or(""),
