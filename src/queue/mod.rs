@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::lease;
 use crate::operation::{self, CountRow, Filter, Operation, OperationSpec};
-use crate::settings::Settings;
+use crate::settings::{Settings, SettingsUpdate};
 use crate::store::postgres::{PgStore, is_postgres_target};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{NewOperation, Store};
@@ -68,13 +68,16 @@ impl Queue {
                 options.busy_timeout,
             )?),
         };
-        Queue::with_store(store, &options)
+        Queue::with_store(store, &options, &update)
     }
 
-    /// A queue over an open store: writes the settings `options` names and
-    /// reads them all.
-    fn with_store(store: Box<dyn Store>, options: &Options) -> Result<Queue> {
-        let update = options.settings_update();
+    /// A queue over an open store: writes the settings of `update` and reads
+    /// them all.
+    fn with_store(
+        store: Box<dyn Store>,
+        options: &Options,
+        update: &SettingsUpdate,
+    ) -> Result<Queue> {
         let settings = if update.is_empty() {
             store.read(Settings::load)?
         } else {

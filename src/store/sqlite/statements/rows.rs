@@ -7,6 +7,7 @@ use crate::operation::Operation;
 use crate::store::NewOperation;
 use crate::transition::{State, Status};
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::sync::LazyLock;
 
 pub(crate) const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency_token, \
     postpone_until, host_id, lease_expires_at, lock_token, retry_count, error_code, message, \
@@ -54,8 +55,10 @@ pub(crate) fn operation_from_row(row: &Row<'_>) -> rusqlite::Result<Operation> {
 
 /// One row by id.
 pub fn get(conn: &Connection, id: i64) -> Result<Option<Operation>> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM operation WHERE id = ?1"))?;
+    // Built once: every host outcome and user action runs it.
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {COLUMNS} FROM operation WHERE id = ?1"));
+    let mut stmt = conn.prepare_cached(&SQL)?;
     Ok(stmt.query_row([id], operation_from_row).optional()?)
 }
 
@@ -81,20 +84,6 @@ pub fn insert(conn: &Connection, row: &NewOperation<'_>) -> Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
-/// The compare-and-set `UPDATE` of every move, without the lock-token condition.
-macro_rules! update_sql {
-    ($extra:literal) => {
-        concat!(
-            "UPDATE operation SET state = ?2, status = ?3, postpone_until = ?4, host_id = ?5, \
-             lease_expires_at = ?6, retry_count = ?7, error_code = ?8, message = ?9, \
-             friendly_message = ?10, modified_on = ?11, completed_on = ?12, \
-             execution_time_span = ?13 \
-             WHERE id = ?1 AND state = ?14 AND status = ?15",
-            $extra
-        )
-    };
-}
-
 /// Writes `next` over the row if it still has the (state, status) of `cur`,
 /// and, for a host outcome, the lock token of `key`: the compare-and-set of
 /// every move. Returns false when the row changed or is gone.
@@ -104,11 +93,17 @@ pub fn update(
     cur: &Operation,
     next: &Operation,
 ) -> Result<bool> {
-    let mut stmt = match key {
-        None => conn.prepare_cached(update_sql!(""))?,
-        Some(_) => conn.prepare_cached(update_sql!(" AND lock_token = ?16"))?,
-    };
-    let values = params![
+    // One statement for both: `id = ?1` finds the row by its key, so the
+    // token condition is a filter on one row whichever way it is bound.
+    let mut stmt = conn.prepare_cached(
+        "UPDATE operation SET state = ?2, status = ?3, postpone_until = ?4, host_id = ?5, \
+         lease_expires_at = ?6, retry_count = ?7, error_code = ?8, message = ?9, \
+         friendly_message = ?10, modified_on = ?11, completed_on = ?12, \
+         execution_time_span = ?13 \
+         WHERE id = ?1 AND state = ?14 AND status = ?15 \
+           AND (?16 IS NULL OR lock_token = ?16)",
+    )?;
+    let n = stmt.execute(params![
         cur.id,
         next.state.code(),
         next.status.code(),
@@ -124,15 +119,8 @@ pub fn update(
         next.execution_time_span,
         cur.state.code(),
         cur.status.code(),
-    ];
-    let n = match key {
-        None => stmt.execute(values)?,
-        Some(key) => {
-            let mut held = values.to_vec();
-            held.push(&key.lock_token);
-            stmt.execute(held.as_slice())?
-        }
-    };
+        key.map(|k| k.lock_token),
+    ])?;
     Ok(n == 1)
 }
 
