@@ -68,6 +68,8 @@ pub struct Findings {
     pub late: usize,
     pub slow_recoveries: usize,
     pub worker_errors: usize,
+    /// Worker errors by call and message (numbers left out), for the notes.
+    pub error_kinds: BTreeMap<String, usize>,
     pub bad_shifts: usize,
     pub notes: Vec<String>,
 }
@@ -159,7 +161,8 @@ fn read_logs(inp: &Input, leases: &mut Leases, r: &mut Findings) -> AnyResult<()
                     };
                     if leases.entry(id).or_default().insert(token, rec).is_some() {
                         r.overlaps += 1;
-                        r.notes.push(format!("op {id}: token {token} handed out twice"));
+                        r.notes
+                            .push(format!("op {id}: token {token} handed out twice"));
                     }
                 }
                 ("CALL", Some(id), Some(token)) => {
@@ -171,7 +174,9 @@ fn read_logs(inp: &Input, leases: &mut Leases, r: &mut Findings) -> AnyResult<()
                         start: num(4).unwrap_or(0) + inp.offset,
                         res: Res::Unknown,
                     });
-                    open.entry((id, token)).or_default().push(rec.calls.len() - 1);
+                    open.entry((id, token))
+                        .or_default()
+                        .push(rec.calls.len() - 1);
                 }
                 ("DONE", Some(id), Some(token)) => {
                     let slot = open.get_mut(&(id, token)).filter(|v| !v.is_empty());
@@ -191,7 +196,19 @@ fn read_logs(inp: &Input, leases: &mut Leases, r: &mut Findings) -> AnyResult<()
                         rec.calls[at].res = res;
                     }
                 }
-                ("ERR", _, _) => r.worker_errors += 1,
+                ("ERR", _, _) => {
+                    r.worker_errors += 1;
+                    let text: String = f
+                        .iter()
+                        .skip(3)
+                        .take(8)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let text: String = text.chars().filter(|c| !c.is_ascii_digit()).collect();
+                    let kind = format!("{} {text}", f.get(1).unwrap_or(&"?"));
+                    *r.error_kinds.entry(kind).or_default() += 1;
+                }
                 _ => {}
             }
         }
@@ -265,6 +282,16 @@ pub fn run(inp: &Input) -> AnyResult<Findings> {
         }
     }
     order(inp, &by_id, &leases, &mut r);
+    let mut kinds: Vec<(&String, &usize)> = r.error_kinds.iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(a.1));
+    let kinds: Vec<String> = kinds
+        .iter()
+        .take(6)
+        .map(|(k, n)| format!("{n} x {k}"))
+        .collect();
+    if !kinds.is_empty() {
+        r.notes.push(format!("worker errors: {}", kinds.join("; ")));
+    }
     Ok(r)
 }
 
@@ -283,18 +310,29 @@ fn exactly_once(id: i64, row: &Operation, per: &BTreeMap<i64, LeaseRec>, r: &mut
     let unknown = completes(Res::Unknown);
     let last = per.keys().next_back().copied();
     let bad = if accepted.len() > 1 {
-        Some(format!("{} accepted completes {accepted:?}", accepted.len()))
+        Some(format!(
+            "{} accepted completes {accepted:?}",
+            accepted.len()
+        ))
     } else if let Some(&t) = accepted.first() {
-        (t != row.lock_token).then(|| format!("completed under token {t}, row token {}", row.lock_token))
+        (t != row.lock_token)
+            .then(|| format!("completed under token {t}, row token {}", row.lock_token))
     } else if unknown.contains(&row.lock_token) {
         r.ambiguous += 1;
         None
     } else {
-        Some(format!("final token {} has no complete in the logs", row.lock_token))
+        Some(format!(
+            "final token {} has no complete in the logs",
+            row.lock_token
+        ))
     };
     let bad = bad.or_else(|| {
-        last.filter(|&t| t > row.lock_token)
-            .map(|t| format!("claimed under token {t} after completing under {}", row.lock_token))
+        last.filter(|&t| t > row.lock_token).map(|t| {
+            format!(
+                "claimed under token {t} after completing under {}",
+                row.lock_token
+            )
+        })
     });
     if let Some(text) = bad {
         r.twice += 1;

@@ -152,7 +152,11 @@ impl Fleet {
     /// Leases the running workers of `host` hold now (START without STOP in their logs).
     pub fn holding(&self, host: usize) -> usize {
         let mut held = 0;
-        for slot in self.slots.iter().filter(|s| s.host == host && s.child.is_some()) {
+        for slot in self
+            .slots
+            .iter()
+            .filter(|s| s.host == host && s.child.is_some())
+        {
             let text = std::fs::read_to_string(&slot.log).unwrap_or_default();
             let mut open: HashSet<(&str, &str)> = HashSet::new();
             for line in text.lines() {

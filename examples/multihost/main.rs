@@ -45,9 +45,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("worker") => worker::main(&args[1..]),
         Some("run") => scenario::main(&args[1..]),
-        _ => Err("usage: multihost run [--smoke] --url URL --pg-dir DIR --dir DIR [...] \
+        _ => Err(
+            "usage: multihost run [--smoke] --url URL --pg-dir DIR --dir DIR [...] \
                   | multihost worker URL SCHEMA HOST LOG SEED LEASE_MS WORK_MIN WORK_MAX"
-            .into()),
+                .into(),
+        ),
     };
     match result {
         Ok(code) => code,

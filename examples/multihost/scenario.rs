@@ -75,7 +75,11 @@ fn config(args: &[String]) -> AnyResult<Config> {
             "--drain-seconds" => c.drain_seconds = parse(a, Some(val()?))?,
             "--scenarios" => {
                 c.scenarios = val()?.split(',').map(str::to_string).collect();
-                if let Some(bad) = c.scenarios.iter().find(|s| !SCENARIOS.contains(&s.as_str())) {
+                if let Some(bad) = c
+                    .scenarios
+                    .iter()
+                    .find(|s| !SCENARIOS.contains(&s.as_str()))
+                {
                     return Err(format!("unknown scenario {bad}; known: {SCENARIOS:?}"));
                 }
             }

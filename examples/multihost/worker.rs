@@ -80,8 +80,11 @@ impl Worker {
         self.log.line(&line);
         self.errors_in_row += 1;
         if self.errors_in_row >= REOPEN_AFTER {
-            self.log
-                .line(&format!("ERR reopen {} after {} errors", mono_ms(), REOPEN_AFTER));
+            self.log.line(&format!(
+                "ERR reopen {} after {} errors",
+                mono_ms(),
+                REOPEN_AFTER
+            ));
             self.q = None;
             self.errors_in_row = 0;
         }
