@@ -12,9 +12,11 @@
 
 mod error;
 mod schema;
+mod target;
 mod tx;
 
 pub use schema::SCHEMA_VERSION;
+pub use target::is_postgres_target;
 
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};
@@ -24,12 +26,16 @@ use postgres::{Client, Config, NoTls};
 use std::any::Any;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
+use target::{redacted, take_own_parameters};
 use tx::PgTx;
 
 /// How often a waiter looks at the store even without a notification.
 pub const POLL_FALLBACK: Duration = Duration::from_millis(500);
 
-/// The options of the PostgreSQL store (`Options::postgres`).
+/// The options of the PostgreSQL store (`Options::postgres`). The target can
+/// also carry `schema` and `pool_size` as URL query parameters
+/// (`postgres://h/db?schema=jobs`) or conninfo words (`schema=jobs`), so every
+/// language sets them through the one open call; a parameter in the target wins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgOptions {
     /// The PostgreSQL schema that holds the queue (default `asyncop`): a
@@ -49,18 +55,6 @@ impl Default for PgOptions {
             connect_timeout: Duration::from_secs(10),
         }
     }
-}
-
-/// Whether `target` names a PostgreSQL database rather than a file: a
-/// `postgres://` or `postgresql://` URL, or a key=value conninfo string whose
-/// first word is `host=`, `dbname=`, `user=` or `port=`.
-pub fn is_postgres_target(target: &str) -> bool {
-    let t = target.trim_start();
-    t.starts_with("postgres://")
-        || t.starts_with("postgresql://")
-        || ["host=", "dbname=", "user=", "port=", "hostaddr="]
-            .iter()
-            .any(|k| t.starts_with(k))
 }
 
 /// The idle connections and how many exist (idle + checked out).
@@ -109,14 +103,15 @@ impl std::fmt::Debug for PgStore {
 impl PgStore {
     /// Connects to `target` (URL or conninfo), creates or migrates the schema
     /// (under an advisory lock), and starts listening for changes.
-    pub fn open(target: &str, options: PgOptions) -> Result<PgStore> {
+    pub fn open(target: &str, mut options: PgOptions) -> Result<PgStore> {
+        let target = take_own_parameters(target, &mut options)?;
         schema::check_schema_name(&options.schema)?;
         if options.pool_size == 0 {
             return Err(Error::InvalidArgument(
                 "pool_size must be at least 1".into(),
             ));
         }
-        let mut config = Config::from_str(target).map_err(|e| {
+        let mut config = Config::from_str(&target).map_err(|e| {
             Error::InvalidArgument(format!("not a PostgreSQL URL or conninfo: {e}"))
         })?;
         config.connect_timeout(options.connect_timeout);
@@ -216,33 +211,6 @@ fn connect(config: &Config, shown: &str) -> Result<Client> {
 fn set_search_path(client: &mut Client, schema: &str) -> Result<()> {
     client.batch_execute(&format!("SET search_path TO \"{schema}\""))?;
     Ok(())
-}
-
-/// The target without its password, for messages.
-fn redacted(config: &Config) -> String {
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .map(|h| match h {
-            postgres::config::Host::Tcp(name) => name.clone(),
-            postgres::config::Host::Unix(path) => path.display().to_string(),
-        })
-        .collect();
-    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
-    let hosts: Vec<String> = hosts
-        .iter()
-        .enumerate()
-        .map(|(i, h)| match ports.get(i).or(ports.first()) {
-            Some(p) => format!("{h}:{p}"),
-            None => h.clone(),
-        })
-        .collect();
-    format!(
-        "postgres://{}@{}/{}",
-        config.get_user().unwrap_or(""),
-        hosts.join(","),
-        config.get_dbname().unwrap_or("")
-    )
 }
 
 impl Store for PgStore {
