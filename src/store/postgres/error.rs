@@ -27,6 +27,12 @@ impl From<postgres::Error> for Error {
         {
             return Error::Busy;
         }
+        // Two claimers raced for one dependency token (retried; this is what is left).
+        if e.as_db_error().and_then(|db| db.constraint())
+            == Some(super::retry::ONE_LOCKED_PER_TOKEN)
+        {
+            return Error::Busy;
+        }
         match code.code().get(..2) {
             // Connection exceptions, authorization, invalid catalog (no such database),
             // operator intervention (shutdown), insufficient resources.
