@@ -8,6 +8,7 @@
 mod bad_targets;
 mod proxy;
 mod reconnect;
+mod tls;
 
 use asyncop::{Options, PgOptions, Queue};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -53,7 +54,8 @@ pub fn url_via(addr: SocketAddr, schema: &str) -> String {
     let url = url();
     let (head, rest) = url.split_once('@').expect("user@");
     let db = rest.split_once('/').map_or("", |(_, db)| db);
-    format!("{head}@{addr}/{db}?schema={schema}")
+    // Plain: the proxy reads the protocol to find COMMIT.
+    format!("{head}@{addr}/{db}?schema={schema}&sslmode=disable")
 }
 
 /// Options with a retry window of `retry`.

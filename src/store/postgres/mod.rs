@@ -14,10 +14,12 @@ mod pool;
 mod retry;
 mod schema;
 mod target;
+mod tls;
 mod tx;
 
 pub use schema::SCHEMA_VERSION;
 pub use target::is_postgres_target;
+pub use tls::SslMode;
 
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};
@@ -28,6 +30,7 @@ use postgres::Config;
 use postgres::fallible_iterator::FallibleIterator;
 use retry::{Fault, Retries};
 use std::any::Any;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -54,6 +57,12 @@ pub struct PgOptions {
     /// after a lost connection (a server restart, a dropped link) before it
     /// returns `Io` (default 20 s).
     pub retry_timeout: Duration,
+    /// Whether and how to use TLS (libpq's `sslmode`; default `Prefer`). The
+    /// target's `sslmode` parameter sets it too.
+    pub ssl_mode: SslMode,
+    /// A PEM file of certificates to trust besides the Mozilla roots (libpq's
+    /// `sslrootcert`, which the target can carry too).
+    pub ssl_root_cert: Option<PathBuf>,
 }
 
 impl Default for PgOptions {
@@ -63,6 +72,8 @@ impl Default for PgOptions {
             pool_size: 4,
             connect_timeout: Duration::from_secs(10),
             retry_timeout: Duration::from_secs(20),
+            ssl_mode: SslMode::default(),
+            ssl_root_cert: None,
         }
     }
 }
@@ -128,19 +139,27 @@ impl PgStore {
             Error::InvalidArgument(format!("not a PostgreSQL URL or conninfo: {e}"))
         })?;
         config.connect_timeout(options.connect_timeout);
-        config.application_name("asyncop");
+        if config.get_application_name().is_none() {
+            config.application_name("asyncop");
+        }
+        let tls = tls::connector(
+            &mut config,
+            options.ssl_mode,
+            options.ssl_root_cert.as_ref(),
+        )?;
         if config.get_tcp_user_timeout().is_none() {
             config.tcp_user_timeout(TCP_USER_TIMEOUT);
         }
         let shown = redacted(&config);
-        let mut first = pool::connect(&config, &shown).map_err(|f| f.error)?;
+        let mut first = pool::connect(&config, &tls, &shown).map_err(|f| f.error)?;
         schema::migrate(&mut first, &options.schema)?;
         pool::set_search_path(&mut first, &options.schema).map_err(|f| f.error)?;
         let channel = format!("asyncop_{}", options.schema);
-        let mut listener = pool::connect(&config, &shown).map_err(|f| f.error)?;
+        let mut listener = pool::connect(&config, &tls, &shown).map_err(|f| f.error)?;
         listener.batch_execute(&format!("LISTEN \"{channel}\""))?;
         let pool = Pool::new(
             config,
+            tls,
             shown.clone(),
             options.schema.clone(),
             options.pool_size,

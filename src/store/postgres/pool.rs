@@ -4,9 +4,10 @@
 //! After `fork()`, a child never touches the parent's connections.
 
 use super::retry::{Fault, fault_of};
+use super::tls::Connector;
 use crate::error::Error;
 use parking_lot::{Condvar, Mutex};
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config};
 use std::time::{Duration, Instant};
 
 /// How long a call waits for a free connection before giving `Busy`.
@@ -45,6 +46,7 @@ struct Slots {
 /// A bounded pool of connections to one schema.
 pub(super) struct Pool {
     config: Config,
+    tls: Connector,
     /// The target as messages show it (no password).
     shown: String,
     schema: String,
@@ -60,6 +62,7 @@ impl Pool {
     /// A pool whose first connection is `first`.
     pub(super) fn new(
         config: Config,
+        tls: Connector,
         shown: String,
         schema: String,
         size: usize,
@@ -67,6 +70,7 @@ impl Pool {
     ) -> Pool {
         Pool {
             config,
+            tls,
             shown,
             schema,
             size,
@@ -133,7 +137,7 @@ impl Pool {
 
     /// A new connection to the database (not counted in the pool).
     pub(super) fn connect(&self) -> std::result::Result<Client, Failure> {
-        connect(&self.config, &self.shown)
+        connect(&self.config, &self.tls, &self.shown)
     }
 
     /// Drops the idle connections (a `Terminate` each) and wakes every waiter.
@@ -157,8 +161,14 @@ impl Pool {
 }
 
 /// A connection to `config`, its failure named by `shown` (never the password).
-pub(super) fn connect(config: &Config, shown: &str) -> std::result::Result<Client, Failure> {
-    config.connect(NoTls).map_err(|e| {
+// The connector is `Copy` without the `tls` feature, a shared config with it.
+#[allow(clippy::clone_on_copy)]
+pub(super) fn connect(
+    config: &Config,
+    tls: &Connector,
+    shown: &str,
+) -> std::result::Result<Client, Failure> {
+    config.connect(tls.clone()).map_err(|e| {
         let fault = fault_of(&e);
         let error = match Error::from(e) {
             Error::Io(m) | Error::Internal(m) => {
