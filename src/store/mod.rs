@@ -173,30 +173,30 @@ pub trait Store: Send + Sync + Debug {
 
 impl dyn Store + '_ {
     /// Runs `f` in one write transaction and returns its value once committed.
-    pub fn write<T: Send>(&self, f: impl FnOnce(&dyn Write) -> Result<T> + Send) -> Result<T> {
-        let mut f = Some(f);
+    /// A store may run `f` more than once (a server store retries a
+    /// transaction that a serialization failure, a deadlock or a lost
+    /// connection rolled back), so `f` only reads and writes through `tx`.
+    pub fn write<T: Send>(&self, mut f: impl FnMut(&dyn Write) -> Result<T> + Send) -> Result<T> {
         let mut value = None;
         self.write_dyn(&mut |tx| {
-            let f = f.take().ok_or_else(ran_twice)?;
             value = Some(f(tx)?);
             Ok(())
         })?;
-        value.ok_or_else(ran_twice)
+        value.ok_or_else(ran_not)
     }
 
-    /// Runs `f` on one consistent snapshot.
-    pub fn read<T>(&self, f: impl FnOnce(&dyn Read) -> Result<T>) -> Result<T> {
-        let mut f = Some(f);
+    /// Runs `f` on one consistent snapshot (more than once if a server store
+    /// retries it, as `write`).
+    pub fn read<T>(&self, mut f: impl FnMut(&dyn Read) -> Result<T>) -> Result<T> {
         let mut value = None;
         self.read_dyn(&mut |tx| {
-            let f = f.take().ok_or_else(ran_twice)?;
             value = Some(f(tx)?);
             Ok(())
         })?;
-        value.ok_or_else(ran_twice)
+        value.ok_or_else(ran_not)
     }
 }
 
-fn ran_twice() -> Error {
-    Error::Internal("a store ran a transaction body twice or not at all".into())
+fn ran_not() -> Error {
+    Error::Internal("a store committed without running the transaction body".into())
 }

@@ -1,5 +1,6 @@
 //! The storage interface's commands on one PostgreSQL transaction.
 
+use super::retry::{Fault, fault_of};
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, Operation};
@@ -17,7 +18,13 @@ const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency
 /// A transaction of `PgStore`, and whether it changed something waiters care about.
 pub(super) struct PgTx<'a, 'c> {
     tx: RefCell<&'a mut Transaction<'c>>,
+    /// A row changed that waiters care about (a `NOTIFY` at commit).
     changed: Cell<bool>,
+    /// A row changed at all (a renewal too): a lost commit reply must then be
+    /// resolved, not ignored.
+    wrote: Cell<bool>,
+    /// Why the last statement failed, if running the transaction again may help.
+    fault: Cell<Option<Fault>>,
     /// A write transaction: `get` locks the row (`FOR UPDATE`), so that the
     /// decision taken on it and the compare-and-set that writes it see the
     /// same row, as under SQLite's single writer.
@@ -29,6 +36,8 @@ impl<'a, 'c> PgTx<'a, 'c> {
         PgTx {
             tx: RefCell::new(tx),
             changed: Cell::new(false),
+            wrote: Cell::new(false),
+            fault: Cell::new(None),
             writes,
         }
     }
@@ -38,14 +47,43 @@ impl<'a, 'c> PgTx<'a, 'c> {
         self.changed.get()
     }
 
+    /// Whether a statement of this transaction changed a row.
+    pub(super) fn wrote(&self) -> bool {
+        self.wrote.get()
+    }
+
+    /// Why the transaction failed, if running it again may help.
+    pub(super) fn fault(&self) -> Option<Fault> {
+        self.fault.get()
+    }
+
+    fn noted<T>(&self, result: std::result::Result<T, postgres::Error>) -> Result<T> {
+        result.map_err(|e| {
+            self.fault.set(fault_of(&e));
+            e.into()
+        })
+    }
+
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        Ok(self.tx.borrow_mut().query(sql, params)?)
+        let result = self.tx.borrow_mut().query(sql, params);
+        self.noted(result)
+    }
+
+    /// A statement that changes the rows it returns.
+    fn query_writing(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let rows = self.query(sql, params)?;
+        if !rows.is_empty() {
+            self.wrote.set(true);
+        }
+        Ok(rows)
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let n = self.tx.borrow_mut().execute(sql, params)?;
+        let result = self.tx.borrow_mut().execute(sql, params);
+        let n = self.noted(result)?;
         if n > 0 {
             self.changed.set(true);
+            self.wrote.set(true);
         }
         Ok(n)
     }
@@ -318,14 +356,14 @@ impl Write for PgTx<'_, '_> {
         if let Some(t) = token {
             // Submits of one token are serialised until commit, so that per-token
             // id order is commit order (a claim relies on it).
-            self.tx.borrow_mut().execute(
+            self.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended($1, 1))",
                 &[&t],
             )?;
         }
         let state = i32::from(row.status.state().code());
         let status = i32::from(row.status.code());
-        let found = self.query(
+        let found = self.query_writing(
             "INSERT INTO operation (name, operation_type, state, status, data, dependency_token, \
              postpone_until, correlation_id, created_on, modified_on) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
@@ -377,12 +415,12 @@ impl Write for PgTx<'_, '_> {
         let found = match request.types {
             Some(t) => {
                 let t = t.to_vec();
-                self.query(
+                self.query_writing(
                     &sql,
                     &[&change.host_id, &change.lease_expires_at, &change.now, &t],
                 )?
             }
-            None => self.query(
+            None => self.query_writing(
                 &sql,
                 &[&change.host_id, &change.lease_expires_at, &change.now],
             )?,
@@ -412,7 +450,7 @@ impl Write for PgTx<'_, '_> {
 
     fn renew(&self, renewal: &Renewal) -> Result<Option<Status>> {
         let key = renewal.key;
-        let found = self.query(
+        let found = self.query_writing(
             "UPDATE operation SET lease_expires_at = $4 \
              WHERE id = $1 AND state = 2 AND lock_token = $2 AND lease_expires_at > $3 \
              RETURNING status",
