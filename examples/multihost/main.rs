@@ -29,6 +29,7 @@
 mod check;
 mod faults;
 mod fleet;
+mod logs;
 mod scenario;
 mod worker;
 

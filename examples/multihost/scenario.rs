@@ -42,9 +42,9 @@ fn config(args: &[String]) -> AnyResult<Config> {
         hosts: 3,
         per_host: 2,
         ops: 6_000,
-        kills: 8,
-        cuts: 3,
-        restarts: 3,
+        kills: 20,
+        cuts: 5,
+        restarts: 6,
         work: (10, 60),
         drain_seconds: 600,
         scenarios: SCENARIOS.iter().map(|s| s.to_string()).collect(),
@@ -142,6 +142,7 @@ fn admin(c: &Config, schema: &str) -> AnyResult<Queue> {
             schema: schema.into(),
             pool_size: 2,
             connect_timeout: Duration::from_secs(3),
+            ..PgOptions::default()
         },
         lease: Duration::from_millis(c.lease_ms),
         // A retry budget lease expiries never use up, and a short back-off.

@@ -101,6 +101,7 @@ impl Worker {
                     schema: self.schema.clone(),
                     pool_size: 2,
                     connect_timeout: Duration::from_secs(3),
+                    ..PgOptions::default()
                 },
                 ..Options::default()
             };
