@@ -57,6 +57,7 @@ pub struct Input<'a> {
 #[derive(Default)]
 pub struct Findings {
     pub lease_lost_completes: usize,
+    pub lease_lost_renews: usize,
     pub ambiguous: usize,
     pub taken_over: usize,
     pub lost: usize,
@@ -82,8 +83,9 @@ impl Findings {
             && self.early == 0;
         let specific = match scenario {
             "kill" => f.kills_holding > 0,
-            // The point of a cut: a host that held leases comes back and is refused.
-            "cut" => f.cuts_holding > 0 && self.lease_lost_completes > 0,
+            // The point of a cut: a host that held leases comes back and its late calls
+            // are refused (a complete, or a renewal when its work was long).
+            "cut" => f.cuts_holding > 0 && self.lease_lost_completes + self.lease_lost_renews > 0,
             "restart" => f.restarts > 0,
             "skew" => self.late == 0 && self.slow_recoveries == 0 && self.bad_shifts == 0,
             _ => true,

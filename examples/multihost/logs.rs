@@ -108,8 +108,10 @@ pub fn read_logs(inp: &Input, leases: &mut Leases, r: &mut Findings) -> AnyResul
                         "LeaseLost" | "Busy" | "Closed" => Res::Refused,
                         _ => Res::Unknown,
                     };
-                    if f.get(3) == Some(&"complete") && f.get(4) == Some(&"LeaseLost") {
-                        r.lease_lost_completes += 1;
+                    match (f.get(3), f.get(4)) {
+                        (Some(&"complete"), Some(&"LeaseLost")) => r.lease_lost_completes += 1,
+                        (Some(&"renew"), Some(&"LeaseLost")) => r.lease_lost_renews += 1,
+                        _ => {}
                     }
                     if let Some(rec) = leases.get_mut(&id).and_then(|m| m.get_mut(&token)) {
                         rec.calls[at].res = res;

@@ -284,8 +284,8 @@ fn run(c: &Config, name: &str, n: u64) -> AnyResult<bool> {
     let ok = finished && findings.passed(name, &f);
     println!(
         "multihost: {name}: operations {} (dependency {}, postponed {}), kills {} ({} workers, \
-         {} holding leases), link cuts {} ({} holding leases), restarts {}, LeaseLost completes {}, \
-         ambiguous completes {}, taken over {}, lost {}, overlaps {}, completed twice {}, \
+         {} holding leases), link cuts {} ({} holding leases), restarts {}, LeaseLost completes {} \
+         (renewals {}), ambiguous completes {}, taken over {}, lost {}, overlaps {}, completed twice {}, \
          order violations {}, early {}, late {}, slow recoveries {}, worker errors {}, \
          unexpected exits {}, db clock offset rtt {} ms, {:.1} s: {}",
         submitted.len(),
@@ -298,6 +298,7 @@ fn run(c: &Config, name: &str, n: u64) -> AnyResult<bool> {
         f.cuts_holding,
         f.restarts,
         findings.lease_lost_completes,
+        findings.lease_lost_renews,
         findings.ambiguous,
         findings.taken_over,
         findings.lost,

@@ -153,7 +153,7 @@ impl Worker {
         let key = l.key();
         // Mostly short work; now and then (alone in its batch) longer than the lease, so
         // renewals happen and faults land on them too.
-        let (total, renew_every) = if single && self.rng.chance(5) {
+        let (total, renew_every) = if single && self.rng.chance(1) {
             (self.lease_ms * 3 / 2, Some(self.lease_ms / 3))
         } else {
             (self.rng.range(self.work.0, self.work.1), None)
