@@ -86,7 +86,7 @@ impl Findings {
             // The point of a cut: a host that held leases comes back and its late calls
             // are refused (a complete, or a renewal when its work was long).
             "cut" => f.cuts_holding > 0 && self.lease_lost_completes + self.lease_lost_renews > 0,
-            "restart" => f.restarts > 0,
+            "restart" => f.restarts > 0 && f.terminated > 0,
             "skew" => self.late == 0 && self.slow_recoveries == 0 && self.bad_shifts == 0,
             _ => true,
         };

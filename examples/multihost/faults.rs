@@ -26,6 +26,8 @@ pub struct Faults {
     pub cuts: u32,
     pub cuts_holding: u32,
     pub restarts: u32,
+    /// Client connections the server terminated (its log), during the scenario.
+    pub terminated: usize,
 }
 
 pub fn inject(
@@ -123,4 +125,15 @@ fn command(program: &str, args: &[&str]) -> AnyResult<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+/// How many client connections the server has terminated so far ("terminating connection
+/// due to administrator command" in its log): the proof that a restart hit live sessions.
+pub fn terminated_connections(c: &Config) -> usize {
+    std::fs::read_to_string(c.pg_dir.join("server.log"))
+        .map(|t| {
+            t.matches("terminating connection due to administrator command")
+                .count()
+        })
+        .unwrap_or(0)
 }

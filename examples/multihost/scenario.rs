@@ -54,8 +54,8 @@ fn config(args: &[String]) -> AnyResult<Config> {
         let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
             "--smoke" => {
-                c.ops = 1_500;
-                c.kills = 3;
+                c.ops = 2_000;
+                c.kills = 4;
                 c.cuts = 1;
                 c.restarts = 1;
                 c.drain_seconds = 120;
@@ -255,6 +255,7 @@ fn run(c: &Config, name: &str, n: u64) -> AnyResult<bool> {
         c.per_host,
     )?;
     let mut f = Faults::default();
+    let terminated_before = faults::terminated_connections(c);
     let fault_result = faults::inject(c, name, &mut fleet, &mut rng, &mut f);
     let deadline = started + Duration::from_secs(c.drain_seconds);
     let mut finished = fault_result.is_ok();
@@ -269,6 +270,7 @@ fn run(c: &Config, name: &str, n: u64) -> AnyResult<bool> {
     // Late calls (a restored link) come back within a lease; then stop everyone.
     sleep(Duration::from_millis(c.lease_ms));
     fleet.stop_all();
+    f.terminated = faults::terminated_connections(c).saturating_sub(terminated_before);
     let drain = started.elapsed();
     let rows = retry("query", || q.query(&Filter::default()))?;
     let findings = check::run(&Input {
@@ -284,7 +286,7 @@ fn run(c: &Config, name: &str, n: u64) -> AnyResult<bool> {
     let ok = finished && findings.passed(name, &f);
     println!(
         "multihost: {name}: operations {} (dependency {}, postponed {}), kills {} ({} workers, \
-         {} holding leases), link cuts {} ({} holding leases), restarts {}, LeaseLost completes {} \
+         {} holding leases), link cuts {} ({} holding leases), restarts {} ({} connections terminated), LeaseLost completes {} \
          (renewals {}), ambiguous completes {}, taken over {}, lost {}, overlaps {}, completed twice {}, \
          order violations {}, early {}, late {}, slow recoveries {}, worker errors {}, \
          unexpected exits {}, db clock offset rtt {} ms, {:.1} s: {}",
@@ -297,6 +299,7 @@ fn run(c: &Config, name: &str, n: u64) -> AnyResult<bool> {
         f.cuts,
         f.cuts_holding,
         f.restarts,
+        f.terminated,
         findings.lease_lost_completes,
         findings.lease_lost_renews,
         findings.ambiguous,
