@@ -1,8 +1,9 @@
 //! The checks of one scenario, from the workers' logs and the final rows.
 //!
 //! Times: claims are the database's (`expires_at - lease`); a call's start is its
-//! CLOCK_MONOTONIC reading plus `offset` (the database clock minus CLOCK_MONOTONIC,
-//! measured by the unfaked orchestrator), so every time is on the database's clock.
+//! CLOCK_MONOTONIC reading plus `offset` (CLOCK_REALTIME minus CLOCK_MONOTONIC in the
+//! unfaked orchestrator; the server on this machine reads the same CLOCK_REALTIME), so
+//! every time is on the database's clock.
 //!
 //! A call's result is accepted (`ok`), refused (`LeaseLost`, `Busy`, `Closed`: nothing
 //! changed), or unknown (no DONE line, because its worker was killed, or an error such as
