@@ -24,7 +24,7 @@ pub use tls::SslMode;
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex};
-use pool::{Failure, Pool};
+use pool::{Conn, Failure, Pool};
 use postgres::Client;
 use postgres::Config;
 use postgres::fallible_iterator::FallibleIterator;
@@ -200,12 +200,12 @@ impl PgStore {
         &self,
         f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
     ) -> std::result::Result<bool, Attempt> {
-        let mut client = self
+        let mut conn = self
             .pool
             .checkout(|| self.is_open())
             .map_err(Attempt::Failed)?;
-        let result = run_write(&mut client, f, &self.channel);
-        self.pool.checkin(client, self.is_open());
+        let result = run_write(&mut conn, f, &self.channel);
+        self.pool.checkin(conn, self.is_open());
         result
     }
 
@@ -213,17 +213,15 @@ impl PgStore {
     /// the server answers or `retries` run out.
     fn committed(&self, txid: i64, retries: &mut Retries, lost: &Error) -> Result<bool> {
         loop {
-            let asked = self
-                .pool
-                .checkout(|| self.is_open())
-                .and_then(|mut client| {
-                    let row = client
-                        .query_one("SELECT txid_status($1)", &[&txid])
-                        .and_then(|r| r.try_get::<_, Option<String>>(0))
-                        .map_err(Failure::of);
-                    self.pool.checkin(client, self.is_open());
-                    row
-                });
+            let asked = self.pool.checkout(|| self.is_open()).and_then(|mut conn| {
+                let row = conn
+                    .client
+                    .query_one("SELECT txid_status($1)", &[&txid])
+                    .and_then(|r| r.try_get::<_, Option<String>>(0))
+                    .map_err(Failure::of);
+                self.pool.checkin(conn, self.is_open());
+                row
+            });
             match asked {
                 Ok(Some(status)) if status == "committed" => return Ok(true),
                 Ok(Some(status)) if status == "aborted" => return Ok(false),
@@ -256,33 +254,35 @@ impl PgStore {
     }
 }
 
-/// Runs `f` once in a write transaction on `client` and commits it.
+/// Runs `f` once in a write transaction on `conn` and commits it.
 fn run_write(
-    client: &mut Client,
+    conn: &mut Conn,
     f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
     channel: &str,
 ) -> std::result::Result<bool, Attempt> {
     let failed = |e| Attempt::Failed(Failure::of(e));
-    let mut transaction = client.transaction().map_err(failed)?;
-    let (changed, wrote) = {
-        let tx = PgTx::new(&mut transaction, true);
+    let mut transaction = conn.client.transaction().map_err(failed)?;
+    let (changed, txid) = {
+        let tx = PgTx::new(&mut transaction, &mut conn.statements, true);
         if let Err(error) = f(&tx) {
             let fault = tx.fault();
             return Err(Attempt::Failed(Failure { error, fault }));
         }
-        (tx.changed(), tx.wrote())
-    };
-    // The transaction's id, for asking the server about it if the reply to
-    // COMMIT is lost. Read in the statement that queues the wake-up anyway.
-    let txid = if !wrote {
-        None
-    } else {
-        let row = if changed {
-            transaction.query_one("SELECT txid_current(), pg_notify($1, '')", &[&channel])
-        } else {
-            transaction.query_one("SELECT txid_current()", &[])
+        // The transaction's id, for asking the server about it if the reply to
+        // COMMIT is lost; read in the statement that queues the wake-up anyway.
+        let txid = match (tx.wrote(), tx.changed()) {
+            (false, _) => None,
+            (true, true) => Some(tx.txid_and_notify(Some(channel))),
+            (true, false) => Some(tx.txid_and_notify(None)),
         };
-        Some(row.and_then(|r| r.try_get::<_, i64>(0)).map_err(failed)?)
+        let txid = match txid.transpose() {
+            Ok(txid) => txid,
+            Err(error) => {
+                let fault = tx.fault();
+                return Err(Attempt::Failed(Failure { error, fault }));
+            }
+        };
+        (tx.changed(), txid)
     };
     match transaction.commit() {
         Ok(()) => Ok(changed),
@@ -302,18 +302,19 @@ fn run_write(
     }
 }
 
-/// Runs `f` once in a read-only transaction on `client`.
+/// Runs `f` once in a read-only transaction on `conn`.
 fn run_read(
-    client: &mut Client,
+    conn: &mut Conn,
     f: &mut dyn FnMut(&dyn Read) -> Result<()>,
 ) -> std::result::Result<(), Failure> {
-    let mut transaction = client
+    let mut transaction = conn
+        .client
         .build_transaction()
         .read_only(true)
         .start()
         .map_err(Failure::of)?;
     {
-        let tx = PgTx::new(&mut transaction, false);
+        let tx = PgTx::new(&mut transaction, &mut conn.statements, false);
         if let Err(error) = f(&tx) {
             let fault = tx.fault();
             return Err(Failure { error, fault });
@@ -387,9 +388,9 @@ impl Store for PgStore {
         let mut retries = Retries::new(self.options.retry_timeout);
         loop {
             let failure = match self.pool.checkout(|| self.is_open()) {
-                Ok(mut client) => {
-                    let result = run_read(&mut client, f);
-                    self.pool.checkin(client, self.is_open());
+                Ok(mut conn) => {
+                    let result = run_read(&mut conn, f);
+                    self.pool.checkin(conn, self.is_open());
                     match result {
                         Ok(()) => return Ok(()),
                         Err(failure) => failure,

@@ -1,5 +1,6 @@
 //! The storage interface's commands on one PostgreSQL transaction.
 
+use super::pool::STATEMENT_CACHE;
 use super::retry::{Fault, fault_of};
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
@@ -7,8 +8,9 @@ use crate::operation::{CountRow, Filter, Operation};
 use crate::store::{ClaimRequest, Claimed, NewOperation, Read, Renewal, Write};
 use crate::transition::{self, State, Status};
 use postgres::types::ToSql;
-use postgres::{Row, Transaction};
+use postgres::{Row, Statement, Transaction};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency_token, \
     postpone_until, host_id, lease_expires_at, lock_token, retry_count, error_code, message, \
@@ -18,6 +20,8 @@ const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency
 /// A transaction of `PgStore`, and whether it changed something waiters care about.
 pub(super) struct PgTx<'a, 'c> {
     tx: RefCell<&'a mut Transaction<'c>>,
+    /// The connection's prepared statements, by text.
+    statements: RefCell<&'a mut HashMap<String, Statement>>,
     /// A row changed that waiters care about (a `NOTIFY` at commit).
     changed: Cell<bool>,
     /// A row changed at all (a renewal too): a lost commit reply must then be
@@ -32,9 +36,14 @@ pub(super) struct PgTx<'a, 'c> {
 }
 
 impl<'a, 'c> PgTx<'a, 'c> {
-    pub(super) fn new(tx: &'a mut Transaction<'c>, writes: bool) -> PgTx<'a, 'c> {
+    pub(super) fn new(
+        tx: &'a mut Transaction<'c>,
+        statements: &'a mut HashMap<String, Statement>,
+        writes: bool,
+    ) -> PgTx<'a, 'c> {
         PgTx {
             tx: RefCell::new(tx),
+            statements: RefCell::new(statements),
             changed: Cell::new(false),
             wrote: Cell::new(false),
             fault: Cell::new(None),
@@ -64,9 +73,36 @@ impl<'a, 'c> PgTx<'a, 'c> {
         })
     }
 
+    /// `sql` prepared on this connection (once, while the cache has room).
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = self.tx.borrow_mut().prepare(sql);
+        let prepared = self.noted(prepared)?;
+        let mut cache = self.statements.borrow_mut();
+        if cache.len() < STATEMENT_CACHE {
+            cache.insert(sql.to_owned(), prepared.clone());
+        }
+        Ok(prepared)
+    }
+
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        let result = self.tx.borrow_mut().query(sql, params);
+        let statement = self.statement(sql)?;
+        let result = self.tx.borrow_mut().query(&statement, params);
         self.noted(result)
+    }
+
+    /// The transaction's id, and (with a channel) a wake-up queued for commit.
+    pub(super) fn txid_and_notify(&self, channel: Option<&str>) -> Result<i64> {
+        let rows = match channel {
+            Some(c) => self.query("SELECT txid_current(), pg_notify($1, '')", &[&c])?,
+            None => self.query("SELECT txid_current()", &[])?,
+        };
+        let row = rows
+            .first()
+            .ok_or_else(|| Error::Internal("txid_current() returned no row".into()))?;
+        Ok(row.try_get(0)?)
     }
 
     /// A statement that changes the rows it returns.
@@ -79,7 +115,8 @@ impl<'a, 'c> PgTx<'a, 'c> {
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let result = self.tx.borrow_mut().execute(sql, params);
+        let statement = self.statement(sql)?;
+        let result = self.tx.borrow_mut().execute(&statement, params);
         let n = self.noted(result)?;
         if n > 0 {
             self.changed.set(true);
