@@ -5,7 +5,7 @@ use super::retry::{Fault, fault_of};
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, Operation};
-use crate::store::{ClaimRequest, Claimed, NewOperation, Read, Renewal, Write};
+use crate::store::{ClaimRequest, Claimed, Lead, NewOperation, Read, Renewal, Write};
 use crate::transition::{self, State, Status};
 use postgres::types::ToSql;
 use postgres::{Row, Statement, Transaction};
@@ -526,6 +526,35 @@ impl Write for PgTx<'_, '_> {
             "INSERT INTO setting (key, value) VALUES ($1, $2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             &[&key, &value],
+        )?;
+        Ok(())
+    }
+
+    fn lead(&self, lead: &Lead<'_>) -> Result<bool> {
+        // By the database's clock unless time is pinned: a host whose clock is
+        // ahead cannot take a leadership that has not expired.
+        let at = if lead.store_clock {
+            format!("greatest($3::bigint, {CLOCK_MS})")
+        } else {
+            "$3::bigint".to_owned()
+        };
+        let sql = format!(
+            "INSERT INTO leader AS l (name, holder, expires_at) \
+             SELECT $1, $2, at + $4 FROM (SELECT {at} AS at) AS clock \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                 expires_at = excluded.expires_at \
+             WHERE l.holder = excluded.holder OR l.expires_at <= excluded.expires_at - $4 \
+             RETURNING 1"
+        );
+        // Not a change waiters care about: no wake-up.
+        let won = self.query_writing(&sql, &[&lead.name, &lead.holder, &lead.now, &lead.ttl_ms])?;
+        Ok(!won.is_empty())
+    }
+
+    fn resign(&self, name: &str, holder: &str) -> Result<()> {
+        self.query_writing(
+            "DELETE FROM leader WHERE name = $1 AND holder = $2 RETURNING 1",
+            &[&name, &holder],
         )?;
         Ok(())
     }
