@@ -51,7 +51,8 @@ pub struct PgOptions {
     pub schema: String,
     /// Connections this handle keeps at most (default 4), besides its listener.
     pub pool_size: usize,
-    /// How long opening a connection may take (default 10 s).
+    /// How long opening a connection may take (default 10 s; the target's
+    /// `connect_timeout` wins).
     pub connect_timeout: Duration,
     /// How long a call keeps reconnecting and running its transaction again
     /// after a lost connection (a server restart, a dropped link) before it
@@ -138,7 +139,9 @@ impl PgStore {
         let mut config = Config::from_str(&target).map_err(|e| {
             Error::InvalidArgument(format!("not a PostgreSQL URL or conninfo: {e}"))
         })?;
-        config.connect_timeout(options.connect_timeout);
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
         if config.get_application_name().is_none() {
             config.application_name("asyncop");
         }
