@@ -17,7 +17,6 @@ mod target;
 mod tls;
 mod tx;
 
-pub use schema::SCHEMA_VERSION;
 pub use target::is_postgres_target;
 pub use tls::SslMode;
 
