@@ -32,6 +32,8 @@ pub(super) struct PgTx<'a> {
     wrote: Cell<bool>,
     /// Why the last statement failed, if running the transaction again may help.
     fault: Cell<Option<Fault>>,
+    /// Rows `prefetch` read (and locked), each handed out once by `get`.
+    prefetched: RefCell<HashMap<i64, Operation>>,
     /// A write transaction: `get` locks the row (`FOR UPDATE`), so that the
     /// decision taken on it and the compare-and-set that writes it see the
     /// same row, as under SQLite's single writer.
@@ -53,6 +55,7 @@ impl<'a> PgTx<'a> {
             changed: Cell::new(false),
             wrote: Cell::new(false),
             fault: Cell::new(None),
+            prefetched: RefCell::new(HashMap::new()),
             writes,
         }
     }
@@ -233,7 +236,26 @@ impl Read for PgTx<'_> {
         Ok(self.clock)
     }
 
+    fn prefetch(&self, ids: &[i64]) -> Result<()> {
+        // Id order: two batches lock their common rows in one order.
+        let lock = if self.writes { " FOR UPDATE" } else { "" };
+        let found = self.query(
+            &format!("SELECT {COLUMNS} FROM operation WHERE id = ANY($1) ORDER BY id{lock}"),
+            &[&ids],
+        )?;
+        let mut cache = self.prefetched.borrow_mut();
+        for row in &found {
+            let op = operation_from_row(row)?;
+            cache.insert(op.id, op);
+        }
+        Ok(())
+    }
+
     fn get(&self, id: i64) -> Result<Option<Operation>> {
+        // Once: after a write to it, the row must be read again.
+        if let Some(op) = self.prefetched.borrow_mut().remove(&id) {
+            return Ok(Some(op));
+        }
         let lock = if self.writes { " FOR UPDATE" } else { "" };
         let found = self.query(
             &format!("SELECT {COLUMNS} FROM operation WHERE id = $1{lock}"),
