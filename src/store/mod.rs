@@ -94,6 +94,13 @@ pub trait Read {
     fn now(&self) -> Result<Option<i64>>;
     /// One row by id.
     fn get(&self, id: i64) -> Result<Option<Operation>>;
+    /// Says that `get` will be asked for each of `ids` next, so that a server
+    /// store can fetch (and in a write transaction lock) them in one round
+    /// trip. A store of one machine ignores it.
+    fn prefetch(&self, ids: &[i64]) -> Result<()> {
+        let _ = ids;
+        Ok(())
+    }
     /// Rows matching `filter`, in ascending id (§11).
     fn query(&self, filter: &Filter) -> Result<Vec<Operation>>;
     /// Non-empty (state, status, operation_type) groups with their sizes, sorted by those keys.
@@ -135,6 +142,28 @@ pub trait Write: Read {
     fn delete(&self, cur: &Operation) -> Result<bool>;
     /// Writes one queue-wide setting.
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+    /// Takes or keeps the leadership `lead.name` for `lead.holder` until
+    /// `lead.now + lead.ttl_ms`, if nobody else holds it unexpired at
+    /// `lead.now`; returns whether `lead.holder` now holds it.
+    fn lead(&self, lead: &Lead<'_>) -> Result<bool>;
+    /// Gives up the leadership `name` if `holder` holds it.
+    fn resign(&self, name: &str, holder: &str) -> Result<()>;
+}
+
+/// A bid for one leadership row (`Write::lead`).
+#[derive(Debug, Clone, Copy)]
+pub struct Lead<'a> {
+    /// The leadership, e.g. `"purge"`.
+    pub name: &'a str,
+    /// Who bids (a host id).
+    pub holder: &'a str,
+    /// The time the bid is judged at (UTC ms).
+    pub now: i64,
+    /// How long the leadership lasts unless renewed by another bid.
+    pub ttl_ms: i64,
+    /// Judge it by the store's own clock instead of `now` when it has one
+    /// (PostgreSQL), so that hosts with wrong clocks cannot steal it.
+    pub store_clock: bool,
 }
 
 /// A point in the history of the store, to wait for the next change after it.

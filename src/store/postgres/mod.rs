@@ -17,14 +17,13 @@ mod target;
 mod tls;
 mod tx;
 
-pub use schema::SCHEMA_VERSION;
 pub use target::is_postgres_target;
 pub use tls::SslMode;
 
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex};
-use pool::{Failure, Pool};
+use pool::{Conn, Failure, Pool};
 use postgres::Client;
 use postgres::Config;
 use postgres::fallible_iterator::FallibleIterator;
@@ -51,7 +50,8 @@ pub struct PgOptions {
     pub schema: String,
     /// Connections this handle keeps at most (default 4), besides its listener.
     pub pool_size: usize,
-    /// How long opening a connection may take (default 10 s).
+    /// How long opening a connection may take (default 10 s; the target's
+    /// `connect_timeout` wins).
     pub connect_timeout: Duration,
     /// How long a call keeps reconnecting and running its transaction again
     /// after a lost connection (a server restart, a dropped link) before it
@@ -138,7 +138,9 @@ impl PgStore {
         let mut config = Config::from_str(&target).map_err(|e| {
             Error::InvalidArgument(format!("not a PostgreSQL URL or conninfo: {e}"))
         })?;
-        config.connect_timeout(options.connect_timeout);
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
         if config.get_application_name().is_none() {
             config.application_name("asyncop");
         }
@@ -200,12 +202,12 @@ impl PgStore {
         &self,
         f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
     ) -> std::result::Result<bool, Attempt> {
-        let mut client = self
+        let mut conn = self
             .pool
             .checkout(|| self.is_open())
             .map_err(Attempt::Failed)?;
-        let result = run_write(&mut client, f, &self.channel);
-        self.pool.checkin(client, self.is_open());
+        let result = run_write(&mut conn, f, &self.channel);
+        self.pool.checkin(conn, self.is_open());
         result
     }
 
@@ -213,17 +215,15 @@ impl PgStore {
     /// the server answers or `retries` run out.
     fn committed(&self, txid: i64, retries: &mut Retries, lost: &Error) -> Result<bool> {
         loop {
-            let asked = self
-                .pool
-                .checkout(|| self.is_open())
-                .and_then(|mut client| {
-                    let row = client
-                        .query_one("SELECT txid_status($1)", &[&txid])
-                        .and_then(|r| r.try_get::<_, Option<String>>(0))
-                        .map_err(Failure::of);
-                    self.pool.checkin(client, self.is_open());
-                    row
-                });
+            let asked = self.pool.checkout(|| self.is_open()).and_then(|mut conn| {
+                let row = conn
+                    .client
+                    .query_one("SELECT txid_status($1)", &[&txid])
+                    .and_then(|r| r.try_get::<_, Option<String>>(0))
+                    .map_err(Failure::of);
+                self.pool.checkin(conn, self.is_open());
+                row
+            });
             match asked {
                 Ok(Some(status)) if status == "committed" => return Ok(true),
                 Ok(Some(status)) if status == "aborted" => return Ok(false),
@@ -256,35 +256,31 @@ impl PgStore {
     }
 }
 
-/// Runs `f` once in a write transaction on `client` and commits it.
+/// Runs `f` once in a write transaction on `conn` and commits it: BEGIN (with
+/// the clock and the transaction id), `f`'s statements, then COMMIT (with the
+/// wake-up): two round trips besides `f`'s own.
 fn run_write(
-    client: &mut Client,
+    conn: &mut Conn,
     f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
     channel: &str,
 ) -> std::result::Result<bool, Attempt> {
     let failed = |e| Attempt::Failed(Failure::of(e));
-    let mut transaction = client.transaction().map_err(failed)?;
-    let (changed, wrote) = {
-        let tx = PgTx::new(&mut transaction, true);
-        if let Err(error) = f(&tx) {
-            let fault = tx.fault();
-            return Err(Attempt::Failed(Failure { error, fault }));
-        }
-        (tx.changed(), tx.wrote())
+    let (clock, txid) = tx::begin(&mut conn.client, true).map_err(failed)?;
+    let (result, fault, changed, wrote) = {
+        let tx = PgTx::new(&mut conn.client, &mut conn.statements, true, clock);
+        let result = f(&tx);
+        (result, tx.fault(), tx.changed(), tx.wrote())
     };
-    // The transaction's id, for asking the server about it if the reply to
-    // COMMIT is lost. Read in the statement that queues the wake-up anyway.
-    let txid = if !wrote {
-        None
-    } else {
-        let row = if changed {
-            transaction.query_one("SELECT txid_current(), pg_notify($1, '')", &[&channel])
-        } else {
-            transaction.query_one("SELECT txid_current()", &[])
-        };
-        Some(row.and_then(|r| r.try_get::<_, i64>(0)).map_err(failed)?)
-    };
-    match transaction.commit() {
+    if let Err(error) = result {
+        conn.broken = !tx::rollback(&mut conn.client);
+        return Err(Attempt::Failed(Failure { error, fault }));
+    }
+    if !wrote {
+        // Nothing to keep (row locks at most): no commit record to wait for.
+        conn.broken = !tx::rollback(&mut conn.client);
+        return Ok(false);
+    }
+    match tx::commit(&mut conn.client, changed.then_some(channel)) {
         Ok(()) => Ok(changed),
         Err(e) => {
             let failure = Failure::of(e);
@@ -294,34 +290,30 @@ fn run_write(
                     changed,
                     failure,
                 }),
-                // Nothing was written: whatever became of COMMIT, the reads stand.
-                (Some(Fault::Connection), None) => Ok(false),
-                _ => Err(Attempt::Failed(failure)),
+                _ => {
+                    // A failed NOTIFY leaves the transaction open (the COMMIT after
+                    // it did not run); a failed COMMIT has ended it already.
+                    conn.broken = !tx::rollback(&mut conn.client);
+                    Err(Attempt::Failed(failure))
+                }
             }
         }
     }
 }
 
-/// Runs `f` once in a read-only transaction on `client`.
+/// Runs `f` once in a read-only transaction on `conn`.
 fn run_read(
-    client: &mut Client,
+    conn: &mut Conn,
     f: &mut dyn FnMut(&dyn Read) -> Result<()>,
 ) -> std::result::Result<(), Failure> {
-    let mut transaction = client
-        .build_transaction()
-        .read_only(true)
-        .start()
-        .map_err(Failure::of)?;
-    {
-        let tx = PgTx::new(&mut transaction, false);
-        if let Err(error) = f(&tx) {
-            let fault = tx.fault();
-            return Err(Failure { error, fault });
-        }
-    }
-    // A read-only transaction's reads stand whatever becomes of its COMMIT.
-    let _ = transaction.commit();
-    Ok(())
+    let (clock, _) = tx::begin(&mut conn.client, false).map_err(Failure::of)?;
+    let (result, fault) = {
+        let tx = PgTx::new(&mut conn.client, &mut conn.statements, false, clock);
+        (f(&tx), tx.fault())
+    };
+    // A read-only transaction's reads stand whatever becomes of its end.
+    conn.broken = !tx::rollback(&mut conn.client);
+    result.map_err(|error| Failure { error, fault })
 }
 
 impl Store for PgStore {
@@ -387,9 +379,9 @@ impl Store for PgStore {
         let mut retries = Retries::new(self.options.retry_timeout);
         loop {
             let failure = match self.pool.checkout(|| self.is_open()) {
-                Ok(mut client) => {
-                    let result = run_read(&mut client, f);
-                    self.pool.checkin(client, self.is_open());
+                Ok(mut conn) => {
+                    let result = run_read(&mut conn, f);
+                    self.pool.checkin(conn, self.is_open());
                     match result {
                         Ok(()) => return Ok(()),
                         Err(failure) => failure,

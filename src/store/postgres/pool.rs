@@ -7,8 +7,32 @@ use super::retry::{Fault, fault_of};
 use super::tls::Connector;
 use crate::error::Error;
 use parking_lot::{Condvar, Mutex};
-use postgres::{Client, Config};
+use postgres::{Client, Config, Statement};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+/// Statements a connection keeps prepared at most; the rest (queries with
+/// their own LIMIT and OFFSET) are prepared for one use.
+pub(super) const STATEMENT_CACHE: usize = 128;
+
+/// A pooled connection and the statements prepared on it: a prepared
+/// statement runs in one round trip, an unprepared one in two.
+pub(super) struct Conn {
+    pub(super) client: Client,
+    pub(super) statements: HashMap<String, Statement>,
+    /// A transaction could not be ended: the connection is not reused.
+    pub(super) broken: bool,
+}
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            statements: HashMap::new(),
+            broken: false,
+        }
+    }
+}
 
 /// How long a call waits for a free connection before giving `Busy`.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,7 +63,7 @@ impl From<Error> for Failure {
 /// The idle connections and how many exist (idle + checked out).
 #[derive(Default)]
 struct Slots {
-    idle: Vec<Client>,
+    idle: Vec<Conn>,
     open: usize,
 }
 
@@ -75,7 +99,7 @@ impl Pool {
             schema,
             size,
             slots: Mutex::new(Slots {
-                idle: vec![first],
+                idle: vec![Conn::new(first)],
                 open: 1,
             }),
             returned: Condvar::new(),
@@ -91,7 +115,7 @@ impl Pool {
     /// An idle connection, a new one while fewer than `size` exist, or (all
     /// busy) the next one returned; `Busy` after `CHECKOUT_TIMEOUT`. `open`
     /// says whether the store is still open.
-    pub(super) fn checkout(&self, open: impl Fn() -> bool) -> std::result::Result<Client, Failure> {
+    pub(super) fn checkout(&self, open: impl Fn() -> bool) -> std::result::Result<Conn, Failure> {
         let deadline = Instant::now() + CHECKOUT_TIMEOUT;
         let mut slots = self.slots.lock();
         loop {
@@ -99,7 +123,7 @@ impl Pool {
                 return Err(Error::Closed.into());
             }
             while let Some(c) = slots.idle.pop() {
-                if !c.is_closed() {
+                if !c.client.is_closed() {
                     return Ok(c);
                 }
                 slots.open -= 1;
@@ -109,7 +133,7 @@ impl Pool {
                 drop(slots);
                 let made = self.connect().and_then(|mut c| {
                     set_search_path(&mut c, &self.schema)?;
-                    Ok(c)
+                    Ok(Conn::new(c))
                 });
                 if made.is_err() {
                     self.slots.lock().open -= 1;
@@ -124,12 +148,12 @@ impl Pool {
     }
 
     /// Puts `client` back, or drops it if its connection is gone or `keep` is false.
-    pub(super) fn checkin(&self, client: Client, keep: bool) {
+    pub(super) fn checkin(&self, conn: Conn, keep: bool) {
         let mut slots = self.slots.lock();
-        if client.is_closed() || !keep {
+        if conn.client.is_closed() || conn.broken || !keep {
             slots.open -= 1;
         } else {
-            slots.idle.push(client);
+            slots.idle.push(conn);
         }
         drop(slots);
         self.returned.notify_one();

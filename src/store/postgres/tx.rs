@@ -1,14 +1,16 @@
 //! The storage interface's commands on one PostgreSQL transaction.
 
+use super::pool::STATEMENT_CACHE;
 use super::retry::{Fault, fault_of};
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, Operation};
-use crate::store::{ClaimRequest, Claimed, NewOperation, Read, Renewal, Write};
+use crate::store::{ClaimRequest, Claimed, Lead, NewOperation, Read, Renewal, Write};
 use crate::transition::{self, State, Status};
 use postgres::types::ToSql;
-use postgres::{Row, Transaction};
+use postgres::{Client, Row, SimpleQueryMessage, Statement};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency_token, \
     postpone_until, host_id, lease_expires_at, lock_token, retry_count, error_code, message, \
@@ -16,8 +18,13 @@ const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency
     recurrence_pattern, recurrence_start, correlation_id, is_waiting_for_event";
 
 /// A transaction of `PgStore`, and whether it changed something waiters care about.
-pub(super) struct PgTx<'a, 'c> {
-    tx: RefCell<&'a mut Transaction<'c>>,
+pub(super) struct PgTx<'a> {
+    /// The connection, inside the transaction `begin` opened.
+    tx: RefCell<&'a mut Client>,
+    /// The server's clock when the transaction began (read with BEGIN).
+    clock: Option<i64>,
+    /// The connection's prepared statements, by text.
+    statements: RefCell<&'a mut HashMap<String, Statement>>,
     /// A row changed that waiters care about (a `NOTIFY` at commit).
     changed: Cell<bool>,
     /// A row changed at all (a renewal too): a lost commit reply must then be
@@ -25,19 +32,30 @@ pub(super) struct PgTx<'a, 'c> {
     wrote: Cell<bool>,
     /// Why the last statement failed, if running the transaction again may help.
     fault: Cell<Option<Fault>>,
+    /// Rows `prefetch` read (and locked), each handed out once by `get`.
+    prefetched: RefCell<HashMap<i64, Operation>>,
     /// A write transaction: `get` locks the row (`FOR UPDATE`), so that the
     /// decision taken on it and the compare-and-set that writes it see the
     /// same row, as under SQLite's single writer.
     writes: bool,
 }
 
-impl<'a, 'c> PgTx<'a, 'c> {
-    pub(super) fn new(tx: &'a mut Transaction<'c>, writes: bool) -> PgTx<'a, 'c> {
+impl<'a> PgTx<'a> {
+    /// A transaction that `begin` opened on `client`, whose clock it read.
+    pub(super) fn new(
+        client: &'a mut Client,
+        statements: &'a mut HashMap<String, Statement>,
+        writes: bool,
+        clock: i64,
+    ) -> PgTx<'a> {
         PgTx {
-            tx: RefCell::new(tx),
+            tx: RefCell::new(client),
+            clock: Some(clock),
+            statements: RefCell::new(statements),
             changed: Cell::new(false),
             wrote: Cell::new(false),
             fault: Cell::new(None),
+            prefetched: RefCell::new(HashMap::new()),
             writes,
         }
     }
@@ -64,8 +82,23 @@ impl<'a, 'c> PgTx<'a, 'c> {
         })
     }
 
+    /// `sql` prepared on this connection (once, while the cache has room).
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = self.tx.borrow_mut().prepare(sql);
+        let prepared = self.noted(prepared)?;
+        let mut cache = self.statements.borrow_mut();
+        if cache.len() < STATEMENT_CACHE {
+            cache.insert(sql.to_owned(), prepared.clone());
+        }
+        Ok(prepared)
+    }
+
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        let result = self.tx.borrow_mut().query(sql, params);
+        let statement = self.statement(sql)?;
+        let result = self.tx.borrow_mut().query(&statement, params);
         self.noted(result)
     }
 
@@ -79,7 +112,8 @@ impl<'a, 'c> PgTx<'a, 'c> {
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let result = self.tx.borrow_mut().execute(sql, params);
+        let statement = self.statement(sql)?;
+        let result = self.tx.borrow_mut().execute(&statement, params);
         let n = self.noted(result)?;
         if n > 0 {
             self.changed.set(true);
@@ -155,7 +189,7 @@ const UPDATE: &str = "UPDATE operation SET state = $2, status = $3, postpone_unt
     friendly_message = $10, modified_on = $11, completed_on = $12, execution_time_span = $13 \
     WHERE id = $1 AND state = $14 AND status = $15";
 
-impl PgTx<'_, '_> {
+impl PgTx<'_> {
     fn update_row(&self, key: Option<LeaseKey>, cur: &Operation, next: &Operation) -> Result<bool> {
         let state = i32::from(next.state.code());
         let status = i32::from(next.status.code());
@@ -194,13 +228,34 @@ impl PgTx<'_, '_> {
 /// The server's clock in UTC ms, read when the expression runs.
 const CLOCK_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
-impl Read for PgTx<'_, '_> {
+impl Read for PgTx<'_> {
     fn now(&self) -> Result<Option<i64>> {
-        let found = self.query(&format!("SELECT {CLOCK_MS}"), &[])?;
-        Ok(found.first().map(|r| r.try_get(0)).transpose()?)
+        // Read with BEGIN (no round trip of its own). Statements that must not
+        // run earlier than a commit their snapshot sees read it again
+        // themselves (the claim: `greatest($now, clock)`).
+        Ok(self.clock)
+    }
+
+    fn prefetch(&self, ids: &[i64]) -> Result<()> {
+        // Id order: two batches lock their common rows in one order.
+        let lock = if self.writes { " FOR UPDATE" } else { "" };
+        let found = self.query(
+            &format!("SELECT {COLUMNS} FROM operation WHERE id = ANY($1) ORDER BY id{lock}"),
+            &[&ids],
+        )?;
+        let mut cache = self.prefetched.borrow_mut();
+        for row in &found {
+            let op = operation_from_row(row)?;
+            cache.insert(op.id, op);
+        }
+        Ok(())
     }
 
     fn get(&self, id: i64) -> Result<Option<Operation>> {
+        // Once: after a write to it, the row must be read again.
+        if let Some(op) = self.prefetched.borrow_mut().remove(&id) {
+            return Ok(Some(op));
+        }
         let lock = if self.writes { " FOR UPDATE" } else { "" };
         let found = self.query(
             &format!("SELECT {COLUMNS} FROM operation WHERE id = $1{lock}"),
@@ -349,7 +404,7 @@ impl Read for PgTx<'_, '_> {
     }
 }
 
-impl Write for PgTx<'_, '_> {
+impl Write for PgTx<'_> {
     fn insert(&self, row: &NewOperation<'_>) -> Result<i64> {
         let spec = row.spec;
         let token = spec.token();
@@ -492,4 +547,77 @@ impl Write for PgTx<'_, '_> {
         )?;
         Ok(())
     }
+
+    fn lead(&self, lead: &Lead<'_>) -> Result<bool> {
+        // By the database's clock unless time is pinned: a host whose clock is
+        // ahead cannot take a leadership that has not expired.
+        let at = if lead.store_clock {
+            format!("greatest($3::bigint, {CLOCK_MS})")
+        } else {
+            "$3::bigint".to_owned()
+        };
+        let sql = format!(
+            "INSERT INTO leader AS l (name, holder, expires_at) \
+             SELECT $1, $2, at + $4 FROM (SELECT {at} AS at) AS clock \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                 expires_at = excluded.expires_at \
+             WHERE l.holder = excluded.holder OR l.expires_at <= excluded.expires_at - $4 \
+             RETURNING 1"
+        );
+        // Not a change waiters care about: no wake-up.
+        let won = self.query_writing(&sql, &[&lead.name, &lead.holder, &lead.now, &lead.ttl_ms])?;
+        Ok(!won.is_empty())
+    }
+
+    fn resign(&self, name: &str, holder: &str) -> Result<()> {
+        self.query_writing(
+            "DELETE FROM leader WHERE name = $1 AND holder = $2 RETURNING 1",
+            &[&name, &holder],
+        )?;
+        Ok(())
+    }
+}
+
+/// Opens a transaction on `client` and reads, in the same round trip, the
+/// server's clock and (for a write) the transaction's id: the id is what the
+/// store asks about if the reply to COMMIT is lost.
+pub(super) fn begin(
+    client: &mut Client,
+    writes: bool,
+) -> std::result::Result<(i64, Option<i64>), postgres::Error> {
+    let sql = if writes {
+        format!("BEGIN; SELECT {CLOCK_MS}, txid_current()")
+    } else {
+        format!("BEGIN READ ONLY; SELECT {CLOCK_MS}")
+    };
+    let mut clock = 0;
+    let mut txid = None;
+    for message in client.simple_query(&sql)? {
+        if let SimpleQueryMessage::Row(row) = message {
+            let column = |i| row.try_get(i).ok().flatten().and_then(|v| v.parse().ok());
+            clock = column(0).unwrap_or(0);
+            txid = column(1);
+        }
+    }
+    Ok((clock, txid))
+}
+
+/// Ends the transaction: COMMIT, preceded in the same round trip by the
+/// wake-up `NOTIFY` when `notify` names a channel (delivered at commit).
+pub(super) fn commit(
+    client: &mut Client,
+    notify: Option<&str>,
+) -> std::result::Result<(), postgres::Error> {
+    match notify {
+        // The channel is `asyncop_<schema>`, a checked identifier: safe as a literal.
+        Some(channel) => client.batch_execute(&format!("NOTIFY \"{channel}\"; COMMIT")),
+        None => client.batch_execute("COMMIT"),
+    }
+}
+
+/// Ends the transaction without keeping anything; false if that failed, and
+/// the connection must then not be used again (on a lost connection the
+/// server rolls back by itself).
+pub(super) fn rollback(client: &mut Client) -> bool {
+    client.batch_execute("ROLLBACK").is_ok()
 }

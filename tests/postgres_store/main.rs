@@ -1,4 +1,4 @@
-//! The PostgreSQL store under faults, through a proxy that cuts connections,
+//! The PostgreSQL store on its own: under faults, through a proxy that cuts connections,
 //! refuses them, or loses a COMMIT's reply; and the bad targets users give.
 //! Each test has its own schema in the database `ASYNCOP_TEST_POSTGRES` names
 //! (scripts/test starts the cluster).
@@ -6,6 +6,7 @@
 #![cfg(unix)]
 
 mod bad_targets;
+mod bloat;
 mod proxy;
 mod reconnect;
 mod tls;
