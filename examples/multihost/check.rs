@@ -57,6 +57,10 @@ pub struct Input<'a> {
 
 #[derive(Default)]
 pub struct Findings {
+    /// START lines: claims the workers logged.
+    pub claims: usize,
+    /// The longest wait of a postponed operation from its due time to its first claim.
+    pub max_promotion_ms: i64,
     pub lease_lost_completes: usize,
     pub lease_lost_renews: usize,
     pub ambiguous: usize,
@@ -240,6 +244,7 @@ fn postponed(inp: &Input, id: i64, due: i64, per: &BTreeMap<i64, LeaseRec>, r: &
         r.notes
             .push(format!("op {id}: due at {due}, claimed early at {first}"));
     }
+    r.max_promotion_ms = r.max_promotion_ms.max(first - due);
     if inp.skew && first - due > PROMOTE_BOUND_MS {
         r.late += 1;
         r.notes.push(format!(

@@ -72,6 +72,7 @@ pub fn read_logs(inp: &Input, leases: &mut Leases, r: &mut Findings) -> AnyResul
             match (f[0], num(1), num(2)) {
                 ("HELLO", _, _) => check_shift(inp, &f, r),
                 ("START", Some(id), Some(token)) => {
+                    r.claims += 1;
                     let host = f.get(3).and_then(|h| h.split('-').next()).unwrap_or("?");
                     let rec = LeaseRec {
                         host: host.to_string(),

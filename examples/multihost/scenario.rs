@@ -290,14 +290,15 @@ fn run(c: &Config, name: &str, n: u64) -> AnyResult<bool> {
     let clock_ok = (db_diff.abs() - rtt / 2) <= 20;
     let ok = finished && clock_ok && findings.passed(name, &f);
     println!(
-        "multihost: {name}: operations {} (dependency {}, postponed {}), kills {} ({} workers, \
+        "multihost: {name}: operations {} (dependency {}, postponed {}), claims {}, kills {} ({} workers, \
          {} holding leases), link cuts {} ({} holding leases), restarts {} ({} connections terminated), LeaseLost completes {} \
          (renewals {}), ambiguous completes {}, taken over {}, lost {}, overlaps {}, completed twice {}, \
-         order violations {}, early {}, late {}, slow recoveries {}, worker errors {}, \
+         order violations {}, early {}, late {} (longest due-to-claim {} ms), slow recoveries {}, worker errors {}, \
          unexpected exits {}, database clock - this clock {} ms (round trip {} ms), {:.1} s: {}",
         submitted.len(),
         submitted.iter().filter(|s| s.token.is_some()).count(),
         submitted.iter().filter(|s| s.due.is_some()).count(),
+        findings.claims,
         f.kills,
         f.killed_workers,
         f.kills_holding,
@@ -315,6 +316,7 @@ fn run(c: &Config, name: &str, n: u64) -> AnyResult<bool> {
         findings.order,
         findings.early,
         findings.late,
+        findings.max_promotion_ms,
         findings.slow_recoveries,
         findings.worker_errors,
         fleet.unexpected_exits,
