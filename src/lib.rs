@@ -29,6 +29,6 @@ pub use maintenance::MaintenanceReport;
 pub use operation::{CountRow, Filter, Operation, OperationSpec};
 pub use queue::{Options, Queue};
 pub use settings::Settings;
-pub use store::postgres::PgOptions;
+pub use store::postgres::{PgOptions, SslMode};
 pub use store::sqlite::{DEFAULT_FILE_MODE, Durability, SqliteOptions};
 pub use transition::{Outcome, RetryPolicy, State, Status};

@@ -9,11 +9,11 @@ use crate::queue::Queue;
 use crate::store::{Read, Write};
 
 /// Runs `f` in one write transaction of the queue's store.
-pub fn write<T: Send>(queue: &Queue, f: impl FnOnce(&dyn Write) -> Result<T> + Send) -> Result<T> {
+pub fn write<T: Send>(queue: &Queue, f: impl FnMut(&dyn Write) -> Result<T> + Send) -> Result<T> {
     queue.store().write(f)
 }
 
 /// Runs `f` on one snapshot of the queue's store.
-pub fn read<T>(queue: &Queue, f: impl FnOnce(&dyn Read) -> Result<T>) -> Result<T> {
+pub fn read<T>(queue: &Queue, f: impl FnMut(&dyn Read) -> Result<T>) -> Result<T> {
     queue.store().read(f)
 }

@@ -12,6 +12,7 @@
 
 mod actions;
 mod host;
+mod leader;
 mod options;
 
 pub use options::Options;

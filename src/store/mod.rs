@@ -135,6 +135,28 @@ pub trait Write: Read {
     fn delete(&self, cur: &Operation) -> Result<bool>;
     /// Writes one queue-wide setting.
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+    /// Takes or keeps the leadership `lead.name` for `lead.holder` until
+    /// `lead.now + lead.ttl_ms`, if nobody else holds it unexpired at
+    /// `lead.now`; returns whether `lead.holder` now holds it.
+    fn lead(&self, lead: &Lead<'_>) -> Result<bool>;
+    /// Gives up the leadership `name` if `holder` holds it.
+    fn resign(&self, name: &str, holder: &str) -> Result<()>;
+}
+
+/// A bid for one leadership row (`Write::lead`).
+#[derive(Debug, Clone, Copy)]
+pub struct Lead<'a> {
+    /// The leadership, e.g. `"purge"`.
+    pub name: &'a str,
+    /// Who bids (a host id).
+    pub holder: &'a str,
+    /// The time the bid is judged at (UTC ms).
+    pub now: i64,
+    /// How long the leadership lasts unless renewed by another bid.
+    pub ttl_ms: i64,
+    /// Judge it by the store's own clock instead of `now` when it has one
+    /// (PostgreSQL), so that hosts with wrong clocks cannot steal it.
+    pub store_clock: bool,
 }
 
 /// A point in the history of the store, to wait for the next change after it.
@@ -173,30 +195,30 @@ pub trait Store: Send + Sync + Debug {
 
 impl dyn Store + '_ {
     /// Runs `f` in one write transaction and returns its value once committed.
-    pub fn write<T: Send>(&self, f: impl FnOnce(&dyn Write) -> Result<T> + Send) -> Result<T> {
-        let mut f = Some(f);
+    /// A store may run `f` more than once (a server store retries a
+    /// transaction that a serialization failure, a deadlock or a lost
+    /// connection rolled back), so `f` only reads and writes through `tx`.
+    pub fn write<T: Send>(&self, mut f: impl FnMut(&dyn Write) -> Result<T> + Send) -> Result<T> {
         let mut value = None;
         self.write_dyn(&mut |tx| {
-            let f = f.take().ok_or_else(ran_twice)?;
             value = Some(f(tx)?);
             Ok(())
         })?;
-        value.ok_or_else(ran_twice)
+        value.ok_or_else(ran_not)
     }
 
-    /// Runs `f` on one consistent snapshot.
-    pub fn read<T>(&self, f: impl FnOnce(&dyn Read) -> Result<T>) -> Result<T> {
-        let mut f = Some(f);
+    /// Runs `f` on one consistent snapshot (more than once if a server store
+    /// retries it, as `write`).
+    pub fn read<T>(&self, mut f: impl FnMut(&dyn Read) -> Result<T>) -> Result<T> {
         let mut value = None;
         self.read_dyn(&mut |tx| {
-            let f = f.take().ok_or_else(ran_twice)?;
             value = Some(f(tx)?);
             Ok(())
         })?;
-        value.ok_or_else(ran_twice)
+        value.ok_or_else(ran_not)
     }
 }
 
-fn ran_twice() -> Error {
-    Error::Internal("a store ran a transaction body twice or not at all".into())
+fn ran_not() -> Error {
+    Error::Internal("a store committed without running the transaction body".into())
 }

@@ -43,9 +43,11 @@ pub fn recover_and_claim_while<R: Send + 'static>(
     lease_ms: i64,
     race: impl FnOnce() -> JoinHandle<R> + Send,
 ) -> (LeaseKey, JoinHandle<R>) {
+    // A store may rerun a transaction body: `race` starts once, in the first run.
+    let mut race = Some(race);
     asyncop::testing::write(q, |tx| {
         let expired = tx.expired_leases(now)?;
-        let raced = race();
+        let raced = race.take().expect("the racing transaction ran twice")();
         std::thread::sleep(Duration::from_millis(100));
         for row in expired {
             let change = transition::lease_expired(row.status, false).unwrap();

@@ -10,7 +10,14 @@ impl From<postgres::Error> for Error {
         let Some(code) = e.code() else {
             // No SQLSTATE: the connection (I/O, TLS, a closed socket) or a value
             // that could not be converted from its column.
-            let text = e.to_string();
+            // With its causes ("error performing TLS handshake: invalid peer
+            // certificate: UnknownIssuer"): the top line alone does not say what to fix.
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
             if text.contains("error deserializing column") {
                 return Error::Corrupt(format!("a stored row is damaged: {text}"));
             }
@@ -24,6 +31,12 @@ impl From<postgres::Error> for Error {
             || *code == SqlState::T_R_DEADLOCK_DETECTED
             || *code == SqlState::LOCK_NOT_AVAILABLE
             || *code == SqlState::QUERY_CANCELED
+        {
+            return Error::Busy;
+        }
+        // Two claimers raced for one dependency token (retried; this is what is left).
+        if e.as_db_error().and_then(|db| db.constraint())
+            == Some(super::retry::ONE_LOCKED_PER_TOKEN)
         {
             return Error::Busy;
         }

@@ -1,30 +1,38 @@
 //! The PostgreSQL store: the same queue for workers on many hosts.
 //!
-//! Connections come from a small pool of this handle's own (no helper
-//! threads: the `postgres` client drives its connection on the caller's
-//! thread), opened on demand up to `PgOptions::pool_size`. Each transaction is
-//! READ COMMITTED; the claim locks its rows with `FOR UPDATE SKIP LOCKED`, so
-//! claimers on many hosts never wait on each other's rows. Waiters are woken
-//! by `LISTEN`/`NOTIFY` on one listening connection per handle (one `NOTIFY`
-//! per writing transaction), with a poll every `POLL_FALLBACK` as the fallback.
-//! After `fork()`, a child never touches the parent's connections: they are
-//! leaked, and the child opens its own.
+//! Connections come from a small pool of this handle's own (`pool.rs`: no
+//! helper threads, fork-aware). Each transaction is READ COMMITTED; the claim
+//! locks its rows with `FOR UPDATE SKIP LOCKED`, so claimers on many hosts
+//! never wait on each other's rows. A transaction that a conflict or a lost
+//! connection rolled back runs again (`retry.rs`); a commit whose reply was
+//! lost is resolved by asking the server (`txid_status`). Waiters are woken by
+//! `LISTEN`/`NOTIFY` on one listening connection per handle (one `NOTIFY` per
+//! writing transaction), with a poll every `POLL_FALLBACK` as the fallback.
 
 mod error;
+mod pool;
+mod retry;
 mod schema;
 mod target;
+mod tls;
 mod tx;
 
 pub use schema::SCHEMA_VERSION;
 pub use target::is_postgres_target;
+pub use tls::SslMode;
 
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex};
+use pool::{Conn, Failure, Pool};
+use postgres::Client;
+use postgres::Config;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, Config, NoTls};
+use retry::{Fault, Retries};
 use std::any::Any;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use target::{redacted, take_own_parameters};
 use tx::PgTx;
@@ -43,8 +51,19 @@ pub struct PgOptions {
     pub schema: String,
     /// Connections this handle keeps at most (default 4), besides its listener.
     pub pool_size: usize,
-    /// How long opening a connection may take (default 10 s).
+    /// How long opening a connection may take (default 10 s; the target's
+    /// `connect_timeout` wins).
     pub connect_timeout: Duration,
+    /// How long a call keeps reconnecting and running its transaction again
+    /// after a lost connection (a server restart, a dropped link) before it
+    /// returns `Io` (default 20 s).
+    pub retry_timeout: Duration,
+    /// Whether and how to use TLS (libpq's `sslmode`; default `Prefer`). The
+    /// target's `sslmode` parameter sets it too.
+    pub ssl_mode: SslMode,
+    /// A PEM file of certificates to trust besides the Mozilla roots (libpq's
+    /// `sslrootcert`, which the target can carry too).
+    pub ssl_root_cert: Option<PathBuf>,
 }
 
 impl Default for PgOptions {
@@ -53,19 +72,17 @@ impl Default for PgOptions {
             schema: "asyncop".into(),
             pool_size: 4,
             connect_timeout: Duration::from_secs(10),
+            retry_timeout: Duration::from_secs(20),
+            ssl_mode: SslMode::default(),
+            ssl_root_cert: None,
         }
     }
 }
 
-/// The idle connections and how many exist (idle + checked out).
-#[derive(Default)]
-struct Pool {
-    idle: Vec<Client>,
-    open: usize,
-}
-
-/// How long a call waits for a free connection before giving `Busy`.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long unacknowledged data may sit on a connection before the kernel
+/// drops it, unless the target sets `tcp_user_timeout`: a host cut off from
+/// the server learns it in this time rather than in TCP's ~15 minutes.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wakes this handle's waiters when a write commits (here or anywhere).
 #[derive(Debug, Default)]
@@ -78,17 +95,12 @@ struct Notifier {
 /// An open queue in a PostgreSQL schema.
 pub struct PgStore {
     target: String,
-    config: Config,
     options: PgOptions,
     channel: String,
-    pool: Mutex<Pool>,
-    /// Signalled when a connection goes back to the pool.
-    returned: Condvar,
+    pool: Pool,
     listener: Mutex<Option<Client>>,
     notifier: Notifier,
-    closed: std::sync::atomic::AtomicBool,
-    /// The process that opened the connections: a forked child must not use them.
-    pid: u32,
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -98,6 +110,19 @@ impl std::fmt::Debug for PgStore {
             .field("schema", &self.options.schema)
             .finish_non_exhaustive()
     }
+}
+
+/// Why one run of a write transaction did not commit.
+enum Attempt {
+    /// It did not commit.
+    Failed(Failure),
+    /// The connection went while `COMMIT` was on its way: transaction `txid`
+    /// may or may not have committed.
+    Unknown {
+        txid: i64,
+        changed: bool,
+        failure: Failure,
+    },
 }
 
 impl PgStore {
@@ -114,84 +139,57 @@ impl PgStore {
         let mut config = Config::from_str(&target).map_err(|e| {
             Error::InvalidArgument(format!("not a PostgreSQL URL or conninfo: {e}"))
         })?;
-        config.connect_timeout(options.connect_timeout);
-        config.application_name("asyncop");
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("asyncop");
+        }
+        let tls = tls::connector(
+            &mut config,
+            options.ssl_mode,
+            options.ssl_root_cert.as_ref(),
+        )?;
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
         let shown = redacted(&config);
-        let mut first = connect(&config, &shown)?;
+        let mut first = pool::connect(&config, &tls, &shown).map_err(|f| f.error)?;
         schema::migrate(&mut first, &options.schema)?;
-        set_search_path(&mut first, &options.schema)?;
+        pool::set_search_path(&mut first, &options.schema).map_err(|f| f.error)?;
         let channel = format!("asyncop_{}", options.schema);
-        let mut listener = connect(&config, &shown)?;
+        let mut listener = pool::connect(&config, &tls, &shown).map_err(|f| f.error)?;
         listener.batch_execute(&format!("LISTEN \"{channel}\""))?;
+        let pool = Pool::new(
+            config,
+            tls,
+            shown.clone(),
+            options.schema.clone(),
+            options.pool_size,
+            first,
+        );
         Ok(PgStore {
             target: shown,
-            config,
             channel,
             options,
-            pool: Mutex::new(Pool {
-                idle: vec![first],
-                open: 1,
-            }),
-            returned: Condvar::new(),
+            pool,
             listener: Mutex::new(Some(listener)),
             notifier: Notifier::default(),
-            closed: std::sync::atomic::AtomicBool::new(false),
-            pid: std::process::id(),
+            closed: AtomicBool::new(false),
         })
     }
 
+    /// Open, and in the process that opened it.
+    fn is_open(&self) -> bool {
+        !self.closed.load(Ordering::Acquire) && self.pool.is_own_process()
+    }
+
     fn check_open(&self) -> Result<()> {
-        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        if std::process::id() != self.pid {
-            return Err(Error::Closed);
-        }
-        Ok(())
-    }
-
-    /// An idle connection, a new one while fewer than `pool_size` exist, or
-    /// (all busy) the next one returned; `Busy` after `CHECKOUT_TIMEOUT`.
-    fn checkout(&self) -> Result<Client> {
-        self.check_open()?;
-        let deadline = Instant::now() + CHECKOUT_TIMEOUT;
-        let mut pool = self.pool.lock();
-        loop {
-            while let Some(c) = pool.idle.pop() {
-                if !c.is_closed() {
-                    return Ok(c);
-                }
-                pool.open -= 1;
-            }
-            if pool.open < self.options.pool_size {
-                pool.open += 1;
-                drop(pool);
-                let made = connect(&self.config, &self.target).and_then(|mut c| {
-                    set_search_path(&mut c, &self.options.schema)?;
-                    Ok(c)
-                });
-                if made.is_err() {
-                    self.pool.lock().open -= 1;
-                    self.returned.notify_one();
-                }
-                return made;
-            }
-            if self.returned.wait_until(&mut pool, deadline).timed_out() {
-                return Err(Error::Busy);
-            }
-            self.check_open()?;
-        }
-    }
-
-    fn checkin(&self, client: Client) {
-        let mut pool = self.pool.lock();
-        if client.is_closed() || self.is_closed() {
-            pool.open -= 1;
+        if self.is_open() {
+            Ok(())
         } else {
-            pool.idle.push(client);
+            Err(Error::Closed)
         }
-        drop(pool);
-        self.returned.notify_one();
     }
 
     fn bump_local(&self) {
@@ -199,17 +197,134 @@ impl PgStore {
         g.0 = g.0.wrapping_add(1);
         self.notifier.changed.notify_all();
     }
+
+    /// One run of `f` in a write transaction; `Ok(changed)` once committed.
+    fn write_once(
+        &self,
+        f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
+    ) -> std::result::Result<bool, Attempt> {
+        let mut conn = self
+            .pool
+            .checkout(|| self.is_open())
+            .map_err(Attempt::Failed)?;
+        let result = run_write(&mut conn, f, &self.channel);
+        self.pool.checkin(conn, self.is_open());
+        result
+    }
+
+    /// Whether transaction `txid` committed, asked on a new connection until
+    /// the server answers or `retries` run out.
+    fn committed(&self, txid: i64, retries: &mut Retries, lost: &Error) -> Result<bool> {
+        loop {
+            let asked = self.pool.checkout(|| self.is_open()).and_then(|mut conn| {
+                let row = conn
+                    .client
+                    .query_one("SELECT txid_status($1)", &[&txid])
+                    .and_then(|r| r.try_get::<_, Option<String>>(0))
+                    .map_err(Failure::of);
+                self.pool.checkin(conn, self.is_open());
+                row
+            });
+            match asked {
+                Ok(Some(status)) if status == "committed" => return Ok(true),
+                Ok(Some(status)) if status == "aborted" => return Ok(false),
+                // "in progress": the server has not yet noticed the lost client.
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(f) if f.fault.is_none() => return Err(f.error),
+                Err(_) => {}
+            }
+            if !retries.again(Fault::Connection) {
+                break;
+            }
+        }
+        Err(Error::Io(format!(
+            "the connection to {} was lost while a transaction committed, and whether it \
+             committed could not be learnt within {:?}: {lost}",
+            self.target, self.options.retry_timeout
+        )))
+    }
+
+    /// Listens again after the listening connection was lost. Failing that,
+    /// waiters fall back to polling until the next try.
+    fn relisten(&self, slot: &mut Option<Client>) {
+        if let Ok(mut c) = self.pool.connect()
+            && c.batch_execute(&format!("LISTEN \"{}\"", self.channel))
+                .is_ok()
+        {
+            *slot = Some(c);
+        }
+    }
 }
 
-fn connect(config: &Config, shown: &str) -> Result<Client> {
-    config.connect(NoTls).map_err(|e| match Error::from(e) {
-        Error::Io(m) | Error::Internal(m) => Error::Io(format!("cannot connect to {shown}: {m}")),
-        other => other,
-    })
+/// Runs `f` once in a write transaction on `conn` and commits it.
+fn run_write(
+    conn: &mut Conn,
+    f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
+    channel: &str,
+) -> std::result::Result<bool, Attempt> {
+    let failed = |e| Attempt::Failed(Failure::of(e));
+    let mut transaction = conn.client.transaction().map_err(failed)?;
+    let (changed, txid) = {
+        let tx = PgTx::new(&mut transaction, &mut conn.statements, true);
+        if let Err(error) = f(&tx) {
+            let fault = tx.fault();
+            return Err(Attempt::Failed(Failure { error, fault }));
+        }
+        // The transaction's id, for asking the server about it if the reply to
+        // COMMIT is lost; read in the statement that queues the wake-up anyway.
+        let txid = match (tx.wrote(), tx.changed()) {
+            (false, _) => None,
+            (true, true) => Some(tx.txid_and_notify(Some(channel))),
+            (true, false) => Some(tx.txid_and_notify(None)),
+        };
+        let txid = match txid.transpose() {
+            Ok(txid) => txid,
+            Err(error) => {
+                let fault = tx.fault();
+                return Err(Attempt::Failed(Failure { error, fault }));
+            }
+        };
+        (tx.changed(), txid)
+    };
+    match transaction.commit() {
+        Ok(()) => Ok(changed),
+        Err(e) => {
+            let failure = Failure::of(e);
+            match (failure.fault, txid) {
+                (Some(Fault::Connection), Some(txid)) => Err(Attempt::Unknown {
+                    txid,
+                    changed,
+                    failure,
+                }),
+                // Nothing was written: whatever became of COMMIT, the reads stand.
+                (Some(Fault::Connection), None) => Ok(false),
+                _ => Err(Attempt::Failed(failure)),
+            }
+        }
+    }
 }
 
-fn set_search_path(client: &mut Client, schema: &str) -> Result<()> {
-    client.batch_execute(&format!("SET search_path TO \"{schema}\""))?;
+/// Runs `f` once in a read-only transaction on `conn`.
+fn run_read(
+    conn: &mut Conn,
+    f: &mut dyn FnMut(&dyn Read) -> Result<()>,
+) -> std::result::Result<(), Failure> {
+    let mut transaction = conn
+        .client
+        .build_transaction()
+        .read_only(true)
+        .start()
+        .map_err(Failure::of)?;
+    {
+        let tx = PgTx::new(&mut transaction, &mut conn.statements, false);
+        if let Err(error) = f(&tx) {
+            let fault = tx.fault();
+            return Err(Failure { error, fault });
+        }
+    }
+    // A read-only transaction's reads stand whatever becomes of its COMMIT.
+    let _ = transaction.commit();
     Ok(())
 }
 
@@ -219,71 +334,78 @@ impl Store for PgStore {
     }
 
     fn is_closed(&self) -> bool {
-        self.closed.load(std::sync::atomic::Ordering::Acquire)
+        self.closed.load(Ordering::Acquire)
     }
 
     fn close(&self) {
-        self.closed
-            .store(true, std::sync::atomic::Ordering::Release);
-        if std::process::id() == self.pid {
-            let mut pool = self.pool.lock();
-            pool.open -= pool.idle.len();
-            pool.idle.clear();
-            drop(pool);
+        self.closed.store(true, Ordering::Release);
+        self.pool.close();
+        if self.pool.is_own_process() {
             drop(self.listener.lock().take());
         }
-        self.returned.notify_all();
         self.notifier.changed.notify_all();
     }
 
     fn abandon(&self) {
-        self.closed
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.closed.store(true, Ordering::Release);
         // The sockets are the parent's: leak them rather than send a Terminate.
-        for c in self.pool.lock().idle.drain(..) {
-            std::mem::forget(c);
-        }
+        self.pool.abandon();
         if let Some(c) = self.listener.lock().take() {
             std::mem::forget(c);
         }
     }
 
     fn write_dyn(&self, f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send)) -> Result<()> {
-        let mut client = self.checkout()?;
-        let result: Result<bool> = (|| {
-            let mut transaction = client.transaction()?;
-            let changed = {
-                let tx = PgTx::new(&mut transaction, true);
-                f(&tx)?;
-                tx.changed()
+        let mut retries = Retries::new(self.options.retry_timeout);
+        loop {
+            let failure = match self.write_once(f) {
+                Ok(changed) => {
+                    if changed {
+                        self.bump_local();
+                    }
+                    return Ok(());
+                }
+                Err(Attempt::Failed(failure)) => failure,
+                Err(Attempt::Unknown {
+                    txid,
+                    changed,
+                    failure,
+                }) => {
+                    if self.committed(txid, &mut retries, &failure.error)? {
+                        if changed {
+                            self.bump_local();
+                        }
+                        return Ok(());
+                    }
+                    failure
+                }
             };
-            if changed {
-                // Delivered at commit, once per transaction.
-                transaction.execute("SELECT pg_notify($1, '')", &[&self.channel])?;
+            match failure.fault {
+                Some(fault) if self.is_open() && retries.again(fault) => {}
+                _ => return Err(failure.error),
             }
-            transaction.commit()?;
-            Ok(changed)
-        })();
-        self.checkin(client);
-        if result? {
-            self.bump_local();
         }
-        Ok(())
     }
 
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn Read) -> Result<()>) -> Result<()> {
-        let mut client = self.checkout()?;
-        let result: Result<()> = (|| {
-            let mut transaction = client.build_transaction().read_only(true).start()?;
-            {
-                let tx = PgTx::new(&mut transaction, false);
-                f(&tx)?;
+        let mut retries = Retries::new(self.options.retry_timeout);
+        loop {
+            let failure = match self.pool.checkout(|| self.is_open()) {
+                Ok(mut conn) => {
+                    let result = run_read(&mut conn, f);
+                    self.pool.checkin(conn, self.is_open());
+                    match result {
+                        Ok(()) => return Ok(()),
+                        Err(failure) => failure,
+                    }
+                }
+                Err(failure) => failure,
+            };
+            match failure.fault {
+                Some(fault) if self.is_open() && retries.again(fault) => {}
+                _ => return Err(failure.error),
             }
-            transaction.commit()?;
-            Ok(())
-        })();
-        self.checkin(client);
-        result
+        }
     }
 
     fn change_mark(&self) -> Result<ChangeMark> {
@@ -309,40 +431,46 @@ impl Store for PgStore {
             let slice = (deadline - now).min(POLL_FALLBACK);
             // One waiter at a time reads the listening connection; the others
             // wait for what it hears.
-            if let Some(mut guard) = self.listener.try_lock() {
-                let Some(listener) = guard.as_mut() else {
-                    return Err(Error::Closed);
-                };
-                let heard = listener
-                    .notifications()
-                    .timeout_iter(slice)
-                    .next()
-                    .map_err(Error::from)?
-                    .is_some();
-                if heard {
-                    // Drain what else arrived: one wake-up is enough.
-                    while listener
-                        .notifications()
-                        .iter()
-                        .next()
-                        .map_err(Error::from)?
-                        .is_some()
-                    {}
-                }
+            let Some(mut guard) = self.listener.try_lock() else {
                 let mut g = self.notifier.generation.lock();
-                if heard {
-                    g.1 = g.1.wrapping_add(1);
-                }
-                self.notifier.changed.notify_all();
-                if !heard && !seen(&g) {
+                if !seen(&g) && self.notifier.changed.wait_for(&mut g, slice).timed_out() {
                     // The fallback: the caller looks again.
                     return Ok(true);
                 }
-            } else {
-                let mut g = self.notifier.generation.lock();
-                if !seen(&g) {
-                    self.notifier.changed.wait_for(&mut g, slice);
+                continue;
+            };
+            let Some(listener) = guard.as_mut() else {
+                self.check_open()?;
+                // Lost earlier: listen again, and look (notifications were missed).
+                self.relisten(&mut guard);
+                if guard.is_none() {
+                    std::thread::sleep(slice.min(Duration::from_millis(100)));
                 }
+                return Ok(true);
+            };
+            let heard = listener
+                .notifications()
+                .timeout_iter(slice)
+                .next()
+                .map(|n| n.is_some());
+            let Ok(heard) = heard else {
+                // The connection is gone: drop it; the next wait listens again.
+                *guard = None;
+                return Ok(true);
+            };
+            if heard {
+                // Drain what else arrived: one wake-up is enough.
+                while let Ok(Some(_)) = listener.notifications().iter().next() {}
+            }
+            drop(guard);
+            let mut g = self.notifier.generation.lock();
+            if heard {
+                g.1 = g.1.wrapping_add(1);
+            }
+            self.notifier.changed.notify_all();
+            if !heard && !seen(&g) {
+                // The fallback: the caller looks again.
+                return Ok(true);
             }
         }
     }

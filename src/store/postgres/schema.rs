@@ -6,10 +6,20 @@ use crate::error::{Error, Result};
 use postgres::Client;
 
 /// Schema version this library writes (`schema_version.version`).
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// `MIGRATIONS[v - 1]` brings a schema from version v - 1 to v. Append only.
-const MIGRATIONS: [&str; 1] = [SCHEMA_V1];
+const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+
+/// Version 2: one row per leadership (periodic work one host at a time does,
+/// such as retention), held until `expires_at` by the database's clock.
+const SCHEMA_V2: &str = r#"
+CREATE TABLE leader (
+    name       text   PRIMARY KEY,
+    holder     text   NOT NULL,
+    expires_at bigint NOT NULL
+);
+"#;
 
 /// Version 1: the SQLite schema's columns and settings. Times are bigint UTC
 /// ms (the ABI's unit). `fillfactor = 80` leaves room on each page so that a

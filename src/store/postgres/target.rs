@@ -3,13 +3,16 @@
 //! the driver reads the rest, and the form shown in messages (no password).
 
 use super::PgOptions;
+use super::tls::SslMode;
 use crate::error::{Error, Result};
 use postgres::Config;
 
 /// The parameters asyncop reads from a target itself; every other one goes to
 /// the driver. They let C, Python and .NET choose a schema or a pool size
 /// through the one open call.
-const OWN_PARAMETERS: [&str; 2] = ["schema", "pool_size"];
+/// `sslmode` and `sslrootcert` are libpq's names, read here because the
+/// driver knows fewer modes and no root file.
+const OWN_PARAMETERS: [&str; 4] = ["schema", "pool_size", "sslmode", "sslrootcert"];
 
 /// Whether `target` names a PostgreSQL database rather than a file: a
 /// `postgres://` or `postgresql://` URL, or a key=value conninfo string whose
@@ -23,7 +26,8 @@ pub fn is_postgres_target(target: &str) -> bool {
             .any(|k| t.starts_with(k))
 }
 
-/// Takes asyncop's own parameters (`schema`, `pool_size`) out of `target`
+/// Takes asyncop's own parameters (`schema`, `pool_size`, `sslmode`,
+/// `sslrootcert`) out of `target`
 /// into `options` (a parameter in the target wins over the option) and returns
 /// what is left for the driver.
 pub(super) fn take_own_parameters(target: &str, options: &mut PgOptions) -> Result<String> {
@@ -65,6 +69,8 @@ pub(super) fn take_own_parameters(target: &str, options: &mut PgOptions) -> Resu
     for (key, value) in own {
         match key.as_str() {
             "schema" => options.schema = value,
+            "sslmode" => options.ssl_mode = SslMode::parse(&value)?,
+            "sslrootcert" => options.ssl_root_cert = Some(value.into()),
             _ => {
                 options.pool_size = value.parse().map_err(|_| {
                     Error::InvalidArgument(format!(

@@ -1,13 +1,16 @@
 //! The storage interface's commands on one PostgreSQL transaction.
 
+use super::pool::STATEMENT_CACHE;
+use super::retry::{Fault, fault_of};
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, Operation};
-use crate::store::{ClaimRequest, Claimed, NewOperation, Read, Renewal, Write};
+use crate::store::{ClaimRequest, Claimed, Lead, NewOperation, Read, Renewal, Write};
 use crate::transition::{self, State, Status};
 use postgres::types::ToSql;
-use postgres::{Row, Transaction};
+use postgres::{Row, Statement, Transaction};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency_token, \
     postpone_until, host_id, lease_expires_at, lock_token, retry_count, error_code, message, \
@@ -17,7 +20,15 @@ const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency
 /// A transaction of `PgStore`, and whether it changed something waiters care about.
 pub(super) struct PgTx<'a, 'c> {
     tx: RefCell<&'a mut Transaction<'c>>,
+    /// The connection's prepared statements, by text.
+    statements: RefCell<&'a mut HashMap<String, Statement>>,
+    /// A row changed that waiters care about (a `NOTIFY` at commit).
     changed: Cell<bool>,
+    /// A row changed at all (a renewal too): a lost commit reply must then be
+    /// resolved, not ignored.
+    wrote: Cell<bool>,
+    /// Why the last statement failed, if running the transaction again may help.
+    fault: Cell<Option<Fault>>,
     /// A write transaction: `get` locks the row (`FOR UPDATE`), so that the
     /// decision taken on it and the compare-and-set that writes it see the
     /// same row, as under SQLite's single writer.
@@ -25,10 +36,17 @@ pub(super) struct PgTx<'a, 'c> {
 }
 
 impl<'a, 'c> PgTx<'a, 'c> {
-    pub(super) fn new(tx: &'a mut Transaction<'c>, writes: bool) -> PgTx<'a, 'c> {
+    pub(super) fn new(
+        tx: &'a mut Transaction<'c>,
+        statements: &'a mut HashMap<String, Statement>,
+        writes: bool,
+    ) -> PgTx<'a, 'c> {
         PgTx {
             tx: RefCell::new(tx),
+            statements: RefCell::new(statements),
             changed: Cell::new(false),
+            wrote: Cell::new(false),
+            fault: Cell::new(None),
             writes,
         }
     }
@@ -38,14 +56,71 @@ impl<'a, 'c> PgTx<'a, 'c> {
         self.changed.get()
     }
 
+    /// Whether a statement of this transaction changed a row.
+    pub(super) fn wrote(&self) -> bool {
+        self.wrote.get()
+    }
+
+    /// Why the transaction failed, if running it again may help.
+    pub(super) fn fault(&self) -> Option<Fault> {
+        self.fault.get()
+    }
+
+    fn noted<T>(&self, result: std::result::Result<T, postgres::Error>) -> Result<T> {
+        result.map_err(|e| {
+            self.fault.set(fault_of(&e));
+            e.into()
+        })
+    }
+
+    /// `sql` prepared on this connection (once, while the cache has room).
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = self.tx.borrow_mut().prepare(sql);
+        let prepared = self.noted(prepared)?;
+        let mut cache = self.statements.borrow_mut();
+        if cache.len() < STATEMENT_CACHE {
+            cache.insert(sql.to_owned(), prepared.clone());
+        }
+        Ok(prepared)
+    }
+
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        Ok(self.tx.borrow_mut().query(sql, params)?)
+        let statement = self.statement(sql)?;
+        let result = self.tx.borrow_mut().query(&statement, params);
+        self.noted(result)
+    }
+
+    /// The transaction's id, and (with a channel) a wake-up queued for commit.
+    pub(super) fn txid_and_notify(&self, channel: Option<&str>) -> Result<i64> {
+        let rows = match channel {
+            Some(c) => self.query("SELECT txid_current(), pg_notify($1, '')", &[&c])?,
+            None => self.query("SELECT txid_current()", &[])?,
+        };
+        let row = rows
+            .first()
+            .ok_or_else(|| Error::Internal("txid_current() returned no row".into()))?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// A statement that changes the rows it returns.
+    fn query_writing(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let rows = self.query(sql, params)?;
+        if !rows.is_empty() {
+            self.wrote.set(true);
+        }
+        Ok(rows)
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let n = self.tx.borrow_mut().execute(sql, params)?;
+        let statement = self.statement(sql)?;
+        let result = self.tx.borrow_mut().execute(&statement, params);
+        let n = self.noted(result)?;
         if n > 0 {
             self.changed.set(true);
+            self.wrote.set(true);
         }
         Ok(n)
     }
@@ -318,14 +393,14 @@ impl Write for PgTx<'_, '_> {
         if let Some(t) = token {
             // Submits of one token are serialised until commit, so that per-token
             // id order is commit order (a claim relies on it).
-            self.tx.borrow_mut().execute(
+            self.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended($1, 1))",
                 &[&t],
             )?;
         }
         let state = i32::from(row.status.state().code());
         let status = i32::from(row.status.code());
-        let found = self.query(
+        let found = self.query_writing(
             "INSERT INTO operation (name, operation_type, state, status, data, dependency_token, \
              postpone_until, correlation_id, created_on, modified_on) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
@@ -377,12 +452,12 @@ impl Write for PgTx<'_, '_> {
         let found = match request.types {
             Some(t) => {
                 let t = t.to_vec();
-                self.query(
+                self.query_writing(
                     &sql,
                     &[&change.host_id, &change.lease_expires_at, &change.now, &t],
                 )?
             }
-            None => self.query(
+            None => self.query_writing(
                 &sql,
                 &[&change.host_id, &change.lease_expires_at, &change.now],
             )?,
@@ -412,7 +487,7 @@ impl Write for PgTx<'_, '_> {
 
     fn renew(&self, renewal: &Renewal) -> Result<Option<Status>> {
         let key = renewal.key;
-        let found = self.query(
+        let found = self.query_writing(
             "UPDATE operation SET lease_expires_at = $4 \
              WHERE id = $1 AND state = 2 AND lock_token = $2 AND lease_expires_at > $3 \
              RETURNING status",
@@ -451,6 +526,35 @@ impl Write for PgTx<'_, '_> {
             "INSERT INTO setting (key, value) VALUES ($1, $2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             &[&key, &value],
+        )?;
+        Ok(())
+    }
+
+    fn lead(&self, lead: &Lead<'_>) -> Result<bool> {
+        // By the database's clock unless time is pinned: a host whose clock is
+        // ahead cannot take a leadership that has not expired.
+        let at = if lead.store_clock {
+            format!("greatest($3::bigint, {CLOCK_MS})")
+        } else {
+            "$3::bigint".to_owned()
+        };
+        let sql = format!(
+            "INSERT INTO leader AS l (name, holder, expires_at) \
+             SELECT $1, $2, at + $4 FROM (SELECT {at} AS at) AS clock \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                 expires_at = excluded.expires_at \
+             WHERE l.holder = excluded.holder OR l.expires_at <= excluded.expires_at - $4 \
+             RETURNING 1"
+        );
+        // Not a change waiters care about: no wake-up.
+        let won = self.query_writing(&sql, &[&lead.name, &lead.holder, &lead.now, &lead.ttl_ms])?;
+        Ok(!won.is_empty())
+    }
+
+    fn resign(&self, name: &str, holder: &str) -> Result<()> {
+        self.query_writing(
+            "DELETE FROM leader WHERE name = $1 AND holder = $2 RETURNING 1",
+            &[&name, &holder],
         )?;
         Ok(())
     }

@@ -14,13 +14,23 @@ use std::path::Path;
 pub const APPLICATION_ID: i32 = 0x4153_4F50;
 
 /// Schema version this library writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// `MIGRATIONS[v - 1]` brings a file from version v - 1 to v. Append only.
-const MIGRATIONS: [&str; 1] = [SCHEMA_V1];
+const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
 
 /// Version 1. Recurrence (§8) and retention (§10) columns and settings are
 /// already here so that adding those features needs no migration.
+/// Version 2: one row per leadership (periodic work that one host at a time
+/// does, such as retention), held until `expires_at` unless renewed.
+const SCHEMA_V2: &str = r#"
+CREATE TABLE leader (
+    name       TEXT    PRIMARY KEY,
+    holder     TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
 const SCHEMA_V1: &str = r#"
 CREATE TABLE operation (
     -- AUTOINCREMENT: ids are never reused, not even after deletes (§5).

@@ -5,7 +5,7 @@ use super::statements::{claims, maintenance, query, rows, settings};
 use crate::error::Result;
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, Operation};
-use crate::store::{ClaimRequest, Claimed, NewOperation, Read, Renewal, Write};
+use crate::store::{ClaimRequest, Claimed, Lead, NewOperation, Read, Renewal, Write};
 use crate::transition::Status;
 use rusqlite::Connection;
 
@@ -90,5 +90,13 @@ impl Write for SqliteTx<'_> {
 
     fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         settings::set_setting(self.conn, key, value)
+    }
+
+    fn lead(&self, lead: &Lead<'_>) -> Result<bool> {
+        settings::lead(self.conn, lead)
+    }
+
+    fn resign(&self, name: &str, holder: &str) -> Result<()> {
+        settings::resign(self.conn, name, holder)
     }
 }

@@ -10,6 +10,7 @@
 
 mod expiry;
 mod fencing;
+mod leader;
 mod ordering;
 mod outcomes;
 mod promotion;
