@@ -9,6 +9,8 @@
  *   a schema whose schema_version is newer (999, set with psql) -> CORRUPT,
  *     the version row and the queue's rows left as they were
  * plus the accepted forms: a URL with ?schema=, and conninfo words.
+ * A query string on ASYNCOP_TEST_POSTGRES (tests/c/run adds sslmode=disable under
+ * valgrind) is kept on every target that reaches the cluster.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "common.h"
@@ -20,6 +22,13 @@
 #define PASSWORD "s3cret-pw-xyzzy"
 
 static char base_url[512]; /* ASYNCOP_TEST_POSTGRES without a query string */
+static char extra[256];    /* its query string ("" or "&sslmode=disable"): kept on every target */
+
+/* "<base_url>?<params><extra>": a target on the test cluster. */
+static const char *cluster_target(char *buf, size_t cap, const char *params) {
+    snprintf(buf, cap, "%s?%s%s", base_url, params, extra);
+    return buf;
+}
 
 /* The first line psql prints for `sql` against the test database ("" if none).
  * psql, not the library, so the checks do not trust what they check. */
@@ -83,7 +92,8 @@ static void bad_targets(void) {
         printf("  %s -> %s\n", unparsable[i], msg);
     }
     for (i = 0; i < sizeof bad_schemas / sizeof bad_schemas[0]; i++) {
-        snprintf(target, sizeof target, "%s?schema=%s", base_url, bad_schemas[i]);
+        snprintf(out, sizeof out, "schema=%s", bad_schemas[i]);
+        cluster_target(target, sizeof target, out);
         refused(target, ASYNCOP_ERR_INVALID_ARG, msg, sizeof msg);
         CHECK(strstr(msg, "schema") != NULL);
     }
@@ -92,9 +102,10 @@ static void bad_targets(void) {
                       "('upper', '1digit', 'has-dash', 'has_dash', 'semi;colon')",
                       out, sizeof out),
                  "0") == 0);
-    snprintf(target, sizeof target, "%s?schema=t%ld_pool&pool_size=0", base_url, (long)getpid());
-    refused(target, ASYNCOP_ERR_INVALID_ARG, msg, sizeof msg);
-    snprintf(target, sizeof target, "%s?schema=t%ld_pool&pool_size=many", base_url, (long)getpid());
+    snprintf(out, sizeof out, "schema=t%ld_pool&pool_size=0", (long)getpid());
+    refused(cluster_target(target, sizeof target, out), ASYNCOP_ERR_INVALID_ARG, msg, sizeof msg);
+    snprintf(out, sizeof out, "schema=t%ld_pool&pool_size=many", (long)getpid());
+    cluster_target(target, sizeof target, out);
     refused(target, ASYNCOP_ERR_INVALID_ARG, msg, sizeof msg);
     snprintf(out, sizeof out, "SELECT count(*) FROM pg_namespace WHERE nspname = 't%ld_pool'",
              (long)getpid());
@@ -118,14 +129,15 @@ static void bad_targets(void) {
 }
 
 static void accepted_forms(void) {
-    char target[1024], user[64] = "", host[64] = "", db[64] = "", out[256];
+    char target[1024], user[64] = "", host[64] = "", db[64] = "", out[256], words[256];
     int port = 0;
+    size_t i;
     int64_t id = 0;
     asyncop_queue *q;
 
     /* The URL with ?schema=: created on first open, the queue lives there. */
-    snprintf(target, sizeof target, "%s?schema=t%ld_url", base_url, (long)getpid());
-    q = test_open(target, NULL);
+    snprintf(out, sizeof out, "schema=t%ld_url", (long)getpid());
+    q = test_open(cluster_target(target, sizeof target, out), NULL);
     id = test_submit(q, "by url", 3);
     CHECK(id == 1);
     CHECK_OK(asyncop_queue_close(q));
@@ -135,8 +147,12 @@ static void accepted_forms(void) {
     /* The same queue through conninfo words. */
     REQUIRE(sscanf(base_url, "postgres%*[^:]://%63[^@]@%63[^:]:%d/%63s", user, host, &port, db) == 4 ||
             sscanf(base_url, "postgres://%63[^@]@%63[^:]:%d/%63s", user, host, &port, db) == 4);
-    snprintf(target, sizeof target, "host=%s port=%d user=%s dbname=%s schema=t%ld_url pool_size=2",
-             host, port, user, db, (long)getpid());
+    snprintf(words, sizeof words, "%s", extra); /* "&k=v&k2=v2" -> " k=v k2=v2" */
+    for (i = 0; words[i] != '\0'; i++) {
+        if (words[i] == '&') words[i] = ' ';
+    }
+    snprintf(target, sizeof target, "host=%s port=%d user=%s dbname=%s schema=t%ld_url pool_size=2%s",
+             host, port, user, db, (long)getpid(), words);
     q = test_open(target, NULL);
     CHECK(test_total(q) == 1);
     CHECK_OK(asyncop_queue_close(q));
@@ -147,7 +163,8 @@ static void newer_schema(void) {
     long pid = (long)getpid();
     asyncop_queue *q;
 
-    snprintf(target, sizeof target, "%s?schema=t%ld_newer", base_url, pid);
+    snprintf(sql, sizeof sql, "schema=t%ld_newer", pid);
+    cluster_target(target, sizeof target, sql);
     q = test_open(target, NULL);
     (void)test_submit(q, "before", 4);
     CHECK_OK(asyncop_queue_close(q));
@@ -173,6 +190,7 @@ int main(void) {
         return 1;
     }
     snprintf(base_url, sizeof base_url, "%s", url);
+    if (strchr(url, '?') != NULL) snprintf(extra, sizeof extra, "&%s", strchr(url, '?') + 1);
     base_url[strcspn(base_url, "?")] = '\0';
     bad_targets();
     accepted_forms();
