@@ -51,13 +51,21 @@ impl QueueBound for asyncop_queue {
     }
 }
 
-/// Opens or creates the queue file at `path` (UTF-8). `options` may be NULL for
-/// the defaults; it is copied, so it may be freed right after. On success
+/// Opens or creates the queue file at `path` (UTF-8), or the queue in a
+/// PostgreSQL database when `path` is a `postgres://` / `postgresql://` URL or a
+/// key=value conninfo string (first word `host=`, `hostaddr=`, `dbname=`,
+/// `user=` or `port=`); the target may carry `schema`, `pool_size`, `sslmode`
+/// and `sslrootcert` (README, "Scaling out: PostgreSQL"). `options` may be NULL
+/// for the defaults; it is copied, so it may be freed right after. On success
 /// `*out_queue` is a handle to close with `asyncop_queue_close`.
+/// PostgreSQL: an unparsable target, a bad schema name or pool size give
+/// INVALID_ARG; a server that cannot be reached, a refused password or a
+/// missing database IO (the message names host:port, never the password); a
+/// schema of a newer version CORRUPT, left unchanged.
 /// A file that is not an asyncop database (another SQLite database, a text file,
 /// random bytes, a truncated file, a newer schema) gives ASYNCOP_ERR_CORRUPT and
 /// is left byte-for-byte untouched.
-/// `path` is a file path (not a URI); "" and ":memory:" give INVALID_ARG.
+/// A file `path` is a path (not a SQLite URI); "" and ":memory:" give INVALID_ARG.
 /// A new file is created with the options' file mode (0600 by default).
 /// Opening a file this process already has open is safe (the process keeps
 /// one descriptor and its locks per file); processes creating one new file at

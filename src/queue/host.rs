@@ -184,7 +184,9 @@ impl Queue {
             return Ok(Vec::new());
         }
         let none = ErrorFields::default();
+        let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
         store.write(|tx| {
+            tx.prefetch(&ids)?;
             keys.iter()
                 .map(
                     |&key| match self.report_in(tx, key, &transition::complete, &none, None) {

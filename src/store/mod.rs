@@ -94,6 +94,13 @@ pub trait Read {
     fn now(&self) -> Result<Option<i64>>;
     /// One row by id.
     fn get(&self, id: i64) -> Result<Option<Operation>>;
+    /// Says that `get` will be asked for each of `ids` next, so that a server
+    /// store can fetch (and in a write transaction lock) them in one round
+    /// trip. A store of one machine ignores it.
+    fn prefetch(&self, ids: &[i64]) -> Result<()> {
+        let _ = ids;
+        Ok(())
+    }
     /// Rows matching `filter`, in ascending id (§11).
     fn query(&self, filter: &Filter) -> Result<Vec<Operation>>;
     /// Non-empty (state, status, operation_type) groups with their sizes, sorted by those keys.

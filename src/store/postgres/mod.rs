@@ -17,7 +17,6 @@ mod target;
 mod tls;
 mod tx;
 
-pub use schema::SCHEMA_VERSION;
 pub use target::is_postgres_target;
 pub use tls::SslMode;
 
@@ -257,37 +256,31 @@ impl PgStore {
     }
 }
 
-/// Runs `f` once in a write transaction on `conn` and commits it.
+/// Runs `f` once in a write transaction on `conn` and commits it: BEGIN (with
+/// the clock and the transaction id), `f`'s statements, then COMMIT (with the
+/// wake-up): two round trips besides `f`'s own.
 fn run_write(
     conn: &mut Conn,
     f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
     channel: &str,
 ) -> std::result::Result<bool, Attempt> {
     let failed = |e| Attempt::Failed(Failure::of(e));
-    let mut transaction = conn.client.transaction().map_err(failed)?;
-    let (changed, txid) = {
-        let tx = PgTx::new(&mut transaction, &mut conn.statements, true);
-        if let Err(error) = f(&tx) {
-            let fault = tx.fault();
-            return Err(Attempt::Failed(Failure { error, fault }));
-        }
-        // The transaction's id, for asking the server about it if the reply to
-        // COMMIT is lost; read in the statement that queues the wake-up anyway.
-        let txid = match (tx.wrote(), tx.changed()) {
-            (false, _) => None,
-            (true, true) => Some(tx.txid_and_notify(Some(channel))),
-            (true, false) => Some(tx.txid_and_notify(None)),
-        };
-        let txid = match txid.transpose() {
-            Ok(txid) => txid,
-            Err(error) => {
-                let fault = tx.fault();
-                return Err(Attempt::Failed(Failure { error, fault }));
-            }
-        };
-        (tx.changed(), txid)
+    let (clock, txid) = tx::begin(&mut conn.client, true).map_err(failed)?;
+    let (result, fault, changed, wrote) = {
+        let tx = PgTx::new(&mut conn.client, &mut conn.statements, true, clock);
+        let result = f(&tx);
+        (result, tx.fault(), tx.changed(), tx.wrote())
     };
-    match transaction.commit() {
+    if let Err(error) = result {
+        conn.broken = !tx::rollback(&mut conn.client);
+        return Err(Attempt::Failed(Failure { error, fault }));
+    }
+    if !wrote {
+        // Nothing to keep (row locks at most): no commit record to wait for.
+        conn.broken = !tx::rollback(&mut conn.client);
+        return Ok(false);
+    }
+    match tx::commit(&mut conn.client, changed.then_some(channel)) {
         Ok(()) => Ok(changed),
         Err(e) => {
             let failure = Failure::of(e);
@@ -297,9 +290,12 @@ fn run_write(
                     changed,
                     failure,
                 }),
-                // Nothing was written: whatever became of COMMIT, the reads stand.
-                (Some(Fault::Connection), None) => Ok(false),
-                _ => Err(Attempt::Failed(failure)),
+                _ => {
+                    // A failed NOTIFY leaves the transaction open (the COMMIT after
+                    // it did not run); a failed COMMIT has ended it already.
+                    conn.broken = !tx::rollback(&mut conn.client);
+                    Err(Attempt::Failed(failure))
+                }
             }
         }
     }
@@ -310,22 +306,14 @@ fn run_read(
     conn: &mut Conn,
     f: &mut dyn FnMut(&dyn Read) -> Result<()>,
 ) -> std::result::Result<(), Failure> {
-    let mut transaction = conn
-        .client
-        .build_transaction()
-        .read_only(true)
-        .start()
-        .map_err(Failure::of)?;
-    {
-        let tx = PgTx::new(&mut transaction, &mut conn.statements, false);
-        if let Err(error) = f(&tx) {
-            let fault = tx.fault();
-            return Err(Failure { error, fault });
-        }
-    }
-    // A read-only transaction's reads stand whatever becomes of its COMMIT.
-    let _ = transaction.commit();
-    Ok(())
+    let (clock, _) = tx::begin(&mut conn.client, false).map_err(Failure::of)?;
+    let (result, fault) = {
+        let tx = PgTx::new(&mut conn.client, &mut conn.statements, false, clock);
+        (f(&tx), tx.fault())
+    };
+    // A read-only transaction's reads stand whatever becomes of its end.
+    conn.broken = !tx::rollback(&mut conn.client);
+    result.map_err(|error| Failure { error, fault })
 }
 
 impl Store for PgStore {

@@ -20,6 +20,8 @@ pub(super) const STATEMENT_CACHE: usize = 128;
 pub(super) struct Conn {
     pub(super) client: Client,
     pub(super) statements: HashMap<String, Statement>,
+    /// A transaction could not be ended: the connection is not reused.
+    pub(super) broken: bool,
 }
 
 impl Conn {
@@ -27,6 +29,7 @@ impl Conn {
         Conn {
             client,
             statements: HashMap::new(),
+            broken: false,
         }
     }
 }
@@ -147,7 +150,7 @@ impl Pool {
     /// Puts `client` back, or drops it if its connection is gone or `keep` is false.
     pub(super) fn checkin(&self, conn: Conn, keep: bool) {
         let mut slots = self.slots.lock();
-        if conn.client.is_closed() || !keep {
+        if conn.client.is_closed() || conn.broken || !keep {
             slots.open -= 1;
         } else {
             slots.idle.push(conn);

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use postgres::Client;
 
 /// Schema version this library writes (`schema_version.version`).
-pub const SCHEMA_VERSION: i32 = 2;
+pub(crate) const PG_SCHEMA_VERSION: i32 = 2;
 
 /// `MIGRATIONS[v - 1]` brings a schema from version v - 1 to v. Append only.
 const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
@@ -93,7 +93,7 @@ INSERT INTO setting (key, value) VALUES
 /// The key of the advisory lock every migration takes: "asyncop" in ASCII.
 const MIGRATION_LOCK: i64 = 0x0061_7379_6e63_6f70;
 
-/// Creates the schema or brings it to `SCHEMA_VERSION`; refuses a newer one
+/// Creates the schema or brings it to `PG_SCHEMA_VERSION`; refuses a newer one
 /// with `Corrupt` and changes nothing then.
 pub(super) fn migrate(client: &mut Client, schema: &str) -> Result<()> {
     let mut tx = client.transaction()?;
@@ -109,9 +109,9 @@ pub(super) fn migrate(client: &mut Client, schema: &str) -> Result<()> {
             0
         }
     };
-    if version > SCHEMA_VERSION {
+    if version > PG_SCHEMA_VERSION {
         return Err(Error::Corrupt(format!(
-            "schema \"{schema}\" has version {version}, newer than this library's {SCHEMA_VERSION}"
+            "schema \"{schema}\" has version {version}, newer than this library's {PG_SCHEMA_VERSION}"
         )));
     }
     for (i, sql) in MIGRATIONS
@@ -120,7 +120,7 @@ pub(super) fn migrate(client: &mut Client, schema: &str) -> Result<()> {
         .skip(usize::try_from(version).unwrap_or(0))
     {
         tx.batch_execute(sql)?;
-        let to = i32::try_from(i + 1).unwrap_or(SCHEMA_VERSION);
+        let to = i32::try_from(i + 1).unwrap_or(PG_SCHEMA_VERSION);
         tx.execute("UPDATE schema_version SET version = $1", &[&to])?;
     }
     tx.commit()?;

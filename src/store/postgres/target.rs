@@ -122,9 +122,12 @@ mod tests {
 
     #[test]
     fn url_parameters_are_taken_out() {
-        let (rest, o) = split("postgres://u@h:5/db?schema=jobs&sslmode=disable&pool_size=7");
-        assert_eq!(rest, "postgres://u@h:5/db?sslmode=disable");
+        let (rest, o) = split(
+            "postgres://u@h:5/db?schema=jobs&connect_timeout=3&pool_size=7&sslmode=verify-full",
+        );
+        assert_eq!(rest, "postgres://u@h:5/db?connect_timeout=3");
         assert_eq!((o.schema.as_str(), o.pool_size), ("jobs", 7));
+        assert_eq!(o.ssl_mode, SslMode::VerifyFull);
         let (rest, o) = split("postgresql://h/db?schema=s1");
         assert_eq!(
             (rest.as_str(), o.schema.as_str()),

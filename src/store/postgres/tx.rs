@@ -8,7 +8,7 @@ use crate::operation::{CountRow, Filter, Operation};
 use crate::store::{ClaimRequest, Claimed, Lead, NewOperation, Read, Renewal, Write};
 use crate::transition::{self, State, Status};
 use postgres::types::ToSql;
-use postgres::{Row, Statement, Transaction};
+use postgres::{Client, Row, SimpleQueryMessage, Statement};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
@@ -18,8 +18,11 @@ const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency
     recurrence_pattern, recurrence_start, correlation_id, is_waiting_for_event";
 
 /// A transaction of `PgStore`, and whether it changed something waiters care about.
-pub(super) struct PgTx<'a, 'c> {
-    tx: RefCell<&'a mut Transaction<'c>>,
+pub(super) struct PgTx<'a> {
+    /// The connection, inside the transaction `begin` opened.
+    tx: RefCell<&'a mut Client>,
+    /// The server's clock when the transaction began (read with BEGIN).
+    clock: Option<i64>,
     /// The connection's prepared statements, by text.
     statements: RefCell<&'a mut HashMap<String, Statement>>,
     /// A row changed that waiters care about (a `NOTIFY` at commit).
@@ -29,24 +32,30 @@ pub(super) struct PgTx<'a, 'c> {
     wrote: Cell<bool>,
     /// Why the last statement failed, if running the transaction again may help.
     fault: Cell<Option<Fault>>,
+    /// Rows `prefetch` read (and locked), each handed out once by `get`.
+    prefetched: RefCell<HashMap<i64, Operation>>,
     /// A write transaction: `get` locks the row (`FOR UPDATE`), so that the
     /// decision taken on it and the compare-and-set that writes it see the
     /// same row, as under SQLite's single writer.
     writes: bool,
 }
 
-impl<'a, 'c> PgTx<'a, 'c> {
+impl<'a> PgTx<'a> {
+    /// A transaction that `begin` opened on `client`, whose clock it read.
     pub(super) fn new(
-        tx: &'a mut Transaction<'c>,
+        client: &'a mut Client,
         statements: &'a mut HashMap<String, Statement>,
         writes: bool,
-    ) -> PgTx<'a, 'c> {
+        clock: i64,
+    ) -> PgTx<'a> {
         PgTx {
-            tx: RefCell::new(tx),
+            tx: RefCell::new(client),
+            clock: Some(clock),
             statements: RefCell::new(statements),
             changed: Cell::new(false),
             wrote: Cell::new(false),
             fault: Cell::new(None),
+            prefetched: RefCell::new(HashMap::new()),
             writes,
         }
     }
@@ -91,18 +100,6 @@ impl<'a, 'c> PgTx<'a, 'c> {
         let statement = self.statement(sql)?;
         let result = self.tx.borrow_mut().query(&statement, params);
         self.noted(result)
-    }
-
-    /// The transaction's id, and (with a channel) a wake-up queued for commit.
-    pub(super) fn txid_and_notify(&self, channel: Option<&str>) -> Result<i64> {
-        let rows = match channel {
-            Some(c) => self.query("SELECT txid_current(), pg_notify($1, '')", &[&c])?,
-            None => self.query("SELECT txid_current()", &[])?,
-        };
-        let row = rows
-            .first()
-            .ok_or_else(|| Error::Internal("txid_current() returned no row".into()))?;
-        Ok(row.try_get(0)?)
     }
 
     /// A statement that changes the rows it returns.
@@ -192,7 +189,7 @@ const UPDATE: &str = "UPDATE operation SET state = $2, status = $3, postpone_unt
     friendly_message = $10, modified_on = $11, completed_on = $12, execution_time_span = $13 \
     WHERE id = $1 AND state = $14 AND status = $15";
 
-impl PgTx<'_, '_> {
+impl PgTx<'_> {
     fn update_row(&self, key: Option<LeaseKey>, cur: &Operation, next: &Operation) -> Result<bool> {
         let state = i32::from(next.state.code());
         let status = i32::from(next.status.code());
@@ -231,13 +228,34 @@ impl PgTx<'_, '_> {
 /// The server's clock in UTC ms, read when the expression runs.
 const CLOCK_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
-impl Read for PgTx<'_, '_> {
+impl Read for PgTx<'_> {
     fn now(&self) -> Result<Option<i64>> {
-        let found = self.query(&format!("SELECT {CLOCK_MS}"), &[])?;
-        Ok(found.first().map(|r| r.try_get(0)).transpose()?)
+        // Read with BEGIN (no round trip of its own). Statements that must not
+        // run earlier than a commit their snapshot sees read it again
+        // themselves (the claim: `greatest($now, clock)`).
+        Ok(self.clock)
+    }
+
+    fn prefetch(&self, ids: &[i64]) -> Result<()> {
+        // Id order: two batches lock their common rows in one order.
+        let lock = if self.writes { " FOR UPDATE" } else { "" };
+        let found = self.query(
+            &format!("SELECT {COLUMNS} FROM operation WHERE id = ANY($1) ORDER BY id{lock}"),
+            &[&ids],
+        )?;
+        let mut cache = self.prefetched.borrow_mut();
+        for row in &found {
+            let op = operation_from_row(row)?;
+            cache.insert(op.id, op);
+        }
+        Ok(())
     }
 
     fn get(&self, id: i64) -> Result<Option<Operation>> {
+        // Once: after a write to it, the row must be read again.
+        if let Some(op) = self.prefetched.borrow_mut().remove(&id) {
+            return Ok(Some(op));
+        }
         let lock = if self.writes { " FOR UPDATE" } else { "" };
         let found = self.query(
             &format!("SELECT {COLUMNS} FROM operation WHERE id = $1{lock}"),
@@ -386,7 +404,7 @@ impl Read for PgTx<'_, '_> {
     }
 }
 
-impl Write for PgTx<'_, '_> {
+impl Write for PgTx<'_> {
     fn insert(&self, row: &NewOperation<'_>) -> Result<i64> {
         let spec = row.spec;
         let token = spec.token();
@@ -558,4 +576,48 @@ impl Write for PgTx<'_, '_> {
         )?;
         Ok(())
     }
+}
+
+/// Opens a transaction on `client` and reads, in the same round trip, the
+/// server's clock and (for a write) the transaction's id: the id is what the
+/// store asks about if the reply to COMMIT is lost.
+pub(super) fn begin(
+    client: &mut Client,
+    writes: bool,
+) -> std::result::Result<(i64, Option<i64>), postgres::Error> {
+    let sql = if writes {
+        format!("BEGIN; SELECT {CLOCK_MS}, txid_current()")
+    } else {
+        format!("BEGIN READ ONLY; SELECT {CLOCK_MS}")
+    };
+    let mut clock = 0;
+    let mut txid = None;
+    for message in client.simple_query(&sql)? {
+        if let SimpleQueryMessage::Row(row) = message {
+            let column = |i| row.try_get(i).ok().flatten().and_then(|v| v.parse().ok());
+            clock = column(0).unwrap_or(0);
+            txid = column(1);
+        }
+    }
+    Ok((clock, txid))
+}
+
+/// Ends the transaction: COMMIT, preceded in the same round trip by the
+/// wake-up `NOTIFY` when `notify` names a channel (delivered at commit).
+pub(super) fn commit(
+    client: &mut Client,
+    notify: Option<&str>,
+) -> std::result::Result<(), postgres::Error> {
+    match notify {
+        // The channel is `asyncop_<schema>`, a checked identifier: safe as a literal.
+        Some(channel) => client.batch_execute(&format!("NOTIFY \"{channel}\"; COMMIT")),
+        None => client.batch_execute("COMMIT"),
+    }
+}
+
+/// Ends the transaction without keeping anything; false if that failed, and
+/// the connection must then not be used again (on a lost connection the
+/// server rolls back by itself).
+pub(super) fn rollback(client: &mut Client) -> bool {
+    client.batch_execute("ROLLBACK").is_ok()
 }

@@ -215,3 +215,31 @@ fn a_user_action_keeps_the_current_host_fields() {
     assert_eq!(f.q.renew(b_key).unwrap(), Status::Canceling);
     assert!(lease_lost(f.q.renew(a.key()), a.key()));
 }
+
+#[test]
+fn complete_many_refuses_each_lost_lease_and_completes_the_rest() {
+    let f = Fixture::new(store(), "complete-many-lost");
+    let ids: Vec<i64> = (0..4).map(|i| f.submit(&format!("m{i}"), NORMAL_TYPE)).collect();
+    let leases: Vec<_> = ids.iter().map(|&id| f.claim("host-m", id)).collect();
+    let keys: Vec<LeaseKey> = leases.iter().map(|l| l.key()).collect();
+    // One finished alone already; one lost its lease to another host.
+    f.q.complete(keys[0]).unwrap();
+    f.advance(LEASE_MS + 1);
+    f.q.renew(keys[2]).unwrap_err();
+    let retaken = f.claim("host-n", ids[1]);
+    assert_ne!(retaken.lock_token, keys[1].lock_token);
+    let stale_keys = [keys[0], keys[1], keys[2], keys[3], keys[3]];
+    // keys[2] and keys[3] expired too, but nobody took them: maintenance
+    // recovered them in host-n's claim, so they are lost as well.
+    let results = f.q.complete_many(&stale_keys).unwrap();
+    for (key, result) in stale_keys.iter().zip(&results) {
+        assert!(lease_lost(result.clone(), *key), "{key:?}: {result:?}");
+    }
+    // A fresh batch on live leases completes each once; a repeated key is refused.
+    let live = [retaken.key(), retaken.key()];
+    let results = f.q.complete_many(&live).unwrap();
+    assert_eq!(results[0].as_ref().ok(), Some(&Status::Succeeded));
+    assert!(lease_lost(results[1].clone(), live[1]));
+    assert_eq!(pair(&f.get(ids[1])), (State::Completed, Status::Succeeded));
+    assert_eq!(pair(&f.get(ids[0])), (State::Completed, Status::Succeeded));
+}
