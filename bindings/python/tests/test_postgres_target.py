@@ -87,16 +87,16 @@ def test_a_database_that_does_not_exist_is_an_io_error() -> None:
         asyncop.Queue(f"{url.scheme}://{url.netloc}/no_such_db?schema=x")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wrapper bug: Queue keeps the target as given, so repr() and .path show a URL's password "
-    "(the library's own messages leave it out)",
-)
 def test_the_queue_repr_does_not_show_the_password() -> None:
     url = urlsplit(postgres_url())
     target = f"{url.scheme}://{url.username}:{PASSWORD}@{url.hostname}:{url.port}{url.path}?schema=t{os.getpid()}_repr"
     with asyncop.Queue(target) as q:  # trust authentication: the password is not checked
         assert PASSWORD not in repr(q)
+        assert f"{url.username}:***@{url.hostname}" in repr(q)
+    conninfo = f"host={url.hostname} port={url.port} dbname={url.path[1:]} user={url.username} password={PASSWORD} schema=t{os.getpid()}_repr"
+    with asyncop.Queue(conninfo) as q:
+        assert PASSWORD not in repr(q)
+        assert "password=***" in repr(q)
 
 
 def test_a_newer_schema_version_is_corrupt_and_left_unchanged() -> None:
