@@ -60,8 +60,8 @@ TIMEOUT = {False: 600, True: 120}
 
 #: What each implementation runs with, by workload ("*": every workload).
 NOTES: dict[str, dict[str, str]] = {
-    "asyncop-rust": {"*": "defaults: schema asyncop, pool of 4 connections; W3: one shared Queue"},
-    "asyncop-python": {"*": "defaults: schema asyncop, pool of 4 connections; W3: one shared Queue"},
+    "asyncop-rust": {"*": "defaults: schema asyncop, pool of 4 connections", "W3": "one Queue shared by 4 threads"},
+    "asyncop-python": {"*": "defaults: schema asyncop, pool of 4 connections", "W3": "one Queue shared by 4 threads"},
     "procrastinate": {
         "*": "defaults: PsycopgConnector, async task, listen_notify; drains run_worker(wait=False)",
         "W3": "one worker, concurrency=4",
