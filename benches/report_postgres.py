@@ -6,7 +6,12 @@ every run with its settings, and each peer's published figure beside ours."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+
+#: The analysis of where asyncop is behind: prose kept beside the benchmark (it
+#: changes with the code, not with each run), appended verbatim.
+NOTES = Path(__file__).resolve().parent / "postgres" / "NOTES.md"
 
 ASYNCOP = ("asyncop-rust", "asyncop-python")
 PEERS = ("procrastinate", "graphile-worker", "pg-boss")
@@ -172,4 +177,6 @@ def render(pg: dict[str, Any] | None, table: Table, fmt_num: Callable[[float | N
         "the side-by-side rows above compare like with like.",
         "",
     ]
+    if NOTES.exists():
+        lines += [NOTES.read_text().rstrip(), ""]
     return lines
