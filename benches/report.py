@@ -322,6 +322,18 @@ def machine_line(rust: dict[str, Any] | None) -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores (described by report.py)"
 
 
+def load_note(pg: dict[str, Any] | None) -> list[str]:
+    """A header line when the PostgreSQL half saw a loaded machine (its samples of the
+    1-minute load average above the core count): every section ran in the same window."""
+    loads = (pg or {}).get("load_average_1m") or []
+    if not loads or max(loads) <= (os.cpu_count() or 1):
+        return []
+    return [
+        f"- Load: the machine was shared during this run (1-minute load average up to {max(loads):.1f} on "
+        f"{os.cpu_count()} cores, sampled by the PostgreSQL half): every figure is noisier than on an idle machine"
+    ]
+
+
 def render(
     rust: dict[str, Any] | None,
     py: dict[str, Any] | None,
@@ -356,6 +368,7 @@ def render(
             f"asyncop (Python package) {versions.get('asyncop', 'n/a')}; peers: {peer_versions or 'n/a'}"
         ),
         f"- Command: `{command}`",
+        *load_note(pg),
         "",
         (
             "Throughput is ops/s (higher is better), the median of 3 interleaved runs on fresh files; "

@@ -41,10 +41,10 @@ pub(crate) type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 const IMPL: &str = "asyncop-rust";
 
-/// Operations per run (latency: samples). Chosen with the peers' counts in
-/// `peers.py` (the same numbers, so every row of a workload drains the same
-/// backlog): a full run of this side takes about a minute on the 2-core
-/// development machine, where a commit (one WAL fsync) costs 0.2-2 ms.
+/// Operations per run (latency: samples): the counts of `peers.py` (`SIZES`, which
+/// `scripts/bench` uses), so that a standalone run is comparable with its rows.
+/// A full run of this side alone takes well under a minute on the 2-core
+/// development machine, where a commit waits ~1 ms for its WAL fsync.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sizes {
     pub(crate) w1: usize,
@@ -57,23 +57,23 @@ pub(crate) struct Sizes {
 }
 
 const FULL: Sizes = Sizes {
-    w1: 2_000,
-    w2: 2_000,
-    w3: 2_000,
-    w4: 2_000,
-    w5: 10_000,
-    latency: 200,
+    w1: 500,
+    w2: 500,
+    w3: 500,
+    w4: 500,
+    w5: 2_000,
+    latency: 100,
     runs: 3,
 };
 
 /// A smoke run: every cell once with tiny counts (a few seconds).
 const QUICK: Sizes = Sizes {
-    w1: 100,
-    w2: 100,
-    w3: 100,
-    w4: 100,
-    w5: 300,
-    latency: 30,
+    w1: 40,
+    w2: 40,
+    w3: 40,
+    w4: 40,
+    w5: 200,
+    latency: 15,
     runs: 1,
 };
 
