@@ -329,8 +329,11 @@ def load_note(pg: dict[str, Any] | None) -> list[str]:
     if not loads or max(loads) <= (os.cpu_count() or 1):
         return []
     return [
-        f"- Load: the machine was shared during this run (1-minute load average up to {max(loads):.1f} on "
-        f"{os.cpu_count()} cores, sampled by the PostgreSQL half): every figure is noisier than on an idle machine"
+        (
+            f"- Load: the machine was shared during this run (1-minute load average up to {max(loads):.1f} on "
+            f"{os.cpu_count()} cores, sampled by the PostgreSQL half): every figure is noisier than on an idle "
+            "machine"
+        )
     ]
 
 

@@ -22,17 +22,21 @@ LATENCY = "latency-xproc"
 #: of ours to put beside it.
 PUBLISHED: dict[str, tuple[str, str, str]] = {
     "graphile-worker": (
-        "~183,000 jobs/s executed (4 worker instances × concurrentJobs 24, localQueue 500, "
-        "completeJobBatchDelay 0); add_job→start latency avg 4.16 ms (max 13.84 ms); ~202,000 jobs/s "
-        "queued by one add_jobs batch call; ~15,600 jobs/s without batching (per the design study). "
-        "A fast desktop (i9-14900K), DB and workers on one machine",
+        (
+            "~183,000 jobs/s executed (4 worker instances × concurrentJobs 24, localQueue 500, "
+            "completeJobBatchDelay 0); add_job→start latency avg 4.16 ms (max 13.84 ms); ~202,000 jobs/s "
+            "queued by one add_jobs batch call; ~15,600 jobs/s without batching (per the design study). "
+            "A fast desktop (i9-14900K), DB and workers on one machine"
+        ),
         "worker.graphile.org/docs/performance (website/docs/performance.md)",
         "W5",
     ),
     "pg-boss": ("none published: its README and docs give no throughput or latency figure", "pg-boss README", "W2"),
     "procrastinate": (
-        "none published: CI micro-benchmarks (1,000 jobs deferred and worked) are charted on its "
-        "GitHub Pages, with no jobs/s figure in the docs",
+        (
+            "none published: CI micro-benchmarks (1,000 jobs deferred and worked) are charted on its "
+            "GitHub Pages, with no jobs/s figure in the docs"
+        ),
         "procrastinate docs/discussions.md, tests/benchmarks/",
         "W2",
     ),
@@ -143,8 +147,10 @@ def render(pg: dict[str, Any] | None, table: Table, fmt_num: Callable[[float | N
     lines += table(["workload", *(f"{short[o]} / {p}" for o, p in pairs)], ratio_rows)
     lines += [
         "",
-        f"asyncop ahead in {ahead} of {total} comparisons (bold: behind). Target (issue 12): ahead of every peer "
-        "on every workload it can run.",
+        (
+            f"asyncop ahead in {ahead} of {total} comparisons (bold: behind). Target (issue 12): ahead of every "
+            "peer on every workload it can run."
+        ),
         "",
         "### Every run",
         "",
@@ -152,16 +158,17 @@ def render(pg: dict[str, Any] | None, table: Table, fmt_num: Callable[[float | N
     detail = []
     for w in WORKLOADS:
         for i in (*ASYNCOP, *PEERS):
-            r = find(rows, i, w)
-            if r is None:
+            row = find(rows, i, w)
+            if row is None:
                 continue
-            if r["metric"] == "latency_ms":
-                runs = " · ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(r.get("runs_p50", []), r.get("runs_p99", [])))
-                count = f"{r.get('samples', '')} samples"
+            if row["metric"] == "latency_ms":
+                pairs_ms = zip(row.get("runs_p50", []), row.get("runs_p99", []))
+                runs = " · ".join(f"{a:.1f}/{b:.1f}" for a, b in pairs_ms)
+                count = f"{row.get('samples', '')} samples"
             else:
-                runs = " · ".join(fmt_num(x) for x in r.get("runs", []))
-                count = r.get("ops") or ""
-            detail.append([i, w, shown(r, fmt_num), runs, count, r.get("note", "")])
+                runs = " · ".join(fmt_num(x) for x in row.get("runs", []))
+                count = row.get("ops") or ""
+            detail.append([i, w, shown(row, fmt_num), runs, count, row.get("note", "")])
     lines += table(["impl", "workload", "value", "runs", "ops", "settings / note"], detail)
     lines += ["", "### Published figures beside ours", ""]
     published = []
@@ -173,8 +180,10 @@ def render(pg: dict[str, Any] | None, table: Table, fmt_num: Callable[[float | N
     lines += table(["peer", "published", "source", "measured here (ops/s)"], published)
     lines += [
         "",
-        "Published figures come from other machines and setups (batched, many workers, fast desktops); only "
-        "the side-by-side rows above compare like with like.",
+        (
+            "Published figures come from other machines and setups (batched, many workers, fast desktops); "
+            "only the side-by-side rows above compare like with like."
+        ),
         "",
     ]
     if NOTES.exists():

@@ -150,7 +150,7 @@ def fresh_db(admin: psycopg.Connection[Any], url: str, k: int) -> tuple[str, str
 def run_once(cell: Cell, argv: list[str], timeout: float) -> dict[str, float]:
     """One run; its JSON result as ops/s or latency. Raises Violation on exit 3."""
     try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"no result within {timeout} s") from None
     if p.returncode == 3:
@@ -158,7 +158,7 @@ def run_once(cell: Cell, argv: list[str], timeout: float) -> dict[str, float]:
     if p.returncode != 0:
         raise RuntimeError(f"exit status {p.returncode}: {p.stderr.strip()[-400:]}")
     try:
-        out = json.loads(p.stdout.strip().splitlines()[-1])
+        out: dict[str, float] = json.loads(p.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         raise RuntimeError(f"no JSON result: {p.stdout[-200:]!r}") from None
     if "seconds" in out:
@@ -183,7 +183,7 @@ def versions() -> dict[str, str]:
     node = shutil.which("node")
     found["node"] = "none"
     if node:
-        found["node"] = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+        found["node"] = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     return found
 
 
@@ -202,11 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     sizes = SIZES[args.quick]
     cells = [Cell(i, w, sizes[w]) for w in WORKLOADS for i in impls]
     admin = psycopg.connect(args.url, autocommit=True)
-    settings = {s: admin.execute(f"SHOW {s}").fetchone()[0] for s in ("server_version", "synchronous_commit", "fsync")}
+    settings = {
+        s: str((admin.execute(f"SHOW {s}").fetchone() or ("?",))[0])
+        for s in ("server_version", "synchronous_commit", "fsync")
+    }
     durability = f"synchronous_commit={settings['synchronous_commit']}"
     found = versions()
-    print(f"peers.py (postgres): PostgreSQL {settings['server_version']}, {durability}, fsync={settings['fsync']}; "
-          f"{', '.join(f'{k} {v}' for k, v in found.items())}", file=sys.stderr)
+    print(
+        f"peers.py (postgres): PostgreSQL {settings['server_version']}, {durability}, fsync={settings['fsync']}; "
+        f"{', '.join(f'{k} {v}' for k, v in found.items())}",
+        file=sys.stderr,
+    )
     load = [os.getloadavg()[0]]
     violations: list[str] = []
     started = time.monotonic()
@@ -247,8 +253,11 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             cell.runs.append(out)
             shown = f"{out['ops_per_sec']:10.1f} ops/s" if "ops_per_sec" in out else f"p50 {out['p50']:.2f} ms"
-            print(f"  run {run} {cell.impl:<15} {cell.workload:<13} {cell.ops:>6} {shown}  "
-                  f"({time.monotonic() - t:.1f} s)", file=sys.stderr)
+            print(
+                f"  run {run} {cell.impl:<15} {cell.workload:<13} {cell.ops:>6} {shown}  "
+                f"({time.monotonic() - t:.1f} s)",
+                file=sys.stderr,
+            )
         load.append(os.getloadavg()[0])
     result = {
         "source": "postgres",

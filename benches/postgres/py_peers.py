@@ -160,12 +160,11 @@ def asyncop_cell(workload: str, url: str, n: int) -> dict[str, float]:
             asyncop_check(q, n, done=False)
             return {"seconds": seconds}
         if workload == "latency-xproc":
-            out = run_latency(
-                "asyncop-python",
-                url,
-                n,
-                lambda i, t: q.submit("bench", payload(i, t), operation_type=OPERATION_TYPE) and None,
-            )
+
+            def submit(i: int, stamp: int) -> None:
+                q.submit("bench", payload(i, stamp), operation_type=OPERATION_TYPE)
+
+            out = run_latency("asyncop-python", url, n, submit)
             asyncop_check(q, n)
             return out
         for s in range(0, n, 1000):
