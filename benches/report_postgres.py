@@ -73,7 +73,10 @@ def shown(row: Row | None, fmt_num: Callable[[float | None], str]) -> str:
     if v is not None:
         return f"p50 {v:.1f} / p99 {float(row['p99']):.1f} ms" if row and row["metric"] == "latency_ms" else fmt_num(v)
     note = (row or {}).get("note", "")
-    return "n/a" if note.startswith("n/a") else "failed" if note else "—"
+    for prefix in ("n/a", "not run"):
+        if note.startswith(prefix):
+            return prefix
+    return "failed" if note else "—"
 
 
 def ratio(ours: Row | None, peer: Row | None) -> float | None:

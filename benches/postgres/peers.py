@@ -179,7 +179,7 @@ def versions() -> dict[str, str]:
         pkg = HERE / "node_modules" / name / "package.json"
         found[name] = json.loads(pkg.read_text())["version"] if pkg.exists() else "not installed"
         if found[name] != want:
-            print(f"peers.py: warning: {name} {found[name]} is installed, {want} is pinned", file=sys.stderr)
+            print(f"peers.py: warning: {name} {want} is pinned, found: {found[name]}", file=sys.stderr)
     node = shutil.which("node")
     found["node"] = "none"
     if node:
