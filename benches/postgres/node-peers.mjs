@@ -78,14 +78,17 @@ const graphile = {
   async finish(utils) {
     await utils.release();
   },
-  /** Starts a runner whose handler calls `onJob(payload)`; returns {stop}. */
-  async worker(url, { concurrency = 1, batched = false, onJob, onEmpty }) {
-    // A connected pool, so that the runner's start costs no connects.
+  /** A connected pool, made before the clock starts: asyncop's handles connect at open too. */
+  async pool(url, concurrency = 1) {
     const pool = new pg.Pool({ connectionString: url, max: Math.max(10, concurrency + 2) });
     pool.on("error", (e) => console.error(`graphile-worker pool: ${e.message}`));
     pool.on("connect", (c) => c.on("error", (e) => console.error(`graphile-worker client: ${e.message}`)));
     const clients = await Promise.all([...Array(concurrency + 1)].map(() => pool.connect()));
     clients.forEach((c) => c.release());
+    return pool;
+  },
+  /** Starts a runner on `pool` whose handler calls `onJob(payload)`; returns {stop}. */
+  async worker(pool, { concurrency = 1, batched = false, onJob, onEmpty }) {
     const preset = batched ? { worker: { localQueue: { size: BATCH }, completeJobBatchDelay: 0 } } : undefined;
     const runner = await run({
       pgPool: pool,
@@ -190,9 +193,10 @@ async function drainHere(name, peer, url, n, workload) {
     handled.push(p.i);
     if (handled.length === n) done();
   };
-  started = nowMs();
   const concurrency = workload === "W3" ? THREADS : 1;
-  const w = await graphile.worker(url, { concurrency, batched: workload === "W5", onJob });
+  const pool = await graphile.pool(url, concurrency);
+  started = nowMs();
+  const w = await graphile.worker(pool, { concurrency, batched: workload === "W5", onJob });
   await all;
   // stop() waits for the jobs in flight, and flushes batched completions.
   await w.stop();
@@ -287,10 +291,11 @@ async function childW4(name, url) {
   } else {
     let empty;
     const drained = new Promise((r) => (empty = r));
+    const pool = await graphile.pool(url);
     console.log("ready");
     await go;
     // The queue was filled before "go": the first empty fetch means it is drained.
-    const w = await graphile.worker(url, { onJob: (p) => handled.push(p.i), onEmpty: () => empty() });
+    const w = await graphile.worker(pool, { onJob: (p) => handled.push(p.i), onEmpty: () => empty() });
     await drained;
     await w.stop();
   }
@@ -318,7 +323,7 @@ async function childLatency(name, url, n) {
       await pgboss.finish(boss);
     };
   } else {
-    const w = await graphile.worker(url, { onJob });
+    const w = await graphile.worker(await graphile.pool(url), { onJob });
     stop = () => w.stop();
   }
   console.log("ready");
