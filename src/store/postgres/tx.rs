@@ -5,7 +5,7 @@ use super::retry::{Fault, fault_of};
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, Operation};
-use crate::store::{ClaimRequest, Claimed, Lead, NewOperation, Read, Renewal, Write};
+use crate::store::{ClaimRequest, Claimed, HeldMove, Lead, NewOperation, Read, Renewal, Write};
 use crate::transition::{self, State, Status};
 use postgres::types::ToSql;
 use postgres::{Client, Row, SimpleQueryMessage, Statement};
@@ -561,6 +561,77 @@ impl Write for PgTx<'_> {
 
     fn update_held(&self, key: LeaseKey, cur: &Operation, next: &Operation) -> Result<bool> {
         self.update_row(Some(key), cur, next)
+    }
+
+    fn update_held_many(&self, moves: &[HeldMove<'_>]) -> Result<Vec<bool>> {
+        // One statement for the batch: the new rows as arrays, each written
+        // where the row still has its read (state, status) and lock token.
+        let col = |f: &dyn Fn(&HeldMove<'_>) -> Option<i64>| -> Vec<Option<i64>> {
+            moves.iter().map(f).collect()
+        };
+        let int = |f: &dyn Fn(&HeldMove<'_>) -> i32| -> Vec<i32> { moves.iter().map(f).collect() };
+        let text = |f: &dyn Fn(&HeldMove<'_>) -> Option<String>| -> Vec<Option<String>> {
+            moves.iter().map(f).collect()
+        };
+        let ids: Vec<i64> = moves.iter().map(|m| m.key.id).collect();
+        let tokens: Vec<i64> = moves.iter().map(|m| m.key.lock_token).collect();
+        let state = int(&|m| i32::from(m.next.state.code()));
+        let status = int(&|m| i32::from(m.next.status.code()));
+        let cur_state = int(&|m| i32::from(m.cur.state.code()));
+        let cur_status = int(&|m| i32::from(m.cur.status.code()));
+        let retry_count = int(&|m| m.next.retry_count);
+        let error_code: Vec<Option<i32>> = moves.iter().map(|m| m.next.error_code).collect();
+        let postpone_until = col(&|m| m.next.postpone_until);
+        let lease_expires_at = col(&|m| m.next.lease_expires_at);
+        let modified_on = col(&|m| Some(m.next.modified_on));
+        let completed_on = col(&|m| m.next.completed_on);
+        let span = col(&|m| m.next.execution_time_span);
+        let host_id = text(&|m| m.next.host_id.clone());
+        let message = text(&|m| m.next.message.clone());
+        let friendly = text(&|m| m.next.friendly_message.clone());
+        let found = self.query_writing(
+            "UPDATE operation AS o SET state = n.state, status = n.status, \
+                 postpone_until = n.postpone_until, host_id = n.host_id, \
+                 lease_expires_at = n.lease_expires_at, retry_count = n.retry_count, \
+                 error_code = n.error_code, message = n.message, \
+                 friendly_message = n.friendly_message, modified_on = n.modified_on, \
+                 completed_on = n.completed_on, execution_time_span = n.execution_time_span \
+             FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[], $5::text[], \
+                 $6::bigint[], $7::int[], $8::int[], $9::text[], $10::text[], $11::bigint[], \
+                 $12::bigint[], $13::bigint[], $14::int[], $15::int[], $16::bigint[]) \
+                 AS n(id, state, status, postpone_until, host_id, lease_expires_at, retry_count, \
+                      error_code, message, friendly_message, modified_on, completed_on, \
+                      execution_time_span, cur_state, cur_status, lock_token) \
+             WHERE o.id = n.id AND o.state = n.cur_state AND o.status = n.cur_status \
+                 AND o.lock_token = n.lock_token \
+             RETURNING o.id",
+            &[
+                &ids,
+                &state,
+                &status,
+                &postpone_until,
+                &host_id,
+                &lease_expires_at,
+                &retry_count,
+                &error_code,
+                &message,
+                &friendly,
+                &modified_on,
+                &completed_on,
+                &span,
+                &cur_state,
+                &cur_status,
+                &tokens,
+            ],
+        )?;
+        if !found.is_empty() {
+            self.changed.set(true);
+        }
+        let written: std::collections::HashSet<i64> = found
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(ids.iter().map(|id| written.contains(id)).collect())
     }
 
     fn update(&self, cur: &Operation, next: &Operation) -> Result<bool> {
