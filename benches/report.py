@@ -6,7 +6,10 @@ Inputs (written by ``scripts/bench``):
 * ``target/bench/rust.json``: ``cargo bench --bench queue`` (asyncop's Rust API
   against raw SQL on the same schema, latency, peak RSS);
 * ``target/bench/python.json``: ``benches/python/peers.py`` (asyncop's Python
-  package against persist-queue, huey and litequeue).
+  package against persist-queue, huey and litequeue);
+* ``target/bench/postgres.json`` (optional): ``benches/postgres/peers.py`` (asyncop
+  on PostgreSQL against graphile-worker, pg-boss and Procrastinate), rendered by
+  ``report_postgres.py`` as the "PostgreSQL" section.
 
 Output: a header (date, machine, SQLite and Python versions, peer versions, the
 command), one table per source, the peak RSS, and the **Targets** table, each
@@ -16,7 +19,7 @@ a ``--quick`` run the report says so in its first line and is written to
 
 Usage, from anywhere::
 
-    python3 benches/report.py [--rust F] [--python F] [--out F] [--command "scripts/bench"]
+    python3 benches/report.py [--rust F] [--python F] [--postgres F] [--out F] [--command "scripts/bench"]
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import report_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 DURABILITIES = ("FULL", "NORMAL")
@@ -317,9 +322,31 @@ def machine_line(rust: dict[str, Any] | None) -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores (described by report.py)"
 
 
-def render(rust: dict[str, Any] | None, py: dict[str, Any] | None, command: str, now: dt.datetime) -> str:
+def load_note(pg: dict[str, Any] | None) -> list[str]:
+    """A header line when the PostgreSQL half saw a loaded machine (its samples of the
+    1-minute load average above the core count): every section ran in the same window."""
+    loads = (pg or {}).get("load_average_1m") or []
+    if not loads or max(loads) <= (os.cpu_count() or 1):
+        return []
+    return [
+        (
+            f"- Load: the machine was shared during this run (1-minute load average up to {max(loads):.1f} on "
+            f"{os.cpu_count()} cores, sampled by the PostgreSQL half): every figure is noisier than on an idle "
+            "machine"
+        )
+    ]
+
+
+def render(
+    rust: dict[str, Any] | None,
+    py: dict[str, Any] | None,
+    command: str,
+    now: dt.datetime,
+    pg: dict[str, Any] | None = None,
+) -> str:
     """The whole report as Markdown."""
-    quick = [name for name, d in (("rust.json", rust), ("python.json", py)) if d and d.get("quick")]
+    sources = (("rust.json", rust), ("python.json", py), ("postgres.json", pg))
+    quick = [name for name, d in sources if d and d.get("quick")]
     lines: list[str] = []
     if quick:
         lines.append(
@@ -344,6 +371,7 @@ def render(rust: dict[str, Any] | None, py: dict[str, Any] | None, command: str,
             f"asyncop (Python package) {versions.get('asyncop', 'n/a')}; peers: {peer_versions or 'n/a'}"
         ),
         f"- Command: `{command}`",
+        *load_note(pg),
         "",
         (
             "Throughput is ops/s (higher is better), the median of 3 interleaved runs on fresh files; "
@@ -385,6 +413,7 @@ def render(rust: dict[str, Any] | None, py: dict[str, Any] | None, command: str,
     else:
         lines.append("No python.json.")
     lines.append("")
+    lines += report_postgres.render(pg, table, fmt_num)
     lines.append("## Peak RSS")
     lines.append("")
     if rust and rust.get("peak_rss_mib") is not None:
@@ -418,6 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rust", type=Path, default=REPO / "target" / "bench" / "rust.json")
     parser.add_argument("--python", type=Path, default=REPO / "target" / "bench" / "python.json")
+    parser.add_argument("--postgres", type=Path, default=REPO / "target" / "bench" / "postgres.json")
     parser.add_argument(
         "--out", type=Path, help="default: BENCHMARKS.md, or target/bench/BENCHMARKS.quick.md for --quick input"
     )
@@ -426,13 +456,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rust = load(args.rust, "rust")
         py = load(args.python, "python")
+        # Optional: a report of the SQLite halves alone says the section is missing.
+        pg = load(args.postgres, "postgres") if args.postgres.exists() else None
     except ReportError as exc:
         print(f"report.py: {exc}", file=sys.stderr)
         return 1
-    quick = bool(rust.get("quick") or py.get("quick"))
+    quick = bool(rust.get("quick") or py.get("quick") or (pg and pg.get("quick")))
     out = args.out or (REPO / "target" / "bench" / "BENCHMARKS.quick.md" if quick else REPO / "BENCHMARKS.md")
     command = args.command or " ".join(["benches/report.py", *(argv if argv is not None else sys.argv[1:])])
-    text = render(rust, py, command, dt.datetime.now(dt.UTC))
+    text = render(rust, py, command, dt.datetime.now(dt.UTC), pg)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::lease::{self, Lease, LeaseKey, PollOptions, Report};
 use crate::maintenance::{self, MaintenanceReport};
 use crate::operation::{self, Operation};
-use crate::store::{ClaimRequest, Renewal, Write};
+use crate::store::{ClaimRequest, HeldMove, Renewal, Write};
 use crate::transition::{
     self, Change, ClaimMove, ErrorFields, Outcome, OutcomeContext, State, Status,
 };
@@ -147,6 +147,24 @@ impl Queue {
     ) -> Result<Status> {
         let now = self.now_in(tx)?;
         let row = lease::held(tx.get(key.id)?, key, now)?;
+        let next = self.decide_outcome(&row, key, decide, errors, retry_at, now)?;
+        if tx.update_held(key, &row, &next)? {
+            Ok(next.status)
+        } else {
+            Err(outcome_lost(key, &row))
+        }
+    }
+
+    /// The row a host outcome leaves, or `LeaseLost` when none applies.
+    fn decide_outcome(
+        &self,
+        row: &Operation,
+        key: LeaseKey,
+        decide: Decide<'_>,
+        errors: &ErrorFields,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> Result<Operation> {
         let ctx = OutcomeContext {
             next_occurrence: None,
             retry: self
@@ -155,19 +173,8 @@ impl Queue {
                 .retry
                 .plan(row.retry_count, now, retry_at),
         };
-        let lost = || {
-            lease::lost(
-                key,
-                format!("no outcome applies to status {}", row.status.code()),
-            )
-        };
-        let change = decide(row.status, ctx).ok_or_else(lost)?;
-        let next = transition::apply(&row, &change, now, Some(errors));
-        if tx.update_held(key, &row, &next)? {
-            Ok(next.status)
-        } else {
-            Err(lost())
-        }
+        let change = decide(row.status, ctx).ok_or_else(|| outcome_lost(key, row))?;
+        Ok(transition::apply(row, &change, now, Some(errors)))
     }
 
     /// Completes every lease (3/30) in one transaction. A lease that was lost
@@ -187,15 +194,52 @@ impl Queue {
         let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
         store.write(|tx| {
             tx.prefetch(&ids)?;
-            keys.iter()
-                .map(
-                    |&key| match self.report_in(tx, key, &transition::complete, &none, None) {
-                        Err(lost @ Error::LeaseLost { .. }) => Ok(Err(lost)),
-                        // Anything else is the store failing: give up the whole batch.
-                        other => other.map(Ok),
-                    },
-                )
-                .collect()
+            let now = self.now_in(tx)?;
+            // Decide each first, then write them all in one compare-and-set
+            // (one statement on a server). A key repeated in the batch finds
+            // its operation completed by the first: LeaseLost, as one by one.
+            let mut results: Vec<Option<Result<Status>>> = vec![None; keys.len()];
+            let mut rows = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for (i, &key) in keys.iter().enumerate() {
+                let decided = lease::held(tx.get(key.id)?, key, now).and_then(|row| {
+                    let next =
+                        self.decide_outcome(&row, key, &transition::complete, &none, None, now)?;
+                    Ok((row, next))
+                });
+                match decided {
+                    Ok(_) if !seen.insert(key.id) => {
+                        let why = "it was completed earlier in this batch".to_owned();
+                        results[i] = Some(Err(lease::lost(key, why)));
+                    }
+                    Ok(pair) => rows.push((i, key, pair)),
+                    Err(lost @ Error::LeaseLost { .. }) => results[i] = Some(Err(lost)),
+                    // Anything else is the store failing: give up the whole batch.
+                    Err(e) => return Err(e),
+                }
+            }
+            let moves: Vec<HeldMove<'_>> = rows
+                .iter()
+                .map(|(_, key, (row, next))| HeldMove {
+                    key: *key,
+                    cur: row,
+                    next: next.clone(),
+                })
+                .collect();
+            let written = tx.update_held_many(&moves)?;
+            for ((i, key, (row, next)), done) in rows.iter().zip(written) {
+                results[*i] = Some(if done {
+                    Ok(next.status)
+                } else {
+                    Err(outcome_lost(*key, row))
+                });
+            }
+            Ok(results
+                .into_iter()
+                .map(|r| {
+                    r.unwrap_or_else(|| Err(Error::Internal("a batch result is missing".into())))
+                })
+                .collect())
         })
     }
 
@@ -250,4 +294,12 @@ impl Queue {
             store.wait_change(mark, deadline)?;
         }
     }
+}
+
+/// `LeaseLost` for an outcome that no longer applies to `row`.
+fn outcome_lost(key: LeaseKey, row: &Operation) -> Error {
+    lease::lost(
+        key,
+        format!("no outcome applies to status {}", row.status.code()),
+    )
 }

@@ -135,6 +135,14 @@ pub trait Write: Read {
     /// A host outcome: writes `next` if the row still has `cur`'s (state,
     /// status) and `key`'s lock token. False when it does not (or is gone).
     fn update_held(&self, key: LeaseKey, cur: &Operation, next: &Operation) -> Result<bool>;
+    /// `update_held` for each of `moves` (distinct ids), in one statement where
+    /// the store can; one result per move, in order.
+    fn update_held_many(&self, moves: &[HeldMove<'_>]) -> Result<Vec<bool>> {
+        moves
+            .iter()
+            .map(|m| self.update_held(m.key, m.cur, &m.next))
+            .collect()
+    }
     /// A user action or maintenance move: writes `next` if the row still has
     /// `cur`'s (state, status). False when it does not (or is gone).
     fn update(&self, cur: &Operation, next: &Operation) -> Result<bool>;
@@ -148,6 +156,17 @@ pub trait Write: Read {
     fn lead(&self, lead: &Lead<'_>) -> Result<bool>;
     /// Gives up the leadership `name` if `holder` holds it.
     fn resign(&self, name: &str, holder: &str) -> Result<()>;
+}
+
+/// One host outcome of a batch (`Write::update_held_many`).
+#[derive(Debug, Clone)]
+pub struct HeldMove<'a> {
+    /// The lease it is reported under.
+    pub key: LeaseKey,
+    /// The row as read.
+    pub cur: &'a Operation,
+    /// The row `transition::apply` computed.
+    pub next: Operation,
 }
 
 /// A bid for one leadership row (`Write::lead`).

@@ -71,7 +71,7 @@ int main(void) {
 
     test_begin("batch_complete", 300);
     REQUIRE(leases != NULL && batch != NULL && results != NULL && ids != NULL);
-    test_path(path, sizeof path, "batch.db");
+    test_queue_target(path, sizeof path, "batch.db");
     q = test_open(path, NULL);
 
     /* --- N leases, one call: all Completed/Succeeded ------------------------ */

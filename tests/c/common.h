@@ -12,6 +12,10 @@
  *
  * ASYNCOP_TEST_SCALE (a positive number, default 1) scales the sizes of the
  * heavy tests (threads, processes): the valgrind run uses a small scale.
+ *
+ * ASYNCOP_TEST_TARGET (a PostgreSQL URL) puts the queues of the tests that open
+ * theirs with test_queue_target into fresh PostgreSQL schemas instead of files:
+ * tests/c/run's `postgres` mode runs its list of store-neutral tests that way.
  */
 #ifndef ASYNCOP_TEST_COMMON_H
 #define ASYNCOP_TEST_COMMON_H
@@ -426,5 +430,8 @@ static inline int64_t test_lease_id(const asyncop_lease *l) {
     CHECK_OK(asyncop_lease_id(l, &id));
     return id;
 }
+
+/* test_queue_target: a file, or a fresh PostgreSQL schema (ASYNCOP_TEST_TARGET). */
+#include "store.h"
 
 #endif /* ASYNCOP_TEST_COMMON_H */

@@ -178,7 +178,7 @@ int main(void) {
     const uint8_t dataA[3] = {1, 2, 3};
 
     test_begin("lifecycle", 120);
-    test_path(path, sizeof path, "life.db");
+    test_queue_target(path, sizeof path, "life.db");
 
     /* --- open with options ------------------------------------------------ */
     REQUIRE_OK(asyncop_options_new(&o));

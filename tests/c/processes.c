@@ -120,7 +120,7 @@ int main(void) {
     test_begin("processes", 280);
     per_id = (int *)calloc((size_t)total + 1, sizeof(int));
     REQUIRE(per_id != NULL);
-    test_path(path, sizeof path, "procs.db");
+    test_queue_target(path, sizeof path, "procs.db");
     REQUIRE_OK(asyncop_options_new(&o));
     CHECK_OK(asyncop_options_set_max_attempts(o, 10)); /* queue-wide, into the file */
     CHECK_OK(asyncop_options_set_durability(o, ASYNCOP_DURABILITY_NORMAL));

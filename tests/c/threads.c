@@ -324,7 +324,7 @@ int main(void) {
     total_ops = test_scaled(3000, 60);
     completed_per_id = (unsigned char *)calloc((size_t)total_ops + 1, 1);
     REQUIRE(completed_per_id != NULL);
-    test_path(path, sizeof path, "threads.db");
+    test_queue_target(path, sizeof path, "threads.db");
     REQUIRE_OK(asyncop_options_new(&o));
     CHECK_OK(asyncop_options_set_durability(o, ASYNCOP_DURABILITY_NORMAL));
     q = test_open(path, o);

@@ -57,7 +57,7 @@ int main(void) {
 
     test_begin("user_actions", 120);
     /* Default options: restricted types 9,16,18,19,20,22,24,25,27,31. */
-    q = test_open(test_path(path, sizeof path, "q.db"), NULL);
+    q = test_open(test_queue_target(path, sizeof path, "q.db"), NULL);
     CHECK_OK(asyncop_queue_now(q, &now));
     later = now + 3600 * 1000;
 
@@ -247,7 +247,7 @@ int main(void) {
         asyncop_options *o = NULL;
         REQUIRE_OK(asyncop_options_new(&o));
         CHECK_OK(asyncop_options_set_allow_delete_any(o, 1));
-        q = test_open(test_path(path, sizeof path, "any.db"), o);
+        q = test_open(test_queue_target(path, sizeof path, "any.db"), o);
         CHECK_OK(asyncop_options_free(o));
         ready = test_submit(q, "ready", 1);
         running = test_submit(q, "running", 2);

@@ -24,6 +24,9 @@ fn a_url_that_does_not_parse_is_invalid_argument() {
         let e = Queue::open(bad, Options::default()).unwrap_err();
         assert!(matches!(e, Error::InvalidArgument(_)), "{bad}: {e:?}");
     }
+    // The message names what is wrong, not only that something is.
+    let e = Queue::open("postgres://u@host:notaport/db", Options::default()).unwrap_err();
+    assert!(e.to_string().contains("port"), "{e}");
     let e = Queue::open(
         format!("{}?schema=Not-An-Identifier", url()),
         Options::default(),

@@ -31,7 +31,8 @@ namespace Asyncop
         /// otherwise: 0600 (ASYNCOP_FILE_MODE_DEFAULT).</summary>
         public const int DefaultFileMode = NativeMethods.FileModeDefault;
 
-        /// <summary>The file path the queue was opened with.</summary>
+        /// <summary>The target the queue was opened with, as given: a file path, or a PostgreSQL URL or conninfo
+        /// string, which may hold a password (do not log it).</summary>
         public string Path { get; private set; }
 
         /// <summary>The lease length of claims made through this queue.</summary>

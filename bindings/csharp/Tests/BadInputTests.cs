@@ -180,6 +180,19 @@ namespace Asyncop.Tests
             Assert.AreEqual(AsyncopErrorCode.NotFound, nf.Code);
             Assert.IsInstanceOf<AsyncopException>(new AsyncopInvalidArgumentException(AsyncopErrorCode.InvalidArgument, "m"));
         }
+
+        // A file that is not a database: SQLite only (moved from LifecycleTests, which runs on both stores).
+        [Test]
+        public void CorruptFileIsRefusedAndUntouched()
+        {
+            string bad = System.IO.Path.Combine(Dir, "bad.db");
+            System.IO.File.WriteAllText(bad, "not a database at all, just text");
+            var ex = Assert.Throws<AsyncopCorruptException>(() => AsyncOperationQueue.Open(bad));
+            Assert.AreEqual(AsyncopErrorCode.Corrupt, ex.Code);
+            Assert.IsNotEmpty(ex.Message);
+            Assert.AreEqual("not a database at all, just text", System.IO.File.ReadAllText(bad));
+            Assert.Throws<AsyncopIOException>(() => AsyncOperationQueue.Open(System.IO.Path.Combine(Dir, "missing", "x.db")));
+        }
     }
 
     [TestFixture]

@@ -6,19 +6,81 @@ using NUnit.Framework;
 
 namespace Asyncop.Tests
 {
+    /// <summary>
+    /// A fresh queue per test. A fixture declared [TestFixture("sqlite")] and
+    /// [TestFixture("postgres")] runs each test once per store: Db (and NewTarget)
+    /// is then a file path, or a URL naming a fresh PostgreSQL schema
+    /// (?schema=t&lt;pid&gt;_&lt;n&gt;_&lt;test&gt;) in the cluster of ASYNCOP_TEST_POSTGRES, which
+    /// the runner always provides. Unparameterised fixtures (files, paths) are SQLite only.
+    /// </summary>
     public abstract class QueueFixture
     {
+        protected readonly string Store;
         protected string Dir;
         protected string Db;
         protected AsyncOperationQueue Queue;
+        static int schemas;
+
+        protected QueueFixture() : this("sqlite") { }
+
+        protected QueueFixture(string store)
+        {
+            if (store != "sqlite" && store != "postgres") throw new ArgumentException("unknown store " + store);
+            Store = store;
+        }
+
+        protected bool OnPostgres { get { return Store == "postgres"; } }
 
         [SetUp]
         public void OpenQueue()
         {
             Dir = Path.Combine(Path.GetTempPath(), "asyncop-cs-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(Dir);
-            Db = Path.Combine(Dir, "jobs.db");
+            Db = NewTarget("jobs.db");
             Queue = AsyncOperationQueue.Open(Db, new AsyncOperationQueueOptions { Durability = Durability.Normal });
+        }
+
+        /// <summary>Another new queue of this fixture's store: a file in Dir, or a fresh schema.</summary>
+        protected string NewTarget(string name)
+        {
+            if (!OnPostgres) return Path.Combine(Dir, name);
+            string test = new string(TestContext.CurrentContext.Test.Name.ToLowerInvariant()
+                .Select(c => (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '_').Take(30).ToArray());
+            return FreshPostgresTarget(test);
+        }
+
+        /// <summary>A URL naming a schema no other test of any process uses.</summary>
+        public static string FreshPostgresTarget(string test)
+        {
+            int n = System.Threading.Interlocked.Increment(ref schemas);
+            return PostgresUrl() + "?schema=t" + System.Diagnostics.Process.GetCurrentProcess().Id + "_" + n + "_" + test;
+        }
+
+        /// <summary>The test cluster's URL without a query string (bindings/csharp/run-tests exports it).</summary>
+        public static string PostgresUrl()
+        {
+            string url = Environment.GetEnvironmentVariable("ASYNCOP_TEST_POSTGRES");
+            if (string.IsNullOrEmpty(url))
+                throw new InvalidOperationException("ASYNCOP_TEST_POSTGRES is not set: run bindings/csharp/run-tests (it starts a cluster with scripts/pg-cluster)");
+            int q = url.IndexOf('?');
+            return q < 0 ? url : url.Substring(0, q);
+        }
+
+        /// <summary>One statement through psql (not the library: checks must not trust what they check); its output, trimmed.</summary>
+        public static string Psql(string sql)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("psql", "-qAtX -v ON_ERROR_STOP=1 \"" + PostgresUrl() + "\" -c \"" + sql.Replace("\"", "\\\"") + "\"")
+            {
+                UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true,
+            };
+            using (var p = System.Diagnostics.Process.Start(psi))
+            {
+                string output = p.StandardOutput.ReadToEnd();
+                string error = p.StandardError.ReadToEnd();
+                p.WaitForExit();
+                if (p.ExitCode != 0) throw new InvalidOperationException("psql failed: " + error);
+                return output.Trim();
+            }
         }
 
         [TearDown]

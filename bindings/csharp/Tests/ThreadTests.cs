@@ -8,9 +8,12 @@ using NUnit.Framework;
 
 namespace Asyncop.Tests
 {
-    [TestFixture]
+    [TestFixture("sqlite")]
+    [TestFixture("postgres")]
     public class ThreadTests : QueueFixture
     {
+        public ThreadTests(string store) : base(store) { }
+
         static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
         {
             var deadline = DateTime.UtcNow + timeout;
@@ -24,7 +27,8 @@ namespace Asyncop.Tests
         [Test]
         public void WorkerWithEightThreadsCompletesTwoThousandOperationsExactlyOnce()
         {
-            const int n = 2000;
+            // A server round trip per commit: a few hundred prove the same on PostgreSQL.
+            int n = OnPostgres ? 400 : 2000;
             var ids = Queue.SubmitMany(Enumerable.Range(0, n).Select(i => new AsyncOperationSpec("op" + i, 1 + i % 2)));
             var runs = new ConcurrentDictionary<long, int>();
             var threadsSeen = new ConcurrentDictionary<int, bool>();
@@ -103,7 +107,7 @@ namespace Asyncop.Tests
         {
             for (int round = 0; round < 5; round++)
             {
-                var q = AsyncOperationQueue.Open(System.IO.Path.Combine(Dir, "race" + round + ".db"), new AsyncOperationQueueOptions { Durability = Durability.Normal });
+                var q = AsyncOperationQueue.Open(NewTarget("race" + round + ".db"), new AsyncOperationQueueOptions { Durability = Durability.Normal });
                 for (int i = 0; i < 50; i++) q.Submit("seed", 1);
                 var unexpected = new ConcurrentQueue<Exception>();
                 var go = new ManualResetEventSlim(false);

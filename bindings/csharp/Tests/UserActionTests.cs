@@ -5,9 +5,12 @@ using NUnit.Framework;
 
 namespace Asyncop.Tests
 {
-    [TestFixture]
+    [TestFixture("sqlite")]
+    [TestFixture("postgres")]
     public class UserActionTests : QueueFixture
     {
+        public UserActionTests(string store) : base(store) { }
+
         static readonly string[] States = { "0/0", "1/10", "2/20", "2/21", "2/22", "3/30", "3/31", "3/32" };
         const int ISC = -2147204766, TO_COMPLETE = -2147204763, TO_READY = -2147204762, TO_SUSP = -2147204761, DEL = -2147204758, CANCEL = -2147201280, PAUSE = -2147201279;
 
@@ -196,7 +199,7 @@ namespace Asyncop.Tests
         [Test]
         public void DeletedOperationMakesItsHostLoseTheLease()
         {
-            using (var q = AsyncOperationQueue.Open(System.IO.Path.Combine(Dir, "any.db"), new AsyncOperationQueueOptions { AllowDeleteAny = true }))
+            using (var q = AsyncOperationQueue.Open(NewTarget("any.db"), new AsyncOperationQueueOptions { AllowDeleteAny = true }))
             {
                 long id = q.Submit("x", 1);
                 var lease = Claim(q);

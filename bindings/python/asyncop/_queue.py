@@ -6,6 +6,7 @@ the reading methods (retrieve, query, counts, wait_for) in ``_queue_reads.py``."
 from __future__ import annotations
 
 import os
+import re
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from ctypes import byref, c_int64
@@ -108,6 +109,8 @@ class Queue(_QueueReads):
         self._h = handle
         self._finalizer = weakref.finalize(self, lib.asyncop_queue_close, handle)
         self.path: str = fspath
+        """The target as given (a file path, or a PostgreSQL URL that may hold a
+        password: ``repr`` masks it)."""
         self.lease: timedelta = cv.to_timedelta(30_000 if lease_ms is None else lease_ms)
         """The lease length of claims made through this queue."""
         self.durability: Durability = Durability(dur)
@@ -132,7 +135,7 @@ class Queue(_QueueReads):
 
     def __repr__(self) -> str:
         state = "closed" if self._h is None else "open"
-        return f"<asyncop.Queue {self.__dict__.get('path', '?')!r} {state}>"
+        return f"<asyncop.Queue {_without_password(self.__dict__.get('path', '?'))!r} {state}>"
 
     # -- clock ----------------------------------------------------------------------
 
@@ -360,3 +363,10 @@ class Queue(_QueueReads):
         recovered, poisoned, promoted = c_int64(), c_int64(), c_int64()
         lib.asyncop_queue_run_maintenance(h, byref(recovered), byref(poisoned), byref(promoted))
         return Maintenance(recovered.value, poisoned.value, promoted.value)
+
+
+def _without_password(target: str) -> str:
+    """`target` with a URL's or a conninfo's password masked: a repr ends up in
+    logs and tracebacks (the library's own messages leave it out too)."""
+    target = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", target)
+    return re.sub(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", target)

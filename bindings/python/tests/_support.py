@@ -58,3 +58,39 @@ def mp_worker(
                 log.flush()
                 completed += 1
     q.close()
+
+
+_schemas = 0
+
+
+def postgres_url() -> str:
+    """The test cluster's URL (the runner exports it), without a query string."""
+    url = os.environ.get("ASYNCOP_TEST_POSTGRES")
+    if not url:
+        raise RuntimeError(
+            "ASYNCOP_TEST_POSTGRES is not set: run bindings/python/run-tests (it starts a "
+            "cluster with scripts/pg-cluster when scripts/test did not)"
+        )
+    return url.split("?", 1)[0]
+
+
+def fresh_postgres_target(test: str = "") -> str:
+    """A URL naming a schema no other test of any process uses: t<pid>_<n>_<test>."""
+    global _schemas
+    _schemas += 1
+    clean = "".join(c if c.isalnum() else "_" for c in test.lower())[:30]
+    return f"{postgres_url()}?schema=t{os.getpid()}_{_schemas}_{clean}"
+
+
+def psql(sql: str) -> str:
+    """Runs one statement in the test database with psql (not the library: the
+    checks must not trust what they check); its output without the newline."""
+    import subprocess
+
+    out = subprocess.run(
+        ["psql", "-qAtX", "-v", "ON_ERROR_STOP=1", postgres_url(), "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()

@@ -25,6 +25,7 @@ def _is_running(q: asyncop.Queue, op_id: int) -> bool:
     return (op.state, op.status) == (State.LOCKED, Status.IN_PROGRESS)
 
 
+@pytest.mark.both_stores
 def test_completes_every_lease_in_one_call(queue: asyncop.Queue) -> None:
     ids = queue.submit_many([{"name": f"op {i}", "operation_type": 1} for i in range(50)])
     leases = queue.poll("host-1", max=50)
@@ -38,6 +39,7 @@ def test_completes_every_lease_in_one_call(queue: asyncop.Queue) -> None:
         lease.close()
 
 
+@pytest.mark.both_stores
 def test_a_lease_completed_before_gets_its_error_and_the_others_complete(queue: asyncop.Queue) -> None:
     ids = [queue.submit(f"op {i}", operation_type=1) for i in range(5)]
     leases = queue.poll("host-1", max=5)
@@ -61,6 +63,7 @@ def test_a_lease_completed_before_gets_its_error_and_the_others_complete(queue: 
         lease.close()
 
 
+@pytest.mark.both_stores
 def test_a_lease_listed_twice_completes_once(queue: asyncop.Queue) -> None:
     op_id = queue.submit("twice", operation_type=1)
     (lease,) = queue.poll("host-1")
@@ -70,6 +73,7 @@ def test_a_lease_listed_twice_completes_once(queue: asyncop.Queue) -> None:
     lease.close()
 
 
+@pytest.mark.both_stores
 def test_empty_batches(queue: asyncop.Queue) -> None:
     assert queue.complete_many([]) == []
     assert queue.complete_many(()) == []
@@ -86,6 +90,7 @@ def test_null_array_with_a_count_is_null_arg() -> None:
         lib.asyncop_lease_complete_many(None, 1, None)
 
 
+@pytest.mark.both_stores
 def test_leases_of_another_queue_are_refused_before_any_call(queue: asyncop.Queue, db: str) -> None:
     a = queue.submit("a", operation_type=1)
     b = queue.submit("b", operation_type=1)
@@ -110,6 +115,7 @@ def test_leases_of_another_queue_are_refused_before_any_call(queue: asyncop.Queu
         theirs.close()
 
 
+@pytest.mark.both_stores
 def test_a_closed_lease_fails_the_whole_call(queue: asyncop.Queue) -> None:
     a = queue.submit("a", operation_type=1)
     b = queue.submit("b", operation_type=1)
@@ -141,6 +147,7 @@ def test_wrong_types_raise_type_error(queue: asyncop.Queue) -> None:
     lease.close()
 
 
+@pytest.mark.both_stores
 def test_a_closed_queue_raises_closed_error(db: str) -> None:
     q = asyncop.Queue(db, durability="normal")
     q.submit("a", operation_type=1)
@@ -187,6 +194,7 @@ def test_busy_raises_and_completes_nothing(db: str) -> None:
             lease.close()
 
 
+@pytest.mark.both_stores
 def test_completed_leases_leave_their_with_block_without_a_retry(
     queue: asyncop.Queue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -207,8 +215,9 @@ def test_completed_leases_leave_their_with_block_without_a_retry(
     assert all(lease.closed for lease in leases)
 
 
-def test_a_worker_free_loop_drains_1000_operations_exactly_once(tmp_path: Path) -> None:
-    with asyncop.Queue(str(tmp_path / "drain.db"), durability="normal") as q:
+@pytest.mark.both_stores
+def test_a_worker_free_loop_drains_1000_operations_exactly_once(db: str) -> None:
+    with asyncop.Queue(db, durability="normal") as q:
         ids = q.submit_many([{"name": f"job {i}", "operation_type": 7} for i in range(1000)])
         completed: Counter[int] = Counter()
         calls = 0

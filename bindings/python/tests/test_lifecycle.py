@@ -14,6 +14,9 @@ from _support import claim
 import asyncop
 from asyncop import Outcome, State, Status
 
+# Every test here runs against SQLite and PostgreSQL (conftest.py: ``db`` / ``queue``).
+pytestmark = pytest.mark.both_stores
+
 
 def test_submit_and_retrieve_every_attribute(queue: asyncop.Queue) -> None:
     before = queue.now()

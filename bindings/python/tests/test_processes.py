@@ -17,8 +17,8 @@ import asyncop
 from asyncop import State, Status
 
 
-def test_spawned_workers_complete_everything_exactly_once_despite_a_sigkill(tmp_path: Path) -> None:
-    db = str(tmp_path / "shared.db")
+@pytest.mark.both_stores
+def test_spawned_workers_complete_everything_exactly_once_despite_a_sigkill(tmp_path: Path, db: str) -> None:
     n = 400
     with asyncop.Queue(db, durability="normal") as q:
         ids = q.submit_many([asyncop.OperationSpec(f"op{i}", 1) for i in range(n)])
@@ -86,6 +86,7 @@ def _forked_child(q: asyncop.Queue, lease: asyncop.Lease, db: str, op_id: int, c
     conn.send(results)  # type: ignore[attr-defined]
 
 
+@pytest.mark.both_stores
 def test_forked_child_gets_forked_error_and_can_open_its_own(queue: asyncop.Queue, db: str) -> None:
     op_id = queue.submit("x", operation_type=1)
     lease = claim(queue)
@@ -109,6 +110,7 @@ def test_forked_child_gets_forked_error_and_can_open_its_own(queue: asyncop.Queu
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.both_stores
 def test_raw_fork_child_exit_code(queue: asyncop.Queue, db: str) -> None:
     queue.submit("x", operation_type=1)
     pid = os.fork()

@@ -13,6 +13,9 @@ from _support import claim
 import asyncop
 from asyncop import State, Status
 
+# Every test here runs against SQLite and PostgreSQL (conftest.py: ``db`` / ``queue``).
+pytestmark = pytest.mark.both_stores
+
 E = asyncop.ErrorCode
 STATES = ["0/0", "1/10", "2/20", "2/21", "2/22", "3/30", "3/31", "3/32"]
 

@@ -12,12 +12,7 @@ impl From<postgres::Error> for Error {
             // that could not be converted from its column.
             // With its causes ("error performing TLS handshake: invalid peer
             // certificate: UnknownIssuer"): the top line alone does not say what to fix.
-            let mut text = e.to_string();
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                text.push_str(&format!(": {c}"));
-                cause = c.source();
-            }
+            let text = with_causes(&e);
             if text.contains("error deserializing column") {
                 return Error::Corrupt(format!("a stored row is damaged: {text}"));
             }
@@ -48,4 +43,15 @@ impl From<postgres::Error> for Error {
             _ => Error::Internal(text),
         }
     }
+}
+
+/// `e` and its causes, "top: cause: cause".
+pub(super) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }

@@ -136,7 +136,10 @@ impl PgStore {
             ));
         }
         let mut config = Config::from_str(&target).map_err(|e| {
-            Error::InvalidArgument(format!("not a PostgreSQL URL or conninfo: {e}"))
+            Error::InvalidArgument(format!(
+                "not a PostgreSQL URL or conninfo: {}",
+                error::with_causes(&e)
+            ))
         })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);

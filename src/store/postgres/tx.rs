@@ -5,7 +5,7 @@ use super::retry::{Fault, fault_of};
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, Operation};
-use crate::store::{ClaimRequest, Claimed, Lead, NewOperation, Read, Renewal, Write};
+use crate::store::{ClaimRequest, Claimed, HeldMove, Lead, NewOperation, Read, Renewal, Write};
 use crate::transition::{self, State, Status};
 use postgres::types::ToSql;
 use postgres::{Client, Row, SimpleQueryMessage, Statement};
@@ -34,6 +34,8 @@ pub(super) struct PgTx<'a> {
     fault: Cell<Option<Fault>>,
     /// Rows `prefetch` read (and locked), each handed out once by `get`.
     prefetched: RefCell<HashMap<i64, Operation>>,
+    /// The due postponed rows `expired_leases` read along, at its `now`.
+    due: RefCell<Option<(i64, Vec<Operation>)>>,
     /// A write transaction: `get` locks the row (`FOR UPDATE`), so that the
     /// decision taken on it and the compare-and-set that writes it see the
     /// same row, as under SQLite's single writer.
@@ -56,6 +58,7 @@ impl<'a> PgTx<'a> {
             wrote: Cell::new(false),
             fault: Cell::new(None),
             prefetched: RefCell::new(HashMap::new()),
+            due: RefCell::new(None),
             writes,
         }
     }
@@ -132,31 +135,37 @@ fn code<T>(value: i32, what: &str, from: fn(i64) -> Option<T>) -> Result<T> {
 }
 
 fn operation_from_row(row: &Row) -> Result<Operation> {
+    operation_from_columns(row, 0)
+}
+
+/// The operation in `row`'s columns from `at` on (in `COLUMNS` order).
+fn operation_from_columns(row: &Row, at: usize) -> Result<Operation> {
+    let c = |i: usize| at + i;
     Ok(Operation {
-        id: row.try_get(0)?,
-        name: row.try_get(1)?,
-        operation_type: row.try_get(2)?,
-        state: code(row.try_get(3)?, "state", State::from_code)?,
-        status: code(row.try_get(4)?, "status", Status::from_code)?,
-        data: row.try_get(5)?,
-        dependency_token: row.try_get(6)?,
-        postpone_until: row.try_get(7)?,
-        host_id: row.try_get(8)?,
-        lease_expires_at: row.try_get(9)?,
-        lock_token: row.try_get(10)?,
-        retry_count: row.try_get(11)?,
-        error_code: row.try_get(12)?,
-        message: row.try_get(13)?,
-        friendly_message: row.try_get(14)?,
-        created_on: row.try_get(15)?,
-        modified_on: row.try_get(16)?,
-        started_on: row.try_get(17)?,
-        completed_on: row.try_get(18)?,
-        execution_time_span: row.try_get(19)?,
-        recurrence_pattern: row.try_get(20)?,
-        recurrence_start: row.try_get(21)?,
-        correlation_id: row.try_get(22)?,
-        is_waiting_for_event: row.try_get(23)?,
+        id: row.try_get(c(0))?,
+        name: row.try_get(c(1))?,
+        operation_type: row.try_get(c(2))?,
+        state: code(row.try_get(c(3))?, "state", State::from_code)?,
+        status: code(row.try_get(c(4))?, "status", Status::from_code)?,
+        data: row.try_get(c(5))?,
+        dependency_token: row.try_get(c(6))?,
+        postpone_until: row.try_get(c(7))?,
+        host_id: row.try_get(c(8))?,
+        lease_expires_at: row.try_get(c(9))?,
+        lock_token: row.try_get(c(10))?,
+        retry_count: row.try_get(c(11))?,
+        error_code: row.try_get(c(12))?,
+        message: row.try_get(c(13))?,
+        friendly_message: row.try_get(c(14))?,
+        created_on: row.try_get(c(15))?,
+        modified_on: row.try_get(c(16))?,
+        started_on: row.try_get(c(17))?,
+        completed_on: row.try_get(c(18))?,
+        execution_time_span: row.try_get(c(19))?,
+        recurrence_pattern: row.try_get(c(20))?,
+        recurrence_start: row.try_get(c(21))?,
+        correlation_id: row.try_get(c(22))?,
+        is_waiting_for_event: row.try_get(c(23))?,
     })
 }
 
@@ -328,17 +337,45 @@ impl Read for PgTx<'_> {
     }
 
     fn expired_leases(&self, now: i64) -> Result<Vec<Operation>> {
-        // SKIP LOCKED: a row another poller is recovering is its business.
-        rows(self.query(
+        // One round trip for both of maintenance's looks: the due postponed
+        // rows come along, kept for `due_postponed` when no lease expired (a
+        // recovery may make a row due, and must then be seen). SKIP LOCKED: a
+        // row another poller is recovering or promoting is its business.
+        let found = self.query(
             &format!(
-                "SELECT {COLUMNS} FROM operation WHERE state = 2 AND lease_expires_at <= $1 \
-                 ORDER BY id FOR UPDATE SKIP LOCKED"
+                "WITH expired AS (SELECT {COLUMNS} FROM operation \
+                     WHERE state = 2 AND lease_expires_at <= $1 ORDER BY id FOR UPDATE SKIP LOCKED), \
+                 due AS (SELECT {COLUMNS} FROM operation WHERE state = 1 \
+                     AND postpone_until IS NOT NULL AND postpone_until <= $1 \
+                     ORDER BY id FOR UPDATE SKIP LOCKED) \
+                 SELECT true, * FROM expired UNION ALL SELECT false, * FROM due"
             ),
             &[&now],
-        )?)
+        )?;
+        let mut expired = Vec::new();
+        let mut due = Vec::new();
+        for row in &found {
+            let op = operation_from_columns(row, 1)?;
+            if row.try_get::<_, bool>(0)? {
+                expired.push(op);
+            } else {
+                due.push(op);
+            }
+        }
+        expired.sort_by_key(|o| o.id);
+        due.sort_by_key(|o| o.id);
+        if expired.is_empty() {
+            *self.due.borrow_mut() = Some((now, due));
+        }
+        Ok(expired)
     }
 
     fn due_postponed(&self, now: i64) -> Result<Vec<Operation>> {
+        if let Some((at, due)) = self.due.borrow_mut().take()
+            && at == now
+        {
+            return Ok(due);
+        }
         rows(self.query(
             &format!(
                 "SELECT {COLUMNS} FROM operation WHERE state = 1 AND postpone_until IS NOT NULL \
@@ -524,6 +561,77 @@ impl Write for PgTx<'_> {
 
     fn update_held(&self, key: LeaseKey, cur: &Operation, next: &Operation) -> Result<bool> {
         self.update_row(Some(key), cur, next)
+    }
+
+    fn update_held_many(&self, moves: &[HeldMove<'_>]) -> Result<Vec<bool>> {
+        // One statement for the batch: the new rows as arrays, each written
+        // where the row still has its read (state, status) and lock token.
+        let col = |f: &dyn Fn(&HeldMove<'_>) -> Option<i64>| -> Vec<Option<i64>> {
+            moves.iter().map(f).collect()
+        };
+        let int = |f: &dyn Fn(&HeldMove<'_>) -> i32| -> Vec<i32> { moves.iter().map(f).collect() };
+        let text = |f: &dyn Fn(&HeldMove<'_>) -> Option<String>| -> Vec<Option<String>> {
+            moves.iter().map(f).collect()
+        };
+        let ids: Vec<i64> = moves.iter().map(|m| m.key.id).collect();
+        let tokens: Vec<i64> = moves.iter().map(|m| m.key.lock_token).collect();
+        let state = int(&|m| i32::from(m.next.state.code()));
+        let status = int(&|m| i32::from(m.next.status.code()));
+        let cur_state = int(&|m| i32::from(m.cur.state.code()));
+        let cur_status = int(&|m| i32::from(m.cur.status.code()));
+        let retry_count = int(&|m| m.next.retry_count);
+        let error_code: Vec<Option<i32>> = moves.iter().map(|m| m.next.error_code).collect();
+        let postpone_until = col(&|m| m.next.postpone_until);
+        let lease_expires_at = col(&|m| m.next.lease_expires_at);
+        let modified_on = col(&|m| Some(m.next.modified_on));
+        let completed_on = col(&|m| m.next.completed_on);
+        let span = col(&|m| m.next.execution_time_span);
+        let host_id = text(&|m| m.next.host_id.clone());
+        let message = text(&|m| m.next.message.clone());
+        let friendly = text(&|m| m.next.friendly_message.clone());
+        let found = self.query_writing(
+            "UPDATE operation AS o SET state = n.state, status = n.status, \
+                 postpone_until = n.postpone_until, host_id = n.host_id, \
+                 lease_expires_at = n.lease_expires_at, retry_count = n.retry_count, \
+                 error_code = n.error_code, message = n.message, \
+                 friendly_message = n.friendly_message, modified_on = n.modified_on, \
+                 completed_on = n.completed_on, execution_time_span = n.execution_time_span \
+             FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[], $5::text[], \
+                 $6::bigint[], $7::int[], $8::int[], $9::text[], $10::text[], $11::bigint[], \
+                 $12::bigint[], $13::bigint[], $14::int[], $15::int[], $16::bigint[]) \
+                 AS n(id, state, status, postpone_until, host_id, lease_expires_at, retry_count, \
+                      error_code, message, friendly_message, modified_on, completed_on, \
+                      execution_time_span, cur_state, cur_status, lock_token) \
+             WHERE o.id = n.id AND o.state = n.cur_state AND o.status = n.cur_status \
+                 AND o.lock_token = n.lock_token \
+             RETURNING o.id",
+            &[
+                &ids,
+                &state,
+                &status,
+                &postpone_until,
+                &host_id,
+                &lease_expires_at,
+                &retry_count,
+                &error_code,
+                &message,
+                &friendly,
+                &modified_on,
+                &completed_on,
+                &span,
+                &cur_state,
+                &cur_status,
+                &tokens,
+            ],
+        )?;
+        if !found.is_empty() {
+            self.changed.set(true);
+        }
+        let written: std::collections::HashSet<i64> = found
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(ids.iter().map(|id| written.contains(id)).collect())
     }
 
     fn update(&self, cur: &Operation, next: &Operation) -> Result<bool> {

@@ -14,6 +14,7 @@
 
 mod drain;
 mod race;
+mod tokens;
 
 use super::store;
 use asyncop::{
