@@ -59,6 +59,8 @@ pub struct Input<'a> {
 pub struct Findings {
     /// START lines: claims the workers logged.
     pub claims: usize,
+    /// Complete calls made through complete_many.
+    pub batched_completes: usize,
     /// The longest wait of a postponed operation from its due time to its first claim.
     pub max_promotion_ms: i64,
     pub lease_lost_completes: usize,

@@ -89,6 +89,9 @@ pub fn read_logs(inp: &Input, leases: &mut Leases, r: &mut Findings) -> AnyResul
                     let Some(rec) = leases.get_mut(&id).and_then(|m| m.get_mut(&token)) else {
                         return Err(format!("{}: CALL without START: {line}", path.display()));
                     };
+                    if f.get(5) == Some(&"many") {
+                        r.batched_completes += 1;
+                    }
                     rec.calls.push(Call {
                         kind: f.get(3).unwrap_or(&"?").to_string(),
                         start: num(4).unwrap_or(0) + inp.offset,

@@ -290,7 +290,7 @@ fn run(c: &Config, name: &str, n: u64) -> AnyResult<bool> {
     let clock_ok = (db_diff.abs() - rtt / 2) <= 20;
     let ok = finished && clock_ok && findings.passed(name, &f);
     println!(
-        "multihost: {name}: operations {} (dependency {}, postponed {}), claims {}, kills {} ({} workers, \
+        "multihost: {name}: operations {} (dependency {}, postponed {}), claims {} (batched completes {}), kills {} ({} workers, \
          {} holding leases), link cuts {} ({} holding leases), restarts {} ({} connections terminated), LeaseLost completes {} \
          (renewals {}), ambiguous completes {}, taken over {}, lost {}, overlaps {}, completed twice {}, \
          order violations {}, early {}, late {} (longest due-to-claim {} ms), slow recoveries {}, worker errors {}, \
@@ -299,6 +299,7 @@ fn run(c: &Config, name: &str, n: u64) -> AnyResult<bool> {
         submitted.iter().filter(|s| s.token.is_some()).count(),
         submitted.iter().filter(|s| s.due.is_some()).count(),
         findings.claims,
+        findings.batched_completes,
         f.kills,
         f.killed_workers,
         f.kills_holding,

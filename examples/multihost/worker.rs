@@ -2,13 +2,14 @@
 //! every step. It behaves as a real worker would on a flaky network: an error from a call
 //! is logged, followed by a short sleep, and the loop goes on; after several errors in a
 //! row it reopens its queue handle. A complete whose reply did not arrive (`Io`) is retried
-//! a few times and then left to lease expiry.
+//! a few times and then left to lease expiry. Batches are now and then completed with one
+//! `complete_many` call.
 //!
 //! Log lines (space-separated; times are CLOCK_MONOTONIC ms, `expires_at` is the database's):
 //! `HELLO host pid wall_ms mono`, `START id token host mono expires_at`,
-//! `CALL id token kind mono`, `DONE id token kind result mono` (result `ok`, `LeaseLost`,
-//! or the error's name), `STOP id token host mono how` (how: completed, lost, unknown),
-//! `ERR what mono message`.
+//! `CALL id token kind mono [many]` (many: one key of a complete_many call),
+//! `DONE id token kind result mono` (result `ok`, `LeaseLost`, or the error's name),
+//! `STOP id token host mono how` (how: completed, lost, unknown), `ERR what mono message`.
 
 use crate::{AnyResult, Log, Rng, mono_ms, parse, wall_ms};
 use asyncop::{Error, Lease, LeaseKey, Options, PgOptions, PollOptions, Queue};
@@ -143,13 +144,25 @@ impl Worker {
             self.log.line(&line);
         }
         let single = leases.len() == 1;
+        // A batch is now and then completed with one complete_many call.
+        if !single && self.rng.chance(40) {
+            let mut held = Vec::with_capacity(leases.len());
+            for l in &leases {
+                if self.work(&q, l, false) {
+                    held.push(l.key());
+                }
+            }
+            return self.finish_many(&q, &held);
+        }
         for l in &leases {
-            self.handle(&q, l, single);
+            if self.work(&q, l, single) {
+                self.finish(&q, l.key());
+            }
         }
     }
 
-    /// Works on one lease and reports it.
-    fn handle(&mut self, q: &Queue, l: &Lease, single: bool) {
+    /// Works on one lease; whether it is still held (a refused renewal ends it).
+    fn work(&mut self, q: &Queue, l: &Lease, single: bool) -> bool {
         let key = l.key();
         // Mostly short work; now and then (alone in its batch) longer than the lease, so
         // renewals happen and faults land on them too.
@@ -170,10 +183,50 @@ impl Worker {
                 renewed = Instant::now();
                 let r = self.call(q, key, "renew", |q| q.renew(key));
                 if r.is_err() {
-                    return self.stop(key, "lost");
+                    self.stop(key, "lost");
+                    return false;
                 }
             }
         }
+        true
+    }
+
+    /// Completes a batch in one call; a key whose result is unknown goes on alone.
+    fn finish_many(&mut self, q: &Queue, keys: &[LeaseKey]) {
+        if keys.is_empty() {
+            return;
+        }
+        for k in keys {
+            let line = format!("CALL {} {} complete {} many", k.id, k.lock_token, mono_ms());
+            self.log.line(&line);
+        }
+        let results = q.complete_many(keys);
+        let results: Vec<Result<asyncop::Status, Error>> = match results {
+            Ok(r) => r,
+            Err(e) => keys.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for (k, r) in keys.iter().zip(results) {
+            let line = format!(
+                "DONE {} {} complete {} {}",
+                k.id,
+                k.lock_token,
+                result_name(&r),
+                mono_ms()
+            );
+            self.log.line(&line);
+            match r {
+                Ok(_) => self.stop(*k, "completed"),
+                Err(Error::LeaseLost { .. }) => self.stop(*k, "lost"),
+                Err(e) => {
+                    self.error("complete_many", &e);
+                    self.finish(q, *k);
+                }
+            }
+        }
+    }
+
+    /// Completes one lease, retrying while the result is unknown.
+    fn finish(&mut self, q: &Queue, key: LeaseKey) {
         for _ in 0..COMPLETE_TRIES {
             match self.call(q, key, "complete", |q| q.complete(key)) {
                 Ok(_) => return self.stop(key, "completed"),
