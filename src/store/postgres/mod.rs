@@ -247,6 +247,38 @@ impl PgStore {
         )))
     }
 
+    /// Reads what the listening connection has received, without waiting, if
+    /// no waiter is reading it. A handle whose callers never wait would
+    /// otherwise leave notifications unread: the server's backend then
+    /// blocks on a full socket and the database-wide NOTIFY queue, which it
+    /// can no longer trim, grows until every NOTIFY fails.
+    fn drain_listener(&self) {
+        let Some(mut guard) = self.listener.try_lock() else {
+            return;
+        };
+        let Some(listener) = guard.as_mut() else {
+            return;
+        };
+        let mut heard = false;
+        let lost = loop {
+            match listener.notifications().iter().next() {
+                Ok(Some(_)) => heard = true,
+                Ok(None) => break false,
+                Err(_) => break true,
+            }
+        };
+        if lost {
+            // Gone: the next wait listens again.
+            *guard = None;
+        }
+        drop(guard);
+        if heard {
+            let mut g = self.notifier.generation.lock();
+            g.1 = g.1.wrapping_add(1);
+            self.notifier.changed.notify_all();
+        }
+    }
+
     /// Listens again after the listening connection was lost. Failing that,
     /// waiters fall back to polling until the next try.
     fn relisten(&self, slot: &mut Option<Client>) {
@@ -347,6 +379,7 @@ impl Store for PgStore {
     }
 
     fn write_dyn(&self, f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send)) -> Result<()> {
+        self.drain_listener();
         let mut retries = Retries::new(self.options.retry_timeout);
         loop {
             let failure = match self.write_once(f) {
