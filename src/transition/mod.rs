@@ -13,6 +13,7 @@
 
 pub mod apply;
 pub mod host;
+pub mod recurrence;
 pub mod retry;
 pub mod user;
 
