@@ -95,6 +95,11 @@ pub struct OperationSpec {
     pub postpone_until: Option<i64>,
     /// Free key linking related operations.
     pub correlation_id: Option<String>,
+    /// A recurrence rule (§8: `FREQ=…;INTERVAL=…`) makes the operation a
+    /// series that reuses its row; `None` or empty: one-shot.
+    pub recurrence_pattern: Option<String>,
+    /// The first occurrence of a series (UTC ms; default: now). Only with a pattern.
+    pub recurrence_start: Option<i64>,
 }
 
 impl OperationSpec {
@@ -126,6 +131,20 @@ impl OperationSpec {
         self.correlation_id = Some(id.into());
         self
     }
+    /// Makes it a recurring series (§8) from `start` (`None`: now).
+    pub fn recurring(mut self, pattern: impl Into<String>, start: Option<i64>) -> Self {
+        self.recurrence_pattern = Some(pattern.into());
+        self.recurrence_start = start;
+        self
+    }
+
+    /// The parsed recurrence pattern; `None` for a one-shot operation.
+    pub(crate) fn pattern(&self) -> Result<Option<crate::transition::recurrence::Pattern>> {
+        match &self.recurrence_pattern {
+            Some(p) => crate::transition::recurrence::Pattern::parse(p),
+            None => Ok(None),
+        }
+    }
 
     /// Argument checks of §5, before anything touches the store.
     pub(crate) fn validate(&self) -> Result<()> {
@@ -136,6 +155,18 @@ impl OperationSpec {
         }
         if let Some(c) = &self.correlation_id {
             check_text("correlation_id", c, MAX_NAME_CHARS)?;
+        }
+        let recurring = self.pattern()?.is_some();
+        if !recurring && self.recurrence_start.is_some() {
+            return Err(Error::InvalidArgument(
+                "recurrence_start needs a recurrence_pattern".into(),
+            ));
+        }
+        if recurring && self.postpone_until.is_some() {
+            return Err(Error::InvalidArgument(
+                "a recurring operation starts at its recurrence_start, not at postpone_until"
+                    .into(),
+            ));
         }
         Ok(())
     }

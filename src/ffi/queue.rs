@@ -193,6 +193,8 @@ pub unsafe extern "C" fn asyncop_queue_submit(
             // SAFETY: `correlation_id` is NULL or NUL-terminated (see `# Safety`).
             correlation_id: unsafe { opt_str_arg(correlation_id, "correlation_id") }?
                 .map(str::to_owned),
+            // One-shot: a series is submitted through its own call.
+            ..OperationSpec::default()
         };
         *out = q.queue.submit(&spec)?;
         Ok(())

@@ -166,7 +166,7 @@ impl Queue {
         now: i64,
     ) -> Result<Operation> {
         let ctx = OutcomeContext {
-            next_occurrence: None,
+            next_occurrence: next_occurrence(row, now)?,
             retry: self
                 .inner
                 .settings
@@ -302,4 +302,15 @@ fn outcome_lost(key: LeaseKey, row: &Operation) -> Error {
         key,
         format!("no outcome applies to status {}", row.status.code()),
     )
+}
+
+/// A series' next occurrence strictly after `now` (§8: missed ones are
+/// skipped); `None` for a one-shot operation, or a series with none left.
+fn next_occurrence(row: &Operation, now: i64) -> Result<Option<i64>> {
+    let Some(text) = row.recurrence_pattern.as_deref() else {
+        return Ok(None);
+    };
+    let pattern = transition::recurrence::Pattern::parse(text)
+        .map_err(|e| Error::Corrupt(format!("operation {}: stored {e}", row.id)))?;
+    Ok(pattern.and_then(|p| p.next_after(row.recurrence_start.unwrap_or(row.created_on), now)))
 }

@@ -202,13 +202,25 @@ impl Queue {
     }
 
     /// The new row of `spec` at `now`, as `transition::submit` decides it.
+    /// A series (§8) starts at its `recurrence_start` (default now): as if
+    /// postponed to it.
     fn new_row(spec: &OperationSpec, now: i64) -> NewOperation<'_> {
-        let creation = transition::submit(spec.postpone_until, now);
+        let recurrence = spec
+            .recurrence_pattern
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| (p, spec.recurrence_start.unwrap_or(now)));
+        let postpone = match recurrence {
+            Some((_, start)) => Some(start),
+            None => spec.postpone_until,
+        };
+        let creation = transition::submit(postpone, now);
         NewOperation {
             spec,
             status: creation.status,
             postpone_until: creation.postpone_until,
             now,
+            recurrence,
         }
     }
 

@@ -32,6 +32,8 @@ pub struct NewOperation<'a> {
     pub postpone_until: Option<i64>,
     /// `created_on` and `modified_on`.
     pub now: i64,
+    /// A series' pattern (as given) and first occurrence; `None` for one-shot.
+    pub recurrence: Option<(&'a str, i64)>,
 }
 
 /// The eligible operations a claim may take (§6.1, §7): Ready ones that no

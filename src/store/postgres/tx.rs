@@ -457,8 +457,9 @@ impl Write for PgTx<'_> {
         let status = i32::from(row.status.code());
         let found = self.query_writing(
             "INSERT INTO operation (name, operation_type, state, status, data, dependency_token, \
-             postpone_until, correlation_id, created_on, modified_on) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+             postpone_until, correlation_id, created_on, modified_on, recurrence_pattern, \
+             recurrence_start) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING id",
             &[
                 &spec.name,
                 &spec.operation_type,
@@ -469,6 +470,8 @@ impl Write for PgTx<'_> {
                 &row.postpone_until,
                 &spec.correlation_id,
                 &row.now,
+                &row.recurrence.map(|(pattern, _)| pattern),
+                &row.recurrence.map(|(_, start)| start),
             ],
         )?;
         self.changed.set(true);

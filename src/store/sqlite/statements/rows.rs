@@ -67,8 +67,9 @@ pub fn insert(conn: &Connection, row: &NewOperation<'_>) -> Result<i64> {
     let spec = row.spec;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO operation (name, operation_type, state, status, data, dependency_token, \
-         postpone_until, correlation_id, created_on, modified_on) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+         postpone_until, correlation_id, created_on, modified_on, recurrence_pattern, \
+         recurrence_start) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
     )?;
     stmt.execute(params![
         spec.name,
@@ -79,7 +80,9 @@ pub fn insert(conn: &Connection, row: &NewOperation<'_>) -> Result<i64> {
         spec.token(),
         row.postpone_until,
         spec.correlation_id,
-        row.now
+        row.now,
+        row.recurrence.map(|(pattern, _)| pattern),
+        row.recurrence.map(|(_, start)| start),
     ])?;
     Ok(conn.last_insert_rowid())
 }

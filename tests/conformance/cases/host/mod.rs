@@ -15,6 +15,7 @@ mod ordering;
 mod outcomes;
 mod promotion;
 mod query;
+mod recurrence;
 mod retries;
 mod settings;
 mod submit;

@@ -110,6 +110,7 @@ fn a_later_id_that_would_commit_first_still_waits_for_the_earlier() {
                     status: Status::WaitingForResources,
                     postpone_until: None,
                     now: q.now(),
+                    recurrence: None,
                 };
                 let id = tx.insert(&row)?;
                 let _ = inserted.send(id);
