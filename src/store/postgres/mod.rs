@@ -14,6 +14,7 @@ mod pool;
 mod retry;
 mod schema;
 mod target;
+mod text_row;
 mod tls;
 mod tx;
 
@@ -203,13 +204,14 @@ impl PgStore {
     /// One run of `f` in a write transaction; `Ok(changed)` once committed.
     fn write_once(
         &self,
+        ids: &[i64],
         f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
     ) -> std::result::Result<bool, Attempt> {
         let mut conn = self
             .pool
             .checkout(|| self.is_open())
             .map_err(Attempt::Failed)?;
-        let result = run_write(&mut conn, f, &self.channel);
+        let result = run_write(&mut conn, ids, f, &self.channel);
         self.pool.checkin(conn, self.is_open());
         result
     }
@@ -296,13 +298,14 @@ impl PgStore {
 /// wake-up): two round trips besides `f`'s own.
 fn run_write(
     conn: &mut Conn,
+    ids: &[i64],
     f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
     channel: &str,
 ) -> std::result::Result<bool, Attempt> {
-    let failed = |e| Attempt::Failed(Failure::of(e));
-    let (clock, txid) = tx::begin(&mut conn.client, true).map_err(failed)?;
+    let begun = tx::begin(&mut conn.client, true, ids).map_err(Attempt::Failed)?;
+    let txid = begun.txid;
     let (result, fault, changed, wrote) = {
-        let tx = PgTx::new(&mut conn.client, &mut conn.statements, true, clock);
+        let tx = PgTx::new(&mut conn.client, &mut conn.statements, true, begun);
         let result = f(&tx);
         (result, tx.fault(), tx.changed(), tx.wrote())
     };
@@ -341,9 +344,9 @@ fn run_read(
     conn: &mut Conn,
     f: &mut dyn FnMut(&dyn Read) -> Result<()>,
 ) -> std::result::Result<(), Failure> {
-    let (clock, _) = tx::begin(&mut conn.client, false).map_err(Failure::of)?;
+    let begun = tx::begin(&mut conn.client, false, &[])?;
     let (result, fault) = {
-        let tx = PgTx::new(&mut conn.client, &mut conn.statements, false, clock);
+        let tx = PgTx::new(&mut conn.client, &mut conn.statements, false, begun);
         (f(&tx), tx.fault())
     };
     // A read-only transaction's reads stand whatever becomes of its end.
@@ -379,10 +382,18 @@ impl Store for PgStore {
     }
 
     fn write_dyn(&self, f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send)) -> Result<()> {
+        self.write_rows_dyn(&[], f)
+    }
+
+    fn write_rows_dyn(
+        &self,
+        ids: &[i64],
+        f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
+    ) -> Result<()> {
         self.drain_listener();
         let mut retries = Retries::new(self.options.retry_timeout);
         loop {
-            let failure = match self.write_once(f) {
+            let failure = match self.write_once(ids, f) {
                 Ok(changed) => {
                     if changed {
                         self.bump_local();

@@ -1,7 +1,8 @@
 //! The storage interface's commands on one PostgreSQL transaction.
 
-use super::pool::STATEMENT_CACHE;
+use super::pool::{Failure, STATEMENT_CACHE};
 use super::retry::{Fault, fault_of};
+use super::text_row;
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, Operation};
@@ -48,16 +49,16 @@ impl<'a> PgTx<'a> {
         client: &'a mut Client,
         statements: &'a mut HashMap<String, Statement>,
         writes: bool,
-        clock: i64,
+        begun: Begun,
     ) -> PgTx<'a> {
         PgTx {
             tx: RefCell::new(client),
-            clock: Some(clock),
+            clock: Some(begun.clock),
             statements: RefCell::new(statements),
             changed: Cell::new(false),
             wrote: Cell::new(false),
             fault: Cell::new(None),
-            prefetched: RefCell::new(HashMap::new()),
+            prefetched: RefCell::new(begun.rows),
             due: RefCell::new(None),
             writes,
         }
@@ -243,21 +244,6 @@ impl Read for PgTx<'_> {
         // run earlier than a commit their snapshot sees read it again
         // themselves (the claim: `greatest($now, clock)`).
         Ok(self.clock)
-    }
-
-    fn prefetch(&self, ids: &[i64]) -> Result<()> {
-        // Id order: two batches lock their common rows in one order.
-        let lock = if self.writes { " FOR UPDATE" } else { "" };
-        let found = self.query(
-            &format!("SELECT {COLUMNS} FROM operation WHERE id = ANY($1) ORDER BY id{lock}"),
-            &[&ids],
-        )?;
-        let mut cache = self.prefetched.borrow_mut();
-        for row in &found {
-            let op = operation_from_row(row)?;
-            cache.insert(op.id, op);
-        }
-        Ok(())
     }
 
     fn get(&self, id: i64) -> Result<Option<Operation>> {
@@ -517,9 +503,8 @@ impl Write for PgTx<'_> {
                 &[&change.host_id, &change.lease_expires_at, &change.now],
             )?,
         };
-        if !found.is_empty() {
-            self.changed.set(true);
-        }
+        // No wake-up for a claim: it makes nothing claimable and finishes
+        // nothing (`query_writing` still marks the transaction as written).
         let mut claimed = found
             .iter()
             .map(|r| {
@@ -686,28 +671,62 @@ impl Write for PgTx<'_> {
     }
 }
 
+/// What `begin` read in the round trip of BEGIN.
+pub(super) struct Begun {
+    /// The server's clock.
+    pub(super) clock: i64,
+    /// The transaction's id (a write): what the store asks about if the reply
+    /// to COMMIT is lost.
+    pub(super) txid: Option<i64>,
+    /// The rows asked for, read and locked (`FOR UPDATE`).
+    pub(super) rows: HashMap<i64, Operation>,
+}
+
 /// Opens a transaction on `client` and reads, in the same round trip, the
-/// server's clock and (for a write) the transaction's id: the id is what the
-/// store asks about if the reply to COMMIT is lost.
+/// server's clock, for a write the transaction id, and the rows `ids` (locked:
+/// the transaction is about to decide on them).
 pub(super) fn begin(
     client: &mut Client,
     writes: bool,
-) -> std::result::Result<(i64, Option<i64>), postgres::Error> {
-    let sql = if writes {
+    ids: &[i64],
+) -> std::result::Result<Begun, Failure> {
+    let mut sql = if writes {
         format!("BEGIN; SELECT {CLOCK_MS}, txid_current()")
     } else {
         format!("BEGIN READ ONLY; SELECT {CLOCK_MS}")
     };
-    let mut clock = 0;
-    let mut txid = None;
-    for message in client.simple_query(&sql)? {
-        if let SimpleQueryMessage::Row(row) = message {
-            let column = |i| row.try_get(i).ok().flatten().and_then(|v| v.parse().ok());
-            clock = column(0).unwrap_or(0);
-            txid = column(1);
+    if !ids.is_empty() {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let lock = if writes { " FOR UPDATE" } else { "" };
+        sql.push_str(&format!(
+            "; SELECT {COLUMNS} FROM operation WHERE id IN ({}) ORDER BY id{lock}",
+            list.join(",")
+        ));
+    }
+    let mut begun = Begun {
+        clock: 0,
+        txid: None,
+        rows: HashMap::new(),
+    };
+    for message in client.simple_query(&sql).map_err(Failure::of)? {
+        let SimpleQueryMessage::Row(row) = message else {
+            continue;
+        };
+        if row.len() <= 2 {
+            let number = |i| {
+                row.try_get(i)
+                    .ok()
+                    .flatten()
+                    .and_then(|v: &str| v.parse().ok())
+            };
+            begun.clock = number(0).unwrap_or(0);
+            begun.txid = number(1);
+        } else {
+            let op = text_row::operation(&row)?;
+            begun.rows.insert(op.id, op);
         }
     }
-    Ok((clock, txid))
+    Ok(begun)
 }
 
 /// Ends the transaction: COMMIT, preceded in the same round trip by the
