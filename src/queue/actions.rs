@@ -23,7 +23,7 @@ impl Queue {
             // The write re-reads the row (§6.6): the move was decided on the snapshot's
             // (state, status), but the host's fields (lease, token, retries, errors) may
             // have moved on since, and must be kept as they are now.
-            Step::Move(change) => store.write(|tx| match tx.get(id)? {
+            Step::Move(change) => store.write_rows(&[id], |tx| match tx.get(id)? {
                 Some(fresh) if (fresh.state, fresh.status) == (cur.state, cur.status) => {
                     let next = transition::apply(&fresh, &change, self.now_in(tx)?, None);
                     tx.update(&fresh, &next)

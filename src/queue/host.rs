@@ -133,7 +133,9 @@ impl Queue {
             message: report.message.map(operation::truncate_message),
             friendly_message: report.friendly_message.map(operation::truncate_message),
         };
-        store.write(|tx| self.report_in(tx, key, decide, &errors, report.retry_at))
+        store.write_rows(&[key.id], |tx| {
+            self.report_in(tx, key, decide, &errors, report.retry_at)
+        })
     }
 
     /// A host outcome inside a write transaction.
@@ -192,8 +194,7 @@ impl Queue {
         }
         let none = ErrorFields::default();
         let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
-        store.write(|tx| {
-            tx.prefetch(&ids)?;
+        store.write_rows(&ids, |tx| {
             let now = self.now_in(tx)?;
             // Decide each first, then write them all in one compare-and-set
             // (one statement on a server). A key repeated in the batch finds

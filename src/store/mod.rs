@@ -96,13 +96,6 @@ pub trait Read {
     fn now(&self) -> Result<Option<i64>>;
     /// One row by id.
     fn get(&self, id: i64) -> Result<Option<Operation>>;
-    /// Says that `get` will be asked for each of `ids` next, so that a server
-    /// store can fetch (and in a write transaction lock) them in one round
-    /// trip. A store of one machine ignores it.
-    fn prefetch(&self, ids: &[i64]) -> Result<()> {
-        let _ = ids;
-        Ok(())
-    }
     /// Rows matching `filter`, in ascending id (§11).
     fn query(&self, filter: &Filter) -> Result<Vec<Operation>>;
     /// Non-empty (state, status, operation_type) groups with their sizes, sorted by those keys.
@@ -210,6 +203,16 @@ pub trait Store: Send + Sync + Debug {
     /// Runs `f` in one write transaction, committed before this returns `Ok`;
     /// an `Err` from `f` undoes what `f` wrote. Use `write` (on `dyn Store`).
     fn write_dyn(&self, f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send)) -> Result<()>;
+    /// `write_dyn` for a transaction that first `get`s the rows `ids`: a
+    /// server store reads (and locks) them with BEGIN, in the same round trip.
+    fn write_rows_dyn(
+        &self,
+        ids: &[i64],
+        f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
+    ) -> Result<()> {
+        let _ = ids;
+        self.write_dyn(f)
+    }
     /// Runs `f` on one consistent snapshot. Use `read` (on `dyn Store`).
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn Read) -> Result<()>) -> Result<()>;
     /// Where the store stands now; pass it to `wait_change`.
@@ -229,6 +232,21 @@ impl dyn Store + '_ {
     pub fn write<T: Send>(&self, mut f: impl FnMut(&dyn Write) -> Result<T> + Send) -> Result<T> {
         let mut value = None;
         self.write_dyn(&mut |tx| {
+            value = Some(f(tx)?);
+            Ok(())
+        })?;
+        value.ok_or_else(ran_not)
+    }
+
+    /// `write` for a transaction that first `get`s the rows `ids` (see
+    /// `Store::write_rows_dyn`).
+    pub fn write_rows<T: Send>(
+        &self,
+        ids: &[i64],
+        mut f: impl FnMut(&dyn Write) -> Result<T> + Send,
+    ) -> Result<T> {
+        let mut value = None;
+        self.write_rows_dyn(ids, &mut |tx| {
             value = Some(f(tx)?);
             Ok(())
         })?;

@@ -6,14 +6,15 @@
 //! never wait on each other's rows. A transaction that a conflict or a lost
 //! connection rolled back runs again (`retry.rs`); a commit whose reply was
 //! lost is resolved by asking the server (`txid_status`). Waiters are woken by
-//! `LISTEN`/`NOTIFY` on one listening connection per handle (one `NOTIFY` per
-//! writing transaction), with a poll every `POLL_FALLBACK` as the fallback.
+//! `LISTEN`/`NOTIFY` (`listen.rs`); a transaction's statements are in `tx/`.
 
 mod error;
+mod listen;
 mod pool;
 mod retry;
 mod schema;
 mod target;
+mod text_row;
 mod tls;
 mod tx;
 
@@ -22,11 +23,11 @@ pub use tls::SslMode;
 
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};
-use parking_lot::{Condvar, Mutex};
+use listen::Notifier;
+use parking_lot::Mutex;
 use pool::{Conn, Failure, Pool};
 use postgres::Client;
 use postgres::Config;
-use postgres::fallible_iterator::FallibleIterator;
 use retry::{Fault, Retries};
 use std::any::Any;
 use std::path::PathBuf;
@@ -82,14 +83,6 @@ impl Default for PgOptions {
 /// drops it, unless the target sets `tcp_user_timeout`: a host cut off from
 /// the server learns it in this time rather than in TCP's ~15 minutes.
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Wakes this handle's waiters when a write commits (here or anywhere).
-#[derive(Debug, Default)]
-struct Notifier {
-    /// (local commits, notifications received)
-    generation: Mutex<(u64, i64)>,
-    changed: Condvar,
-}
 
 /// An open queue in a PostgreSQL schema.
 pub struct PgStore {
@@ -194,22 +187,17 @@ impl PgStore {
         }
     }
 
-    fn bump_local(&self) {
-        let mut g = self.notifier.generation.lock();
-        g.0 = g.0.wrapping_add(1);
-        self.notifier.changed.notify_all();
-    }
-
     /// One run of `f` in a write transaction; `Ok(changed)` once committed.
     fn write_once(
         &self,
+        ids: &[i64],
         f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
     ) -> std::result::Result<bool, Attempt> {
         let mut conn = self
             .pool
             .checkout(|| self.is_open())
             .map_err(Attempt::Failed)?;
-        let result = run_write(&mut conn, f, &self.channel);
+        let result = run_write(&mut conn, ids, f, &self.channel);
         self.pool.checkin(conn, self.is_open());
         result
     }
@@ -246,49 +234,6 @@ impl PgStore {
             self.target, self.options.retry_timeout
         )))
     }
-
-    /// Reads what the listening connection has received, without waiting, if
-    /// no waiter is reading it. A handle whose callers never wait would
-    /// otherwise leave notifications unread: the server's backend then
-    /// blocks on a full socket and the database-wide NOTIFY queue, which it
-    /// can no longer trim, grows until every NOTIFY fails.
-    fn drain_listener(&self) {
-        let Some(mut guard) = self.listener.try_lock() else {
-            return;
-        };
-        let Some(listener) = guard.as_mut() else {
-            return;
-        };
-        let mut heard = false;
-        let lost = loop {
-            match listener.notifications().iter().next() {
-                Ok(Some(_)) => heard = true,
-                Ok(None) => break false,
-                Err(_) => break true,
-            }
-        };
-        if lost {
-            // Gone: the next wait listens again.
-            *guard = None;
-        }
-        drop(guard);
-        if heard {
-            let mut g = self.notifier.generation.lock();
-            g.1 = g.1.wrapping_add(1);
-            self.notifier.changed.notify_all();
-        }
-    }
-
-    /// Listens again after the listening connection was lost. Failing that,
-    /// waiters fall back to polling until the next try.
-    fn relisten(&self, slot: &mut Option<Client>) {
-        if let Ok(mut c) = self.pool.connect()
-            && c.batch_execute(&format!("LISTEN \"{}\"", self.channel))
-                .is_ok()
-        {
-            *slot = Some(c);
-        }
-    }
 }
 
 /// Runs `f` once in a write transaction on `conn` and commits it: BEGIN (with
@@ -296,13 +241,14 @@ impl PgStore {
 /// wake-up): two round trips besides `f`'s own.
 fn run_write(
     conn: &mut Conn,
+    ids: &[i64],
     f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
     channel: &str,
 ) -> std::result::Result<bool, Attempt> {
-    let failed = |e| Attempt::Failed(Failure::of(e));
-    let (clock, txid) = tx::begin(&mut conn.client, true).map_err(failed)?;
+    let begun = tx::begin(&mut conn.client, true, ids).map_err(Attempt::Failed)?;
+    let txid = begun.txid;
     let (result, fault, changed, wrote) = {
-        let tx = PgTx::new(&mut conn.client, &mut conn.statements, true, clock);
+        let tx = PgTx::new(&mut conn.client, &mut conn.statements, true, begun);
         let result = f(&tx);
         (result, tx.fault(), tx.changed(), tx.wrote())
     };
@@ -341,9 +287,9 @@ fn run_read(
     conn: &mut Conn,
     f: &mut dyn FnMut(&dyn Read) -> Result<()>,
 ) -> std::result::Result<(), Failure> {
-    let (clock, _) = tx::begin(&mut conn.client, false).map_err(Failure::of)?;
+    let begun = tx::begin(&mut conn.client, false, &[])?;
     let (result, fault) = {
-        let tx = PgTx::new(&mut conn.client, &mut conn.statements, false, clock);
+        let tx = PgTx::new(&mut conn.client, &mut conn.statements, false, begun);
         (f(&tx), tx.fault())
     };
     // A read-only transaction's reads stand whatever becomes of its end.
@@ -366,7 +312,7 @@ impl Store for PgStore {
         if self.pool.is_own_process() {
             drop(self.listener.lock().take());
         }
-        self.notifier.changed.notify_all();
+        self.notifier.wake_all();
     }
 
     fn abandon(&self) {
@@ -379,10 +325,18 @@ impl Store for PgStore {
     }
 
     fn write_dyn(&self, f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send)) -> Result<()> {
+        self.write_rows_dyn(&[], f)
+    }
+
+    fn write_rows_dyn(
+        &self,
+        ids: &[i64],
+        f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
+    ) -> Result<()> {
         self.drain_listener();
         let mut retries = Retries::new(self.options.retry_timeout);
         loop {
-            let failure = match self.write_once(f) {
+            let failure = match self.write_once(ids, f) {
                 Ok(changed) => {
                     if changed {
                         self.bump_local();
@@ -433,70 +387,11 @@ impl Store for PgStore {
     }
 
     fn change_mark(&self) -> Result<ChangeMark> {
-        self.check_open()?;
-        let g = *self.notifier.generation.lock();
-        Ok(ChangeMark {
-            local: g.0,
-            external: g.1,
-        })
+        self.mark()
     }
 
     fn wait_change(&self, mark: ChangeMark, deadline: Instant) -> Result<bool> {
-        loop {
-            self.check_open()?;
-            let seen = |g: &(u64, i64)| g.0 != mark.local || g.1 != mark.external;
-            if seen(&self.notifier.generation.lock()) {
-                return Ok(true);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(false);
-            }
-            let slice = (deadline - now).min(POLL_FALLBACK);
-            // One waiter at a time reads the listening connection; the others
-            // wait for what it hears.
-            let Some(mut guard) = self.listener.try_lock() else {
-                let mut g = self.notifier.generation.lock();
-                if !seen(&g) && self.notifier.changed.wait_for(&mut g, slice).timed_out() {
-                    // The fallback: the caller looks again.
-                    return Ok(true);
-                }
-                continue;
-            };
-            let Some(listener) = guard.as_mut() else {
-                self.check_open()?;
-                // Lost earlier: listen again, and look (notifications were missed).
-                self.relisten(&mut guard);
-                if guard.is_none() {
-                    std::thread::sleep(slice.min(Duration::from_millis(100)));
-                }
-                return Ok(true);
-            };
-            let heard = listener
-                .notifications()
-                .timeout_iter(slice)
-                .next()
-                .map(|n| n.is_some());
-            let Ok(heard) = heard else {
-                // The connection is gone: drop it; the next wait listens again.
-                *guard = None;
-                return Ok(true);
-            };
-            if heard {
-                // Drain what else arrived: one wake-up is enough.
-                while let Ok(Some(_)) = listener.notifications().iter().next() {}
-            }
-            drop(guard);
-            let mut g = self.notifier.generation.lock();
-            if heard {
-                g.1 = g.1.wrapping_add(1);
-            }
-            self.notifier.changed.notify_all();
-            if !heard && !seen(&g) {
-                // The fallback: the caller looks again.
-                return Ok(true);
-            }
-        }
+        self.wait(mark, deadline)
     }
 
     fn as_any(&self) -> &dyn Any {
