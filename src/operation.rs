@@ -78,6 +78,13 @@ pub struct Operation {
     pub correlation_id: Option<String>,
     /// Dynamics' flag, kept for compatibility.
     pub is_waiting_for_event: bool,
+    /// The running attempt's progress, 0..=100, as its host last reported it;
+    /// `None` until reported, and again when a new attempt starts.
+    pub progress: Option<i32>,
+    /// The running attempt's short progress text; reset like `progress`.
+    pub progress_text: Option<String>,
+    /// What the host stored when the operation completed (size-limited).
+    pub output: Option<Vec<u8>>,
 }
 
 /// What a submitter supplies (§5). Everything else is set by the library and hosts.

@@ -39,6 +39,9 @@ fn row(status: Status) -> Operation {
         recurrence_start: None,
         correlation_id: Some("corr".into()),
         is_waiting_for_event: false,
+        progress: Some(40),
+        progress_text: Some("halfway".into()),
+        output: None,
     }
 }
 

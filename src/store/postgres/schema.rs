@@ -6,10 +6,10 @@ use crate::error::{Error, Result};
 use postgres::Client;
 
 /// Schema version this library writes (`schema_version.version`).
-pub(crate) const PG_SCHEMA_VERSION: i32 = 2;
+pub(crate) const PG_SCHEMA_VERSION: i32 = 3;
 
 /// `MIGRATIONS[v - 1]` brings a schema from version v - 1 to v. Append only.
-const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// Version 2: one row per leadership (periodic work one host at a time does,
 /// such as retention), held until `expires_at` by the database's clock.
@@ -18,6 +18,32 @@ CREATE TABLE leader (
     name       text   PRIMARY KEY,
     holder     text   NOT NULL,
     expires_at bigint NOT NULL
+);
+"#;
+
+/// Version 3: the life cycle's records, as in the SQLite schema v3: progress,
+/// output, the attempt history and the held operation types.
+const SCHEMA_V3: &str = r#"
+ALTER TABLE operation ADD COLUMN progress integer CHECK (progress BETWEEN 0 AND 100),
+    ADD COLUMN progress_text text,
+    ADD COLUMN output bytea;
+
+CREATE TABLE attempt (
+    operation_id bigint  NOT NULL,
+    lock_token   bigint  NOT NULL,
+    started_on   bigint,
+    ended_on     bigint  NOT NULL,
+    host_id      text,
+    ending       text    NOT NULL CHECK (ending IN ('retry', 'failed', 'expired')),
+    error_code   integer,
+    message      text,
+    detail       text,
+    PRIMARY KEY (operation_id, lock_token)
+);
+
+CREATE TABLE held_type (
+    operation_type integer PRIMARY KEY CHECK (operation_type > 0),
+    held_on        bigint  NOT NULL
 );
 "#;
 

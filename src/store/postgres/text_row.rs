@@ -33,7 +33,14 @@ fn owned(row: &SimpleQueryRow, i: usize, name: &str) -> Result<Option<String>, F
 
 /// `bytea` in the hex output format (`\x0a1b…`, the server default).
 fn bytes(row: &SimpleQueryRow, i: usize, name: &str) -> Result<Vec<u8>, Failure> {
-    let hex = required(text(row, i, name)?, name)?;
+    required(optional_bytes(row, i, name)?, name)
+}
+
+/// A nullable `bytea` column.
+fn optional_bytes(row: &SimpleQueryRow, i: usize, name: &str) -> Result<Option<Vec<u8>>, Failure> {
+    let Some(hex) = text(row, i, name)? else {
+        return Ok(None);
+    };
     let hex = hex.strip_prefix("\\x").ok_or_else(|| damaged(name))?;
     if hex.len() % 2 != 0 {
         return Err(damaged(name));
@@ -45,7 +52,8 @@ fn bytes(row: &SimpleQueryRow, i: usize, name: &str) -> Result<Vec<u8>, Failure>
                 .and_then(|pair| u8::from_str_radix(pair, 16).ok())
                 .ok_or_else(|| damaged(name))
         })
-        .collect()
+        .collect::<Result<Vec<u8>, Failure>>()
+        .map(Some)
 }
 
 /// The operation in `row`, whose columns are `tx::COLUMNS` in order.
@@ -84,5 +92,8 @@ pub(super) fn operation(row: &SimpleQueryRow) -> Result<Operation, Failure> {
             "f" => false,
             _ => return Err(damaged("is_waiting_for_event")),
         },
+        progress: number(row, 24, "progress")?,
+        progress_text: owned(row, 25, "progress_text")?,
+        output: optional_bytes(row, 26, "output")?,
     })
 }

@@ -14,10 +14,10 @@ use std::path::Path;
 pub const APPLICATION_ID: i32 = 0x4153_4F50;
 
 /// Schema version this library writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// `MIGRATIONS[v - 1]` brings a file from version v - 1 to v. Append only.
-const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// Version 1. Recurrence (§8) and retention (§10) columns and settings are
 /// already here so that adding those features needs no migration.
@@ -28,6 +28,36 @@ CREATE TABLE leader (
     name       TEXT    PRIMARY KEY,
     holder     TEXT    NOT NULL,
     expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+/// Version 3: the life cycle's records (issue 13). A running attempt's
+/// progress (0..=100) and text, a completed run's output, the history of
+/// attempts that ended in an error (bounded per operation by the library),
+/// and the operation types whose claims are held.
+const SCHEMA_V3: &str = r#"
+ALTER TABLE operation ADD COLUMN progress INTEGER CHECK (progress BETWEEN 0 AND 100);
+ALTER TABLE operation ADD COLUMN progress_text TEXT;
+ALTER TABLE operation ADD COLUMN output BLOB;
+
+CREATE TABLE attempt (
+    operation_id INTEGER NOT NULL,
+    -- The attempt's lock token: one per claim, so one row per attempt.
+    lock_token   INTEGER NOT NULL,
+    started_on   INTEGER,
+    ended_on     INTEGER NOT NULL,
+    host_id      TEXT,
+    -- How it ended: 'retry', 'failed' or 'expired' (the lease ran out).
+    ending       TEXT    NOT NULL CHECK (ending IN ('retry', 'failed', 'expired')),
+    error_code   INTEGER,
+    message      TEXT,
+    detail       TEXT,
+    PRIMARY KEY (operation_id, lock_token)
+) WITHOUT ROWID;
+
+CREATE TABLE held_type (
+    operation_type INTEGER PRIMARY KEY CHECK (operation_type > 0),
+    held_on        INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#;
 

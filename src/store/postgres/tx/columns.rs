@@ -8,7 +8,8 @@ use postgres::Row;
 pub(super) const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency_token, \
     postpone_until, host_id, lease_expires_at, lock_token, retry_count, error_code, message, \
     friendly_message, created_on, modified_on, started_on, completed_on, execution_time_span, \
-    recurrence_pattern, recurrence_start, correlation_id, is_waiting_for_event";
+    recurrence_pattern, recurrence_start, correlation_id, is_waiting_for_event, progress, \
+    progress_text, output";
 
 pub(super) fn code<T>(value: i32, what: &str, from: fn(i64) -> Option<T>) -> Result<T> {
     from(i64::from(value)).ok_or_else(|| {
@@ -50,6 +51,9 @@ pub(super) fn operation_from_columns(row: &Row, at: usize) -> Result<Operation> 
         recurrence_start: row.try_get(c(21))?,
         correlation_id: row.try_get(c(22))?,
         is_waiting_for_event: row.try_get(c(23))?,
+        progress: row.try_get(c(24))?,
+        progress_text: row.try_get(c(25))?,
+        output: row.try_get(c(26))?,
     })
 }
 

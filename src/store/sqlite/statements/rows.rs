@@ -12,7 +12,8 @@ use std::sync::LazyLock;
 pub(crate) const COLUMNS: &str = "id, name, operation_type, state, status, data, dependency_token, \
     postpone_until, host_id, lease_expires_at, lock_token, retry_count, error_code, message, \
     friendly_message, created_on, modified_on, started_on, completed_on, execution_time_span, \
-    recurrence_pattern, recurrence_start, correlation_id, is_waiting_for_event";
+    recurrence_pattern, recurrence_start, correlation_id, is_waiting_for_event, progress, \
+    progress_text, output";
 
 pub(crate) fn operation_from_row(row: &Row<'_>) -> rusqlite::Result<Operation> {
     let bad = |col: usize, v: i64| {
@@ -50,6 +51,9 @@ pub(crate) fn operation_from_row(row: &Row<'_>) -> rusqlite::Result<Operation> {
         recurrence_start: row.get(21)?,
         correlation_id: row.get(22)?,
         is_waiting_for_event: row.get(23)?,
+        progress: row.get(24)?,
+        progress_text: row.get(25)?,
+        output: row.get(26)?,
     })
 }
 
