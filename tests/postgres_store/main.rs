@@ -10,6 +10,7 @@ mod bloat;
 mod proxy;
 mod reconnect;
 mod tls;
+mod upgrade;
 
 use asyncop::{Options, PgOptions, Queue};
 use std::net::{SocketAddr, ToSocketAddrs};
