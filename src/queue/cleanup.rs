@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 /// Rows one purge transaction examines (and deletes at most).
 pub const PURGE_BATCH: u32 = 500;
 
+/// The pause between two batches of `purge`: the write lock is free for it.
+const BATCH_PAUSE: Duration = Duration::from_millis(1);
+
 /// Maintenance starts a purge at most this often (by the store's clock).
 pub const PURGE_INTERVAL_MS: i64 = 60 * 60 * 1000;
 
@@ -75,6 +78,9 @@ impl Queue {
                 return Ok(deleted);
             }
             run.after = batch.after;
+            // Let writers that wait for the lock (other processes retry
+            // every millisecond at most) take it before the next batch.
+            std::thread::sleep(BATCH_PAUSE);
         }
     }
 

@@ -108,10 +108,7 @@ pub unsafe extern "C" fn asyncop_queue_held_types(
         if cap < held.len() {
             return Err(Failure::new(
                 asyncop_status::ASYNCOP_ERR_BUFFER_TOO_SMALL,
-                format!(
-                    "room for {cap} types is too small: {} are held",
-                    held.len()
-                ),
+                format!("room for {cap} types is too small: {} are held", held.len()),
             ));
         }
         for (i, h) in held.iter().enumerate() {
