@@ -114,6 +114,12 @@
 #define ASYNCOP_STATUS_NONE -1
 
 /*
+ "None": a retention that keeps Completed rows of its status forever
+ (`asyncop_options_set_retention_ms`).
+ */
+#define ASYNCOP_RETENTION_NONE -1
+
+/*
  State codes (`statecode`).
  Ready: waits to be claimed by a host.
  */
@@ -248,6 +254,16 @@
  of 1 GB and more). C name: ASYNCOP_PAYLOAD_CEILING.
  */
 #define ASYNCOP_PAYLOAD_CEILING 536870912
+
+/*
+ Rows one purge transaction examines (and deletes at most).
+ */
+#define PURGE_BATCH 500
+
+/*
+ Maintenance starts a purge at most this often (by the store's clock).
+ */
+#define PURGE_INTERVAL_MS ((60 * 60) * 1000)
 
 /*
  The default `SqliteOptions::file_mode`: owner read/write only.
@@ -407,7 +423,8 @@ typedef int32_t asyncop_status;
  The result of `asyncop_queue_counts`: (state, status, operation_type, count)
  rows. Free with `asyncop_counts_free`. Threads: any, concurrent OK.
 
- Functions: asyncop_counts_count, asyncop_counts_get, asyncop_counts_free.
+ Functions: asyncop_counts_count, asyncop_counts_get, asyncop_counts_held,
+ asyncop_counts_free.
  */
 typedef struct asyncop_counts asyncop_counts;
 
@@ -469,7 +486,9 @@ typedef struct asyncop_operation_list asyncop_operation_list;
  10000 ms), and for queue-wide settings "keep what the file has" (on a new
  file: restricted types 9,16,18,19,20,22,24,25,27,31; max attempts 4; back-off
  5000 ms doubling up to 3600000 ms; delete only Completed; payloads up to
- ASYNCOP_PAYLOAD_DEFAULT_MAX = 16 MiB), file mode 0600 for a new file.
+ ASYNCOP_PAYLOAD_DEFAULT_MAX = 16 MiB; clean-up on, Completed rows kept 30
+ days Succeeded, 60 Failed, 60 Canceled; no auto-delete types), file mode
+ 0600 for a new file.
  A queue-wide setting that is set is written into the file for every process.
 
  Functions: asyncop_options_new, asyncop_options_free,
@@ -477,7 +496,8 @@ typedef struct asyncop_operation_list asyncop_operation_list;
  asyncop_options_set_lease_ms, asyncop_options_set_restricted_types,
  asyncop_options_set_max_attempts, asyncop_options_set_backoff_ms,
  asyncop_options_set_allow_delete_any, asyncop_options_set_max_payload_bytes,
- asyncop_options_set_file_mode.
+ asyncop_options_set_file_mode, asyncop_options_set_cleanup_enabled,
+ asyncop_options_set_retention_ms, asyncop_options_set_auto_delete_types.
  */
 typedef struct asyncop_options asyncop_options;
 
@@ -492,7 +512,9 @@ typedef struct asyncop_options asyncop_options;
  asyncop_queue_pause, asyncop_queue_resume, asyncop_queue_postpone,
  asyncop_queue_delete, asyncop_queue_set_state,
  asyncop_queue_set_postpone_until, asyncop_queue_poll, asyncop_queue_wait_for,
- asyncop_queue_run_maintenance, asyncop_queue_check_integrity.
+ asyncop_queue_run_maintenance, asyncop_queue_check_integrity,
+ asyncop_queue_purge, asyncop_queue_hold_type, asyncop_queue_release_type,
+ asyncop_queue_held_types.
  */
 typedef struct asyncop_queue asyncop_queue;
 
@@ -1154,6 +1176,19 @@ asyncop_status asyncop_counts_get(const struct asyncop_counts *counts,
                                   int64_t *out_count);
 
 /*
+ Whether row `index`'s operation type is held (asyncop_queue_hold_type):
+ `*out_held` 1 or 0. Threads: any.
+ Errors: NULL_ARG, OUT_OF_RANGE (index >= count), *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `counts` is NULL or a counts handle; `out_held` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_counts_held(const struct asyncop_counts *counts,
+                                   size_t index,
+                                   int32_t *out_held);
+
+/*
  Frees a counts handle. NULL is a no-op; a second free gives CLOSED_HANDLE. Threads: any.
 
  # Safety
@@ -1294,6 +1329,52 @@ asyncop_status asyncop_options_set_max_payload_bytes(struct asyncop_options *opt
 ASYNCOP_MUST_USE
 asyncop_status asyncop_options_set_file_mode(struct asyncop_options *options,
                                              uint32_t mode);
+
+/*
+ Sets the queue-wide `cleanup_enabled` (0 or 1, default 1): 1 lets hosts'
+ polls purge expired Completed rows at most hourly (asyncop_queue_purge).
+ Written into the file at open. Threads: not concurrent on one object.
+ Errors: NULL_ARG, *_HANDLE, OUT_OF_RANGE.
+
+ # Safety
+ `options` is NULL or a value from `asyncop_options_new`.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_options_set_cleanup_enabled(struct asyncop_options *options,
+                                                   int32_t enabled);
+
+/*
+ Sets the queue-wide retention of Completed rows of `status`
+ (ASYNCOP_STATUS_SUCCEEDED, _FAILED or _CANCELED): a purge deletes them once
+ their completion is older than `ms` (>= 0), or never with
+ ASYNCOP_RETENTION_NONE (stored as "none"). Written into the file at open.
+ Threads: not concurrent on one object.
+ Errors: NULL_ARG, *_HANDLE, OUT_OF_RANGE (another status), INVALID_ARG (ms < 0
+ and not ASYNCOP_RETENTION_NONE).
+
+ # Safety
+ `options` is NULL or a value from `asyncop_options_new`.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_options_set_retention_ms(struct asyncop_options *options,
+                                                int32_t status,
+                                                int64_t ms);
+
+/*
+ Sets the queue-wide `auto_delete_types` (each > 0; `len` 0 means none): a
+ one-shot operation of these types is deleted when it succeeds instead of
+ kept as 3/30. The array is copied. Written into the file at open.
+ Threads: not concurrent on one object.
+ Errors: NULL_ARG (types NULL with len > 0), *_HANDLE, INVALID_ARG (a type <= 0).
+
+ # Safety
+ `options` is NULL or a value from `asyncop_options_new`; `types` is NULL or
+ points to `len` readable `int32_t`.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_options_set_auto_delete_types(struct asyncop_options *options,
+                                                     const int32_t *types,
+                                                     size_t len);
 
 /*
  Opens or creates the queue file at `path` (UTF-8), or the queue in a
@@ -1537,6 +1618,68 @@ asyncop_status asyncop_queue_set_state(const struct asyncop_queue *queue,
                                        int64_t id,
                                        int32_t state,
                                        int32_t status);
+
+/*
+ Deletes the Completed operations whose completion is older at `now` (UTC
+ ms; ASYNCOP_TIME_NONE for the queue's now) than the retention of their
+ status (30 days Succeeded, 60 Failed, 60 Canceled by default; see
+ asyncop_options_set_retention_ms), with their attempt history, in short
+ transactions of at most 500 rows. Writes how many were deleted to
+ `*out_deleted`. Hosts also run it from their polls at most hourly
+ (asyncop_options_set_cleanup_enabled). Threads: any.
+ Errors: NULL_ARG, *_HANDLE, FORKED, BUSY, IO, CORRUPT, INTERNAL, PANIC.
+
+ # Safety
+ `queue` is NULL or a queue handle; `out_deleted` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_purge(const struct asyncop_queue *queue,
+                                   int64_t now,
+                                   int64_t *out_deleted);
+
+/*
+ Holds every operation of `operation_type` (> 0): claims of every handle,
+ process and host skip them from now on; they keep their state and place,
+ running ones are not touched, restricted types can be held. Holding a
+ held type changes nothing. Threads: any.
+ Errors: INVALID_ARG (type <= 0), NULL_ARG, *_HANDLE, FORKED, BUSY, IO,
+ INTERNAL, PANIC.
+
+ # Safety
+ `queue` is NULL or a queue handle.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_hold_type(const struct asyncop_queue *queue,
+                                       int32_t operation_type);
+
+/*
+ Releases a held type: its operations are claimable again, in their order,
+ and waiting polls wake. Releasing a type that is not held changes nothing.
+ Threads: any. Errors: as asyncop_queue_hold_type.
+
+ # Safety
+ `queue` is NULL or a queue handle.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_release_type(const struct asyncop_queue *queue,
+                                          int32_t operation_type);
+
+/*
+ The held types, ascending, copied into `types` (room for `cap` values);
+ `*out_len` is how many there are. Too small (or the size query `(NULL, 0)`):
+ BUFFER_TOO_SMALL with `*out_len` set and `types` untouched. Threads: any.
+ Errors: NULL_ARG (types NULL with cap > 0), BUFFER_TOO_SMALL, *_HANDLE,
+ FORKED, IO, INTERNAL, PANIC.
+
+ # Safety
+ `queue` is NULL or a queue handle; `types` is NULL or has `cap` writable
+ values; `out_len` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_held_types(const struct asyncop_queue *queue,
+                                        int32_t *types,
+                                        size_t cap,
+                                        size_t *out_len);
 
 /*
  Claims up to `max` eligible operations for host `host_id` (non-empty, <= 256

@@ -280,6 +280,17 @@ pub struct CountRow {
     pub operation_type: i32,
     /// How many operations it holds.
     pub count: i64,
+    /// Whether the type is held (claims skip it; `Queue::hold_type`).
+    pub held: bool,
+}
+
+/// A held operation type (`Queue::hold_type`): claims skip its operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldType {
+    /// The operation type.
+    pub operation_type: i32,
+    /// When it was held (UTC ms).
+    pub held_on: i64,
 }
 
 #[cfg(test)]

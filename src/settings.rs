@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::lease::duration_ms;
 use crate::operation::{self, DEFAULT_MAX_PAYLOAD_BYTES};
 use crate::store::{Read, Write};
-use crate::transition::RetryPolicy;
+use crate::transition::{Retention, RetentionPolicy, RetryPolicy};
 use std::time::Duration;
 
 /// The documented default of `restricted_types` (§9).
@@ -20,7 +20,20 @@ mod key {
     pub const BACKOFF_CAP_MS: &str = "backoff_cap_ms";
     pub const ALLOW_DELETE_ANY: &str = "allow_delete_any";
     pub const MAX_PAYLOAD_BYTES: &str = "max_payload_bytes";
+    pub const CLEANUP_ENABLED: &str = "cleanup_enabled";
+    pub const RETENTION_SUCCEEDED_MS: &str = "retention_succeeded_ms";
+    pub const RETENTION_FAILED_MS: &str = "retention_failed_ms";
+    pub const RETENTION_CANCELED_MS: &str = "retention_canceled_ms";
+    pub const AUTO_DELETE_TYPES: &str = "auto_delete_types";
 }
+
+/// The stored key of the time of the last purge started from maintenance
+/// (UTC ms, by the store's clock): not a setting users set, the state of the
+/// hourly schedule (§10).
+pub const LAST_PURGE_AT: &str = "last_purge_at";
+
+/// The stored value of a retention kept forever ("none", §10).
+pub const RETENTION_NONE: &str = "none";
 
 /// Queue-wide settings as read from the queue at open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +46,12 @@ pub struct Settings {
     pub allow_delete_any: bool,
     /// The payload limit in bytes (16 MiB when absent).
     pub max_payload_bytes: u64,
+    /// Whether maintenance purges expired Completed rows (at most hourly, §10).
+    pub cleanup_enabled: bool,
+    /// How long Completed rows of each final status are kept (§10).
+    pub retention: RetentionPolicy,
+    /// Types whose one-shot successes are deleted instead of kept (§10).
+    pub auto_delete_types: Vec<i32>,
 }
 
 impl Default for Settings {
@@ -42,6 +61,9 @@ impl Default for Settings {
             retry: RetryPolicy::default(),
             allow_delete_any: false,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            cleanup_enabled: true,
+            retention: RetentionPolicy::default(),
+            auto_delete_types: Vec::new(),
         }
     }
 }
@@ -62,6 +84,16 @@ pub struct SettingsUpdate {
     pub allow_delete_any: Option<bool>,
     /// New payload limit (1..=512 MiB).
     pub max_payload_bytes: Option<u64>,
+    /// New `cleanup_enabled`.
+    pub cleanup_enabled: Option<bool>,
+    /// New retention of Succeeded rows.
+    pub retention_succeeded: Option<Retention>,
+    /// New retention of Failed rows.
+    pub retention_failed: Option<Retention>,
+    /// New retention of Canceled rows.
+    pub retention_canceled: Option<Retention>,
+    /// New `auto_delete_types`.
+    pub auto_delete_types: Option<Vec<i32>>,
 }
 
 impl SettingsUpdate {
@@ -77,6 +109,11 @@ impl SettingsUpdate {
         }
         if let Some(n) = self.max_payload_bytes {
             operation::check_max_payload_bytes(n)?;
+        }
+        if let Some(types) = &self.auto_delete_types {
+            for &t in types {
+                operation::check_operation_type(t)?;
+            }
         }
         Ok(())
     }
@@ -101,6 +138,26 @@ impl SettingsUpdate {
         }
         if let Some(n) = self.max_payload_bytes {
             tx.set_setting(key::MAX_PAYLOAD_BYTES, &n.to_string())?;
+        }
+        if let Some(b) = self.cleanup_enabled {
+            tx.set_setting(key::CLEANUP_ENABLED, if b { "1" } else { "0" })?;
+        }
+        let retentions = [
+            (key::RETENTION_SUCCEEDED_MS, self.retention_succeeded),
+            (key::RETENTION_FAILED_MS, self.retention_failed),
+            (key::RETENTION_CANCELED_MS, self.retention_canceled),
+        ];
+        for (k, retention) in retentions {
+            if let Some(r) = retention {
+                let value = r
+                    .ms()
+                    .map_or(RETENTION_NONE.to_owned(), |ms| ms.to_string());
+                tx.set_setting(k, &value)?;
+            }
+        }
+        if let Some(types) = &self.auto_delete_types {
+            let list: Vec<String> = types.iter().map(i32::to_string).collect();
+            tx.set_setting(key::AUTO_DELETE_TYPES, &list.join(","))?;
         }
         Ok(())
     }
@@ -147,11 +204,32 @@ impl Settings {
             tx.setting(key::ALLOW_DELETE_ANY)?,
             i32::from(defaults.allow_delete_any),
         )? != 0;
+        let cleanup_enabled = parse::<i32>(
+            key::CLEANUP_ENABLED,
+            tx.setting(key::CLEANUP_ENABLED)?,
+            i32::from(defaults.cleanup_enabled),
+        )? != 0;
+        let retention = RetentionPolicy {
+            succeeded: parse_retention(
+                tx,
+                key::RETENTION_SUCCEEDED_MS,
+                defaults.retention.succeeded,
+            )?,
+            failed: parse_retention(tx, key::RETENTION_FAILED_MS, defaults.retention.failed)?,
+            canceled: parse_retention(tx, key::RETENTION_CANCELED_MS, defaults.retention.canceled)?,
+        };
+        let auto_delete_types = match tx.setting(key::AUTO_DELETE_TYPES)? {
+            Some(v) => parse_list(&v)?,
+            None => defaults.auto_delete_types,
+        };
         Ok(Settings {
             restricted_types,
             retry,
             allow_delete_any,
             max_payload_bytes,
+            cleanup_enabled,
+            retention,
+            auto_delete_types,
         })
     }
 }
@@ -165,6 +243,20 @@ pub fn check_max_attempts(max_attempts: i32) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A stored retention: ms >= 0, or "none" (also an empty value) for forever.
+fn parse_retention(tx: &dyn Read, key: &str, default: Retention) -> Result<Retention> {
+    match tx.setting(key)? {
+        None => Ok(default),
+        Some(v) if v.trim().is_empty() || v.trim().eq_ignore_ascii_case(RETENTION_NONE) => {
+            Ok(Retention::Forever)
+        }
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(ms) if ms >= 0 => Ok(Retention::from_ms(Some(ms))),
+            _ => Err(Error::Corrupt(format!("bad setting {key} = {v:?}"))),
+        },
+    }
 }
 
 fn parse_list(value: &str) -> Result<Vec<i32>> {

@@ -17,3 +17,15 @@ pub fn write<T: Send>(queue: &Queue, f: impl FnMut(&dyn Write) -> Result<T> + Se
 pub fn read<T>(queue: &Queue, f: impl FnMut(&dyn Read) -> Result<T>) -> Result<T> {
     queue.store().read(f)
 }
+
+/// Runs `sql` (one or more statements of the store's dialect) on the queue's
+/// store outside the library's transactions: bulk set-ups for tests and
+/// benchmarks (e.g. a million Completed rows from a recursive CTE).
+pub fn execute_batch(queue: &Queue, sql: &str) -> Result<()> {
+    let store = queue.store().as_any();
+    if store.is::<crate::store::sqlite::SqliteStore>() {
+        crate::store::sqlite::testing::write(queue, |conn| Ok(conn.execute_batch(sql)?))
+    } else {
+        crate::store::postgres::testing::execute_batch(queue, sql)
+    }
+}

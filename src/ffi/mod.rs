@@ -50,6 +50,10 @@ pub const ASYNCOP_ANY: i32 = -1;
 /// "No status": `asyncop_queue_set_state` with the state's default meaning.
 pub const ASYNCOP_STATUS_NONE: i32 = -1;
 
+/// "None": a retention that keeps Completed rows of its status forever
+/// (`asyncop_options_set_retention_ms`).
+pub const ASYNCOP_RETENTION_NONE: i64 = -1;
+
 /// State codes (`statecode`).
 /// Ready: waits to be claimed by a host.
 pub const ASYNCOP_STATE_READY: i32 = 0;

@@ -8,6 +8,7 @@ use crate::operation::check_max_payload_bytes;
 use crate::queue::Options;
 use crate::store::sqlite::Durability;
 use crate::store::sqlite::check_file_mode;
+use crate::transition::Retention;
 use parking_lot::Mutex;
 use std::time::Duration;
 
@@ -19,7 +20,9 @@ use std::time::Duration;
 /// 10000 ms), and for queue-wide settings "keep what the file has" (on a new
 /// file: restricted types 9,16,18,19,20,22,24,25,27,31; max attempts 4; back-off
 /// 5000 ms doubling up to 3600000 ms; delete only Completed; payloads up to
-/// ASYNCOP_PAYLOAD_DEFAULT_MAX = 16 MiB), file mode 0600 for a new file.
+/// ASYNCOP_PAYLOAD_DEFAULT_MAX = 16 MiB; clean-up on, Completed rows kept 30
+/// days Succeeded, 60 Failed, 60 Canceled; no auto-delete types), file mode
+/// 0600 for a new file.
 /// A queue-wide setting that is set is written into the file for every process.
 ///
 /// Functions: asyncop_options_new, asyncop_options_free,
@@ -27,7 +30,8 @@ use std::time::Duration;
 /// asyncop_options_set_lease_ms, asyncop_options_set_restricted_types,
 /// asyncop_options_set_max_attempts, asyncop_options_set_backoff_ms,
 /// asyncop_options_set_allow_delete_any, asyncop_options_set_max_payload_bytes,
-/// asyncop_options_set_file_mode.
+/// asyncop_options_set_file_mode, asyncop_options_set_cleanup_enabled,
+/// asyncop_options_set_retention_ms, asyncop_options_set_auto_delete_types.
 pub struct asyncop_options {
     pub(crate) inner: Mutex<Options>,
 }
@@ -287,6 +291,97 @@ pub unsafe extern "C" fn asyncop_options_set_file_mode(
         check_file_mode(mode)?;
         with_options(options, |o| {
             o.sqlite.file_mode = mode;
+            Ok(())
+        })
+    })
+}
+
+/// Sets the queue-wide `cleanup_enabled` (0 or 1, default 1): 1 lets hosts'
+/// polls purge expired Completed rows at most hourly (asyncop_queue_purge).
+/// Written into the file at open. Threads: not concurrent on one object.
+/// Errors: NULL_ARG, *_HANDLE, OUT_OF_RANGE.
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_cleanup_enabled(
+    options: *mut asyncop_options,
+    enabled: i32,
+) -> asyncop_status {
+    ffi_boundary!({
+        let enabled = bool_arg(enabled, "enabled")?;
+        with_options(options, |o| {
+            o.cleanup_enabled = Some(enabled);
+            Ok(())
+        })
+    })
+}
+
+/// Sets the queue-wide retention of Completed rows of `status`
+/// (ASYNCOP_STATUS_SUCCEEDED, _FAILED or _CANCELED): a purge deletes them once
+/// their completion is older than `ms` (>= 0), or never with
+/// ASYNCOP_RETENTION_NONE (stored as "none"). Written into the file at open.
+/// Threads: not concurrent on one object.
+/// Errors: NULL_ARG, *_HANDLE, OUT_OF_RANGE (another status), INVALID_ARG (ms < 0
+/// and not ASYNCOP_RETENTION_NONE).
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_retention_ms(
+    options: *mut asyncop_options,
+    status: i32,
+    ms: i64,
+) -> asyncop_status {
+    ffi_boundary!({
+        let retention = match ms {
+            super::ASYNCOP_RETENTION_NONE => Retention::Forever,
+            ms => Retention::After(ms_arg(ms, "retention")?),
+        };
+        with_options(options, |o| {
+            let slot = match status {
+                super::ASYNCOP_STATUS_SUCCEEDED => &mut o.retention_succeeded,
+                super::ASYNCOP_STATUS_FAILED => &mut o.retention_failed,
+                super::ASYNCOP_STATUS_CANCELED => &mut o.retention_canceled,
+                other => {
+                    return Err(Failure::out_of_range(
+                        "retention status (30, 31 or 32)",
+                        other.into(),
+                    ));
+                }
+            };
+            *slot = Some(retention);
+            Ok(())
+        })
+    })
+}
+
+/// Sets the queue-wide `auto_delete_types` (each > 0; `len` 0 means none): a
+/// one-shot operation of these types is deleted when it succeeds instead of
+/// kept as 3/30. The array is copied. Written into the file at open.
+/// Threads: not concurrent on one object.
+/// Errors: NULL_ARG (types NULL with len > 0), *_HANDLE, INVALID_ARG (a type <= 0).
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`; `types` is NULL or
+/// points to `len` readable `int32_t`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_auto_delete_types(
+    options: *mut asyncop_options,
+    types: *const i32,
+    len: usize,
+) -> asyncop_status {
+    ffi_boundary!({
+        // SAFETY: `types` is NULL or has `len` readable values (see `# Safety`).
+        let types = unsafe { slice_arg(types, len, "types") }?.to_vec();
+        for &t in &types {
+            crate::operation::check_operation_type(t)?;
+        }
+        with_options(options, |o| {
+            o.auto_delete_types = Some(types);
             Ok(())
         })
     })

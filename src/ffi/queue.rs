@@ -1,6 +1,7 @@
 //! The queue handle: open/close, the clock, submit and the reads (retrieve,
 //! query, counts). Its options are in `options`; the user actions are in
-//! `queue/actions.rs`, poll, wait_for and the upkeep calls in `queue/poll.rs`.
+//! `queue/actions.rs`, poll, wait_for and the upkeep calls in `queue/poll.rs`,
+//! purge and held types in `queue/cleanup.rs`.
 
 use super::ASYNCOP_ANY;
 use super::handles::{self, HandleType, QueueBound};
@@ -19,9 +20,11 @@ use std::ffi::c_char;
 // all. cbindgen emits a module's own items before its submodules (in declaration
 // order), so the header keeps its order.
 mod actions;
+mod cleanup;
 mod poll;
 
 pub use actions::*;
+pub use cleanup::*;
 pub use poll::*;
 
 /// An open queue file. Thread-safe: one handle may be used by any number of
@@ -34,7 +37,9 @@ pub use poll::*;
 /// asyncop_queue_pause, asyncop_queue_resume, asyncop_queue_postpone,
 /// asyncop_queue_delete, asyncop_queue_set_state,
 /// asyncop_queue_set_postpone_until, asyncop_queue_poll, asyncop_queue_wait_for,
-/// asyncop_queue_run_maintenance, asyncop_queue_check_integrity.
+/// asyncop_queue_run_maintenance, asyncop_queue_check_integrity,
+/// asyncop_queue_purge, asyncop_queue_hold_type, asyncop_queue_release_type,
+/// asyncop_queue_held_types.
 pub struct asyncop_queue {
     pub(crate) queue: Queue,
 }

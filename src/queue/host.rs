@@ -22,7 +22,17 @@ impl Queue {
     /// first. With `options.wait`, waits up to that long for work: a submit or
     /// resume in this process wakes it at once, one in another process within
     /// about 1 ms. Each claim transaction first runs maintenance (§6.4).
+    ///
+    /// A poll also runs the hourly purge (§10) after its claim, in its own
+    /// short transactions (see `Queue::purge`).
     pub fn poll(&self, host_id: &str, options: &PollOptions) -> Result<Vec<Lease>> {
+        let leases = self.poll_claim(host_id, options)?;
+        self.purge_after_poll(host_id);
+        Ok(leases)
+    }
+
+    /// `poll` without the purge.
+    fn poll_claim(&self, host_id: &str, options: &PollOptions) -> Result<Vec<Lease>> {
         let store = self.open_store()?;
         lease::check_host_id(host_id)?;
         if options.max == 0 || options.max > lease::MAX_POLL {
@@ -150,7 +160,7 @@ impl Queue {
         let now = self.now_in(tx)?;
         let row = lease::held(tx.get(key.id)?, key, now)?;
         let next = self.decide_outcome(&row, key, decide, errors, retry_at, now)?;
-        if tx.update_held(key, &row, &next)? {
+        if self.write_outcome(tx, key, &row, &next)? {
             Ok(next.status)
         } else {
             Err(outcome_lost(key, &row))
@@ -219,7 +229,12 @@ impl Queue {
                     Err(e) => return Err(e),
                 }
             }
-            let moves: Vec<HeldMove<'_>> = rows
+            // Auto-deleted successes (§10) are deleted one by one; the rest
+            // are written in one batch.
+            let (deleted, kept): (Vec<_>, Vec<_>) = rows
+                .iter()
+                .partition(|(_, _, (row, next))| self.auto_deletes(row, next));
+            let moves: Vec<HeldMove<'_>> = kept
                 .iter()
                 .map(|(_, key, (row, next))| HeldMove {
                     key: *key,
@@ -227,8 +242,11 @@ impl Queue {
                     next: next.clone(),
                 })
                 .collect();
-            let written = tx.update_held_many(&moves)?;
-            for ((i, key, (row, next)), done) in rows.iter().zip(written) {
+            let mut written = tx.update_held_many(&moves)?;
+            for (_, _, (row, _)) in &deleted {
+                written.push(tx.delete(row)?);
+            }
+            for ((i, key, (row, next)), done) in kept.iter().chain(&deleted).zip(written) {
                 results[*i] = Some(if done {
                     Ok(next.status)
                 } else {

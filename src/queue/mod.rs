@@ -8,13 +8,16 @@
 //!
 //! - this module: opening, submitting, reading;
 //! - `actions`: the user actions (§3.4, §4);
-//! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting.
+//! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting;
+//! - `cleanup`: purge, the hourly purge after polls, auto-delete, held types.
 
 mod actions;
+mod cleanup;
 mod host;
 mod leader;
 mod options;
 
+pub use cleanup::{PURGE_BATCH, PURGE_INTERVAL_MS, PURGE_LEADERSHIP};
 pub use options::Options;
 
 use crate::clock::Clock;
@@ -35,6 +38,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     lease_ms: i64,
     settings: Settings,
+    /// The hourly purge of this handle's polls (`cleanup`).
+    purge: parking_lot::Mutex<cleanup::PurgeSchedule>,
 }
 
 /// An open queue. Clone it to share it between threads.
@@ -93,6 +98,7 @@ impl Queue {
                 clock: options.clock.clone(),
                 lease_ms: lease::duration_ms(options.lease),
                 settings,
+                purge: parking_lot::Mutex::new(cleanup::PurgeSchedule::default()),
             }),
         })
     }
@@ -273,9 +279,17 @@ impl Queue {
         store.read(|tx| tx.query(filter))
     }
 
-    /// Every non-empty (state, status, operation_type) group with its size.
+    /// Every non-empty (state, status, operation_type) group with its size,
+    /// and whether its type is held (one snapshot).
     pub fn counts(&self) -> Result<Vec<CountRow>> {
-        self.open_store()?.read(|tx| tx.counts())
+        self.open_store()?.read(|tx| {
+            let held = tx.held_types()?;
+            let mut rows = tx.counts()?;
+            for row in &mut rows {
+                row.held = held.iter().any(|h| h.operation_type == row.operation_type);
+            }
+            Ok(rows)
+        })
     }
 
     /// Checks the store's structure (SQLite: `PRAGMA quick_check`, every page,

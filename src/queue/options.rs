@@ -5,12 +5,14 @@ use crate::lease;
 use crate::settings::SettingsUpdate;
 use crate::store::postgres::PgOptions;
 use crate::store::sqlite::SqliteOptions;
+use crate::transition::Retention;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How to open a queue. Host settings (timeouts, lease, clock, the store's
 /// own options) are this handle's own. Queue-wide settings (`restricted_types`,
-/// retry budget, back-off, `allow_delete_any`, `max_payload_bytes`) live in the
+/// retry budget, back-off, `allow_delete_any`, `max_payload_bytes`, clean-up
+/// and retention, `auto_delete_types`) live in the
 /// queue (§6.6): `None` keeps what the queue has (the defaults, on a new one);
 /// `Some` writes the value, where every handle opened afterwards, in any
 /// process, reads it.
@@ -42,6 +44,19 @@ pub struct Options {
     /// else `InvalidArgument` at open; the default is 16 MiB
     /// ([`DEFAULT_MAX_PAYLOAD_BYTES`](crate::operation::DEFAULT_MAX_PAYLOAD_BYTES)).
     pub max_payload_bytes: Option<u64>,
+    /// Queue-wide: whether hosts purge expired Completed rows from their
+    /// maintenance, at most hourly (§10; on by default).
+    pub cleanup_enabled: Option<bool>,
+    /// Queue-wide: how long Succeeded rows are kept (30 days by default;
+    /// `Retention::Forever` keeps them until deleted by hand).
+    pub retention_succeeded: Option<Retention>,
+    /// Queue-wide: how long Failed rows are kept (60 days by default).
+    pub retention_failed: Option<Retention>,
+    /// Queue-wide: how long Canceled rows are kept (60 days by default).
+    pub retention_canceled: Option<Retention>,
+    /// Queue-wide: types whose one-shot successes are deleted at once instead
+    /// of kept as 3/30 (§10; empty by default).
+    pub auto_delete_types: Option<Vec<i32>>,
 }
 
 impl Default for Options {
@@ -58,6 +73,11 @@ impl Default for Options {
             backoff_cap: None,
             allow_delete_any: None,
             max_payload_bytes: None,
+            cleanup_enabled: None,
+            retention_succeeded: None,
+            retention_failed: None,
+            retention_canceled: None,
+            auto_delete_types: None,
         }
     }
 }
@@ -72,6 +92,11 @@ impl Options {
             backoff_cap: self.backoff_cap,
             allow_delete_any: self.allow_delete_any,
             max_payload_bytes: self.max_payload_bytes,
+            cleanup_enabled: self.cleanup_enabled,
+            retention_succeeded: self.retention_succeeded,
+            retention_failed: self.retention_failed,
+            retention_canceled: self.retention_canceled,
+            auto_delete_types: self.auto_delete_types.clone(),
         }
     }
 }

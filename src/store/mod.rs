@@ -15,7 +15,7 @@ pub mod sqlite;
 
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
-use crate::operation::{CountRow, Filter, Operation, OperationSpec};
+use crate::operation::{CountRow, Filter, HeldType, Operation, OperationSpec};
 use crate::transition::{ClaimMove, Status};
 use std::any::Any;
 use std::fmt::Debug;
@@ -89,6 +89,30 @@ pub struct Renewal {
     pub lease_expires_at: i64,
 }
 
+/// One page of Completed rows for a purge (§10), in (`completed_on`, `id`)
+/// order by the index of Completed rows: those completed before `before`,
+/// strictly after the cursor `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletedPage {
+    /// Only rows with `completed_on` < this.
+    pub before: i64,
+    /// Only rows after this (`completed_on`, `id`); `None` from the start.
+    pub after: Option<(i64, i64)>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// A Completed row as a purge sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletedRow {
+    /// The operation's id.
+    pub id: i64,
+    /// Its final status.
+    pub status: Status,
+    /// When it completed.
+    pub completed_on: i64,
+}
+
 /// The reads of one consistent snapshot.
 pub trait Read {
     /// The store's own clock in UTC ms, if it has one shared by every host
@@ -115,6 +139,10 @@ pub trait Read {
     fn may_have_work(&self, now: i64, types: Option<&[i32]>) -> Result<bool>;
     /// The store's own structural check: `Ok(())` or `Corrupt` with what it found.
     fn check_integrity(&self) -> Result<()>;
+    /// The held operation types (claims skip them), by type.
+    fn held_types(&self) -> Result<Vec<HeldType>>;
+    /// One page of Completed rows for a purge (see [`CompletedPage`]).
+    fn completed_page(&self, page: &CompletedPage) -> Result<Vec<CompletedRow>>;
 }
 
 /// The writes, inside one write transaction (which may also read).
@@ -141,8 +169,18 @@ pub trait Write: Read {
     /// A user action or maintenance move: writes `next` if the row still has
     /// `cur`'s (state, status). False when it does not (or is gone).
     fn update(&self, cur: &Operation, next: &Operation) -> Result<bool>;
-    /// Deletes the row if it still has `cur`'s (state, status).
+    /// Deletes the row if it still has `cur`'s (state, status), and its
+    /// attempt history.
     fn delete(&self, cur: &Operation) -> Result<bool>;
+    /// Deletes the rows `ids` that are Completed, and their attempt
+    /// history; returns how many rows were deleted.
+    fn delete_completed(&self, ids: &[i64]) -> Result<usize>;
+    /// Holds `operation_type` since `now` (claims skip it); false when it was
+    /// already held (the first time is kept).
+    fn hold_type(&self, operation_type: i32, now: i64) -> Result<bool>;
+    /// Releases `operation_type`; false when it was not held. A release wakes
+    /// waiting polls, as any change that makes work claimable.
+    fn release_type(&self, operation_type: i32) -> Result<bool>;
     /// Writes one queue-wide setting.
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
     /// Takes or keeps the leadership `lead.name` for `lead.holder` until

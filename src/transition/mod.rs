@@ -9,11 +9,13 @@
 //! - [`user`]: the user actions of §3.4/§4 (Cancel, Pause, Resume, Postpone, Delete, set_state);
 //! - [`host`]: creation, the claim, renewal, host outcomes, lease expiry, promotion;
 //! - [`apply`](mod@apply): the columns a move writes;
-//! - [`retry`]: the retry budget and back-off schedule.
+//! - [`retry`]: the retry budget and back-off schedule;
+//! - [`retention`]: which Completed rows a purge deletes, and auto-delete (§10).
 
 pub mod apply;
 pub mod host;
 pub mod recurrence;
+pub mod retention;
 pub mod retry;
 pub mod user;
 
@@ -22,6 +24,7 @@ pub use host::{
     Creation, OutcomeContext, RetryPlan, acknowledge_cancel, acknowledge_pause, claim, claimable,
     complete, fail, fail_retryable, lease_expired, postpone_due, renew, report, submit, suspend,
 };
+pub use retention::{Retention, RetentionPolicy, auto_deletes};
 pub use retry::RetryPolicy;
 pub use user::{
     SetStateRequest, Step, cancel, check_postpone_time, check_state_status, delete,

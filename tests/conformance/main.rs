@@ -30,6 +30,7 @@ macro_rules! conformance {
                     $kind
                 }
 
+                mod cleanup;
                 #[cfg(unix)]
                 mod crash_safety;
                 mod host;

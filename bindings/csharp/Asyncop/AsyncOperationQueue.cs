@@ -94,6 +94,7 @@ namespace Asyncop
                         Interop.Check(NativeMethods.asyncop_options_set_max_payload_bytes(opts, options.MaxPayloadBytes.Value < 0 ? 0UL : (ulong)options.MaxPayloadBytes.Value));
                     if (options.FileMode.HasValue)
                         Interop.Check(NativeMethods.asyncop_options_set_file_mode(opts, options.FileMode.Value < 0 ? uint.MaxValue : (uint)options.FileMode.Value));
+                    SetCleanupOptions(opts, options);
                 }
                 QueueHandle q;
                 int rc = NativeMethods.asyncop_queue_open(p, opts ?? new OptionsHandle(), out q);
@@ -248,9 +249,10 @@ namespace Asyncop
                 var result = new List<AsyncOperationCount>();
                 for (ulong i = 0; i < n.ToUInt64(); i++)
                 {
-                    int state, status, type; long c;
+                    int state, status, type, held; long c;
                     Interop.Check(NativeMethods.asyncop_counts_get(counts, new UIntPtr(i), out state, out status, out type, out c));
-                    result.Add(new AsyncOperationCount((AsyncOperationState)state, (AsyncOperationStatus)status, type, c));
+                    Interop.Check(NativeMethods.asyncop_counts_held(counts, new UIntPtr(i), out held));
+                    result.Add(new AsyncOperationCount((AsyncOperationState)state, (AsyncOperationStatus)status, type, c, held != 0));
                 }
                 return result;
             }

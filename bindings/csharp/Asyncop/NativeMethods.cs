@@ -127,6 +127,8 @@ namespace Asyncop
         internal static extern int asyncop_counts_get(CountsHandle counts, UIntPtr index, out int state, out int status, out int operationType, out long count);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_counts_free(IntPtr counts);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_counts_held(CountsHandle counts, UIntPtr index, out int held);
 
         // --- options ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -151,6 +153,14 @@ namespace Asyncop
         internal static extern int asyncop_options_set_max_payload_bytes(OptionsHandle options, ulong maxPayloadBytes);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_options_set_file_mode(OptionsHandle options, uint mode);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_cleanup_enabled(OptionsHandle options, int enabled);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_retention_ms(OptionsHandle options, int status, long ms);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_auto_delete_types(OptionsHandle options, int[] types, UIntPtr len);
+        /// <summary>ASYNCOP_RETENTION_NONE: a retention that keeps its status forever.</summary>
+        internal const long RetentionNone = -1;
 
         // --- queue ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -191,6 +201,14 @@ namespace Asyncop
         internal static extern int asyncop_queue_run_maintenance(QueueHandle queue, out long recovered, out long poisoned, out long promoted);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_queue_check_integrity(QueueHandle queue);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_purge(QueueHandle queue, long now, out long deleted);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_hold_type(QueueHandle queue, int operationType);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_release_type(QueueHandle queue, int operationType);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_held_types(QueueHandle queue, [Out] int[] types, UIntPtr cap, out UIntPtr len);
 
         // --- spec ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

@@ -36,6 +36,20 @@ namespace Asyncop
         /// <see cref="AsyncOperationQueue.Open"/> throws <see cref="AsyncopInvalidArgumentException"/>. An existing file
         /// keeps its mode. C# has no octal literals: write <c>Convert.ToInt32("640", 8)</c> or 416.</summary>
         public int? FileMode { get; set; }
+        /// <summary>Queue-wide: whether polls purge expired Completed operations at most hourly (default true).</summary>
+        public bool? CleanupEnabled { get; set; }
+        /// <summary>Queue-wide: how long Succeeded operations are kept (default 30 days);
+        /// <see cref="AsyncOperationQueue.RetentionNone"/> keeps them forever.</summary>
+        public TimeSpan? RetentionSucceeded { get; set; }
+        /// <summary>Queue-wide: how long Failed operations are kept (default 60 days);
+        /// <see cref="AsyncOperationQueue.RetentionNone"/> keeps them forever.</summary>
+        public TimeSpan? RetentionFailed { get; set; }
+        /// <summary>Queue-wide: how long Canceled operations are kept (default 60 days);
+        /// <see cref="AsyncOperationQueue.RetentionNone"/> keeps them forever.</summary>
+        public TimeSpan? RetentionCanceled { get; set; }
+        /// <summary>Queue-wide: operation types whose one-shot successes are deleted at once instead of kept
+        /// (empty for none).</summary>
+        public int[] AutoDeleteTypes { get; set; }
     }
 
     /// <summary>A description of one operation for <see cref="AsyncOperationQueue.SubmitMany"/>.</summary>
@@ -87,9 +101,9 @@ namespace Asyncop
     /// <summary>One row of <see cref="AsyncOperationQueue.Counts"/>.</summary>
     public sealed class AsyncOperationCount
     {
-        internal AsyncOperationCount(AsyncOperationState state, AsyncOperationStatus status, int operationType, long count)
+        internal AsyncOperationCount(AsyncOperationState state, AsyncOperationStatus status, int operationType, long count, bool held)
         {
-            StateCode = state; StatusCode = status; OperationType = operationType; Count = count;
+            StateCode = state; StatusCode = status; OperationType = operationType; Count = count; Held = held;
         }
         /// <summary>The state.</summary>
         public AsyncOperationState StateCode { get; private set; }
@@ -99,6 +113,8 @@ namespace Asyncop
         public int OperationType { get; private set; }
         /// <summary>How many operations are in this group.</summary>
         public long Count { get; private set; }
+        /// <summary>Whether the type is held (<see cref="AsyncOperationQueue.HoldType"/>): claims skip it.</summary>
+        public bool Held { get; private set; }
         /// <summary>A readable form.</summary>
         public override string ToString() { return string.Format("{0}/{1} type {2}: {3}", StateCode, StatusCode, OperationType, Count); }
     }

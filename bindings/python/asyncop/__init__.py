@@ -47,6 +47,7 @@ from ._errors import (
     NotFoundError,
     StateChangedMeanwhileError,
 )
+from ._options import RETENTION_NONE
 from ._native import ABI_VERSION, FILE_MODE_DEFAULT, PAYLOAD_CEILING, PAYLOAD_DEFAULT_MAX, POLL_MAX, library_path
 from ._native import lib as _lib
 from ._lease import Lease
@@ -110,6 +111,7 @@ __all__ = [
     "POLL_MAX",
     "PermanentError",
     "Queue",
+    "RETENTION_NONE",
     "RetryableError",
     "State",
     "StateChangedMeanwhileError",

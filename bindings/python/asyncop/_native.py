@@ -132,6 +132,7 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     # counts
     "asyncop_counts_count": (_STATUS, [_H, _P_SIZE]),
     "asyncop_counts_get": (_STATUS, [_H, c_size_t, _P_I32, _P_I32, _P_I32, _P_I64]),
+    "asyncop_counts_held": (_STATUS, [_H, c_size_t, _P_I32]),
     "asyncop_counts_free": (_STATUS, [_H]),
     # options
     "asyncop_options_new": (_STATUS, [_P_HANDLE]),
@@ -145,6 +146,9 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_options_set_allow_delete_any": (_STATUS, [_H, c_int32]),
     "asyncop_options_set_max_payload_bytes": (_STATUS, [_H, c_uint64]),
     "asyncop_options_set_file_mode": (_STATUS, [_H, c_uint32]),
+    "asyncop_options_set_cleanup_enabled": (_STATUS, [_H, c_int32]),
+    "asyncop_options_set_retention_ms": (_STATUS, [_H, c_int32, c_int64]),
+    "asyncop_options_set_auto_delete_types": (_STATUS, [_H, _P_I32, c_size_t]),
     # queue
     "asyncop_queue_open": (_STATUS, [c_char_p, _H, _P_HANDLE]),
     "asyncop_queue_close": (_STATUS, [_H]),
@@ -171,6 +175,10 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_queue_wait_for": (_STATUS, [_H, c_int64, c_int64, _P_HANDLE]),
     "asyncop_queue_run_maintenance": (_STATUS, [_H, _P_I64, _P_I64, _P_I64]),
     "asyncop_queue_check_integrity": (_STATUS, [_H]),
+    "asyncop_queue_purge": (_STATUS, [_H, c_int64, _P_I64]),
+    "asyncop_queue_hold_type": (_STATUS, [_H, c_int32]),
+    "asyncop_queue_release_type": (_STATUS, [_H, c_int32]),
+    "asyncop_queue_held_types": (_STATUS, [_H, _P_I32, c_size_t, _P_SIZE]),
     # spec
     "asyncop_spec_new": (_STATUS, [c_char_p, c_int32, _P_HANDLE]),
     "asyncop_spec_free": (_STATUS, [_H]),
@@ -208,7 +216,9 @@ _UNCHECKED = frozenset(
 )
 
 # Functions filling a caller buffer: BUFFER_TOO_SMALL is their size-query answer, not an error.
-_SIZED = frozenset(name for name, (_, args) in _PROTOS.items() if args[:4] in (_TEXT_OUT, _BYTES_OUT))
+_SIZED = frozenset(name for name, (_, args) in _PROTOS.items() if args[:4] in (_TEXT_OUT, _BYTES_OUT)) | {
+    "asyncop_queue_held_types"  # an int32_t array, sized the same way
+}
 
 
 def last_error_message() -> str:

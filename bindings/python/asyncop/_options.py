@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from ctypes import byref, c_int32, c_void_p
 from typing import Any
 
@@ -11,7 +11,7 @@ from . import _convert as cv
 from ._codes import ErrorCode
 from ._errors import InvalidArgumentError
 from ._native import lib
-from ._types import Durability
+from ._types import Durability, Status
 
 __all__ = ["open_queue"]
 
@@ -29,6 +29,41 @@ def _durability(value: Any) -> int:
     return cv.i32(value, "durability")
 
 
+#: A retention that keeps Completed rows of its status forever (``"none"``,
+#: the header's ``ASYNCOP_RETENTION_NONE``).
+RETENTION_NONE = "none"
+_RETENTION_NONE_MS = -1
+
+_RETENTION_STATUSES = {Status.SUCCEEDED, Status.FAILED, Status.CANCELED}
+
+
+def _types(value: Any, what: str) -> list[int]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"{what} must be an iterable of int, not {type(value).__name__}")
+    return [cv.i32(t, what) for t in value]
+
+
+def _retentions(value: Any) -> list[tuple[int, int]]:
+    """``{status: duration or "none"}`` → (status code, ms or -1) pairs."""
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        raise TypeError(f"retention must be a mapping of status to duration or 'none', not {type(value).__name__}")
+    out = []
+    for status, keep in value.items():
+        code = cv.enum_code(status, Status, "retention status")
+        if code not in _RETENTION_STATUSES:
+            raise InvalidArgumentError(
+                f"retention is per final status (SUCCEEDED, FAILED, CANCELED), not status {code}",
+                ErrorCode.OUT_OF_RANGE,
+            )
+        if isinstance(keep, str) and keep.lower() == RETENTION_NONE:
+            out.append((code, _RETENTION_NONE_MS))
+        else:
+            out.append((code, cv.duration_ms(keep, "retention")))
+    return out
+
+
 def open_queue(
     fspath: Any,
     *,
@@ -41,6 +76,9 @@ def open_queue(
     allow_delete_any: Any,
     max_payload_bytes: Any,
     file_mode: Any,
+    cleanup_enabled: Any = None,
+    retention: Any = None,
+    auto_delete_types: Any = None,
 ) -> tuple[int, int | None, int]:
     """Opens the file with these options (documented on :class:`Queue`) and
     returns (queue handle, lease ms or None, durability code)."""
@@ -62,6 +100,9 @@ def open_queue(
     # Types here; the ranges are the library's (INVALID_ARG from its setters).
     payload_max = None if max_payload_bytes is None else cv.integer(max_payload_bytes, "max_payload_bytes", 0, 2**64 - 1)
     mode = None if file_mode is None else cv.integer(file_mode, "file_mode", 0, 2**32 - 1)
+    cleanup = None if cleanup_enabled is None else cv.flag(cleanup_enabled, "cleanup_enabled")
+    retentions = _retentions(retention)
+    auto_types = None if auto_delete_types is None else _types(auto_delete_types, "auto_delete_types")
 
     options = c_void_p()
     lib.asyncop_options_new(byref(options))
@@ -84,6 +125,13 @@ def open_queue(
             lib.asyncop_options_set_max_payload_bytes(options, payload_max)
         if mode is not None:
             lib.asyncop_options_set_file_mode(options, mode)
+        if cleanup is not None:
+            lib.asyncop_options_set_cleanup_enabled(options, cleanup)
+        for status, ms in retentions:
+            lib.asyncop_options_set_retention_ms(options, status, ms)
+        if auto_types is not None:
+            array = (c_int32 * len(auto_types))(*auto_types) if auto_types else None
+            lib.asyncop_options_set_auto_delete_types(options, array, len(auto_types))
         handle = c_void_p()
         lib.asyncop_queue_open(path_b, options, byref(handle))
     finally:

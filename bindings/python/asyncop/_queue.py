@@ -1,7 +1,8 @@
 """Queue: the Python face of ``asyncop_queue``, an open queue file.
 
 Leases live in ``_lease.py``, snapshot and record reading in ``_snapshot.py``,
-the reading methods (retrieve, query, counts, wait_for) in ``_queue_reads.py``."""
+the reading methods (retrieve, query, counts, wait_for) in ``_queue_reads.py``,
+purge and held types in ``_queue_cleanup.py``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ._errors import AsyncopError
 from ._lease import Lease, complete_many, poll
 from ._native import lib
 from ._options import open_queue
+from ._queue_cleanup import _QueueCleanup
 from ._queue_reads import _QueueReads
 from ._snapshot import spec_args, submit_specs
 from ._types import Durability, Maintenance, OperationSpec, State, Status
@@ -31,7 +33,7 @@ __all__ = ["Queue"]
 MAX_POLL = POLL_MAX
 
 
-class Queue(_QueueReads):
+class Queue(_QueueReads, _QueueCleanup):
     """An open queue file, shared by any number of threads and processes.
 
     ``Queue(path)`` opens the file, creating it if needed. Use it as a context
@@ -67,6 +69,14 @@ class Queue(_QueueReads):
             ``-wal``/``-shm``): ``0o600`` (default, owner only) up to ``0o660``
             (shared with the file's group); it must include ``0o600`` and have
             no other bits. An existing file keeps its mode.
+        cleanup_enabled: queue-wide: whether polls purge expired Completed
+            operations at most hourly (default on).
+        retention: queue-wide ``{Status: duration or "none"}`` for the final
+            statuses (SUCCEEDED 30 days, FAILED and CANCELED 60 days by
+            default); ``"none"`` keeps that status forever. Unnamed statuses
+            keep what the file has.
+        auto_delete_types: queue-wide operation types whose one-shot
+            successes are deleted at once instead of kept.
 
     Raises:
         InvalidArgumentError: an option is out of range (e.g. ``max_payload_bytes``,
@@ -90,6 +100,9 @@ class Queue(_QueueReads):
         allow_delete_any: bool | None = None,
         max_payload_bytes: int | None = None,
         file_mode: int | None = None,
+        cleanup_enabled: bool | None = None,
+        retention: Mapping[Status | int, cv.Duration | str] | None = None,
+        auto_delete_types: Iterable[int] | None = None,
     ) -> None:
         self._h = None
         self._finalizer = None
@@ -105,6 +118,9 @@ class Queue(_QueueReads):
             allow_delete_any=allow_delete_any,
             max_payload_bytes=max_payload_bytes,
             file_mode=file_mode,
+            cleanup_enabled=cleanup_enabled,
+            retention=retention,
+            auto_delete_types=auto_delete_types,
         )
         self._h = handle
         self._finalizer = weakref.finalize(self, lib.asyncop_queue_close, handle)

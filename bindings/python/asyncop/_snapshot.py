@@ -97,11 +97,12 @@ def take_counts(counts_h: int | None) -> list[Count]:
     try:
         n = c_size_t()
         lib.asyncop_counts_count(counts_h, byref(n))
-        st, su, ot, cnt = c_int32(), c_int32(), c_int32(), c_int64()
+        st, su, ot, cnt, held = c_int32(), c_int32(), c_int32(), c_int64(), c_int32()
         rows = []
         for i in range(n.value):
             lib.asyncop_counts_get(counts_h, i, byref(st), byref(su), byref(ot), byref(cnt))
-            rows.append(Count(State(st.value), Status(su.value), ot.value, cnt.value))
+            lib.asyncop_counts_held(counts_h, i, byref(held))
+            rows.append(Count(State(st.value), Status(su.value), ot.value, cnt.value, bool(held.value)))
         return rows
     finally:
         lib.asyncop_counts_free(counts_h)

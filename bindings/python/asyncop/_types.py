@@ -90,6 +90,8 @@ class Count(NamedTuple):
     status: Status
     operation_type: int
     count: int  # type: ignore[assignment]  # shadows tuple.count(), as the C ABI names it
+    #: Whether the type is held (:meth:`Queue.hold_type`): claims skip it.
+    held: bool = False
 
 
 class Maintenance(NamedTuple):

@@ -34,7 +34,8 @@ impl QueueBound for asyncop_operation_list {
 /// The result of `asyncop_queue_counts`: (state, status, operation_type, count)
 /// rows. Free with `asyncop_counts_free`. Threads: any, concurrent OK.
 ///
-/// Functions: asyncop_counts_count, asyncop_counts_get, asyncop_counts_free.
+/// Functions: asyncop_counts_count, asyncop_counts_get, asyncop_counts_held,
+/// asyncop_counts_free.
 pub struct asyncop_counts {
     pub(crate) queue: Queue,
     pub(crate) rows: Vec<CountRow>,
@@ -175,6 +176,28 @@ pub unsafe extern "C" fn asyncop_counts_get(
         *status = i32::from(row.status.code());
         *operation_type = row.operation_type;
         *count = row.count;
+        Ok(())
+    })
+}
+
+/// Whether row `index`'s operation type is held (asyncop_queue_hold_type):
+/// `*out_held` 1 or 0. Threads: any.
+/// Errors: NULL_ARG, OUT_OF_RANGE (index >= count), *_HANDLE, FORKED, PANIC.
+///
+/// # Safety
+/// `counts` is NULL or a counts handle; `out_held` is NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_counts_held(
+    counts: *const asyncop_counts,
+    index: usize,
+    out_held: *mut i32,
+) -> asyncop_status {
+    ffi_boundary!({
+        // SAFETY: `out_held` is NULL or writable (see `# Safety`).
+        let held = unsafe { out_param(out_held, "out_held") }?;
+        let c = handles::get_open(counts)?;
+        *held = i32::from(c.rows[index_arg(index, c.rows.len())?].held);
         Ok(())
     })
 }

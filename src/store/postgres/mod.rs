@@ -14,6 +14,8 @@ mod pool;
 mod retry;
 mod schema;
 mod target;
+#[doc(hidden)]
+pub mod testing;
 mod text_row;
 mod tls;
 mod tx;

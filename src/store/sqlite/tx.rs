@@ -1,11 +1,13 @@
 //! The storage interface's commands on one SQLite connection: each delegates
 //! to its statement.
 
-use super::statements::{claims, maintenance, query, rows, settings};
+use super::statements::{claims, cleanup, maintenance, query, rows, settings};
 use crate::error::Result;
 use crate::lease::LeaseKey;
-use crate::operation::{CountRow, Filter, Operation};
-use crate::store::{ClaimRequest, Claimed, Lead, NewOperation, Read, Renewal, Write};
+use crate::operation::{CountRow, Filter, HeldType, Operation};
+use crate::store::{
+    ClaimRequest, Claimed, CompletedPage, CompletedRow, Lead, NewOperation, Read, Renewal, Write,
+};
 use crate::transition::Status;
 use rusqlite::Connection;
 
@@ -61,6 +63,14 @@ impl Read for SqliteTx<'_> {
     fn check_integrity(&self) -> Result<()> {
         query::quick_check(self.conn)
     }
+
+    fn held_types(&self) -> Result<Vec<HeldType>> {
+        cleanup::held_types(self.conn)
+    }
+
+    fn completed_page(&self, page: &CompletedPage) -> Result<Vec<CompletedRow>> {
+        cleanup::completed_page(self.conn, page)
+    }
 }
 
 impl Write for SqliteTx<'_> {
@@ -86,6 +96,18 @@ impl Write for SqliteTx<'_> {
 
     fn delete(&self, cur: &Operation) -> Result<bool> {
         rows::delete(self.conn, cur)
+    }
+
+    fn delete_completed(&self, ids: &[i64]) -> Result<usize> {
+        cleanup::delete_completed(self.conn, ids)
+    }
+
+    fn hold_type(&self, operation_type: i32, now: i64) -> Result<bool> {
+        cleanup::hold_type(self.conn, operation_type, now)
+    }
+
+    fn release_type(&self, operation_type: i32) -> Result<bool> {
+        cleanup::release_type(self.conn, operation_type)
     }
 
     fn set_setting(&self, key: &str, value: &str) -> Result<()> {

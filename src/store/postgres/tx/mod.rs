@@ -1,8 +1,9 @@
 //! The storage interface's commands on one PostgreSQL transaction: `PgTx`
 //! and its statements here, the reads in `read.rs`, the writes in `write.rs`,
-//! row conversion in `columns.rs`, and the transaction's BEGIN and COMMIT in
-//! `framing.rs`.
+//! row conversion in `columns.rs`, clean-up and held types in `cleanup.rs`,
+//! and the transaction's BEGIN and COMMIT in `framing.rs`.
 
+mod cleanup;
 mod columns;
 mod framing;
 mod read;
@@ -131,9 +132,11 @@ impl<'a> PgTx<'a> {
     }
 }
 
-/// Ready rows no earlier unfinished operation with the same token blocks, and
+/// Ready rows no earlier unfinished operation with the same token blocks,
 /// whose token has no Locked operation (ids are taken before commits land, so
-/// the second condition covers what the per-token submit lock cannot see).
+/// the second condition covers what the per-token submit lock cannot see),
+/// and whose type is not held (§6.7: a primary-key probe of the small
+/// `held_type` table per row visited, in the same walk).
 fn eligible_sql(state: State, types: bool) -> String {
     let type_filter = if types {
         "AND c.operation_type = ANY($4)"
@@ -142,6 +145,7 @@ fn eligible_sql(state: State, types: bool) -> String {
     };
     format!(
         "SELECT c.id FROM operation AS c WHERE c.state = {state} {type_filter} \
+           AND NOT EXISTS (SELECT 1 FROM held_type AS h WHERE h.operation_type = c.operation_type) \
            AND (c.dependency_token IS NULL OR NOT EXISTS ( \
                SELECT 1 FROM operation AS p WHERE p.dependency_token = c.dependency_token \
                AND ((p.state < {done} AND p.id < c.id) OR p.state = {locked})))",

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::error::{Error, Result};
-use crate::operation::{CountRow, Filter, Operation};
-use crate::store::Read;
+use crate::operation::{CountRow, Filter, HeldType, Operation};
+use crate::store::{CompletedPage, CompletedRow, Read};
 use crate::transition::{self, State, Status};
 use postgres::types::ToSql;
 
@@ -81,6 +81,8 @@ impl Read for PgTx<'_> {
                     status: code(r.try_get(1)?, "status", Status::from_code)?,
                     operation_type: r.try_get(2)?,
                     count: r.try_get(3)?,
+                    // Filled in by `Queue::counts` from `held_types` in the same snapshot.
+                    held: false,
                 })
             })
             .collect()
@@ -193,5 +195,13 @@ impl Read for PgTx<'_> {
                 "{bad} rows break the model's invariants"
             )))
         }
+    }
+
+    fn held_types(&self) -> Result<Vec<HeldType>> {
+        self.held_type_rows()
+    }
+
+    fn completed_page(&self, page: &CompletedPage) -> Result<Vec<CompletedRow>> {
+        self.completed_page_rows(page)
     }
 }

@@ -251,10 +251,26 @@ impl Write for PgTx<'_> {
     fn delete(&self, cur: &Operation) -> Result<bool> {
         let state = i32::from(cur.state.code());
         let status = i32::from(cur.status.code());
-        Ok(self.execute(
+        let deleted = self.execute(
             "DELETE FROM operation WHERE id = $1 AND state = $2 AND status = $3",
             &[&cur.id, &state, &status],
-        )? == 1)
+        )? == 1;
+        if deleted {
+            self.delete_attempts(&[cur.id])?;
+        }
+        Ok(deleted)
+    }
+
+    fn delete_completed(&self, ids: &[i64]) -> Result<usize> {
+        self.delete_completed_rows(ids)
+    }
+
+    fn hold_type(&self, operation_type: i32, now: i64) -> Result<bool> {
+        self.insert_held_type(operation_type, now)
+    }
+
+    fn release_type(&self, operation_type: i32) -> Result<bool> {
+        self.delete_held_type(operation_type)
     }
 
     fn set_setting(&self, key: &str, value: &str) -> Result<()> {

@@ -8,7 +8,9 @@ use crate::transition::{ClaimMove, State, Status};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The eligible operations (§6.1, §7): Ready rows that no earlier unfinished
-/// operation with the same dependency token blocks, optionally only of `types`.
+/// operation with the same dependency token blocks and whose type is not
+/// held (§6.7: one primary-key look-up in the small `held_type` table per row
+/// the walk visits, no second walk), optionally only of `types`.
 /// `INDEXED BY` pins the walk over the partial index of Ready rows in id order,
 /// so the cost does not grow with Completed rows; with a type filter the
 /// planner would otherwise sort every Ready row of those types.
@@ -26,6 +28,7 @@ pub(crate) fn eligible_sql(state: State, types: Option<&[i32]>) -> String {
     format!(
         "SELECT c.id FROM operation AS c INDEXED BY operation_ready \
          WHERE c.state = {state} {type_filter} \
+           AND NOT EXISTS (SELECT 1 FROM held_type AS h WHERE h.operation_type = c.operation_type) \
            AND (c.dependency_token IS NULL OR NOT EXISTS ( \
                SELECT 1 FROM operation AS p \
                WHERE p.dependency_token = c.dependency_token AND p.state < {done} \

@@ -1,9 +1,11 @@
 //! The statements, one file per command family: `rows` (one row by id,
 //! insert, compare-and-set update, delete), `claims` (claim, renew),
 //! `maintenance` (expired leases, due postponed rows, waiting polls), `query`
-//! (System Jobs views, integrity), `settings`.
+//! (System Jobs views, integrity), `settings`, `cleanup` (purge pages and
+//! held types).
 
 pub mod claims;
+pub mod cleanup;
 pub mod maintenance;
 pub mod query;
 pub mod rows;

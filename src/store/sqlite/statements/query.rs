@@ -75,6 +75,8 @@ pub fn counts(conn: &Connection) -> Result<Vec<CountRow>> {
             status,
             operation_type,
             count,
+            // Filled in by `Queue::counts` from `held_types` in the same snapshot.
+            held: false,
         });
     }
     Ok(out)

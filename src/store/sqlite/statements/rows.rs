@@ -135,5 +135,9 @@ pub fn update(
 pub fn delete(conn: &Connection, cur: &Operation) -> Result<bool> {
     let mut stmt =
         conn.prepare_cached("DELETE FROM operation WHERE id = ?1 AND state = ?2 AND status = ?3")?;
-    Ok(stmt.execute(params![cur.id, cur.state.code(), cur.status.code()])? == 1)
+    let deleted = stmt.execute(params![cur.id, cur.state.code(), cur.status.code()])? == 1;
+    if deleted {
+        super::cleanup::delete_attempts(conn, cur.id)?;
+    }
+    Ok(deleted)
 }

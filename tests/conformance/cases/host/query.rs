@@ -255,6 +255,7 @@ fn counts_group_by_state_status_and_type() {
         status,
         operation_type,
         count,
+        held: false,
     };
     assert_eq!(
         s.f.q.counts().unwrap(),

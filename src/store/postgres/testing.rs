@@ -1,0 +1,32 @@
+//! Hooks for the PostgreSQL store's own tests and tools (bulk set-ups with
+//! raw SQL): not part of the supported API.
+
+use super::PgStore;
+use crate::error::{Error, Result};
+use crate::queue::Queue;
+
+/// The queue's PostgreSQL store, or `Internal` if it has another store.
+pub fn store(queue: &Queue) -> Result<&PgStore> {
+    queue
+        .store()
+        .as_any()
+        .downcast_ref::<PgStore>()
+        .ok_or_else(|| Error::Internal("the queue is not on the PostgreSQL store".into()))
+}
+
+impl PgStore {
+    /// Runs `sql` (one or more statements, in the queue's schema) on a pooled
+    /// connection, outside the library's transactions.
+    pub(crate) fn execute_batch(&self, sql: &str) -> Result<()> {
+        self.check_open()?;
+        let mut conn = self.pool.checkout(|| self.is_open()).map_err(|f| f.error)?;
+        let result = conn.client.batch_execute(sql);
+        self.pool.checkin(conn, self.is_open());
+        Ok(result?)
+    }
+}
+
+/// Runs `sql` on the queue's PostgreSQL store (see `PgStore::execute_batch`).
+pub fn execute_batch(queue: &Queue, sql: &str) -> Result<()> {
+    store(queue)?.execute_batch(sql)
+}
