@@ -133,9 +133,13 @@ impl Queue {
             message: report.message.map(operation::truncate_message),
             friendly_message: report.friendly_message.map(operation::truncate_message),
         };
-        store.write_rows(&[key.id], |tx| {
+        let result = store.write_rows(&[key.id], |tx| {
             self.report_in(tx, key, decide, &errors, report.retry_at)
-        })
+        });
+        if matches!(result, Ok(_) | Err(Error::LeaseLost { .. })) {
+            self.stop_watching(key);
+        }
+        result
     }
 
     /// A host outcome inside a write transaction.
@@ -194,7 +198,7 @@ impl Queue {
         }
         let none = ErrorFields::default();
         let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
-        store.write_rows(&ids, |tx| {
+        let results = store.write_rows(&ids, |tx| {
             let now = self.now_in(tx)?;
             // Decide each first, then write them all in one compare-and-set
             // (one statement on a server). A key repeated in the batch finds
@@ -241,7 +245,13 @@ impl Queue {
                     r.unwrap_or_else(|| Err(Error::Internal("a batch result is missing".into())))
                 })
                 .collect())
-        })
+        });
+        if results.is_ok() {
+            for key in keys {
+                self.stop_watching(*key);
+            }
+        }
+        results
     }
 
     /// The work finished: 3/30.

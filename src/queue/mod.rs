@@ -8,12 +8,14 @@
 //!
 //! - this module: opening, submitting, reading;
 //! - `actions`: the user actions (§3.4, §4);
-//! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting.
+//! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting;
+//! - `stops`: the stop signals of running leases (§6.3).
 
 mod actions;
 mod host;
 mod leader;
 mod options;
+mod stops;
 
 pub use options::Options;
 
@@ -22,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::lease;
 use crate::operation::{self, CountRow, Filter, Operation, OperationSpec};
 use crate::settings::{Settings, SettingsUpdate};
+use crate::stop::StopWatch;
 use crate::store::postgres::{PgStore, is_postgres_target};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{NewOperation, Store};
@@ -31,10 +34,12 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 struct Inner {
-    store: Box<dyn Store>,
+    store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     lease_ms: i64,
     settings: Settings,
+    /// The leases whose stop signal this handle watches (§6.3).
+    stops: StopWatch,
 }
 
 /// An open queue. Clone it to share it between threads.
@@ -89,10 +94,11 @@ impl Queue {
         };
         Ok(Queue {
             inner: Arc::new(Inner {
-                store,
+                store: Arc::from(store),
                 clock: options.clock.clone(),
                 lease_ms: lease::duration_ms(options.lease),
                 settings,
+                stops: StopWatch::default(),
             }),
         })
     }
@@ -101,6 +107,7 @@ impl Queue {
     /// Idempotent.
     pub fn close(&self) {
         self.inner.store.close();
+        self.inner.stops.shut_down(true);
     }
 
     /// Closes without closing the store's connections (they are leaked): for a
@@ -108,6 +115,7 @@ impl Queue {
     /// parent's file.
     pub fn abandon(&self) {
         self.inner.store.abandon();
+        self.inner.stops.shut_down(false);
     }
 
     /// Whether `close` or `abandon` ran (on any clone).

@@ -15,6 +15,7 @@ pub mod apply;
 pub mod host;
 pub mod recurrence;
 pub mod retry;
+pub mod stop;
 pub mod user;
 
 pub use apply::{ClaimMove, ErrorFields, apply};

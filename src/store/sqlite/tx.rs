@@ -1,11 +1,11 @@
 //! The storage interface's commands on one SQLite connection: each delegates
 //! to its statement.
 
-use super::statements::{claims, maintenance, query, rows, settings};
+use super::statements::{claims, maintenance, query, rows, settings, watch};
 use crate::error::Result;
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, Operation};
-use crate::store::{ClaimRequest, Claimed, Lead, NewOperation, Read, Renewal, Write};
+use crate::store::{ClaimRequest, Claimed, Lead, LeaseState, NewOperation, Read, Renewal, Write};
 use crate::transition::Status;
 use rusqlite::Connection;
 
@@ -60,6 +60,10 @@ impl Read for SqliteTx<'_> {
 
     fn check_integrity(&self) -> Result<()> {
         query::quick_check(self.conn)
+    }
+
+    fn lease_states(&self, ids: &[i64]) -> Result<Vec<LeaseState>> {
+        watch::lease_states(self.conn, ids)
     }
 }
 

@@ -8,3 +8,4 @@ pub mod maintenance;
 pub mod query;
 pub mod rows;
 pub mod settings;
+pub mod watch;
