@@ -37,8 +37,14 @@ impl Queue {
         self.inner.stops.watched()
     }
 
+    /// Stops watching the lease `key` (its signal ends): for a host that
+    /// gives up its lease handle. Reporting an outcome does this too.
+    pub fn unwatch_stop(&self, key: LeaseKey) {
+        self.inner.stops.finish(key);
+    }
+
     /// The lease `key` ended through this handle: stop watching it.
     pub(super) fn stop_watching(&self, key: LeaseKey) {
-        self.inner.stops.finish(key);
+        self.unwatch_stop(key);
     }
 }
