@@ -82,10 +82,17 @@ impl StopSignal {
         state.reason
     }
 
-    /// Sets the signal; false if it was set already (it fires once).
+    /// A signal that is ended already: for a lease whose outcome was reported.
+    pub(crate) fn ended() -> StopSignal {
+        let signal = StopSignal::default();
+        signal.end();
+        signal
+    }
+
+    /// Sets the signal; false if it was set already (it fires once) or ended.
     pub(crate) fn fire(&self, reason: StopReason) -> bool {
         let mut state = self.shared.state.lock();
-        if state.reason.is_some() {
+        if state.reason.is_some() || state.ended {
             return false;
         }
         state.reason = Some(reason);

@@ -44,6 +44,18 @@ fn signal(h: &asyncop_lease) -> Result<StopSignal, Failure> {
     Ok(signal)
 }
 
+/// The lease's outcome was reported through this handle (or refused with
+/// LEASE_LOST): its signal ends, and later calls find it ended.
+pub(super) fn end_stop(h: &asyncop_lease) {
+    let mut slot = h.stop.lock();
+    match slot.as_ref() {
+        Some(signal) => signal.end(),
+        None => *slot = Some(StopSignal::ended()),
+    }
+    drop(slot);
+    h.queue.unwatch_stop(h.lease.key());
+}
+
 /// Whether the handler should stop, without blocking: writes
 /// ASYNCOP_STOP_NONE, ASYNCOP_STOP_PAUSE, ASYNCOP_STOP_CANCEL or
 /// ASYNCOP_STOP_LEASE_LOST to `*out_reason`. The first call (of this or
