@@ -101,7 +101,7 @@ namespace Asyncop
     }
 
     /// <summary>Why a running handler should stop (asyncop_lease_stop_requested, asyncop_lease_wait_stop).</summary>
-    public enum StopReason
+    public enum LeaseStopReason
     {
         /// <summary>No stop was requested.</summary>
         None = 0,
