@@ -4,7 +4,7 @@
 //! not at its next renewal.
 //!
 //! - [`StopSignal`] (this module): what a handler blocks on or polls;
-//! - `watch`: the per-handle [`StopWatch`]: the watched leases and the one
+//! - `watch`: the per-handle `StopWatch`: the watched leases and the one
 //!   background thread that reads their rows after each change.
 //!
 //! Get a signal with `Queue::stop_signal(lease.key())`.
