@@ -25,8 +25,7 @@ impl Queue {
     /// (lease lost). Errors: `Closed`, `InvalidArgument` (a bad id),
     /// `Internal` (the watch thread could not start).
     pub fn stop_signal(&self, key: LeaseKey) -> Result<StopSignal> {
-        let store = self.open_store()?;
-        let _ = store;
+        self.open_store()?;
         operation::check_id(key.id)?;
         let weak = Arc::downgrade(&self.inner.store);
         self.inner.stops.watch(weak, key)

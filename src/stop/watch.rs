@@ -115,8 +115,9 @@ impl StopWatch {
                 })?;
             reg.running = true;
             drop(reg);
-            // The previous thread (if any) has ended: `running` was false.
-            if let Some(old) = self.thread.lock().replace(handle) {
+            // The previous thread (if any) has ended or is ending: `running` was false.
+            let old = self.thread.lock().replace(handle);
+            if let Some(old) = old {
                 let _ = old.join();
             }
         }
@@ -199,8 +200,9 @@ fn run(shared: &Shared, store: &Weak<dyn Store>) {
                 Ok(mark) => last = Some(mark),
                 Err(_) => {
                     last = None;
-                    drop(store);
-                    std::thread::sleep(RETRY_AFTER);
+                    if !back_off(shared, store) {
+                        return;
+                    }
                     continue;
                 }
             }
@@ -211,11 +213,28 @@ fn run(shared: &Shared, store: &Weak<dyn Store>) {
             Ok(true) => last = None,
             Err(_) => {
                 last = None;
-                drop(store);
-                std::thread::sleep(RETRY_AFTER);
+                if !back_off(shared, store) {
+                    return;
+                }
             }
         }
     }
+}
+
+/// After a failed read or wait: ends the thread (false) if the store is
+/// closed, else waits `RETRY_AFTER` (or until shutdown) without holding it.
+fn back_off(shared: &Shared, store: Arc<dyn Store>) -> bool {
+    let closed = store.is_closed();
+    drop(store);
+    let mut reg = shared.registry.lock();
+    if !closed && !reg.shutdown {
+        let _ = shared.wake.wait_for(&mut reg, RETRY_AFTER);
+    }
+    if closed || reg.shutdown {
+        reg.running = false;
+        return false;
+    }
+    true
 }
 
 /// Waits while nothing is watched; the registry's generation, or `None` when
