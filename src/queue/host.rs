@@ -133,13 +133,11 @@ impl Queue {
             message: report.message.map(operation::truncate_message),
             friendly_message: report.friendly_message.map(operation::truncate_message),
         };
-        let result = store.write_rows(&[key.id], |tx| {
-            self.report_in(tx, key, decide, &errors, report.retry_at)
-        });
-        if matches!(result, Ok(_) | Err(Error::LeaseLost { .. })) {
-            self.stop_watching(key);
-        }
-        result
+        self.outcome_of(key, || {
+            store.write_rows(&[key.id], |tx| {
+                self.report_in(tx, key, decide, &errors, report.retry_at)
+            })
+        })
     }
 
     /// A host outcome inside a write transaction.
@@ -198,6 +196,7 @@ impl Queue {
         }
         let none = ErrorFields::default();
         let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
+        let paused: Vec<_> = keys.iter().map(|k| self.inner.stops.pause(*k)).collect();
         let results = store.write_rows(&ids, |tx| {
             let now = self.now_in(tx)?;
             // Decide each first, then write them all in one compare-and-set
@@ -246,10 +245,8 @@ impl Queue {
                 })
                 .collect())
         });
-        if results.is_ok() {
-            for key in keys {
-                self.stop_watching(*key);
-            }
+        for (key, paused) in keys.iter().zip(paused) {
+            self.inner.stops.resume(*key, paused, results.is_ok());
         }
         results
     }

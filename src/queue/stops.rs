@@ -2,7 +2,7 @@
 //! canceled its operation, or that its lease was lost.
 
 use super::Queue;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation;
 use crate::stop::StopSignal;
@@ -42,8 +42,18 @@ impl Queue {
         self.inner.stops.finish(key);
     }
 
-    /// The lease `key` ended through this handle: stop watching it.
-    pub(super) fn stop_watching(&self, key: LeaseKey) {
-        self.unwatch_stop(key);
+    /// Runs `write`, the outcome of lease `key`, with the lease's watch paused
+    /// (the watch must not take this outcome's own row for a lost lease); the
+    /// signal then ends, or (the write failed otherwise) is watched again.
+    pub(super) fn outcome_of<T>(
+        &self,
+        key: LeaseKey,
+        write: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let paused = self.inner.stops.pause(key);
+        let result = write();
+        let ended = matches!(result, Ok(_) | Err(Error::LeaseLost { .. }));
+        self.inner.stops.resume(key, paused, ended);
+        result
     }
 }

@@ -29,8 +29,9 @@ const IDLE_EXIT: Duration = Duration::from_secs(10);
 /// unreachable): it then reads again, as after a change.
 const RETRY_AFTER: Duration = Duration::from_millis(50);
 
+/// One watched lease.
 #[derive(Debug)]
-struct Entry {
+pub(crate) struct Entry {
     lock_token: i64,
     signal: Weak<SignalShared>,
 }
@@ -137,6 +138,38 @@ impl StopWatch {
                 signal.end();
             }
         }
+    }
+
+    /// Stops watching `key` while this handle writes its outcome, so that the
+    /// thread cannot read the row this very outcome wrote and call it lost.
+    /// Pass the result to `resume`.
+    pub(crate) fn pause(&self, key: LeaseKey) -> Option<Entry> {
+        let mut reg = self.shared.registry.lock();
+        match reg.leases.get(&key.id) {
+            Some(e) if e.lock_token == key.lock_token => reg.leases.remove(&key.id),
+            _ => None,
+        }
+    }
+
+    /// After the outcome of `key`: its signal ends (`ended`: the outcome was
+    /// written or the lease is lost), or the lease is watched again.
+    pub(crate) fn resume(&self, key: LeaseKey, paused: Option<Entry>, ended: bool) {
+        let Some(entry) = paused else {
+            return;
+        };
+        if ended {
+            if let Some(signal) = StopSignal::upgrade(&entry.signal) {
+                signal.end();
+            }
+            return;
+        }
+        let mut reg = self.shared.registry.lock();
+        if reg.shutdown || reg.leases.contains_key(&key.id) {
+            return;
+        }
+        reg.leases.insert(key.id, entry);
+        reg.generation = reg.generation.wrapping_add(1);
+        self.shared.wake.notify_all();
     }
 
     /// Ends the thread and every signal (the queue closed). With `join`, waits

@@ -87,6 +87,9 @@ int main(void) {
         pthread_t t;
         int64_t done_at;
         l = test_claim(q, "host", 1);
+        /* Watched from here on, before the waiter starts. */
+        CHECK_OK(asyncop_lease_stop_requested(l, &reason));
+        CHECK(reason == ASYNCOP_STOP_NONE);
         w.lease = l;
         w.rc = -1;
         w.reason = -1;

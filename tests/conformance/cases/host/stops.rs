@@ -165,6 +165,26 @@ fn the_same_key_gives_the_same_signal_and_an_outcome_ends_it() {
 }
 
 #[test]
+fn an_outcome_through_the_handle_is_never_taken_for_a_lost_lease() {
+    let f = Fixture::new(store(), "stop-own-outcome");
+    for i in 0..30 {
+        let (lease, signal) = watched(&f, &format!("job-{i}"));
+        // Lets the watch read the lease once and wait for the next change:
+        // the outcome's own commit, whose row must not read as a lost lease.
+        assert_eq!(signal.wait(Duration::from_millis(5)), None);
+        let outcome = if i % 2 == 0 {
+            f.q.complete(lease.key())
+        } else {
+            f.q.fail(lease.key(), Report::message("no"))
+        };
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert_eq!(signal.wait(BOUND), None, "round {i}");
+        assert!(signal.is_ended());
+    }
+    assert_eq!(f.q.watched_leases(), 0);
+}
+
+#[test]
 fn a_batch_completion_ends_every_signal() {
     let f = Fixture::new(store(), "stop-batch");
     let (a, sa) = watched(&f, "a");
