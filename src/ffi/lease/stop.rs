@@ -65,6 +65,7 @@ pub(super) fn end_stop(h: &asyncop_lease) {
 /// renewal and no write; a request is seen within about a millisecond in one
 /// process. The reason is set once and never changes (a renewal tells the
 /// latest status). An outcome reported through this lease ends the watch.
+/// Ownership: the lease stays the caller's; nothing is allocated for it.
 /// Threads: any, concurrent OK.
 /// Errors: NULL_ARG, *_HANDLE, FORKED, INTERNAL, PANIC.
 ///
@@ -90,6 +91,8 @@ pub unsafe extern "C" fn asyncop_lease_stop_requested(
 /// asyncop_lease_stop_requested), an outcome was reported through it, its
 /// queue is closed, or `timeout_ms` (>= 0; 0 does not block) passes; then
 /// writes the reason, ASYNCOP_STOP_NONE if none, to `*out_reason`.
+/// Ownership: the lease stays the caller's (freeing it from another thread
+/// ends the wait); nothing is allocated for it.
 /// Threads: any, concurrent OK; blocks only its own thread.
 /// Errors: NULL_ARG, INVALID_ARG (timeout < 0), *_HANDLE, FORKED, INTERNAL, PANIC.
 ///
