@@ -13,6 +13,11 @@
 //! * W2-1M: W2 on a file that already holds 1,000,000 completed operations.
 //! * latency-inproc / latency-xproc (asyncop only): submit→start p50/p99 in ms, the
 //!   worker blocked in a waiting poll in this process / in a child process.
+//! * stop-inproc / stop-xproc (asyncop only): cancel→the running handler's stop
+//!   signal, p50/p99 in ms, the handler in this process / in a child process
+//!   (`queue/stop.rs`).
+//!
+//! `--only W[,W...]` runs only those workloads (by name, e.g. `stop-inproc`).
 //!
 //! Every figure is the median of 3 runs, interleaved (run 1 of every cell, then
 //! run 2 of every cell, ...) so that machine noise spreads over all cells alike.
@@ -22,6 +27,9 @@
 //! Without `--bench` (which `cargo bench` passes and `cargo test --benches`
 //! does not), the binary runs as a smoke test: quick counts, and no JSON file
 //! unless `--out` is given.
+
+#[path = "queue/stop.rs"]
+mod stop;
 
 use asyncop::{Durability, Lease, LeaseKey, OperationSpec, Options, PollOptions, Queue, Status};
 use rusqlite::{Connection, params};
@@ -65,6 +73,7 @@ struct Sizes {
     /// Completed rows already in the W2-1M file.
     big_base: usize,
     latency_samples: usize,
+    stop_samples: usize,
 }
 
 // Chosen so that a full run (3 runs of 28 cells, four 1M-row builds) takes
@@ -80,6 +89,7 @@ const FULL_SIZES: Sizes = Sizes {
     w2_big: 5_000,
     big_base: 1_000_000,
     latency_samples: 300,
+    stop_samples: 100,
 };
 
 const QUICK_SIZES: Sizes = Sizes {
@@ -91,6 +101,7 @@ const QUICK_SIZES: Sizes = Sizes {
     w2_big: 200,
     big_base: 10_000,
     latency_samples: 50,
+    stop_samples: 10,
 };
 
 // ---------------------------------------------------------------------------
@@ -163,6 +174,8 @@ enum Workload {
     W2Big,
     LatencyInproc,
     LatencyXproc,
+    StopInproc,
+    StopXproc,
 }
 
 impl Workload {
@@ -176,6 +189,8 @@ impl Workload {
             Workload::W2Big => "W2-1M",
             Workload::LatencyInproc => "latency-inproc",
             Workload::LatencyXproc => "latency-xproc",
+            Workload::StopInproc => "stop-inproc",
+            Workload::StopXproc => "stop-xproc",
         }
     }
 
@@ -188,6 +203,7 @@ impl Workload {
             Workload::W5 => sizes.w5,
             Workload::W2Big => sizes.w2_big,
             Workload::LatencyInproc | Workload::LatencyXproc => sizes.latency_samples,
+            Workload::StopInproc | Workload::StopXproc => sizes.stop_samples,
         }
     }
 }
@@ -1064,7 +1080,7 @@ fn plan(sizes: &Sizes) -> Vec<Cell> {
             }
         }
     }
-    for workload in [LatencyInproc, LatencyXproc] {
+    for workload in [LatencyInproc, LatencyXproc, StopInproc, StopXproc] {
         for dur in Dur::ALL {
             add(Impl::Asyncop, workload, dur);
         }
@@ -1094,13 +1110,15 @@ fn run_cell(cell: &Cell, dir: &Path, big: &HashMap<(Impl, Dur), PathBuf>) -> Res
         Workload::W5 => run_drain(imp, dur, &path, n, W5_BATCH),
         Workload::LatencyInproc => run_latency_inproc(dur, &path, n),
         Workload::LatencyXproc => run_latency_xproc(dur, &path, n),
+        Workload::StopInproc => stop::run_stop_inproc(dur, &path, n),
+        Workload::StopXproc => stop::run_stop_xproc(dur, &path, n),
         Workload::W2Big => unreachable!("handled above"),
     };
     remove_db(&path);
     for f in fs::read_dir(dir)? {
         let f = f?.path();
         if f.to_string_lossy().contains(".db.") {
-            fs::remove_file(f)?; // W4's and latency's signal files
+            fs::remove_file(f)?; // W4's, latency's and stop's signal files
         }
     }
     run
@@ -1122,11 +1140,14 @@ fn describe(value: &Value) -> String {
 struct Args {
     quick: bool,
     out: Option<PathBuf>,
+    /// Run only these workloads (by name); `None`: all.
+    only: Option<Vec<String>>,
 }
 
 fn parse_args(args: &[String]) -> Res<Args> {
     let mut quick = false;
     let mut out = None;
+    let mut only = None;
     let mut bench = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -1134,8 +1155,14 @@ fn parse_args(args: &[String]) -> Res<Args> {
             "--quick" => quick = true,
             "--bench" => bench = true,
             "--out" => out = Some(PathBuf::from(it.next().ok_or("--out needs a path")?)),
+            "--only" => {
+                let list = it.next().ok_or("--only needs workload names")?;
+                only = Some(list.split(',').map(str::to_owned).collect());
+            }
             "-h" | "--help" => {
-                println!("usage: cargo bench --bench queue -- [--quick] [--out PATH]");
+                println!(
+                    "usage: cargo bench --bench queue -- [--quick] [--out PATH] [--only W[,W...]]"
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)").into()),
@@ -1148,7 +1175,7 @@ fn parse_args(args: &[String]) -> Res<Args> {
     } else if out.is_none() {
         out = Some(PathBuf::from("target/bench/rust.json"));
     }
-    Ok(Args { quick, out })
+    Ok(Args { quick, out, only })
 }
 
 /// This process's peak resident set, `VmHWM`, in KiB. Not `getrusage`'s
@@ -1367,6 +1394,7 @@ fn child_main(args: &[String]) -> Res<()> {
     match args[..] {
         ["w4", imp, dur, path, host] => child_w4(imp, dur, Path::new(path), host),
         ["latency", dur, path, host, samples] => child_latency(dur, Path::new(path), host, samples),
+        ["stop", dur, path, host, samples] => stop::child_stop(dur, Path::new(path), host, samples),
         _ => Err(format!("bad child arguments {args:?}").into()),
     }
 }
@@ -1398,12 +1426,23 @@ fn run_main() -> Res<()> {
         dir.0.display()
     );
 
+    let mut cells = plan(&sizes);
+    if let Some(only) = &args.only {
+        cells.retain(|c| only.iter().any(|w| w == c.workload.name()));
+        if cells.is_empty() {
+            return Err(format!("--only {only:?} names no workload").into());
+        }
+    }
     // One W2-1M file per (implementation, durability), each built the same way.
     // Not a copy of one: 200 MB of copied, still dirty pages would be written
     // back during the copy's first run, and slow that run alone.
     let mut big = HashMap::new();
+    let needs_big = cells.iter().any(|c| c.workload == Workload::W2Big);
     for imp in Impl::ALL {
         for dur in Dur::ALL {
+            if !needs_big {
+                continue;
+            }
             let t = Instant::now();
             let path = dir.0.join(format!("{}-big-{}.db", imp.name(), dur.name()));
             build_big(imp, &path, sizes.big_base)?;
@@ -1421,7 +1460,6 @@ fn run_main() -> Res<()> {
     // work land here rather than in the first round's runs.
     sync_fs(&dir.0)?;
 
-    let mut cells = plan(&sizes);
     for run in 1..=RUNS {
         for cell in &mut cells {
             let t = Instant::now();

@@ -257,6 +257,25 @@ def rust_targets(rust: dict[str, Any] | None) -> list[Target]:
                 f"asyncop-rust W2 {d}",
             )
         )
+    # Issue 13: a cancel reaches the running handler within 50 ms in one process, 250 ms across.
+    for workload, limit in (("stop-inproc", 50.0), ("stop-xproc", 250.0)):
+        where = "in process" if workload == "stop-inproc" else "across processes"
+        for d in DURABILITIES:
+            r = find(rows, RUST_IMPL, workload, d)
+            label = f"Cancel → running handler's stop signal {where}, {d}: p99 ({workload})"
+            required = f"p99 < {limit:g} ms"
+            if r is None or r.get("p99") is None:
+                out.append(Target(label, f"no data: asyncop-rust {workload} {d}", required, None))
+            else:
+                p99 = float(r["p99"])
+                out.append(
+                    Target(
+                        label,
+                        f"p99 {fmt_ms(p99)} ms = {p99 / limit:.2f}× the limit (p50 {fmt_ms(r.get('p50'))} ms)",
+                        required,
+                        p99 < limit,
+                    )
+                )
     rss = rust.get("peak_rss_mib") if rust else None
     if rss is None:
         out.append(Target("Peak RSS of the Rust benchmark", "no data: peak_rss_mib", "< 30 MiB", None))
@@ -392,7 +411,9 @@ def render(
             (
                 "W1 submit one per call; W2 submit→claim→complete, 1 worker draining a pre-filled queue; "
                 "W3 the same with 4 threads; W4 processes; W5 batched; W2-1M W2 with 1,000,000 completed rows "
-                "in the table; latency-inproc/-xproc the wait of a waiting poll in process / across processes."
+                "in the table; latency-inproc/-xproc the wait of a waiting poll in process / across processes; "
+                "stop-inproc/-xproc from just before a cancel to the running handler's stop signal, the handler "
+                "in process / in another process (no renewal: the lease is the default 30 s)."
             ),
         ]
     else:

@@ -219,6 +219,29 @@
 #define ASYNCOP_DURABILITY_NORMAL 1
 
 /*
+ No stop was requested (yet).
+ */
+#define ASYNCOP_STOP_NONE 0
+
+/*
+ A user paused or postponed the operation (it is Pausing, 2/21): stop at a
+ safe point, then asyncop_lease_acknowledge_pause.
+ */
+#define ASYNCOP_STOP_PAUSE 1
+
+/*
+ A user canceled the operation (it is Canceling, 2/22): stop at a safe
+ point, then asyncop_lease_acknowledge_cancel.
+ */
+#define ASYNCOP_STOP_CANCEL 2
+
+/*
+ The lease is no longer held under its lock token (expired and taken back,
+ claimed again, deleted): stop; every host call gives LEASE_LOST.
+ */
+#define ASYNCOP_STOP_LEASE_LOST 3
+
+/*
  The most operations one poll may claim (`PollOptions::max`, the `max` of
  `asyncop_queue_poll`): a larger one is InvalidArgument (ASYNCOP_ERR_INVALID_ARG)
  in every language, refused before anything is allocated or claimed.
@@ -443,7 +466,8 @@ typedef struct asyncop_counts asyncop_counts;
  _operation_type, _attempt, _expires_at, _name, _data, _host_id,
  _dependency_token, _correlation_id; host calls asyncop_lease_renew,
  _complete, _fail, _retry, _suspend, _acknowledge_pause, _acknowledge_cancel,
- _report; asyncop_lease_complete_many for a batch.
+ _report; asyncop_lease_complete_many for a batch; stop signals
+ asyncop_lease_stop_requested, asyncop_lease_wait_stop.
  */
 typedef struct asyncop_lease asyncop_lease;
 
@@ -574,7 +598,8 @@ int32_t asyncop_status_hresult(int32_t code);
 size_t asyncop_last_error_message(char *buf, size_t cap);
 
 /*
- Frees a lease handle. NULL is a no-op; a second free gives CLOSED_HANDLE.
+ Frees a lease handle (and stops watching its stop signal: a blocked
+ asyncop_lease_wait_stop returns). NULL is a no-op; a second free gives CLOSED_HANDLE.
  Threads: any.
 
  # Safety
@@ -858,6 +883,45 @@ asyncop_status asyncop_lease_report(const struct asyncop_lease *lease,
                                     const char *friendly_message,
                                     int64_t retry_at,
                                     int32_t *out_status);
+
+/*
+ Whether the handler should stop, without blocking: writes
+ ASYNCOP_STOP_NONE, ASYNCOP_STOP_PAUSE, ASYNCOP_STOP_CANCEL or
+ ASYNCOP_STOP_LEASE_LOST to `*out_reason`. The first call (of this or
+ asyncop_lease_wait_stop) starts watching the lease: the queue handle's one
+ watch thread then reads the rows of its watched leases after every commit
+ it hears of (this process at once, others within a few ms), with no
+ renewal and no write; a request is seen within about a millisecond in one
+ process. The reason is set once and never changes (a renewal tells the
+ latest status). An outcome reported through this lease ends the watch.
+ Ownership: the lease stays the caller's; nothing is allocated for it.
+ Threads: any, concurrent OK.
+ Errors: NULL_ARG, *_HANDLE, FORKED, INTERNAL, PANIC.
+
+ # Safety
+ `lease` is NULL or a lease handle; `out_reason` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_lease_stop_requested(const struct asyncop_lease *lease,
+                                            int32_t *out_reason);
+
+/*
+ Blocks until a stop is requested for this lease (see
+ asyncop_lease_stop_requested), an outcome was reported through it, its
+ queue is closed, or `timeout_ms` (>= 0; 0 does not block) passes; then
+ writes the reason, ASYNCOP_STOP_NONE if none, to `*out_reason`.
+ Ownership: the lease stays the caller's (freeing it from another thread
+ ends the wait); nothing is allocated for it.
+ Threads: any, concurrent OK; blocks only its own thread.
+ Errors: NULL_ARG, INVALID_ARG (timeout < 0), *_HANDLE, FORKED, INTERNAL, PANIC.
+
+ # Safety
+ `lease` is NULL or a lease handle; `out_reason` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_lease_wait_stop(const struct asyncop_lease *lease,
+                                       int64_t timeout_ms,
+                                       int32_t *out_reason);
 
 /*
  Frees a snapshot. NULL is a no-op; a second free gives CLOSED_HANDLE. Threads: any.

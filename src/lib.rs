@@ -17,6 +17,7 @@ pub mod maintenance;
 pub mod operation;
 pub mod queue;
 pub mod settings;
+pub mod stop;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;
@@ -29,6 +30,7 @@ pub use maintenance::MaintenanceReport;
 pub use operation::{CountRow, Filter, HeldType, Operation, OperationSpec};
 pub use queue::{Options, Queue};
 pub use settings::Settings;
+pub use stop::{StopReason, StopSignal};
 pub use store::postgres::{PgOptions, SslMode};
 pub use store::sqlite::{DEFAULT_FILE_MODE, Durability, SqliteOptions};
 pub use transition::{Outcome, Retention, RetentionPolicy, RetryPolicy, State, Status};

@@ -12,8 +12,10 @@ use std::ffi::c_char;
 // The outcomes; `ffi::lease::*` still names them. cbindgen emits a module's own
 // items before its submodules, so the header keeps its order.
 mod outcomes;
+mod stop;
 
 pub use outcomes::*;
+pub use stop::*;
 
 /// One claimed operation, from `asyncop_queue_poll`. The host renews it every
 /// lease/3 (`asyncop_lease_renew`, which also reports a requested pause or
@@ -29,10 +31,13 @@ pub use outcomes::*;
 /// _operation_type, _attempt, _expires_at, _name, _data, _host_id,
 /// _dependency_token, _correlation_id; host calls asyncop_lease_renew,
 /// _complete, _fail, _retry, _suspend, _acknowledge_pause, _acknowledge_cancel,
-/// _report; asyncop_lease_complete_many for a batch.
+/// _report; asyncop_lease_complete_many for a batch; stop signals
+/// asyncop_lease_stop_requested, asyncop_lease_wait_stop.
 pub struct asyncop_lease {
     pub(crate) queue: Queue,
     pub(crate) lease: Lease,
+    /// The stop signal, once asked for (`lease/stop.rs`).
+    pub(crate) stop: parking_lot::Mutex<Option<crate::stop::StopSignal>>,
 }
 
 impl HandleType for asyncop_lease {
@@ -47,7 +52,8 @@ impl QueueBound for asyncop_lease {
     }
 }
 
-/// Frees a lease handle. NULL is a no-op; a second free gives CLOSED_HANDLE.
+/// Frees a lease handle (and stops watching its stop signal: a blocked
+/// asyncop_lease_wait_stop returns). NULL is a no-op; a second free gives CLOSED_HANDLE.
 /// Threads: any.
 ///
 /// # Safety
@@ -55,7 +61,10 @@ impl QueueBound for asyncop_lease {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn asyncop_lease_free(lease: *mut asyncop_lease) -> asyncop_status {
     ffi_boundary!({
-        handles::remove(lease)?;
+        if let Some(h) = handles::remove(lease)? {
+            // Nobody can ask for its stop any more: stop watching it.
+            h.queue.unwatch_stop(h.lease.key());
+        }
         Ok(())
     })
 }

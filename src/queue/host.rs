@@ -143,8 +143,10 @@ impl Queue {
             message: report.message.map(operation::truncate_message),
             friendly_message: report.friendly_message.map(operation::truncate_message),
         };
-        store.write_rows(&[key.id], |tx| {
-            self.report_in(tx, key, decide, &errors, report.retry_at)
+        self.outcome_of(key, || {
+            store.write_rows(&[key.id], |tx| {
+                self.report_in(tx, key, decide, &errors, report.retry_at)
+            })
         })
     }
 
@@ -204,7 +206,8 @@ impl Queue {
         }
         let none = ErrorFields::default();
         let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
-        store.write_rows(&ids, |tx| {
+        let paused: Vec<_> = keys.iter().map(|k| self.inner.stops.pause(*k)).collect();
+        let results = store.write_rows(&ids, |tx| {
             let now = self.now_in(tx)?;
             // Decide each first, then write them all in one compare-and-set
             // (one statement on a server). A key repeated in the batch finds
@@ -259,7 +262,11 @@ impl Queue {
                     r.unwrap_or_else(|| Err(Error::Internal("a batch result is missing".into())))
                 })
                 .collect())
-        })
+        });
+        for (key, paused) in keys.iter().zip(paused) {
+            self.inner.stops.resume(*key, paused, results.is_ok());
+        }
+        results
     }
 
     /// The work finished: 3/30.

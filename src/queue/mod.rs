@@ -10,12 +10,14 @@
 //! - `actions`: the user actions (§3.4, §4);
 //! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting;
 //! - `cleanup`: purge, the hourly purge after polls, auto-delete, held types.
+//! - `stops`: the stop signals of running leases (§6.3).
 
 mod actions;
 mod cleanup;
 mod host;
 mod leader;
 mod options;
+mod stops;
 
 pub use cleanup::{PURGE_BATCH, PURGE_INTERVAL_MS, PURGE_LEADERSHIP};
 pub use options::Options;
@@ -25,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::lease;
 use crate::operation::{self, CountRow, Filter, Operation, OperationSpec};
 use crate::settings::{Settings, SettingsUpdate};
+use crate::stop::StopWatch;
 use crate::store::postgres::{PgStore, is_postgres_target};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{NewOperation, Store};
@@ -34,12 +37,14 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 struct Inner {
-    store: Box<dyn Store>,
+    store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     lease_ms: i64,
     settings: Settings,
     /// The hourly purge of this handle's polls (`cleanup`).
     purge: parking_lot::Mutex<cleanup::PurgeSchedule>,
+    /// The leases whose stop signal this handle watches (§6.3).
+    stops: StopWatch,
 }
 
 /// An open queue. Clone it to share it between threads.
@@ -94,11 +99,12 @@ impl Queue {
         };
         Ok(Queue {
             inner: Arc::new(Inner {
-                store,
+                store: Arc::from(store),
                 clock: options.clock.clone(),
                 lease_ms: lease::duration_ms(options.lease),
                 settings,
                 purge: parking_lot::Mutex::new(cleanup::PurgeSchedule::default()),
+                stops: StopWatch::default(),
             }),
         })
     }
@@ -107,6 +113,7 @@ impl Queue {
     /// Idempotent.
     pub fn close(&self) {
         self.inner.store.close();
+        self.inner.stops.shut_down(true);
     }
 
     /// Closes without closing the store's connections (they are leaked): for a
@@ -114,6 +121,7 @@ impl Queue {
     /// parent's file.
     pub fn abandon(&self) {
         self.inner.store.abandon();
+        self.inner.stops.shut_down(false);
     }
 
     /// Whether `close` or `abandon` ran (on any clone).

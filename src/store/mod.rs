@@ -143,6 +143,21 @@ pub trait Read {
     fn held_types(&self) -> Result<Vec<HeldType>>;
     /// One page of Completed rows for a purge (see [`CompletedPage`]).
     fn completed_page(&self, page: &CompletedPage) -> Result<Vec<CompletedRow>>;
+    /// The status and lock token of each of the rows `ids` that exist, in
+    /// ascending id, in one statement: what a stop watch compares with the
+    /// leases it watches (§6.3). Missing ids are left out.
+    fn lease_states(&self, ids: &[i64]) -> Result<Vec<LeaseState>>;
+}
+
+/// One row as a stop watch sees it (`Read::lease_states`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseState {
+    /// The operation.
+    pub id: i64,
+    /// Its status now (the state follows from it).
+    pub status: Status,
+    /// Its lock token now.
+    pub lock_token: i64,
 }
 
 /// The writes, inside one write transaction (which may also read).

@@ -17,6 +17,7 @@ pub mod host;
 pub mod recurrence;
 pub mod retention;
 pub mod retry;
+pub mod stop;
 pub mod user;
 
 pub use apply::{ClaimMove, ErrorFields, apply};

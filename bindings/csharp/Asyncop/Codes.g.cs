@@ -100,6 +100,19 @@ namespace Asyncop
         Canceled = 32,
     }
 
+    /// <summary>Why a running handler should stop (asyncop_lease_stop_requested, asyncop_lease_wait_stop).</summary>
+    public enum LeaseStopReason
+    {
+        /// <summary>No stop was requested.</summary>
+        None = 0,
+        /// <summary>A user paused or postponed the operation (Pausing, 2/21): acknowledge the pause.</summary>
+        Pause = 1,
+        /// <summary>A user canceled the operation (Canceling, 2/22): acknowledge the cancel.</summary>
+        Cancel = 2,
+        /// <summary>The lease is no longer held under its lock token: every host call gives LeaseLost.</summary>
+        LeaseLost = 3,
+    }
+
     /// <summary>How durable a returned write is.</summary>
     public enum Durability
     {

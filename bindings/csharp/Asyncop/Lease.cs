@@ -83,6 +83,27 @@ namespace Asyncop
             return (AsyncOperationStatus)s;
         }
 
+        /// <summary>Whether the handler should stop, without blocking: None, Pause (a user paused or postponed it),
+        /// Cancel, or LeaseLost. The first call (of this or <see cref="WaitStop"/>) starts watching the lease: the
+        /// library learns a request through the queue's change signal (about a millisecond in one process, a few
+        /// across processes), not at the next renewal. The reason is set once; an outcome ends the watch.</summary>
+        public LeaseStopReason StopRequested()
+        {
+            int r;
+            Interop.Check(NativeMethods.asyncop_lease_stop_requested(Handle, out r));
+            return (LeaseStopReason)r;
+        }
+
+        /// <summary>Blocks until a stop is requested (see <see cref="StopRequested"/>), an outcome is reported through
+        /// this lease, its queue is closed, or <paramref name="timeout"/> passes; returns the reason (None if none).</summary>
+        public LeaseStopReason WaitStop(TimeSpan timeout)
+        {
+            long ms = Interop.DurationMs(timeout, "timeout");
+            int r;
+            Interop.Check(NativeMethods.asyncop_lease_wait_stop(Handle, ms, out r));
+            return (LeaseStopReason)r;
+        }
+
         /// <summary>The work finished: Completed/Succeeded.</summary>
         public AsyncOperationStatus Complete()
         {

@@ -49,6 +49,10 @@ namespace Asyncop
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_lease_renew(LeaseHandle lease, out int status);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_stop_requested(LeaseHandle lease, out int reason);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_wait_stop(LeaseHandle lease, long timeoutMs, out int reason);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_lease_complete(LeaseHandle lease, out int status);
         // leases: raw handles, each kept alive by the caller (DangerousAddRef); results: asyncop_status[] or null.
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

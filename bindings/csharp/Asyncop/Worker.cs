@@ -74,7 +74,10 @@ namespace Asyncop
     }
 
     /// <summary>Runs a handler per operation type on N threads, renewing leases in the background.</summary>
-    /// <remarks>A handler that returns has succeeded; one that throws <see cref="OperationCanceledException"/> after a
+    /// <remarks>A Pause, Postpone or Cancel of a running operation (or the loss of its lease) cancels the job's
+    /// <see cref="WorkerJob.CancellationToken"/> at once: the library learns it through the queue's change signal
+    /// (about a millisecond in one process, a few across processes), not at the next renewal; each handler thread has
+    /// a companion thread that waits in the library for it. A handler that returns has succeeded; one that throws <see cref="OperationCanceledException"/> after a
     /// Pause or Cancel request acknowledges it; <see cref="PermanentFailureException"/> fails the operation,
     /// <see cref="SuspendOperationException"/> suspends it, any other exception is a retryable failure.</remarks>
     public sealed class Worker : IDisposable
@@ -83,9 +86,11 @@ namespace Asyncop
         readonly Dictionary<int, Action<WorkerJob>> handlers = new Dictionary<int, Action<WorkerJob>>();
         readonly List<WorkerJob> active = new List<WorkerJob>();
         readonly List<Thread> threads = new List<Thread>();
+        readonly List<StopRelay> relays = new List<StopRelay>();
         readonly ManualResetEvent stopping = new ManualResetEvent(false);
         readonly int threadCount;
         Thread renewer;
+        TimeSpan? renewEvery;
         int started;
         long processed;
         long errors;
@@ -110,6 +115,19 @@ namespace Asyncop
         public string HostId { get; private set; }
         /// <summary>How long one poll waits for work (default 200 ms).</summary>
         public TimeSpan PollWait { get; set; }
+        /// <summary>How often running leases are renewed: more than zero and less than the queue's lease
+        /// (default a third of it). Set before <see cref="Start"/>.</summary>
+        public TimeSpan RenewEvery
+        {
+            get { return renewEvery ?? TimeSpan.FromTicks(queue.LeaseDuration.Ticks / 3); }
+            set
+            {
+                if (value <= TimeSpan.Zero || value >= queue.LeaseDuration)
+                    throw new ArgumentOutOfRangeException("value", value, "RenewEvery must be more than zero and less than the lease (" + queue.LeaseDuration + ")");
+                if (Volatile.Read(ref started) != 0) throw new InvalidOperationException("set RenewEvery before Start");
+                renewEvery = value;
+            }
+        }
         /// <summary>Operations this worker reported an outcome for.</summary>
         public long Processed { get { return Interlocked.Read(ref processed); } }
         /// <summary>Unexpected errors met by the worker loops (polls, outcome calls).</summary>
@@ -132,7 +150,9 @@ namespace Asyncop
             var types = new List<int>(handlers.Keys).ToArray();
             for (int i = 0; i < threadCount; i++)
             {
-                var t = new Thread(() => Loop(types)) { IsBackground = true, Name = "asyncop-worker-" + i };
+                var relay = new StopRelay("asyncop-stop-" + i);
+                relays.Add(relay);
+                var t = new Thread(() => Loop(types, relay)) { IsBackground = true, Name = "asyncop-worker-" + i };
                 threads.Add(t);
                 t.Start();
             }
@@ -155,6 +175,8 @@ namespace Asyncop
                 }
             }
             if (renewer != null) renewer.Join();
+            foreach (var relay in relays) relay.Close();
+            relays.Clear();
         }
 
         /// <summary>Stops the worker (see <see cref="Stop"/>); the queue stays open.</summary>
@@ -163,7 +185,7 @@ namespace Asyncop
             Stop();
         }
 
-        void Loop(int[] types)
+        void Loop(int[] types, StopRelay relay)
         {
             while (!stopping.WaitOne(0))
             {
@@ -172,15 +194,14 @@ namespace Asyncop
                 catch (ObjectDisposedException) { return; }
                 catch (AsyncopBusyException) { Interlocked.Increment(ref errors); Thread.Sleep(10); continue; }
                 catch (AsyncopException) { Interlocked.Increment(ref errors); Thread.Sleep(50); continue; }
-                foreach (var lease in leases) Run(lease);
+                foreach (var lease in leases) Run(lease, relay);
             }
         }
 
-        void Run(Lease lease)
+        void Run(Lease lease, StopRelay relay)
         {
             var job = new WorkerJob(lease);
-            long renewEvery = queue.LeaseDuration.Ticks / 3;
-            job.NextRenewTicks = DateTime.UtcNow.Ticks + renewEvery;
+            job.NextRenewTicks = DateTime.UtcNow.Ticks + RenewEvery.Ticks;
             lock (active) active.Add(job);
             try
             {
@@ -191,8 +212,10 @@ namespace Asyncop
                     return;
                 }
                 Exception error = null;
+                relay.Watch(job);
                 try { handler(job); }
                 catch (Exception e) { error = e; }
+                relay.Unwatch();
                 lock (active) active.Remove(job);
                 if (error == null) Report(() => lease.Complete());
                 else if (error is OperationCanceledException && job.StopReason == StopReason.Canceling) Report(() => lease.AcknowledgeCancel());
@@ -204,6 +227,7 @@ namespace Asyncop
             }
             finally
             {
+                relay.Unwatch();
                 lock (active) active.Remove(job);
                 try { lease.Dispose(); } catch (Exception) { }
                 job.DisposeToken();
@@ -220,7 +244,7 @@ namespace Asyncop
 
         void RenewLoop()
         {
-            long renewEvery = queue.LeaseDuration.Ticks / 3;
+            long renewEvery = RenewEvery.Ticks;
             int sleepMs = (int)Math.Max(10, Math.Min(1000, TimeSpan.FromTicks(renewEvery).TotalMilliseconds / 4));
             while (true)
             {

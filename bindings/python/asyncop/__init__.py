@@ -52,7 +52,7 @@ from ._native import ABI_VERSION, FILE_MODE_DEFAULT, PAYLOAD_CEILING, PAYLOAD_DE
 from ._native import lib as _lib
 from ._lease import Lease
 from ._queue import Queue
-from ._types import Count, Durability, Maintenance, Operation, OperationSpec, Outcome, State, Status
+from ._types import Count, Durability, Maintenance, Operation, OperationSpec, Outcome, State, Status, StopReason
 from ._worker import Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError, Worker
 
 __version__ = "0.1.0"
@@ -116,6 +116,7 @@ __all__ = [
     "State",
     "StateChangedMeanwhileError",
     "Status",
+    "StopReason",
     "StopRequested",
     "SuspendError",
     "TYPE_NOT_RECOGNIZED",

@@ -15,6 +15,7 @@ __all__ = [
     "State",
     "Status",
     "Outcome",
+    "StopReason",
     "Durability",
     "TIME_NONE",
     "ANY",
@@ -120,6 +121,19 @@ class Outcome(IntEnum):
     SUSPENDED = 3
     #: Completed/Succeeded.
     SUCCEEDED = 4
+
+
+class StopReason(IntEnum):
+    """Why a running handler should stop (asyncop_lease_stop_requested, asyncop_lease_wait_stop)."""
+
+    #: No stop was requested.
+    NONE = 0
+    #: A user paused or postponed the operation (Pausing, 2/21): acknowledge the pause.
+    PAUSE = 1
+    #: A user canceled the operation (Canceling, 2/22): acknowledge the cancel.
+    CANCEL = 2
+    #: The lease is no longer held under its lock token: every host call gives LeaseLost.
+    LEASE_LOST = 3
 
 
 class Durability(IntEnum):

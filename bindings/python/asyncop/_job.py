@@ -57,9 +57,11 @@ class Job:
     """What a handler receives: the claimed operation and a way to learn that it
     should stop.
 
-    The worker renews the lease in the background; when a renewal reports a
-    pause or cancel request (or the lease is lost, or the worker shuts down
-    after its stop timeout), :attr:`stop_requested` is set. A handler that can
+    :attr:`stop_requested` is set as soon as a user pauses, postpones or
+    cancels the operation, or its lease is lost (the library's stop signal,
+    through the queue's change signal: about a millisecond in one process, a
+    few across processes), and when the worker shuts down after its stop
+    timeout; a renewal that reports a request sets it too. A handler that can
     stop part-way calls :meth:`checkpoint` at its safe points (or checks
     :meth:`should_stop` and raises :class:`StopRequested`). A handler that
     returns normally has succeeded, even if a stop was requested meanwhile.

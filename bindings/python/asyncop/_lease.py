@@ -15,7 +15,7 @@ from ._codes import POLL_MAX, TIME_NONE, ErrorCode
 from ._errors import AsyncopError, ClosedError, ForkedError, InvalidArgumentError, LeaseLostError, make_error
 from ._handle import _Native
 from ._native import lib
-from ._types import Outcome, Status
+from ._types import Outcome, Status, StopReason
 
 if TYPE_CHECKING:
     from ._queue import Queue
@@ -153,6 +153,30 @@ class Lease(_Native):
         out = c_int32()
         lib.asyncop_lease_renew(h, byref(out))
         return Status(out.value)
+
+    def stop_requested(self) -> StopReason:
+        """Whether the handler should stop, without blocking: StopReason.NONE,
+        PAUSE (a user paused or postponed it: 2/21), CANCEL (2/22) or
+        LEASE_LOST. The first call (of this or :meth:`wait_stop`) starts
+        watching the lease: the queue learns a request through its change
+        signal, within about a millisecond in one process and a few across
+        processes, with no renewal. The reason is set once; an outcome ends
+        the watch."""
+        h = self._handle()
+        out = c_int32()
+        lib.asyncop_lease_stop_requested(h, byref(out))
+        return StopReason(out.value)
+
+    def wait_stop(self, timeout: cv.Duration) -> StopReason:
+        """Blocks (without the GIL) until a stop is requested (see
+        :meth:`stop_requested`), an outcome is reported through this lease,
+        the lease is closed, its queue is closed, or ``timeout`` seconds (or a
+        timedelta) pass; returns the reason, StopReason.NONE if none."""
+        h = self._handle()
+        ms = cv.duration_ms(timeout, "timeout")
+        out = c_int32()
+        lib.asyncop_lease_wait_stop(h, ms, byref(out))
+        return StopReason(out.value)
 
     def complete(self) -> Status:
         """The work finished: Completed/Succeeded (3/30). Returns the new status."""

@@ -94,6 +94,8 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_lease_dependency_token": (_STATUS, _TEXT_OUT_OPT),
     "asyncop_lease_correlation_id": (_STATUS, _TEXT_OUT_OPT),
     "asyncop_lease_renew": (_STATUS, [_H, _P_I32]),
+    "asyncop_lease_stop_requested": (_STATUS, [_H, _P_I32]),
+    "asyncop_lease_wait_stop": (_STATUS, [_H, c_int64, _P_I32]),
     "asyncop_lease_complete": (_STATUS, [_H, _P_I32]),
     "asyncop_lease_complete_many": (_STATUS, [_P_HANDLE, c_size_t, _P_I32]),  # out_results: asyncop_status[]
     "asyncop_lease_fail": (_STATUS, [_H, c_int32, c_char_p, _P_I32]),

@@ -1,6 +1,6 @@
 """Value types of the public API: codes as IntEnums, immutable records.
 
-The IntEnums (State, Status, Outcome, Durability) are generated from
+The IntEnums (State, Status, Outcome, StopReason, Durability) are generated from
 ``include/asyncop.h`` into ``_codes.py`` by ``scripts/gen-bindings``."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from ._codes import Durability, Outcome, State, Status
+from ._codes import Durability, Outcome, State, Status, StopReason
 
-__all__ = ["State", "Status", "Outcome", "Durability", "Operation", "OperationSpec", "Count", "Maintenance"]
+__all__ = ["State", "Status", "Outcome", "StopReason", "Durability", "Operation", "OperationSpec", "Count", "Maintenance"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from ._errors import TYPE_NOT_RECOGNIZED, AsyncopError, BusyError, ClosedError, 
 from ._job import Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError
 from ._lease import Lease, _describe
 from ._queue import Queue
+from ._stop_relay import StopRelay
 from ._types import Status
 
 __all__ = ["Worker", "Job", "Handler", "StopRequested", "RetryableError", "PermanentError", "SuspendError"]
@@ -33,6 +34,14 @@ class Worker:
     Each thread polls the queue, runs the handler for the claimed operation and
     reports the outcome; one more thread renews the leases of running handlers
     every ``renew_every`` seconds (default a third of the queue's lease).
+
+    A pause, postpone or cancel of a running operation (or the loss of its
+    lease) sets :attr:`Job.stop_requested` at once: the library learns it
+    through the same change signal that wakes a waiting poll (within about a
+    millisecond in one process, a few milliseconds from another process), not
+    at the next renewal; a handler in :meth:`Job.sleep`, :meth:`Job.checkpoint`
+    or :meth:`Job.should_stop` then stops. Each handler thread has a companion
+    thread that blocks in the library (without the GIL) for this.
 
     Outcomes, by how the handler ends:
 
@@ -119,6 +128,7 @@ class Worker:
         self._active: dict[int, Job] = {}
         self._threads: list[threading.Thread] = []
         self._renewer: threading.Thread | None = None
+        self._relays: list[StopRelay] = []
         self._stats: Counter[str] = Counter()
 
     # -- control --------------------------------------------------------------------
@@ -131,7 +141,9 @@ class Worker:
         self._renewer = threading.Thread(target=self._renew_loop, name=f"asyncop-renew-{self.host_id}", daemon=True)
         self._renewer.start()
         for i in range(self._threads_wanted):
-            t = threading.Thread(target=self._work_loop, name=f"asyncop-worker-{i}", daemon=True)
+            relay = StopRelay(f"asyncop-stop-{i}")
+            self._relays.append(relay)
+            t = threading.Thread(target=self._work_loop, args=(relay,), name=f"asyncop-worker-{i}", daemon=True)
             self._threads.append(t)
             t.start()
 
@@ -158,6 +170,8 @@ class Worker:
         self._wake_renewer.set()
         if self._renewer is not None:
             self._renewer.join()
+        for relay in self._relays:
+            relay.close()
         if self._owns_queue:
             self.queue.close()
         return True
@@ -206,7 +220,7 @@ class Worker:
 
     # -- threads --------------------------------------------------------------------
 
-    def _work_loop(self) -> None:
+    def _work_loop(self, relay: StopRelay) -> None:
         types = None if self._claim_unhandled else list(self._handlers)
         while not self._stopping.is_set():
             try:
@@ -221,9 +235,9 @@ class Worker:
                 self._stopping.wait(self._poll_wait)
                 continue
             for lease in leases:
-                self._run(lease)
+                self._run(lease, relay)
 
-    def _run(self, lease: Lease) -> None:
+    def _run(self, lease: Lease, relay: StopRelay) -> None:
         job = Job(lease, self._renew_every)
         with self._lock:
             self._active[lease.id] = job
@@ -236,8 +250,12 @@ class Worker:
                 )
                 self._count("unrecognized")
                 return
+            relay.watch(job)
             try:
-                handler(job)
+                try:
+                    handler(job)
+                finally:
+                    relay.unwatch()
             except StopRequested:
                 self._stop_at_safe_point(job)
             except PermanentError as e:
@@ -266,6 +284,7 @@ class Worker:
             log.exception("asyncop worker %s: reporting operation %d failed", self.host_id, lease.id)
             self._count("errors")
         finally:
+            relay.unwatch()
             with self._lock:
                 self._active.pop(lease.id, None)
             lease.close()

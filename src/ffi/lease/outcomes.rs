@@ -26,7 +26,11 @@ unsafe fn finish(
     // SAFETY: `out_status` is NULL or writable, per this function's contract.
     let out = unsafe { out_param(out_status, "out_status") }?;
     with_handle(lease, |h| {
-        let status: Status = h.queue.report(h.lease.key(), outcome, report)?;
+        let result = h.queue.report(h.lease.key(), outcome, report);
+        if matches!(result, Ok(_) | Err(crate::Error::LeaseLost { .. })) {
+            super::stop::end_stop(h);
+        }
+        let status: Status = result?;
         *out = i32::from(status.code());
         Ok(())
     })
@@ -137,6 +141,9 @@ fn complete_batch(leases: &[*const asyncop_lease]) -> Result<Vec<Result<(), Fail
     };
     let keys: Vec<LeaseKey> = held.iter().map(|h| h.lease.key()).collect();
     let results = first.queue.complete_many(&keys)?;
+    for h in &held {
+        super::stop::end_stop(h);
+    }
     Ok(results
         .into_iter()
         .map(|r| r.map(drop).map_err(Failure::from))

@@ -76,6 +76,7 @@ pub unsafe extern "C" fn asyncop_queue_poll(
             let handle = handles::insert(asyncop_lease {
                 queue: q.queue.clone(),
                 lease,
+                stop: parking_lot::Mutex::new(None),
             });
             // SAFETY: out_leases has `max` slots and poll returns at most `max` leases.
             unsafe { *out_leases.add(i) = handle };

@@ -1,12 +1,13 @@
 //! The storage interface's commands on one SQLite connection: each delegates
 //! to its statement.
 
-use super::statements::{claims, cleanup, maintenance, query, rows, settings};
+use super::statements::{claims, cleanup, maintenance, query, rows, settings, watch};
 use crate::error::Result;
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, HeldType, Operation};
 use crate::store::{
-    ClaimRequest, Claimed, CompletedPage, CompletedRow, Lead, NewOperation, Read, Renewal, Write,
+    ClaimRequest, Claimed, CompletedPage, CompletedRow, Lead, LeaseState, NewOperation, Read,
+    Renewal, Write,
 };
 use crate::transition::Status;
 use rusqlite::Connection;
@@ -70,6 +71,10 @@ impl Read for SqliteTx<'_> {
 
     fn completed_page(&self, page: &CompletedPage) -> Result<Vec<CompletedRow>> {
         cleanup::completed_page(self.conn, page)
+    }
+
+    fn lease_states(&self, ids: &[i64]) -> Result<Vec<LeaseState>> {
+        watch::lease_states(self.conn, ids)
     }
 }
 

@@ -3,7 +3,7 @@
 use super::*;
 use crate::error::{Error, Result};
 use crate::operation::{CountRow, Filter, HeldType, Operation};
-use crate::store::{CompletedPage, CompletedRow, Read};
+use crate::store::{CompletedPage, CompletedRow, LeaseState, Read};
 use crate::transition::{self, State, Status};
 use postgres::types::ToSql;
 
@@ -203,5 +203,26 @@ impl Read for PgTx<'_> {
 
     fn completed_page(&self, page: &CompletedPage) -> Result<Vec<CompletedRow>> {
         self.completed_page_rows(page)
+    }
+
+    fn lease_states(&self, ids: &[i64]) -> Result<Vec<LeaseState>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = ids.to_vec();
+        let found = self.query(
+            "SELECT id, status, lock_token FROM operation WHERE id = ANY($1) ORDER BY id",
+            &[&ids],
+        )?;
+        found
+            .iter()
+            .map(|r| {
+                Ok(LeaseState {
+                    id: r.try_get(0)?,
+                    status: code(r.try_get(1)?, "status", Status::from_code)?,
+                    lock_token: r.try_get(2)?,
+                })
+            })
+            .collect()
     }
 }

@@ -10,3 +10,4 @@ pub mod maintenance;
 pub mod query;
 pub mod rows;
 pub mod settings;
+pub mod watch;

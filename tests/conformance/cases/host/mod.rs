@@ -18,6 +18,7 @@ mod query;
 mod recurrence;
 mod retries;
 mod settings;
+mod stops;
 mod submit;
 mod waiting;
 mod writes;

@@ -4,7 +4,7 @@
 //! spawns `current_exe()` with `--exact <child test>` and `ASYNCOP_TEST_CHILD=<role>`
 //! in the environment, and `ASYNCOP_TEST_TARGET` naming the parent's store target,
 //! which the child opens with the same store. The child tests (`child_worker`,
-//! `child_waiter`, `child_batch_worker`) are the entry points of those copies and
+//! `child_waiter`, `child_batch_worker`, `child_stopper`) are the entry points of those copies and
 //! return at once in a normal test run, where the variable is absent.
 //!
 //! * `killed_workers_lose_nothing`: worker processes drain 2,000 operations; two of
@@ -17,9 +17,13 @@
 //!   returns soon after another process's `submit`.
 //! * `batch_claims_are_exactly_once_and_fair_across_processes`: four processes
 //!   claim in batches and complete with `complete_many`.
+//! * `a_cancel_from_another_process_reaches_the_handler`: a handler's stop signal
+//!   in one process is set soon after another process cancels its operation
+//!   (50 rounds; the latency distribution is printed).
 
 mod batch;
 mod killed;
+mod stops;
 mod wake;
 
 use super::store;
