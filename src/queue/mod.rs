@@ -8,14 +8,17 @@
 //!
 //! - this module: opening, submitting, reading;
 //! - `actions`: the user actions (§3.4, §4);
-//! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting.
+//! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting;
+//! - `records`: progress, a completed run's output, the attempt history.
 
 mod actions;
 mod host;
 mod leader;
 mod options;
+mod records;
 
 pub use options::Options;
+pub(crate) use records::expired_attempt;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};

@@ -9,15 +9,18 @@
 //! - [`user`]: the user actions of §3.4/§4 (Cancel, Pause, Resume, Postpone, Delete, set_state);
 //! - [`host`]: creation, the claim, renewal, host outcomes, lease expiry, promotion;
 //! - [`apply`](mod@apply): the columns a move writes;
-//! - [`retry`]: the retry budget and back-off schedule.
+//! - [`retry`]: the retry budget and back-off schedule;
+//! - [`attempt`](mod@attempt): which outcomes the attempt history keeps.
 
 pub mod apply;
+pub mod attempt;
 pub mod host;
 pub mod recurrence;
 pub mod retry;
 pub mod user;
 
 pub use apply::{ClaimMove, ErrorFields, apply};
+pub use attempt::attempt_ending;
 pub use host::{
     Creation, OutcomeContext, RetryPlan, acknowledge_cancel, acknowledge_pause, claim, claimable,
     complete, fail, fail_retryable, lease_expired, postpone_due, renew, report, submit, suspend,

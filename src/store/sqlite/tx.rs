@@ -1,7 +1,8 @@
 //! The storage interface's commands on one SQLite connection: each delegates
 //! to its statement.
 
-use super::statements::{claims, maintenance, query, rows, settings};
+use super::statements::{claims, history, maintenance, query, rows, settings};
+use crate::attempt::{Attempt, Progress};
 use crate::error::Result;
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, Operation};
@@ -61,6 +62,10 @@ impl Read for SqliteTx<'_> {
     fn check_integrity(&self) -> Result<()> {
         query::quick_check(self.conn)
     }
+
+    fn attempts(&self, operation_id: i64) -> Result<Vec<Attempt>> {
+        history::attempts(self.conn, operation_id)
+    }
 }
 
 impl Write for SqliteTx<'_> {
@@ -85,7 +90,23 @@ impl Write for SqliteTx<'_> {
     }
 
     fn delete(&self, cur: &Operation) -> Result<bool> {
-        rows::delete(self.conn, cur)
+        let deleted = rows::delete(self.conn, cur)?;
+        if deleted {
+            history::delete_attempts(self.conn, cur.id)?;
+        }
+        Ok(deleted)
+    }
+
+    fn set_progress(&self, id: i64, progress: &Progress) -> Result<()> {
+        history::set_progress(self.conn, id, progress)
+    }
+
+    fn set_output(&self, id: i64, output: Option<&[u8]>) -> Result<()> {
+        history::set_output(self.conn, id, output)
+    }
+
+    fn record_attempt(&self, attempt: &Attempt, keep: usize) -> Result<()> {
+        history::record_attempt(self.conn, attempt, keep)
     }
 
     fn set_setting(&self, key: &str, value: &str) -> Result<()> {

@@ -1,10 +1,12 @@
 //! The storage interface's commands on one PostgreSQL transaction: `PgTx`
 //! and its statements here, the reads in `read.rs`, the writes in `write.rs`,
+//! an attempt's records (progress, output, history) in `history.rs`,
 //! row conversion in `columns.rs`, and the transaction's BEGIN and COMMIT in
 //! `framing.rs`.
 
 mod columns;
 mod framing;
+mod history;
 mod read;
 mod write;
 

@@ -1,9 +1,11 @@
 //! The statements, one file per command family: `rows` (one row by id,
 //! insert, compare-and-set update, delete), `claims` (claim, renew),
 //! `maintenance` (expired leases, due postponed rows, waiting polls), `query`
-//! (System Jobs views, integrity), `settings`.
+//! (System Jobs views, integrity), `settings`, `history` (progress, output,
+//! attempt history).
 
 pub mod claims;
+pub mod history;
 pub mod maintenance;
 pub mod query;
 pub mod rows;
