@@ -6,7 +6,8 @@
 
 use crate::error::Result;
 use crate::queue::Queue;
-use crate::store::{Read, Write};
+use crate::store::{ChangeMark, Read, Write};
+use std::time::Instant;
 
 /// Runs `f` in one write transaction of the queue's store.
 pub fn write<T: Send>(queue: &Queue, f: impl FnMut(&dyn Write) -> Result<T> + Send) -> Result<T> {
@@ -16,4 +17,14 @@ pub fn write<T: Send>(queue: &Queue, f: impl FnMut(&dyn Write) -> Result<T> + Se
 /// Runs `f` on one snapshot of the queue's store.
 pub fn read<T>(queue: &Queue, f: impl FnMut(&dyn Read) -> Result<T>) -> Result<T> {
     queue.store().read(f)
+}
+
+/// Where the queue's store stands now (its change signal).
+pub fn change_mark(queue: &Queue) -> Result<ChangeMark> {
+    queue.store().change_mark()
+}
+
+/// Waits for a commit after `mark` until `deadline`; whether one was seen.
+pub fn wait_change(queue: &Queue, mark: ChangeMark, deadline: Instant) -> Result<bool> {
+    queue.store().wait_change(mark, deadline)
 }

@@ -91,3 +91,38 @@ fn bad_progress_is_refused() {
     }
     assert_eq!(f.get(id).progress_text.as_deref(), Some(max.as_str()));
 }
+
+/// A progress write wakes no waiter of this process (the local change signal
+/// stays put) and, on PostgreSQL, sends no `NOTIFY` (the signal of other
+/// processes stays put too): a waiting poll or `wait_for` is not woken by it;
+/// an outcome does wake them. (SQLite's signal of other processes is its
+/// `data_version`, which every commit moves.)
+#[test]
+fn progress_does_not_signal_a_change() {
+    let f = Fixture::new(store(), "progress-quiet");
+    let id = f.submit("x", NORMAL_TYPE);
+    let lease = f.claim("h", id);
+    let mark = || asyncop::testing::change_mark(&f.q).unwrap();
+    // Lets every notification sent so far land (a wait reads them).
+    let settle = || {
+        let soon = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        asyncop::testing::wait_change(&f.q, mark(), soon).unwrap();
+    };
+    settle();
+    let before = mark();
+    for pct in [10, 20, 30] {
+        f.q.report_progress(lease.key(), &Progress::new(pct, Some("step")))
+            .unwrap();
+    }
+    f.q.report_progress(lease.key(), &Progress::new(40, None).durable())
+        .unwrap();
+    settle();
+    let after = mark();
+    assert_eq!(after.local, before.local, "no local wake-up");
+    if matches!(store(), support::Store::Postgres) {
+        assert_eq!(after.external, before.external, "no NOTIFY");
+    }
+    f.q.complete(lease.key()).unwrap();
+    settle();
+    assert_ne!(mark(), before, "an outcome wakes waiters");
+}
