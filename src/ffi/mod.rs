@@ -254,5 +254,15 @@ mod tests {
                 "{outcome:?}"
             );
         }
+        use crate::attempt::AttemptEnding;
+        let endings = [
+            (AttemptEnding::Retry, ASYNCOP_ENDING_RETRY),
+            (AttemptEnding::Failed, ASYNCOP_ENDING_FAILED),
+            (AttemptEnding::Expired, ASYNCOP_ENDING_EXPIRED),
+        ];
+        assert_eq!(endings.len(), AttemptEnding::ALL.len());
+        for (ending, constant) in endings {
+            assert_eq!(ending.code(), constant, "{ending:?}");
+        }
     }
 }
