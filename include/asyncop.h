@@ -93,6 +93,27 @@
 
 
 /*
+ The longest progress text, counted in characters: a longer one is
+ InvalidArgument (ASYNCOP_ERR_INVALID_ARG) and writes nothing.
+ C name: ASYNCOP_PROGRESS_TEXT_MAX_CHARS.
+ */
+#define ASYNCOP_PROGRESS_TEXT_MAX_CHARS 256
+
+/*
+ The largest output a host may store on completion, 1 MiB: a larger one is
+ InvalidArgument (ASYNCOP_ERR_INVALID_ARG) and writes nothing (the lease is
+ still held). C name: ASYNCOP_OUTPUT_MAX_BYTES.
+ */
+#define ASYNCOP_OUTPUT_MAX_BYTES 1048576
+
+/*
+ How many attempts that ended in an error an operation keeps: the newest
+ ones; an older row is deleted when a newer is recorded.
+ C name: ASYNCOP_ATTEMPTS_KEPT.
+ */
+#define ASYNCOP_ATTEMPTS_KEPT 20
+
+/*
  Version of the ABI: bumped when an existing function's signature or meaning
  changes. Wrappers compare it with `asyncop_abi_version()` when they load.
  */
@@ -217,6 +238,23 @@
  `synchronous=NORMAL`: see ASYNCOP_DURABILITY_FULL.
  */
 #define ASYNCOP_DURABILITY_NORMAL 1
+
+/*
+ How a kept attempt ended (asyncop_attempt_list_get): the host reported a
+ retryable failure (asyncop_lease_retry, or the Retry outcome; the
+ operation's status tells whether a retry followed).
+ */
+#define ASYNCOP_ENDING_RETRY 0
+
+/*
+ The host reported a permanent failure (asyncop_lease_fail, or the Failed outcome).
+ */
+#define ASYNCOP_ENDING_FAILED 1
+
+/*
+ The lease expired before the host reported (recovered by maintenance).
+ */
+#define ASYNCOP_ENDING_EXPIRED 2
 
 /*
  No stop was requested (yet).
@@ -443,6 +481,17 @@ typedef int32_t asyncop_status;
 #endif // __cplusplus
 
 /*
+ The kept attempts of one operation that ended in an error, oldest first
+ (at most ASYNCOP_ATTEMPTS_KEPT, the newest), from `asyncop_queue_attempts`.
+ A snapshot: later attempts do not appear in it. Free with
+ `asyncop_attempt_list_free`. Threads: any, concurrent OK.
+
+ Functions: asyncop_attempt_list_count, asyncop_attempt_list_get,
+ _error_code, _host_id, _message, _detail, asyncop_attempt_list_free.
+ */
+typedef struct asyncop_attempt_list asyncop_attempt_list;
+
+/*
  The result of `asyncop_queue_counts`: (state, status, operation_type, count)
  rows. Free with `asyncop_counts_free`. Threads: any, concurrent OK.
 
@@ -466,8 +515,9 @@ typedef struct asyncop_counts asyncop_counts;
  _operation_type, _attempt, _expires_at, _name, _data, _host_id,
  _dependency_token, _correlation_id; host calls asyncop_lease_renew,
  _complete, _fail, _retry, _suspend, _acknowledge_pause, _acknowledge_cancel,
- _report; asyncop_lease_complete_many for a batch; stop signals
- asyncop_lease_stop_requested, asyncop_lease_wait_stop.
+ _report; asyncop_lease_complete_many for a batch; the records of the
+ attempt: asyncop_lease_progress, _complete_output, _report_detail; stop
+ signals: asyncop_lease_stop_requested, asyncop_lease_wait_stop.
  */
 typedef struct asyncop_lease asyncop_lease;
 
@@ -488,7 +538,8 @@ typedef struct asyncop_lease asyncop_lease;
  asyncop_operation_id, _name, _operation_type, _state, _status, _data,
  _dependency_token, _postpone_until, _host_id, _lease_expires_at, _lock_token,
  _retry_count, _error_code, _message, _friendly_message, _created_on,
- _modified_on, _started_on, _completed_on, _execution_time_span, _correlation_id.
+ _modified_on, _started_on, _completed_on, _execution_time_span, _correlation_id,
+ _progress, _progress_text, _output.
  */
 typedef struct asyncop_operation asyncop_operation;
 
@@ -554,6 +605,8 @@ typedef struct asyncop_queue asyncop_queue;
  */
 typedef struct asyncop_spec asyncop_spec;
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -596,6 +649,121 @@ int32_t asyncop_status_hresult(int32_t code);
  `buf` is NULL or points to `cap` writable bytes.
  */
 size_t asyncop_last_error_message(char *buf, size_t cap);
+
+/*
+ Reads the attempt history of operation `id`: `*out_list` is a new list
+ (free it with `asyncop_attempt_list_free`). Every attempt that ended in an
+ error is kept: a Retry or Failed report, and a lease expiry; a later
+ success does not erase them, deleting the operation does. Threads: any.
+ Errors: NULL_ARG, INVALID_ARG (id <= 0), NOT_FOUND, *_HANDLE, FORKED, IO,
+ CORRUPT, INTERNAL, PANIC.
+
+ # Safety
+ `queue` is NULL or a queue handle; `out_list` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_attempts(const struct asyncop_queue *queue,
+                                      int64_t id,
+                                      struct asyncop_attempt_list **out_list);
+
+/*
+ The number of attempts in the list. Threads: any.
+ Errors: NULL_ARG, *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `list` is NULL or an attempt list handle; `out_count` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_attempt_list_count(const struct asyncop_attempt_list *list,
+                                          size_t *out_count);
+
+/*
+ Attempt `index` (0-based, oldest first): its lock token (one per claim),
+ how it ended (ASYNCOP_ENDING_*), when it was claimed (`*out_started_on`,
+ UTC ms; `*out_started_present` 0 if unknown) and when it ended (UTC ms).
+ Threads: any. Errors: NULL_ARG, OUT_OF_RANGE (index >= count), *_HANDLE,
+ FORKED, PANIC.
+
+ # Safety
+ `list` is NULL or an attempt list handle; the out-pointers are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_attempt_list_get(const struct asyncop_attempt_list *list,
+                                        size_t index,
+                                        int64_t *out_lock_token,
+                                        int32_t *out_ending,
+                                        int64_t *out_started_on,
+                                        int32_t *out_started_present,
+                                        int64_t *out_ended_on);
+
+/*
+ Attempt `index`'s error code (ASYNCOP_ERR_LEASE_LOST for an expiry);
+ `*out_present` says whether it is set. Errors: as asyncop_attempt_list_get.
+
+ # Safety
+ `list` is NULL or an attempt list handle; `out` and `out_present` are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_attempt_list_error_code(const struct asyncop_attempt_list *list,
+                                               size_t index,
+                                               int32_t *out,
+                                               int32_t *out_present);
+
+/*
+ Attempt `index`'s host id, if known: copied into `(buf, cap)` with a NUL;
+ `*out_len` is its length without NUL; `(NULL, 0)` asks for it;
+ `*out_present` says whether it is set (also on a size query). Errors: as
+ asyncop_attempt_list_get, plus BUFFER_TOO_SMALL.
+
+ # Safety
+ `list` is NULL or an attempt list handle; `buf` is NULL or has `cap`
+ writable bytes; `out_len` and `out_present` are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_attempt_list_host_id(const struct asyncop_attempt_list *list,
+                                            size_t index,
+                                            char *buf,
+                                            size_t cap,
+                                            size_t *out_len,
+                                            int32_t *out_present);
+
+/*
+ Attempt `index`'s message, if any; copied like asyncop_attempt_list_host_id.
+
+ # Safety
+ As asyncop_attempt_list_host_id.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_attempt_list_message(const struct asyncop_attempt_list *list,
+                                            size_t index,
+                                            char *buf,
+                                            size_t cap,
+                                            size_t *out_len,
+                                            int32_t *out_present);
+
+/*
+ Attempt `index`'s detail (e.g. a stack trace), if any; copied like
+ asyncop_attempt_list_host_id.
+
+ # Safety
+ As asyncop_attempt_list_host_id.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_attempt_list_detail(const struct asyncop_attempt_list *list,
+                                           size_t index,
+                                           char *buf,
+                                           size_t cap,
+                                           size_t *out_len,
+                                           int32_t *out_present);
+
+/*
+ Frees an attempt list. NULL is a no-op; a second free gives
+ CLOSED_HANDLE. Threads: any.
+
+ # Safety
+ `list` is NULL or an attempt list handle.
+ */
+asyncop_status asyncop_attempt_list_free(struct asyncop_attempt_list *list);
 
 /*
  Frees a lease handle (and stops watching its stop signal: a blocked
@@ -885,6 +1053,74 @@ asyncop_status asyncop_lease_report(const struct asyncop_lease *lease,
                                     int32_t *out_status);
 
 /*
+ Reports the attempt's progress: `percent` 0..=100 and a short `text` (NULL
+ for none; at most ASYNCOP_PROGRESS_TEXT_MAX_CHARS characters), read back
+ by asyncop_operation_progress and _progress_text until the next claim
+ resets them. Writes the operation's status to `*out_status` like
+ asyncop_lease_renew (IN_PROGRESS, or PAUSING / CANCELING when a user asked
+ the host to stop); it does not renew the lease.
+
+ `durable` 0: the write wakes no waiting poll and is not synced on its own
+ (SQLite at ASYNCOP_DURABILITY_FULL commits it with synchronous=NORMAL,
+ PostgreSQL with synchronous_commit=off): the next durable commit covers
+ it, and a power loss or server crash before that may lose the latest
+ progress, never anything else. `durable` 1: synced like an outcome.
+ Threads: any. Errors: LEASE_LOST (stale token, expired lease, operation
+ gone or no longer Locked; nothing written), INVALID_ARG (percent out of
+ range, text too long or containing NUL), OUT_OF_RANGE (durable not 0/1),
+ UTF8, NULL_ARG, *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+
+ # Safety
+ `lease` is NULL or a lease handle; `text` is NULL or NUL-terminated;
+ `out_status` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_lease_progress(const struct asyncop_lease *lease,
+                                      int32_t percent,
+                                      const char *text,
+                                      int32_t durable,
+                                      int32_t *out_status);
+
+/*
+ Completes the lease like asyncop_lease_complete and stores `(output, len)`
+ as the operation's output (asyncop_operation_output), binary-safe; `output`
+ may be NULL when `len` is 0 (an empty output). For a recurring series each
+ run's output replaces the last run's (a run completed without output
+ clears it). Threads: any. Errors: INVALID_ARG (`len` over
+ ASYNCOP_OUTPUT_MAX_BYTES: nothing written, the lease still held),
+ LEASE_LOST, NULL_ARG, *_HANDLE, FORKED, BUSY, IO, INTERNAL, PANIC.
+
+ # Safety
+ `lease` is NULL or a lease handle; `output` is NULL or has `len` readable
+ bytes; `out_status` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_lease_complete_output(const struct asyncop_lease *lease,
+                                             const uint8_t *output,
+                                             size_t len,
+                                             int32_t *out_status);
+
+/*
+ asyncop_lease_report with a `detail` (NULL for none; e.g. a stack trace,
+ cut at ASYNCOP_MESSAGE_MAX_CHARS characters) kept with the attempt in the
+ attempt history (asyncop_queue_attempts) when the outcome is an error:
+ ASYNCOP_OUTCOME_RETRY or ASYNCOP_OUTCOME_FAILED (other outcomes keep no
+ history and ignore it). Errors: as asyncop_lease_report.
+
+ # Safety
+ As asyncop_lease_report; `detail` is NULL or NUL-terminated.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_lease_report_detail(const struct asyncop_lease *lease,
+                                           int32_t outcome,
+                                           int32_t error_code,
+                                           const char *message,
+                                           const char *friendly_message,
+                                           int64_t retry_at,
+                                           const char *detail,
+                                           int32_t *out_status);
+
+/*
  Whether the handler should stop, without blocking: writes
  ASYNCOP_STOP_NONE, ASYNCOP_STOP_PAUSE, ASYNCOP_STOP_CANCEL or
  ASYNCOP_STOP_LEASE_LOST to `*out_reason`. The first call (of this or
@@ -1078,6 +1314,19 @@ asyncop_status asyncop_operation_execution_time_span(const struct asyncop_operat
                                                      int32_t *out_present);
 
 /*
+ The running (or last) attempt's progress, 0..=100, as its host last
+ reported it (asyncop_lease_progress); a claim resets it. `*out_present`
+ says whether it is set.
+
+ # Safety
+ `operation` is NULL or an operation handle; `out` and `out_present` are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_operation_progress(const struct asyncop_operation *operation,
+                                          int32_t *out,
+                                          int32_t *out_present);
+
+/*
  The name (UTF-8, not unique, may be empty). Copied into `(buf, cap)` with a NUL; `*out_len` is its length in bytes
  without the NUL. `(NULL, 0)` asks for the length (BUFFER_TOO_SMALL).
 
@@ -1179,6 +1428,39 @@ asyncop_status asyncop_operation_correlation_id(const struct asyncop_operation *
                                                 size_t cap,
                                                 size_t *out_len,
                                                 int32_t *out_present);
+
+/*
+ The running (or last) attempt's progress text, if any: copied like
+ asyncop_operation_name; `*out_present` says whether it is set (absent reads
+ as ""); it is also written by a size query. A claim resets it.
+
+ # Safety
+ `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
+ bytes; `out_len` and `out_present` are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_operation_progress_text(const struct asyncop_operation *operation,
+                                               char *buf,
+                                               size_t cap,
+                                               size_t *out_len,
+                                               int32_t *out_present);
+
+/*
+ The output the last completed run stored (asyncop_lease_complete_output),
+ if any: copied into `(buf, cap)` without a NUL; `*out_len` is its length;
+ `(NULL, 0)` asks for it. `*out_present` says whether it is set (an empty
+ output is present with length 0); it is also written by a size query.
+
+ # Safety
+ `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
+ bytes; `out_len` and `out_present` are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_operation_output(const struct asyncop_operation *operation,
+                                        uint8_t *buf,
+                                        size_t cap,
+                                        size_t *out_len,
+                                        int32_t *out_present);
 
 /*
  The number of operations in the list. Threads: any.

@@ -124,6 +124,9 @@ pub struct Report {
     /// For a Retry outcome: when to try again instead of the back-off time
     /// (never earlier than now).
     pub retry_at: Option<i64>,
+    /// Long detail of a Retry or Failed outcome, e.g. a traceback: kept only in
+    /// the attempt history (`Queue::attempts`), cut like `message`.
+    pub detail: Option<String>,
 }
 
 impl Report {
@@ -134,6 +137,11 @@ impl Report {
             message: Some(message.into()),
             ..Default::default()
         }
+    }
+    /// The same report with a `detail` for the attempt history.
+    pub fn detail(mut self, detail: impl Into<String>) -> Report {
+        self.detail = Some(detail.into());
+        self
     }
     /// A report with a message only.
     pub fn message(message: impl Into<String>) -> Report {

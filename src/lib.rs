@@ -9,6 +9,7 @@
 //! `error`, and `ffi` (the C ABI).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod attempt;
 pub mod clock;
 pub mod error;
 pub mod ffi;
@@ -23,6 +24,7 @@ pub mod store;
 pub mod testing;
 pub mod transition;
 
+pub use attempt::{Attempt, AttemptEnding, Progress};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use lease::{Lease, LeaseKey, PollOptions, Report};

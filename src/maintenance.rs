@@ -49,6 +49,9 @@ pub(crate) fn run(tx: &dyn Write, now: i64, policy: &RetryPolicy) -> Result<Main
         };
         let next = transition::apply(&row, &change, now, Some(&errors));
         if tx.update(&row, &next)? {
+            // The attempt ended without a report: kept in the history.
+            let attempt = crate::queue::expired_attempt(&row, now, &errors);
+            tx.record_attempt(&attempt, crate::attempt::ATTEMPTS_KEPT)?;
             if poisoned {
                 report.poisoned += 1;
             } else {

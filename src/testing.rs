@@ -6,7 +6,8 @@
 
 use crate::error::Result;
 use crate::queue::Queue;
-use crate::store::{Read, Write};
+use crate::store::{ChangeMark, Read, Write};
+use std::time::Instant;
 
 /// Runs `f` in one write transaction of the queue's store.
 pub fn write<T: Send>(queue: &Queue, f: impl FnMut(&dyn Write) -> Result<T> + Send) -> Result<T> {
@@ -28,4 +29,14 @@ pub fn execute_batch(queue: &Queue, sql: &str) -> Result<()> {
     } else {
         crate::store::postgres::testing::execute_batch(queue, sql)
     }
+}
+
+/// Where the queue's store stands now (its change signal).
+pub fn change_mark(queue: &Queue) -> Result<ChangeMark> {
+    queue.store().change_mark()
+}
+
+/// Waits for a commit after `mark` until `deadline`; whether one was seen.
+pub fn wait_change(queue: &Queue, mark: ChangeMark, deadline: Instant) -> Result<bool> {
+    queue.store().wait_change(mark, deadline)
 }

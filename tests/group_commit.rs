@@ -268,3 +268,31 @@ fn many_threads_share_transactions_and_lose_nothing() {
         stats.transactions - before.transactions
     );
 }
+
+/// A progress report commits with `synchronous = NORMAL` on a FULL queue (the
+/// next FULL commit's fsync covers it), the durable variant and every other
+/// write with FULL; the setting is put back after the progress commit.
+#[test]
+fn a_progress_write_relaxes_sync_for_its_own_commit_only() {
+    let f = Fixture::with(Store::Sqlite, "progress-sync", |o| {
+        o.sqlite.durability = asyncop::Durability::Full;
+    });
+    let sync = |c: &rusqlite::Connection| -> asyncop::Result<i64> {
+        Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?)
+    };
+    let (normal, full) = (1, 2);
+    let testing = |durable| asyncop::store::sqlite::testing::write_progress(&f.q, durable, sync);
+    assert_eq!(testing(false), Ok(normal));
+    assert_eq!(asyncop::store::sqlite::testing::write(&f.q, sync), Ok(full));
+    assert_eq!(testing(true), Ok(full));
+    // Through the API: a progress report, then an ordinary write still syncs.
+    let id = f.submit("x", 1);
+    let lease = f.claim("h", id);
+    f.q.report_progress(lease.key(), &asyncop::Progress::new(10, None))
+        .unwrap();
+    assert_eq!(asyncop::store::sqlite::testing::write(&f.q, sync), Ok(full));
+    // A queue opened at NORMAL stays NORMAL either way.
+    let g = Fixture::new(Store::Sqlite, "progress-sync-normal");
+    let r = asyncop::store::sqlite::testing::write_progress(&g.q, true, sync);
+    assert_eq!(r, Ok(normal));
+}

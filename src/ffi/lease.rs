@@ -12,9 +12,11 @@ use std::ffi::c_char;
 // The outcomes; `ffi::lease::*` still names them. cbindgen emits a module's own
 // items before its submodules, so the header keeps its order.
 mod outcomes;
+mod records;
 mod stop;
 
 pub use outcomes::*;
+pub use records::*;
 pub use stop::*;
 
 /// One claimed operation, from `asyncop_queue_poll`. The host renews it every
@@ -31,8 +33,9 @@ pub use stop::*;
 /// _operation_type, _attempt, _expires_at, _name, _data, _host_id,
 /// _dependency_token, _correlation_id; host calls asyncop_lease_renew,
 /// _complete, _fail, _retry, _suspend, _acknowledge_pause, _acknowledge_cancel,
-/// _report; asyncop_lease_complete_many for a batch; stop signals
-/// asyncop_lease_stop_requested, asyncop_lease_wait_stop.
+/// _report; asyncop_lease_complete_many for a batch; the records of the
+/// attempt: asyncop_lease_progress, _complete_output, _report_detail; stop
+/// signals: asyncop_lease_stop_requested, asyncop_lease_wait_stop.
 pub struct asyncop_lease {
     pub(crate) queue: Queue,
     pub(crate) lease: Lease,

@@ -20,12 +20,14 @@ pub(crate) mod panic;
 pub(crate) mod status;
 pub(crate) mod strings;
 
+pub mod attempts;
 pub mod lease;
 pub mod operation;
 pub mod options;
 pub mod queue;
 pub mod spec;
 
+pub use attempts::asyncop_attempt_list;
 pub use lease::asyncop_lease;
 pub use operation::{asyncop_counts, asyncop_operation, asyncop_operation_list};
 pub use options::asyncop_options;
@@ -99,6 +101,15 @@ pub const ASYNCOP_OUTCOME_SUCCEEDED: i32 = 4;
 pub const ASYNCOP_DURABILITY_FULL: i32 = 0;
 /// `synchronous=NORMAL`: see ASYNCOP_DURABILITY_FULL.
 pub const ASYNCOP_DURABILITY_NORMAL: i32 = 1;
+
+/// How a kept attempt ended (asyncop_attempt_list_get): the host reported a
+/// retryable failure (asyncop_lease_retry, or the Retry outcome; the
+/// operation's status tells whether a retry followed).
+pub const ASYNCOP_ENDING_RETRY: i32 = 0;
+/// The host reported a permanent failure (asyncop_lease_fail, or the Failed outcome).
+pub const ASYNCOP_ENDING_FAILED: i32 = 1;
+/// The lease expired before the host reported (recovered by maintenance).
+pub const ASYNCOP_ENDING_EXPIRED: i32 = 2;
 
 /// The library version, e.g. "0.1.0". Static: never NULL, never freed.
 /// Threads: any. Never fails; does not touch the last error.
@@ -246,6 +257,16 @@ mod tests {
                 i32::from(outcome.code()),
                 "{outcome:?}"
             );
+        }
+        use crate::attempt::AttemptEnding;
+        let endings = [
+            (AttemptEnding::Retry, ASYNCOP_ENDING_RETRY),
+            (AttemptEnding::Failed, ASYNCOP_ENDING_FAILED),
+            (AttemptEnding::Expired, ASYNCOP_ENDING_EXPIRED),
+        ];
+        assert_eq!(endings.len(), AttemptEnding::ALL.len());
+        for (ending, constant) in endings {
+            assert_eq!(ending.code(), constant, "{ending:?}");
         }
     }
 }

@@ -214,6 +214,32 @@ pub(crate) unsafe fn write_opt_text(
     result
 }
 
+/// Writes an optional binary result like `write_opt_text`, without a NUL:
+/// `*out_present` = 1 and the bytes, or 0 and nothing (`*out_len` 0) when absent.
+///
+/// # Safety
+/// As `write_out`; `out_present` is NULL or writable.
+pub(crate) unsafe fn write_opt_bytes(
+    bytes: Option<&[u8]>,
+    buf: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+    out_present: *mut i32,
+) -> Result<(), Failure> {
+    // SAFETY: `out_present` is NULL or writable (this function's contract).
+    let present = unsafe { out_param(out_present, "out_present") }?;
+    // SAFETY: as `write_bytes` requires (this function's contract).
+    let result = unsafe { write_bytes(bytes.unwrap_or(&[]), buf, cap, out_len) };
+    if result.is_ok()
+        || result
+            .as_ref()
+            .is_err_and(|f| f.code == asyncop_status::ASYNCOP_ERR_BUFFER_TOO_SMALL)
+    {
+        *present = i32::from(bytes.is_some());
+    }
+    result
+}
+
 /// Writes an optional scalar: `*out_present` = 1 and the value, or 0 and
 /// `T::default()` when absent.
 ///

@@ -3,6 +3,7 @@
 //! by `transition::host`; the fencing rule is `lease::held`.
 
 use super::Queue;
+use super::records::Records;
 use crate::error::{Error, Result};
 use crate::lease::{self, Lease, LeaseKey, PollOptions, Report};
 use crate::maintenance::{self, MaintenanceReport};
@@ -130,13 +131,22 @@ impl Queue {
 
     /// Reports an outcome under a live lease (§3.2); returns the new status.
     pub fn report(&self, key: LeaseKey, outcome: Outcome, report: Report) -> Result<Status> {
-        self.host_outcome(key, &|s, ctx| transition::report(s, outcome, ctx), report)
+        let decide = |s, ctx| transition::report(s, outcome, ctx);
+        self.host_outcome(key, &decide, report, Records::of(outcome))
     }
 
-    /// One host outcome decided by `decide`.
-    fn host_outcome(&self, key: LeaseKey, decide: Decide<'_>, report: Report) -> Result<Status> {
+    /// One host outcome decided by `decide`, leaving `records` (the attempt
+    /// history, the output) in the same transaction.
+    pub(super) fn host_outcome(
+        &self,
+        key: LeaseKey,
+        decide: Decide<'_>,
+        report: Report,
+        records: Records<'_>,
+    ) -> Result<Status> {
         let store = self.open_store()?;
         operation::check_id(key.id)?;
+        let detail = report.detail.map(operation::truncate_message);
         // Texts are cut before the write lock is taken, not while it is held.
         let errors = ErrorFields {
             error_code: report.error_code,
@@ -145,12 +155,14 @@ impl Queue {
         };
         self.outcome_of(key, || {
             store.write_rows(&[key.id], |tx| {
-                self.report_in(tx, key, decide, &errors, report.retry_at)
+                let (row, next) = self.report_in(tx, key, decide, &errors, report.retry_at)?;
+                self.keep_records(tx, key, &row, &next, &errors, detail.as_deref(), &records)?;
+                Ok(next.status)
             })
         })
     }
 
-    /// A host outcome inside a write transaction.
+    /// A host outcome inside a write transaction: the row as read and as written.
     fn report_in(
         &self,
         tx: &dyn Write,
@@ -158,12 +170,12 @@ impl Queue {
         decide: Decide<'_>,
         errors: &ErrorFields,
         retry_at: Option<i64>,
-    ) -> Result<Status> {
+    ) -> Result<(Operation, Operation)> {
         let now = self.now_in(tx)?;
         let row = lease::held(tx.get(key.id)?, key, now)?;
         let next = self.decide_outcome(&row, key, decide, errors, retry_at, now)?;
         if self.write_outcome(tx, key, &row, &next)? {
-            Ok(next.status)
+            Ok((row, next))
         } else {
             Err(outcome_lost(key, &row))
         }
@@ -249,7 +261,11 @@ impl Queue {
             for (_, _, (row, _)) in &deleted {
                 written.push(tx.delete(row)?);
             }
+            let completed = Records::of(Outcome::Succeeded);
             for ((i, key, (row, next)), done) in kept.iter().chain(&deleted).zip(written) {
+                if done {
+                    self.keep_records(tx, *key, row, next, &none, None, &completed)?;
+                }
                 results[*i] = Some(if done {
                     Ok(next.status)
                 } else {
@@ -271,32 +287,51 @@ impl Queue {
 
     /// The work finished: 3/30.
     pub fn complete(&self, key: LeaseKey) -> Result<Status> {
-        self.host_outcome(key, &transition::complete, Report::default())
+        let records = Records::of(Outcome::Succeeded);
+        self.host_outcome(key, &transition::complete, Report::default(), records)
     }
 
     /// The work failed for good: 3/31.
     pub fn fail(&self, key: LeaseKey, report: Report) -> Result<Status> {
-        self.host_outcome(key, &transition::fail, report)
+        self.host_outcome(key, &transition::fail, report, Records::of(Outcome::Failed))
     }
 
     /// A retryable failure: 1/10 until the back-off time, or 3/31 when the budget is spent.
     pub fn retry(&self, key: LeaseKey, report: Report) -> Result<Status> {
-        self.host_outcome(key, &transition::fail_retryable, report)
+        self.host_outcome(
+            key,
+            &transition::fail_retryable,
+            report,
+            Records::of(Outcome::Retry),
+        )
     }
 
     /// A suspend-class failure: 1/10 with no time set, until a user resumes it.
     pub fn suspend(&self, key: LeaseKey, report: Report) -> Result<Status> {
-        self.host_outcome(key, &transition::suspend, report)
+        let records = Records::of(Outcome::Suspended);
+        self.host_outcome(key, &transition::suspend, report, records)
     }
 
     /// The host stopped after seeing Pausing: 1/10 (paused, or postponed until the requested time).
     pub fn acknowledge_pause(&self, key: LeaseKey) -> Result<Status> {
-        self.host_outcome(key, &transition::acknowledge_pause, Report::default())
+        let records = Records::of(Outcome::Suspended);
+        self.host_outcome(
+            key,
+            &transition::acknowledge_pause,
+            Report::default(),
+            records,
+        )
     }
 
     /// The host stopped after seeing Canceling: 3/32.
     pub fn acknowledge_cancel(&self, key: LeaseKey) -> Result<Status> {
-        self.host_outcome(key, &transition::acknowledge_cancel, Report::default())
+        let records = Records::of(Outcome::Canceled);
+        self.host_outcome(
+            key,
+            &transition::acknowledge_cancel,
+            Report::default(),
+            records,
+        )
     }
 
     /// One maintenance pass (§6.4) in its own transaction.

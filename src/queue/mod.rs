@@ -11,16 +11,19 @@
 //! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting;
 //! - `cleanup`: purge, the hourly purge after polls, auto-delete, held types.
 //! - `stops`: the stop signals of running leases (§6.3).
+//! - `records`: progress, a completed run's output, the attempt history.
 
 mod actions;
 mod cleanup;
 mod host;
 mod leader;
 mod options;
+mod records;
 mod stops;
 
 pub use cleanup::{PURGE_BATCH, PURGE_INTERVAL_MS, PURGE_LEADERSHIP};
 pub use options::Options;
+pub(crate) use records::expired_attempt;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};

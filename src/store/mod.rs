@@ -13,6 +13,7 @@
 pub mod postgres;
 pub mod sqlite;
 
+use crate::attempt::{Attempt, Progress};
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, HeldType, Operation, OperationSpec};
@@ -147,6 +148,9 @@ pub trait Read {
     /// ascending id, in one statement: what a stop watch compares with the
     /// leases it watches (§6.3). Missing ids are left out.
     fn lease_states(&self, ids: &[i64]) -> Result<Vec<LeaseState>>;
+    /// The kept attempts of one operation that ended in an error, oldest
+    /// first (ascending lock token); empty for an unknown id.
+    fn attempts(&self, operation_id: i64) -> Result<Vec<Attempt>>;
 }
 
 /// One row as a stop watch sees it (`Read::lease_states`).
@@ -196,6 +200,16 @@ pub trait Write: Read {
     /// Releases `operation_type`; false when it was not held. A release wakes
     /// waiting polls, as any change that makes work claimable.
     fn release_type(&self, operation_type: i32) -> Result<bool>;
+    /// Writes a running attempt's progress on row `id`, which the caller has
+    /// just found held (`lease::held`) in this transaction. Wakes no waiter;
+    /// unless `progress.durable`, the store need not sync this commit on its
+    /// own (PostgreSQL: `synchronous_commit = off` for the transaction).
+    fn set_progress(&self, id: i64, progress: &Progress) -> Result<()>;
+    /// Writes the output of row `id`'s completed run (`None` clears it).
+    fn set_output(&self, id: i64, output: Option<&[u8]>) -> Result<()>;
+    /// Records an attempt that ended in an error, then deletes the
+    /// operation's older attempts beyond the newest `keep`.
+    fn record_attempt(&self, attempt: &Attempt, keep: usize) -> Result<()>;
     /// Writes one queue-wide setting.
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
     /// Takes or keeps the leadership `lead.name` for `lead.holder` until
@@ -266,6 +280,19 @@ pub trait Store: Send + Sync + Debug {
         let _ = ids;
         self.write_dyn(f)
     }
+    /// `write_rows_dyn` for a progress report: a commit that wakes no waiter
+    /// and, unless `durable`, need not be synced on its own (SQLite commits it
+    /// with `synchronous = NORMAL`: in WAL mode the next synced commit covers
+    /// it; a power loss before that may lose it, never corrupt).
+    fn write_progress_dyn(
+        &self,
+        ids: &[i64],
+        durable: bool,
+        f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
+    ) -> Result<()> {
+        let _ = durable;
+        self.write_rows_dyn(ids, f)
+    }
     /// Runs `f` on one consistent snapshot. Use `read` (on `dyn Store`).
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn Read) -> Result<()>) -> Result<()>;
     /// Where the store stands now; pass it to `wait_change`.
@@ -300,6 +327,21 @@ impl dyn Store + '_ {
     ) -> Result<T> {
         let mut value = None;
         self.write_rows_dyn(ids, &mut |tx| {
+            value = Some(f(tx)?);
+            Ok(())
+        })?;
+        value.ok_or_else(ran_not)
+    }
+
+    /// `write_rows` for a progress report (see `Store::write_progress_dyn`).
+    pub fn write_progress<T: Send>(
+        &self,
+        ids: &[i64],
+        durable: bool,
+        mut f: impl FnMut(&dyn Write) -> Result<T> + Send,
+    ) -> Result<T> {
+        let mut value = None;
+        self.write_progress_dyn(ids, durable, &mut |tx| {
             value = Some(f(tx)?);
             Ok(())
         })?;

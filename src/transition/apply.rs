@@ -61,7 +61,8 @@ pub fn apply(
 /// set-based (a store picks the eligible rows and moves them in one
 /// statement), so the move is decided here once for the whole batch:
 /// rows in status `from` get status `to`, the host, the lease expiry, the next
-/// lock token, and `started_on` = `modified_on` = `now`; see [`ClaimMove::apply`].
+/// lock token, `started_on` = `modified_on` = `now`, and no progress (a new
+/// attempt's progress starts unreported); see [`ClaimMove::apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimMove {
     /// The only claimable status (the one [`claim`] accepts).
@@ -101,6 +102,9 @@ impl ClaimMove {
         next.lock_token = cur.lock_token.saturating_add(1);
         next.started_on = Some(self.now);
         next.modified_on = self.now;
+        // A new attempt starts with no progress reported.
+        next.progress = None;
+        next.progress_text = None;
         next
     }
 }

@@ -11,8 +11,10 @@
 //! - [`apply`](mod@apply): the columns a move writes;
 //! - [`retry`]: the retry budget and back-off schedule;
 //! - [`retention`]: which Completed rows a purge deletes, and auto-delete (§10).
+//! - [`attempt`](mod@attempt): which outcomes the attempt history keeps.
 
 pub mod apply;
+pub mod attempt;
 pub mod host;
 pub mod recurrence;
 pub mod retention;
@@ -21,6 +23,7 @@ pub mod stop;
 pub mod user;
 
 pub use apply::{ClaimMove, ErrorFields, apply};
+pub use attempt::attempt_ending;
 pub use host::{
     Creation, OutcomeContext, RetryPlan, acknowledge_cancel, acknowledge_pause, claim, claimable,
     complete, fail, fail_retryable, lease_expired, postpone_due, renew, report, submit, suspend,

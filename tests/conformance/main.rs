@@ -37,6 +37,7 @@ macro_rules! conformance {
                 mod limits;
                 #[cfg(unix)]
                 mod processes;
+                mod records;
                 mod threads;
                 mod user_actions;
             }

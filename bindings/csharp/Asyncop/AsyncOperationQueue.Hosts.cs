@@ -44,13 +44,13 @@ namespace Asyncop
             return result;
         }
 
-        /// <summary>Completes several leases of this queue at once, each as <see cref="Lease.Complete"/> would
+        /// <summary>Completes several leases of this queue at once, each as <see cref="Lease.Complete()"/> would
         /// (Completed/Succeeded), in one transaction: a lease that was lost leaves the others completed.</summary>
         /// <param name="leases">Leases polled from this queue. They stay yours: dispose them as usual.</param>
         /// <returns>One entry per lease, in order: null when it completed, else its error (returned, not thrown), usually an
         /// <see cref="AsyncopLeaseLostException"/> (the lease expired, was claimed again or was already ended; a lease listed
         /// twice completes once). The first error's message carries the library's explanation. Each completed lease is marked
-        /// finished (<see cref="Lease.IsFinished"/>) as <see cref="Lease.Complete"/> does, so disposing it reports nothing more.</returns>
+        /// finished (<see cref="Lease.IsFinished"/>) as <see cref="Lease.Complete()"/> does, so disposing it reports nothing more.</returns>
         /// <exception cref="ArgumentNullException"><paramref name="leases"/> or one of its items is null.</exception>
         /// <exception cref="ArgumentException">A lease was polled from another queue.</exception>
         /// <exception cref="ObjectDisposedException">This queue, or one of the leases, is disposed.</exception>

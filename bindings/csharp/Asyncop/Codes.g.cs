@@ -130,6 +130,12 @@ namespace Asyncop
         internal const int PollMax = 65536;
         internal const int NameMaxChars = 256;
         internal const int MessageMaxChars = 100000;
+        internal const int ProgressTextMaxChars = 256;
+        internal const int OutputMaxBytes = 1048576;
+        internal const int AttemptsKept = 20;
+        internal const int EndingRetry = 0;
+        internal const int EndingFailed = 1;
+        internal const int EndingExpired = 2;
         internal const long PayloadDefaultMax = 16777216;
         internal const long PayloadCeiling = 536870912;
         internal const int FileModeDefault = 384;

@@ -20,6 +20,7 @@ namespace Asyncop
     internal sealed class OperationHandle : AsyncopHandle { protected override int Free(IntPtr raw) { return NativeMethods.asyncop_operation_free(raw); } }
     internal sealed class OperationListHandle : AsyncopHandle { protected override int Free(IntPtr raw) { return NativeMethods.asyncop_operation_list_free(raw); } }
     internal sealed class CountsHandle : AsyncopHandle { protected override int Free(IntPtr raw) { return NativeMethods.asyncop_counts_free(raw); } }
+    internal sealed class AttemptListHandle : AsyncopHandle { protected override int Free(IntPtr raw) { return NativeMethods.asyncop_attempt_list_free(raw); } }
 
     internal sealed class LeaseHandle : AsyncopHandle
     {

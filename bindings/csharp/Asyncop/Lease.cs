@@ -65,7 +65,7 @@ namespace Asyncop
         /// <summary>The live handle, for <see cref="AsyncOperationQueue.CompleteMany"/>; throws <see cref="ObjectDisposedException"/> once disposed.</summary>
         internal LeaseHandle LiveHandle { get { return Handle; } }
 
-        /// <summary>Records an outcome reported by a batch call, as <see cref="Complete"/> does for one.</summary>
+        /// <summary>Records an outcome reported by a batch call, as <see cref="Complete()"/> does for one.</summary>
         internal void MarkFinished() { outcomeReported = 1; }
 
         AsyncOperationStatus Done(int rc, int status)
@@ -110,18 +110,55 @@ namespace Asyncop
             int s; int rc = NativeMethods.asyncop_lease_complete(Handle, out s); return Done(rc, s);
         }
 
-        /// <summary>The work failed for good: Completed/Failed, with an error code (0 for none) and a message.</summary>
-        public AsyncOperationStatus Fail(int errorCode = 0, string message = null)
+        /// <summary>The work finished: Completed/Succeeded, storing <paramref name="output"/> (at most
+        /// <see cref="AsyncOperationQueue.OutputMaxBytes"/>; null stores none) as the operation's Output. For a recurring
+        /// series each run's output replaces the last run's. Too long an output throws and the lease is still held.</summary>
+        public AsyncOperationStatus Complete(byte[] output)
+        {
+            if (output == null) return Complete();
+            int s; int rc = NativeMethods.asyncop_lease_complete_output(Handle, output, new UIntPtr((uint)output.Length), out s); return Done(rc, s);
+        }
+
+        /// <summary>Reports the attempt's progress (0..100) and a short text (null for none), which Retrieve returns until
+        /// the next claim resets them; returns the status to act on, like <see cref="Renew"/> (it does not renew). Unless
+        /// <paramref name="durable"/>, the write is not synced on its own and wakes no waiting poll: a power loss may lose
+        /// the latest progress, nothing else.</summary>
+        public AsyncOperationStatus Progress(int percent, string text = null, bool durable = false)
+        {
+            byte[] t = Interop.Utf8zOptional(text, "text");
+            int s;
+            Interop.Check(NativeMethods.asyncop_lease_progress(Handle, percent, t, durable ? 1 : 0, out s));
+            return (AsyncOperationStatus)s;
+        }
+
+        /// <summary>The work failed for good: Completed/Failed, with an error code (0 for none) and a message;
+        /// <paramref name="detail"/> (e.g. an exception's ToString()) is kept with the attempt in Attempts.</summary>
+        public AsyncOperationStatus Fail(int errorCode = 0, string message = null, string detail = null)
         {
             byte[] m = Interop.Utf8zOptional(message, "message");
+            if (detail != null) return WithDetail(OutcomeFailed, errorCode, m, NativeMethods.TimeNone, detail);
             int s; int rc = NativeMethods.asyncop_lease_fail(Handle, errorCode, m, out s); return Done(rc, s);
         }
 
-        /// <summary>A retryable failure: Suspended until the back-off time (or <paramref name="retryAt"/>), or Failed when the retry budget is spent.</summary>
-        public AsyncOperationStatus Retry(int errorCode = 0, string message = null, DateTime? retryAt = null)
+        /// <summary>A retryable failure: Suspended until the back-off time (or <paramref name="retryAt"/>), or Failed when the retry budget is spent;
+        /// <paramref name="detail"/> (e.g. an exception's ToString()) is kept with the attempt in Attempts.</summary>
+        public AsyncOperationStatus Retry(int errorCode = 0, string message = null, DateTime? retryAt = null, string detail = null)
         {
             byte[] m = Interop.Utf8zOptional(message, "message");
-            int s; int rc = NativeMethods.asyncop_lease_retry(Handle, errorCode, m, Interop.ToMs(retryAt, "retryAt"), out s); return Done(rc, s);
+            long at = Interop.ToMs(retryAt, "retryAt");
+            if (detail != null) return WithDetail(OutcomeRetry, errorCode, m, at, detail);
+            int s; int rc = NativeMethods.asyncop_lease_retry(Handle, errorCode, m, at, out s); return Done(rc, s);
+        }
+
+        // ASYNCOP_OUTCOME_FAILED and ASYNCOP_OUTCOME_RETRY, the outcomes asyncop_lease_report_detail takes here.
+        const int OutcomeFailed = 0;
+        const int OutcomeRetry = 2;
+
+        AsyncOperationStatus WithDetail(int outcome, int errorCode, byte[] message, long retryAt, string detail)
+        {
+            byte[] d = Interop.Utf8z(detail, "detail");
+            int s; int rc = NativeMethods.asyncop_lease_report_detail(Handle, outcome, errorCode, message, null, retryAt, d, out s);
+            return Done(rc, s);
         }
 
         /// <summary>A suspend-class failure: Suspended with no time, until a user resumes it.</summary>

@@ -69,6 +69,12 @@ namespace Asyncop
         internal static extern int asyncop_lease_acknowledge_cancel(LeaseHandle lease, out int status);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_lease_report(LeaseHandle lease, int outcome, int errorCode, byte[] message, byte[] friendlyMessage, long retryAt, out int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_progress(LeaseHandle lease, int percent, byte[] text, int durable, out int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_complete_output(LeaseHandle lease, byte[] output, UIntPtr len, out int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_report_detail(LeaseHandle lease, int outcome, int errorCode, byte[] message, byte[] friendlyMessage, long retryAt, byte[] detail, out int status);
 
         // --- operation snapshot ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -115,6 +121,30 @@ namespace Asyncop
         internal static extern int asyncop_operation_friendly_message(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_operation_correlation_id(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_progress(OperationHandle op, out int value, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_progress_text(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_output(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+
+        // --- attempt history ---
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_attempts(QueueHandle queue, long id, out AttemptListHandle list);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_attempt_list_count(AttemptListHandle list, out UIntPtr count);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_attempt_list_get(AttemptListHandle list, UIntPtr index, out long lockToken, out int ending, out long startedOn, out int startedPresent, out long endedOn);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_attempt_list_error_code(AttemptListHandle list, UIntPtr index, out int value, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_attempt_list_host_id(AttemptListHandle list, UIntPtr index, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_attempt_list_message(AttemptListHandle list, UIntPtr index, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_attempt_list_detail(AttemptListHandle list, UIntPtr index, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_attempt_list_free(IntPtr list);
 
         // --- operation list ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

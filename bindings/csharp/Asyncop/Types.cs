@@ -176,8 +176,15 @@ namespace Asyncop
         public TimeSpan? ExecutionTimeSpan { get; private set; }
         /// <summary>The correlation id, or null.</summary>
         public string CorrelationId { get; private set; }
+        /// <summary>The running (or last) attempt's progress, 0..100, as its host last reported it, or null; a claim resets it.</summary>
+        public int? Progress { get; private set; }
+        /// <summary>The running (or last) attempt's short progress text, or null; a claim resets it.</summary>
+        public string ProgressText { get; private set; }
+        /// <summary>What the last completed run stored (a handler's result), or null (a copy each time it is read).</summary>
+        public byte[] Output { get { return output == null ? null : (byte[])output.Clone(); } }
 
         byte[] data;
+        byte[] output;
 
         AsyncOperation() { }
 
@@ -206,6 +213,13 @@ namespace Asyncop
             o.Message = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int pr) => NativeMethods.asyncop_operation_message(h, b, c, out n, out pr));
             o.FriendlyMessage = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int pr) => NativeMethods.asyncop_operation_friendly_message(h, b, c, out n, out pr));
             o.CorrelationId = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int pr) => NativeMethods.asyncop_operation_correlation_id(h, b, c, out n, out pr));
+            Interop.Check(NativeMethods.asyncop_operation_progress(h, out i, out p)); o.Progress = p != 0 ? (int?)i : null;
+            o.ProgressText = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int pr) => NativeMethods.asyncop_operation_progress_text(h, b, c, out n, out pr));
+            int present;
+            int rc = NativeMethods.asyncop_operation_output(h, null, UIntPtr.Zero, out _, out present);
+            if (rc != (int)AsyncopErrorCode.BufferTooSmall) Interop.Check(rc);
+            if (present != 0)
+                o.output = Interop.ReadBytes((byte[] b, UIntPtr c, out UIntPtr n) => NativeMethods.asyncop_operation_output(h, b, c, out n, out present));
             return o;
         }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Text;
 using System.Threading;
 
 namespace Asyncop
@@ -63,6 +64,19 @@ namespace Asyncop
         /// <summary>Why the token fired, or None.</summary>
         public StopReason StopReason { get { return (StopReason)Volatile.Read(ref reason); } }
 
+        /// <summary>Reports progress (0..100, an optional short text) for Retrieve to show; see <see cref="Asyncop.Lease.Progress"/>.
+        /// A pause or cancel request it learns of fires <see cref="CancellationToken"/>, as a renewal would; a lost lease fires
+        /// it too and returns null instead of throwing.</summary>
+        public AsyncOperationStatus? Progress(int percent, string text = null, bool durable = false)
+        {
+            AsyncOperationStatus s;
+            try { s = Lease.Progress(percent, text, durable); }
+            catch (AsyncopLeaseLostException) { RequestStop(StopReason.LeaseLost); return null; }
+            if (s == AsyncOperationStatus.Pausing) RequestStop(StopReason.Pausing);
+            else if (s == AsyncOperationStatus.Canceling) RequestStop(StopReason.Canceling);
+            return s;
+        }
+
         internal void RequestStop(StopReason why)
         {
             if (why == StopReason.Canceling) Volatile.Write(ref reason, (int)why);
@@ -73,17 +87,38 @@ namespace Asyncop
         internal void DisposeToken() { cts.Dispose(); }
     }
 
+    /// <summary>A handler's failed attempt, after the worker reported it (<see cref="Worker.AttemptFailed"/>).</summary>
+    public sealed class AttemptFailedEventArgs : EventArgs
+    {
+        internal AttemptFailedEventArgs(WorkerJob job, Exception exception, AsyncOperationStatus status)
+        {
+            Job = job; Exception = exception; Status = status;
+        }
+        /// <summary>The job whose handler threw.</summary>
+        public WorkerJob Job { get; private set; }
+        /// <summary>What the handler threw; its ToString() is stored as the attempt's detail.</summary>
+        public Exception Exception { get; private set; }
+        /// <summary>The operation's status after the report: Waiting for a retry, Failed for a final failure.</summary>
+        public AsyncOperationStatus Status { get; private set; }
+        /// <summary>True when the operation failed for good (a permanent failure, or a retry with the budget spent).</summary>
+        public bool IsFinal { get { return Status == AsyncOperationStatus.Failed; } }
+    }
+
     /// <summary>Runs a handler per operation type on N threads, renewing leases in the background.</summary>
     /// <remarks>A Pause, Postpone or Cancel of a running operation (or the loss of its lease) cancels the job's
     /// <see cref="WorkerJob.CancellationToken"/> at once: the library learns it through the queue's change signal
     /// (about a millisecond in one process, a few across processes), not at the next renewal; each handler thread has
     /// a companion thread that waits in the library for it. A handler that returns has succeeded; one that throws <see cref="OperationCanceledException"/> after a
     /// Pause or Cancel request acknowledges it; <see cref="PermanentFailureException"/> fails the operation,
-    /// <see cref="SuspendOperationException"/> suspends it, any other exception is a retryable failure.</remarks>
+    /// <see cref="SuspendOperationException"/> suspends it, any other exception is a retryable failure. A handler's result
+    /// (byte[] as is, string as UTF-8, null nothing) is stored as the operation's Output; one over
+    /// <see cref="AsyncOperationQueue.OutputMaxBytes"/> is dropped (counted in <see cref="Errors"/>) and the operation completes
+    /// without it. A failed attempt stores the exception's ToString() as its detail (AsyncOperationQueue.Attempts) and
+    /// raises <see cref="AttemptFailed"/>.</remarks>
     public sealed class Worker : IDisposable
     {
         readonly AsyncOperationQueue queue;
-        readonly Dictionary<int, Action<WorkerJob>> handlers = new Dictionary<int, Action<WorkerJob>>();
+        readonly Dictionary<int, Func<WorkerJob, byte[]>> handlers = new Dictionary<int, Func<WorkerJob, byte[]>>();
         readonly List<WorkerJob> active = new List<WorkerJob>();
         readonly List<Thread> threads = new List<Thread>();
         readonly List<StopRelay> relays = new List<StopRelay>();
@@ -133,10 +168,34 @@ namespace Asyncop
         /// <summary>Unexpected errors met by the worker loops (polls, outcome calls).</summary>
         public long Errors { get { return Interlocked.Read(ref errors); } }
 
+        /// <summary>Raised on a handler thread after a handler's exception was reported as a failed attempt (retry or
+        /// final failure), with the exception: log it here. An exception thrown by a subscriber is swallowed (counted in
+        /// <see cref="Errors"/>).</summary>
+        public event EventHandler<AttemptFailedEventArgs> AttemptFailed;
+
         /// <summary>Registers the handler for one operation type (before <see cref="Start"/>).</summary>
         public void Register(int operationType, Action<WorkerJob> handler)
         {
             if (handler == null) throw new ArgumentNullException("handler");
+            Add(operationType, job => { handler(job); return (byte[])null; });
+        }
+
+        /// <summary>Registers a handler whose result is stored as the operation's Output as UTF-8 (null stores none).</summary>
+        public void RegisterWithResult(int operationType, Func<WorkerJob, string> handler)
+        {
+            if (handler == null) throw new ArgumentNullException("handler");
+            Add(operationType, job => { var s = handler(job); return s == null ? null : Encoding.UTF8.GetBytes(s); });
+        }
+
+        /// <summary>Registers a handler whose result is stored as the operation's Output (null stores none).</summary>
+        public void RegisterWithResult(int operationType, Func<WorkerJob, byte[]> handler)
+        {
+            if (handler == null) throw new ArgumentNullException("handler");
+            Add(operationType, handler);
+        }
+
+        void Add(int operationType, Func<WorkerJob, byte[]> handler)
+        {
             if (operationType <= 0) throw new ArgumentOutOfRangeException("operationType", operationType, "operation types are > 0");
             if (Volatile.Read(ref started) != 0) throw new InvalidOperationException("register handlers before Start");
             handlers[operationType] = handler;
@@ -205,7 +264,7 @@ namespace Asyncop
             lock (active) active.Add(job);
             try
             {
-                Action<WorkerJob> handler;
+                Func<WorkerJob, byte[]> handler;
                 if (!handlers.TryGetValue(lease.OperationType, out handler))
                 {
                     Report(() => lease.Fail((int)AsyncopErrorCode.TypeNotRecognized, "no handler for operation type " + lease.OperationType));
@@ -213,17 +272,19 @@ namespace Asyncop
                 }
                 Exception error = null;
                 relay.Watch(job);
-                try { handler(job); }
+                byte[] output = null;
+                try { output = handler(job); }
                 catch (Exception e) { error = e; }
                 relay.Unwatch();
                 lock (active) active.Remove(job);
-                if (error == null) Report(() => lease.Complete());
+                if (error == null) Report(() => CompleteWith(lease, output));
                 else if (error is OperationCanceledException && job.StopReason == StopReason.Canceling) Report(() => lease.AcknowledgeCancel());
                 else if (error is OperationCanceledException && job.StopReason == StopReason.Pausing) Report(() => lease.AcknowledgePause());
                 else if (error is OperationCanceledException && job.StopReason == StopReason.LeaseLost) { }
-                else if (error is PermanentFailureException) Report(() => lease.Fail(((PermanentFailureException)error).ErrorCode, error.Message));
+                else if (error is PermanentFailureException)
+                    Failed(job, error, () => lease.Fail(((PermanentFailureException)error).ErrorCode, error.Message, Detail(error)));
                 else if (error is SuspendOperationException) Report(() => lease.Suspend(((SuspendOperationException)error).ErrorCode, error.Message));
-                else Report(() => lease.Retry(error.HResult, error.GetType().Name + ": " + error.Message));
+                else Failed(job, error, () => lease.Retry(error.HResult, error.GetType().Name + ": " + error.Message, null, Detail(error)));
             }
             finally
             {
@@ -234,12 +295,38 @@ namespace Asyncop
             }
         }
 
-        void Report(Func<AsyncOperationStatus> outcome)
+        AsyncOperationStatus? Report(Func<AsyncOperationStatus> outcome)
         {
-            try { outcome(); Interlocked.Increment(ref processed); }
+            try { var s = outcome(); Interlocked.Increment(ref processed); return s; }
             catch (AsyncopLeaseLostException) { }
             catch (ObjectDisposedException) { }
             catch (AsyncopException) { Interlocked.Increment(ref errors); }
+            return null;
+        }
+
+        AsyncOperationStatus CompleteWith(Lease lease, byte[] output)
+        {
+            if (output == null) return lease.Complete();
+            try { return lease.Complete(output); }
+            catch (AsyncopInvalidArgumentException) { Interlocked.Increment(ref errors); return lease.Complete(); }
+        }
+
+        // Reports a failed attempt, then tells the AttemptFailed subscribers.
+        void Failed(WorkerJob job, Exception error, Func<AsyncOperationStatus> outcome)
+        {
+            var status = Report(outcome);
+            var subscribers = AttemptFailed;
+            if (status == null || subscribers == null) return;
+            try { subscribers(this, new AttemptFailedEventArgs(job, error, status.Value)); }
+            catch (Exception) { Interlocked.Increment(ref errors); }
+        }
+
+        // The exception as a storable detail (NULs escaped: the ABI takes NUL-terminated text).
+        static string Detail(Exception error)
+        {
+            string text;
+            try { text = error.ToString(); } catch (Exception) { text = error.GetType().FullName; }
+            return text.Replace("\0", "\\0");
         }
 
         void RenewLoop()

@@ -48,11 +48,24 @@ from ._errors import (
     StateChangedMeanwhileError,
 )
 from ._options import RETENTION_NONE
+from ._codes import ATTEMPTS_KEPT, OUTPUT_MAX_BYTES, PROGRESS_TEXT_MAX_CHARS
 from ._native import ABI_VERSION, FILE_MODE_DEFAULT, PAYLOAD_CEILING, PAYLOAD_DEFAULT_MAX, POLL_MAX, library_path
 from ._native import lib as _lib
 from ._lease import Lease
 from ._queue import Queue
-from ._types import Count, Durability, Maintenance, Operation, OperationSpec, Outcome, State, Status, StopReason
+from ._types import (
+    Attempt,
+    AttemptEnding,
+    Count,
+    Durability,
+    Maintenance,
+    Operation,
+    OperationSpec,
+    Outcome,
+    State,
+    Status,
+    StopReason,
+)
 from ._worker import Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError, Worker
 
 __version__ = "0.1.0"
@@ -74,6 +87,9 @@ def status_name(code: int) -> str:
 
 __all__ = [
     "ABI_VERSION",
+    "ATTEMPTS_KEPT",
+    "Attempt",
+    "AttemptEnding",
     "AsyncopError",
     "AsyncopIOError",
     "BusyError",
@@ -103,12 +119,14 @@ __all__ = [
     "LeaseLostError",
     "Maintenance",
     "NotFoundError",
+    "OUTPUT_MAX_BYTES",
     "Operation",
     "OperationSpec",
     "Outcome",
     "PAYLOAD_CEILING",
     "PAYLOAD_DEFAULT_MAX",
     "POLL_MAX",
+    "PROGRESS_TEXT_MAX_CHARS",
     "PermanentError",
     "Queue",
     "RETENTION_NONE",

@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from ._errors import LeaseLostError
 from ._lease import Lease
 from ._queue import Queue
 from ._types import Status
@@ -130,6 +131,25 @@ class Job:
         returns True if one was."""
         return self.stop_requested.wait(seconds)
 
+    def progress(self, percent: int, text: str | None = None, *, durable: bool = False) -> Status | None:
+        """Reports progress (``percent`` 0..100, an optional short ``text``) for
+        :meth:`Queue.retrieve` to show; see :meth:`Lease.progress`. Cheap: not
+        synced on its own unless ``durable``. A pause or cancel request it
+        learns of sets :attr:`stop_requested`, as a renewal would; a lost lease
+        sets it too and returns None instead of raising.
+
+        Raises:
+            InvalidArgumentError: percent outside 0..100, or the text too long.
+        """
+        try:
+            status = self.lease.progress(percent, text, durable=durable)
+        except LeaseLostError:
+            self._request_stop("lease lost")
+            return None
+        if status in (Status.PAUSING, Status.CANCELING):
+            self._request_stop(status)
+        return status
+
     def _request_stop(self, reason: Status | str) -> None:
         if self.stop_reason is None or reason == Status.CANCELING:
             self.stop_reason = reason
@@ -139,5 +159,6 @@ class Job:
         return f"<asyncop.Job id={self.id} type={self.operation_type} attempt={self.attempt}>"
 
 
-#: A handler: called with the Job; its return value is ignored.
+#: A handler: called with the Job; its return value is stored as the operation's
+#: output (bytes as is, str as UTF-8, None stores nothing, anything else as JSON).
 Handler = Callable[[Job], Any]

@@ -178,29 +178,76 @@ class Lease(_Native):
         lib.asyncop_lease_wait_stop(h, ms, byref(out))
         return StopReason(out.value)
 
-    def complete(self) -> Status:
-        """The work finished: Completed/Succeeded (3/30). Returns the new status."""
-        return self._outcome("asyncop_lease_complete")
+    def progress(self, percent: int, text: str | None = None, *, durable: bool = False) -> Status:
+        """Reports the attempt's progress: ``percent`` 0..100 and a short
+        ``text`` (at most ``PROGRESS_TEXT_MAX_CHARS`` characters), which
+        :meth:`Queue.retrieve` returns until the next claim resets them.
+        Returns the status to act on, like :meth:`renew` (it does not renew).
 
-    def fail(self, message: str | None = None, *, error_code: int = 0) -> Status:
+        Unless ``durable``, the write is not synced on its own (the next
+        durable commit covers it: a power loss may lose the latest progress,
+        nothing else) and wakes no waiting poll.
+
+        Raises:
+            InvalidArgumentError: percent outside 0..100, or the text too long.
+            LeaseLostError: the lease expired or the operation was claimed again.
+        """
+        h = self._handle()
+        pct = cv.i32(percent, "percent")
+        txt = cv.opt_text(text, "text")
+        out = c_int32()
+        lib.asyncop_lease_progress(h, pct, txt, cv.flag(durable, "durable"), byref(out))
+        return Status(out.value)
+
+    def complete(self, output: bytes | bytearray | memoryview | None = None) -> Status:
+        """The work finished: Completed/Succeeded (3/30). Returns the new status.
+
+        ``output`` (bytes, at most ``OUTPUT_MAX_BYTES``) is stored as the
+        operation's :attr:`Operation.output`; for a recurring series each run's
+        output replaces the last run's (a run without output clears it).
+        Too long an output raises :class:`InvalidArgumentError` and the lease
+        is still held."""
+        if output is None:
+            return self._outcome("asyncop_lease_complete")
+        self._handle()
+        data = cv.data(output, "output")
+        return self._outcome("asyncop_lease_complete_output", data, len(data))
+
+    def fail(self, message: str | None = None, *, error_code: int = 0, detail: str | None = None) -> Status:
         """The work failed for good: Completed/Failed (3/31), storing
-        ``error_code`` (0 for none) and ``message`` (cut at 100,000 characters)."""
+        ``error_code`` (0 for none) and ``message`` (cut at 100,000 characters).
+        ``detail`` (e.g. a traceback, cut likewise) is kept with the attempt
+        in :meth:`Queue.attempts`."""
         self._handle()
         code = cv.i32(error_code, "error_code")
         msg = cv.opt_text(message, "message")
+        if detail is not None:
+            return self._with_detail(Outcome.FAILED, code, msg, TIME_NONE, detail)
         return self._outcome("asyncop_lease_fail", code, msg)
 
     def retry(
-        self, message: str | None = None, *, error_code: int = 0, at: datetime | timedelta | None = None
+        self,
+        message: str | None = None,
+        *,
+        error_code: int = 0,
+        at: datetime | timedelta | None = None,
+        detail: str | None = None,
     ) -> Status:
         """A retryable failure: Suspended (1/10) until the back-off time (or
         ``at``, a datetime or a delay, never earlier than now), or Completed/Failed
-        when the retry budget is spent. Returns the new status."""
+        when the retry budget is spent. Returns the new status. ``detail``
+        (e.g. a traceback) is kept with the attempt in :meth:`Queue.attempts`."""
         self._handle()
         code = cv.i32(error_code, "error_code")
         msg = cv.opt_text(message, "message")
         retry_at = TIME_NONE if at is None else cv.when_ms(at, "at", self.queue._now_ms)
+        if detail is not None:
+            return self._with_detail(Outcome.RETRY, code, msg, retry_at, detail)
         return self._outcome("asyncop_lease_retry", code, msg, retry_at)
+
+    def _with_detail(self, outcome: Outcome, code: int, msg: bytes | None, at: int, detail: str) -> Status:
+        text = cv.text(detail, "detail")
+        return self._outcome("asyncop_lease_report_detail", int(outcome), code, msg, None, at, text)
 
     def suspend(self, message: str | None = None, *, error_code: int = 0) -> Status:
         """A suspend-class failure: Suspended (1/10) with no time set, until a
@@ -228,17 +275,22 @@ class Lease(_Native):
         message: str | None = None,
         friendly_message: str | None = None,
         retry_at: datetime | timedelta | None = None,
+        detail: str | None = None,
     ) -> Status:
         """The general outcome report (Dynamics' plug-in OperationStatus), the
         only one that stores a ``friendly_message`` for end users. The result
         depends on the status at the time: a Pausing or Canceling request is
-        honoured. Returns the new status."""
+        honoured. Returns the new status. ``detail`` is kept with a Retry or
+        Failed attempt in :meth:`Queue.attempts`."""
         self._handle()
         oc = cv.enum_code(outcome, Outcome, "outcome")
         code = cv.i32(error_code, "error_code")
         msg = cv.opt_text(message, "message")
         friendly = cv.opt_text(friendly_message, "friendly_message")
         at = TIME_NONE if retry_at is None else cv.when_ms(retry_at, "retry_at", self.queue._now_ms)
+        if detail is not None:
+            text = cv.text(detail, "detail")
+            return self._outcome("asyncop_lease_report_detail", oc, code, msg, friendly, at, text)
         return self._outcome("asyncop_lease_report", oc, code, msg, friendly, at)
 
 

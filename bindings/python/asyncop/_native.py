@@ -73,6 +73,7 @@ _TEXT_OUT_OPT = [_H, c_char_p, c_size_t, _P_SIZE, _P_I32]  # ... plus *out_prese
 _BYTES_OUT = [_H, c_void_p, c_size_t, _P_SIZE]  # (handle, uint8_t *buf, cap, *out_len)
 _I64_OUT_OPT = [_H, _P_I64, _P_I32]
 _I32_OUT_OPT = [_H, _P_I32, _P_I32]
+_INDEXED_TEXT_OUT_OPT = [_H, c_size_t, c_char_p, c_size_t, _P_SIZE, _P_I32]  # (list, index, buf, cap, ...)
 
 # name: (restype, argtypes), in header order. The surface check reads this table.
 _PROTOS: dict[str, tuple[Any, list[Any]]] = {
@@ -104,6 +105,12 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_lease_acknowledge_pause": (_STATUS, [_H, _P_I32]),
     "asyncop_lease_acknowledge_cancel": (_STATUS, [_H, _P_I32]),
     "asyncop_lease_report": (_STATUS, [_H, c_int32, c_int32, c_char_p, c_char_p, c_int64, _P_I32]),
+    "asyncop_lease_progress": (_STATUS, [_H, c_int32, c_char_p, c_int32, _P_I32]),
+    "asyncop_lease_complete_output": (_STATUS, [_H, c_void_p, c_size_t, _P_I32]),
+    "asyncop_lease_report_detail": (
+        _STATUS,
+        [_H, c_int32, c_int32, c_char_p, c_char_p, c_int64, c_char_p, _P_I32],
+    ),
     # operation snapshot
     "asyncop_operation_free": (_STATUS, [_H]),
     "asyncop_operation_id": (_STATUS, [_H, _P_I64]),
@@ -127,6 +134,18 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_operation_message": (_STATUS, _TEXT_OUT_OPT),
     "asyncop_operation_friendly_message": (_STATUS, _TEXT_OUT_OPT),
     "asyncop_operation_correlation_id": (_STATUS, _TEXT_OUT_OPT),
+    "asyncop_operation_progress": (_STATUS, _I32_OUT_OPT),
+    "asyncop_operation_progress_text": (_STATUS, _TEXT_OUT_OPT),
+    "asyncop_operation_output": (_STATUS, [_H, c_void_p, c_size_t, _P_SIZE, _P_I32]),
+    # attempt history
+    "asyncop_queue_attempts": (_STATUS, [_H, c_int64, _P_HANDLE]),
+    "asyncop_attempt_list_count": (_STATUS, [_H, _P_SIZE]),
+    "asyncop_attempt_list_get": (_STATUS, [_H, c_size_t, _P_I64, _P_I32, _P_I64, _P_I32, _P_I64]),
+    "asyncop_attempt_list_error_code": (_STATUS, [_H, c_size_t, _P_I32, _P_I32]),
+    "asyncop_attempt_list_host_id": (_STATUS, _INDEXED_TEXT_OUT_OPT),
+    "asyncop_attempt_list_message": (_STATUS, _INDEXED_TEXT_OUT_OPT),
+    "asyncop_attempt_list_detail": (_STATUS, _INDEXED_TEXT_OUT_OPT),
+    "asyncop_attempt_list_free": (_STATUS, [_H]),
     # operation list
     "asyncop_operation_list_count": (_STATUS, [_H, _P_SIZE]),
     "asyncop_operation_list_get": (_STATUS, [_H, c_size_t, _P_HANDLE]),
@@ -210,6 +229,7 @@ _UNCHECKED = frozenset(
         "asyncop_lease_free",
         "asyncop_operation_free",
         "asyncop_operation_list_free",
+        "asyncop_attempt_list_free",
         "asyncop_counts_free",
         "asyncop_options_free",
         "asyncop_queue_close",
@@ -218,9 +238,13 @@ _UNCHECKED = frozenset(
 )
 
 # Functions filling a caller buffer: BUFFER_TOO_SMALL is their size-query answer, not an error.
-_SIZED = frozenset(name for name, (_, args) in _PROTOS.items() if args[:4] in (_TEXT_OUT, _BYTES_OUT)) | {
-    "asyncop_queue_held_types"  # an int32_t array, sized the same way
-}
+_SIZED = frozenset(
+    name
+    for name, (_, args) in _PROTOS.items()
+    if args[:4] in (_TEXT_OUT, _BYTES_OUT)
+    or args == _INDEXED_TEXT_OUT_OPT
+    or name == "asyncop_queue_held_types"  # an int32_t array, sized the same way
+)
 
 
 def last_error_message() -> str:

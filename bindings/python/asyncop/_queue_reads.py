@@ -1,4 +1,4 @@
-"""The reading half of :class:`Queue`: retrieve, query, counts and wait_for.
+"""The reading half of :class:`Queue`: retrieve, query, counts, attempts and wait_for.
 
 A mixin of :class:`Queue` (``_queue.py``), which inherits these methods; it
 owns no handle of its own and is not exported."""
@@ -12,8 +12,8 @@ from . import _convert as cv
 from ._codes import ANY, TIME_NONE
 from ._handle import _Native
 from ._native import lib
-from ._snapshot import take_counts, take_operation, take_operation_list
-from ._types import Count, Operation, State, Status
+from ._snapshot import take_attempts, take_counts, take_operation, take_operation_list
+from ._types import Attempt, Count, Operation, State, Status
 
 __all__ = ["_QueueReads"]
 
@@ -74,6 +74,22 @@ class _QueueReads(_Native):
         out = c_void_p()
         lib.asyncop_queue_counts(h, byref(out))
         return take_counts(out.value)
+
+    def attempts(self, id: int) -> list[Attempt]:
+        """The attempts of operation ``id`` that ended in an error (a Retry or
+        Failed report, or a lease expiry), oldest first: at most
+        ``ATTEMPTS_KEPT`` (20), the newest. A later success does not erase
+        them; deleting the operation does.
+
+        Raises:
+            NotFoundError: no operation has this id (a KeyError).
+            InvalidArgumentError: id <= 0.
+        """
+        h = self._handle()
+        op_id = cv.i64(id, "id")
+        out = c_void_p()
+        lib.asyncop_queue_attempts(h, op_id, byref(out))
+        return take_attempts(out.value, op_id)
 
     def wait_for(self, id: int, timeout: cv.Duration) -> Operation:
         """Waits until the operation is Completed or ``timeout`` (seconds or

@@ -9,15 +9,23 @@ Snapshots are read eagerly and their handle is freed at once, so an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p
+from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p, create_string_buffer
 from datetime import datetime
 from typing import Any, Callable
 
 from . import _convert as cv
 from ._native import lib
-from ._types import Count, Operation, OperationSpec, State, Status
+from ._types import Attempt, AttemptEnding, Count, Operation, OperationSpec, State, Status
 
-__all__ = ["read_operation", "take_operation", "take_operation_list", "take_counts", "spec_args", "submit_specs"]
+__all__ = [
+    "read_operation",
+    "take_operation",
+    "take_operation_list",
+    "take_counts",
+    "take_attempts",
+    "spec_args",
+    "submit_specs",
+]
 
 SPEC_KEYS = frozenset({"name", "operation_type", "payload", "dependency_token", "postpone_until", "correlation_id"})
 
@@ -44,6 +52,8 @@ def read_operation(h: int) -> Operation:
     error_code = i32.value if present.value else None
     lib.asyncop_operation_execution_time_span(h, byref(i64), byref(present))
     span = cv.to_timedelta(i64.value) if present.value else None
+    lib.asyncop_operation_progress(h, byref(i32), byref(present))
+    progress = i32.value if present.value else None
     return Operation(
         id=int64(lib.asyncop_operation_id),
         name=cv.read_text(lib.asyncop_operation_name, h),
@@ -66,7 +76,55 @@ def read_operation(h: int) -> Operation:
         completed_on=opt_time(lib.asyncop_operation_completed_on),
         execution_time_span=span,
         correlation_id=cv.read_opt_text(lib.asyncop_operation_correlation_id, h),
+        progress=progress,
+        progress_text=cv.read_opt_text(lib.asyncop_operation_progress_text, h),
+        output=_read_output(h),
     )
+
+
+def _read_output(h: int) -> bytes | None:
+    """The snapshot's output: size query (which also says whether it is set), then buffer."""
+    n, present = c_size_t(), c_int32()
+    if lib.asyncop_operation_output(h, None, 0, byref(n), byref(present)) == 0 or not present.value:
+        return b"" if present.value else None
+    buf = create_string_buffer(n.value)
+    lib.asyncop_operation_output(h, buf, n.value, byref(n), byref(present))
+    return buf.raw[: n.value]
+
+
+def take_attempts(list_h: int | None, operation_id: int) -> list[Attempt]:
+    """Reads every entry of an ``asyncop_attempt_list`` (of ``operation_id``) and frees the list."""
+    try:
+        n = c_size_t()
+        lib.asyncop_attempt_list_count(list_h, byref(n))
+        token, ending, started, started_present, ended = c_int64(), c_int32(), c_int64(), c_int32(), c_int64()
+        code, code_present = c_int32(), c_int32()
+        result = []
+        for i in range(n.value):
+            lib.asyncop_attempt_list_get(
+                list_h, i, byref(token), byref(ending), byref(started), byref(started_present), byref(ended)
+            )
+            lib.asyncop_attempt_list_error_code(list_h, i, byref(code), byref(code_present))
+
+            def text(fn: Any, i: int = i) -> str | None:
+                return cv.read_opt_text(lambda h, *rest: fn(h, i, *rest), list_h)  # type: ignore[arg-type]
+
+            result.append(
+                Attempt(
+                    operation_id=operation_id,
+                    lock_token=token.value,
+                    ending=AttemptEnding(ending.value),
+                    started_on=cv.to_datetime(started.value) if started_present.value else None,
+                    ended_on=cv.to_datetime(ended.value),
+                    host_id=text(lib.asyncop_attempt_list_host_id),
+                    error_code=code.value if code_present.value else None,
+                    message=text(lib.asyncop_attempt_list_message),
+                    detail=text(lib.asyncop_attempt_list_detail),
+                )
+            )
+        return result
+    finally:
+        lib.asyncop_attempt_list_free(list_h)
 
 
 def take_operation(h: int | None) -> Operation:

@@ -7,11 +7,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import IntEnum
 from typing import NamedTuple
 
-from ._codes import Durability, Outcome, State, Status, StopReason
+from ._codes import ENDING_EXPIRED, ENDING_FAILED, ENDING_RETRY, Durability, Outcome, State, Status, StopReason
 
-__all__ = ["State", "Status", "Outcome", "StopReason", "Durability", "Operation", "OperationSpec", "Count", "Maintenance"]
+__all__ = [
+    "State",
+    "Status",
+    "Outcome",
+    "StopReason",
+    "Durability",
+    "Operation",
+    "OperationSpec",
+    "Count",
+    "Maintenance",
+    "AttemptEnding",
+    "Attempt",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +73,12 @@ class Operation:
     #: Length of the latest attempt, from claim until it left Locked.
     execution_time_span: timedelta | None
     correlation_id: str | None
+    #: The running (or last) attempt's progress, 0..100, as its host last reported it; reset by a claim.
+    progress: int | None = None
+    #: The running (or last) attempt's short progress text; reset like ``progress``.
+    progress_text: str | None = None
+    #: What the last completed run stored (a handler's return value); None if nothing.
+    output: bytes | None = None
 
     @property
     def is_completed(self) -> bool:
@@ -103,3 +122,36 @@ class Maintenance(NamedTuple):
     poisoned: int
     #: Suspended operations whose postpone time was due, now Ready.
     promoted: int
+
+
+class AttemptEnding(IntEnum):
+    """How a kept attempt ended (``ASYNCOP_ENDING_*``)."""
+
+    #: The host reported a retryable failure (a retry followed unless the budget was spent).
+    RETRY = ENDING_RETRY
+    #: The host reported a permanent failure.
+    FAILED = ENDING_FAILED
+    #: The lease expired before the host reported.
+    EXPIRED = ENDING_EXPIRED
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt that ended in an error, from :meth:`Queue.attempts`: a
+    Retry or Failed report, or a lease expiry. A later success does not erase
+    it; the newest ``ATTEMPTS_KEPT`` (20) are kept per operation."""
+
+    operation_id: int
+    #: The lock token of the attempt's claim (one per attempt).
+    lock_token: int
+    ending: AttemptEnding
+    #: When it was claimed.
+    started_on: datetime | None
+    #: When it ended (the report, or the recovery of the expired lease).
+    ended_on: datetime
+    host_id: str | None
+    #: The reported error code (``ErrorCode.LEASE_LOST`` for an expiry).
+    error_code: int | None
+    message: str | None
+    #: The reported detail, e.g. the handler's traceback.
+    detail: str | None

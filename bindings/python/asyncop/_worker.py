@@ -4,19 +4,29 @@ What a handler receives (Job) and the exceptions it raises live in ``_job.py``."
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import socket
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 from . import _convert as cv
-from ._errors import TYPE_NOT_RECOGNIZED, AsyncopError, BusyError, ClosedError, ForkedError, LeaseLostError
+from ._errors import (
+    TYPE_NOT_RECOGNIZED,
+    AsyncopError,
+    BusyError,
+    ClosedError,
+    ForkedError,
+    InvalidArgumentError,
+    LeaseLostError,
+)
 from ._job import Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError
 from ._lease import Lease, _describe
 from ._queue import Queue
@@ -46,7 +56,10 @@ class Worker:
     Outcomes, by how the handler ends:
 
     ==============================  =============================================
-    returns (any value)             ``complete()`` → 3/30 Succeeded
+    returns a value                 ``complete(output)`` → 3/30 Succeeded, the
+                                    value stored as the operation's output:
+                                    bytes as is, str as UTF-8, None nothing,
+                                    anything else as JSON (``json.dumps``)
     raises PermanentError           ``fail(message, error_code)`` → 3/31 Failed
     raises SuspendError             ``suspend(message, error_code)`` → 1/10
     raises RetryableError           ``retry(message, error_code, retry_at)``
@@ -57,6 +70,14 @@ class Worker:
     no handler for the type         ``fail(error_code=0x80044303)``
                                     (AsyncOperationTypeIsNotRecognized, §6.5)
     ==============================  =============================================
+
+    A handler exception is logged (logger ``asyncop.worker``): a failed attempt
+    that will be retried at WARNING (one line), a final failure (a
+    PermanentError, or a retry with the budget spent) at ERROR with the
+    traceback; the traceback is stored as the attempt's ``detail`` in
+    :meth:`Queue.attempts`. An output that cannot be stored (not JSON
+    serialisable, or over ``OUTPUT_MAX_BYTES``) is logged at ERROR and the
+    operation completes without it.
 
     By default the worker claims only the types it has handlers for, so other
     types stay Ready for other hosts. With ``claim_unhandled=True`` it claims
@@ -253,26 +274,28 @@ class Worker:
             relay.watch(job)
             try:
                 try:
-                    handler(job)
+                    result = handler(job)
                 finally:
                     relay.unwatch()
             except StopRequested:
                 self._stop_at_safe_point(job)
             except PermanentError as e:
-                lease.fail(str(e) or None, error_code=e.error_code)
+                status = lease.fail(str(e) or None, error_code=e.error_code, detail=_traceback())
+                self._log_failure(lease, status, e)
                 self._count("failed")
             except SuspendError as e:
                 lease.suspend(str(e) or None, error_code=e.error_code)
                 self._count("suspended")
             except RetryableError as e:
-                lease.retry(str(e) or None, error_code=e.error_code, at=e.retry_at)
+                status = lease.retry(str(e) or None, error_code=e.error_code, at=e.retry_at, detail=_traceback())
+                self._log_failure(lease, status, e)
                 self._count("retried")
             except Exception as e:  # noqa: BLE001 - every other failure is retryable
-                log.debug("asyncop handler for operation %d raised", lease.id, exc_info=True)
-                lease.retry(_describe(e))
+                status = lease.retry(_describe(e), detail=_traceback())
+                self._log_failure(lease, status, e)
                 self._count("retried")
             else:
-                lease.complete()
+                self._complete(lease, result)
                 self._count("completed")
         except LeaseLostError:
             log.warning(
@@ -288,6 +311,56 @@ class Worker:
             with self._lock:
                 self._active.pop(lease.id, None)
             lease.close()
+
+    def _log_failure(self, lease: Lease, status: Status, exc: BaseException) -> None:
+        """A failed attempt at WARNING; a final failure at ERROR with the traceback."""
+        if status == Status.FAILED:
+            log.error(
+                "asyncop worker %s: operation %d (type %d) failed for good on attempt %d: %s",
+                self.host_id,
+                lease.id,
+                lease.operation_type,
+                lease.attempt,
+                _describe(exc),
+                exc_info=exc,
+            )
+        else:
+            log.warning(
+                "asyncop worker %s: operation %d (type %d) attempt %d failed (%s): %s",
+                self.host_id,
+                lease.id,
+                lease.operation_type,
+                lease.attempt,
+                status.name,
+                _describe(exc),
+            )
+
+    def _complete(self, lease: Lease, result: Any) -> None:
+        """Completes with the handler's return value as output, or without one
+        if it cannot be stored (logged at ERROR)."""
+        try:
+            output = _output_of(result)
+        except (TypeError, ValueError) as e:
+            log.error(
+                "asyncop worker %s: operation %d returned a value that cannot be stored as output (%s); "
+                "completed without it",
+                self.host_id,
+                lease.id,
+                _describe(e),
+            )
+            output = None
+        if output is not None:
+            try:
+                lease.complete(output)
+                return
+            except InvalidArgumentError as e:
+                log.error(
+                    "asyncop worker %s: operation %d: its output was refused (%s); completed without it",
+                    self.host_id,
+                    lease.id,
+                    e,
+                )
+        lease.complete()
 
     def _stop_at_safe_point(self, job: Job) -> None:
         status = job.lease.renew()  # the latest request wins (a pause may have become a cancel)
@@ -325,3 +398,22 @@ class Worker:
                     if status in (Status.PAUSING, Status.CANCELING):
                         job._request_stop(status)
             self._wake_renewer.wait(tick)
+
+
+def _output_of(value: Any) -> bytes | None:
+    """A handler's return value as output: bytes-like as is, str as UTF-8,
+    None as nothing, anything else as JSON (TypeError/ValueError if it is not)."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return json.dumps(value).encode("utf-8")
+
+
+def _traceback() -> str:
+    """The exception being handled, formatted as a traceback that can be stored
+    (NULs and unencodable characters escaped)."""
+    text = traceback.format_exc()
+    return text.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode("utf-8")

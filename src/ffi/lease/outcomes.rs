@@ -54,6 +54,7 @@ unsafe fn report_args(
         friendly_message: unsafe { opt_str_arg(friendly_message, "friendly_message") }?
             .map(str::to_owned),
         retry_at: opt_time_arg(retry_at),
+        detail: None,
     })
 }
 

@@ -44,6 +44,21 @@ impl Ticket {
 struct Command {
     job: Option<Job>,
     ticket: Arc<Ticket>,
+    kind: WriteKind,
+}
+
+/// What a write is, for the commit of the batch that holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteKind {
+    /// Synced at the store's durability; wakes waiters if it changed a row.
+    Normal,
+    /// A progress report: wakes no waiter. Unless `durable`, a batch of only
+    /// such reports commits with `synchronous = NORMAL` (in WAL mode the next
+    /// synced commit's fsync covers it; a power loss before that may lose it).
+    Progress {
+        /// Synced like a normal write.
+        durable: bool,
+    },
 }
 
 impl Drop for Command {
@@ -82,6 +97,9 @@ pub struct WriterStats {
 pub(super) struct GroupCommit {
     pending: Mutex<Pending>,
     stats: Mutex<WriterStats>,
+    /// The connection syncs every commit (`synchronous = FULL`), so a batch of
+    /// non-durable progress reports may relax it.
+    full: bool,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -99,10 +117,11 @@ pub(super) struct BatchEnd {
 }
 
 impl GroupCommit {
-    pub fn new() -> GroupCommit {
+    pub fn new(full: bool) -> GroupCommit {
         GroupCommit {
             pending: Mutex::new(Pending::default()),
             stats: Mutex::new(WriterStats::default()),
+            full,
         }
     }
 
@@ -122,6 +141,7 @@ impl GroupCommit {
     pub fn write<T: Send>(
         &self,
         conn: &Mutex<Option<Connection>>,
+        kind: WriteKind,
         on_end: impl Fn(BatchEnd),
         f: impl FnOnce(&Connection) -> Result<T> + Send,
     ) -> Result<T> {
@@ -156,6 +176,7 @@ impl GroupCommit {
                 pending.commands.push(Command {
                     job: Some(job),
                     ticket: Arc::clone(&ticket),
+                    kind,
                 });
                 !std::mem::replace(&mut pending.leader_active, true)
             };
@@ -207,7 +228,7 @@ impl GroupCommit {
         let hand_off = HandOff(self);
         let batch = std::mem::take(&mut self.pending.lock().commands);
         let mut guard = conn.lock();
-        let end = run_batch(&mut guard, batch, &self.stats);
+        let end = run_batch(&mut guard, batch, &self.stats, self.full);
         drop(guard);
         drop(hand_off);
         if let Some(end) = end {
@@ -223,10 +244,25 @@ fn run_batch(
     conn: &mut MutexGuard<'_, Option<Connection>>,
     mut batch: Vec<Command>,
     stats: &Mutex<WriterStats>,
+    full: bool,
 ) -> Option<BatchEnd> {
     let Some(conn) = conn.as_mut() else {
         finish(batch, Err(Error::Closed));
         return None;
+    };
+    let quiet = batch.iter().all(|c| c.kind != WriteKind::Normal);
+    let relax = full
+        && batch
+            .iter()
+            .all(|c| c.kind == WriteKind::Progress { durable: false });
+    // Set before BEGIN (SQLite refuses it inside a transaction); put back
+    // when `_relaxed` drops, after the commit or the rollback.
+    let _relaxed = match relax.then(|| Relaxed::new(conn)).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            finish(batch, Err(e));
+            return None;
+        }
     };
     let tx = match WriteTx::begin(conn) {
         Ok(tx) => tx,
@@ -269,7 +305,7 @@ fn run_batch(
         finish(batch, Ok(()));
         return None;
     }
-    let changed = tx.conn.total_changes() != before;
+    let changed = !quiet && tx.conn.total_changes() != before;
     if let Err(e) = tx.commit() {
         finish(batch, Err(e));
         return None;
@@ -309,6 +345,25 @@ impl Drop for WriteTx<'_> {
         if !self.conn.is_autocommit() {
             let _ = run_sql(self.conn, "ROLLBACK");
         }
+    }
+}
+
+/// `synchronous = NORMAL` on the write connection while it lives, `FULL` again after.
+struct Relaxed<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> Relaxed<'c> {
+    fn new(conn: &'c Connection) -> Result<Relaxed<'c>> {
+        run_sql(conn, "PRAGMA synchronous = NORMAL")?;
+        Ok(Relaxed { conn })
+    }
+}
+
+impl Drop for Relaxed<'_> {
+    fn drop(&mut self) {
+        // Outside any transaction here (committed or rolled back): allowed.
+        let _ = run_sql(self.conn, "PRAGMA synchronous = FULL");
     }
 }
 

@@ -39,6 +39,7 @@ pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};
 use connection::{configure_sqlite, open_connection};
+use group_commit::WriteKind;
 use parking_lot::{Condvar, Mutex};
 use rusqlite::{Connection, TransactionBehavior};
 use std::any::Any;
@@ -130,7 +131,7 @@ impl SqliteStore {
             options,
             busy_timeout,
             writer: Mutex::new(Some(writer)),
-            group: group_commit::GroupCommit::new(),
+            group: group_commit::GroupCommit::new(options.durability == Durability::Full),
             readers: Mutex::new(Vec::new()),
             watcher: Mutex::new(Some(watcher)),
             seen_version: Mutex::new(None),
@@ -197,6 +198,16 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T> + Send,
     ) -> Result<T> {
+        self.write_as(WriteKind::Normal, f)
+    }
+
+    /// `write` for a write of `kind` (a progress report wakes no waiter and
+    /// may commit without its own sync).
+    pub(crate) fn write_as<T: Send>(
+        &self,
+        kind: WriteKind,
+        f: impl FnOnce(&Connection) -> Result<T> + Send,
+    ) -> Result<T> {
         let _gate = fork::gate();
         if self.is_closed() {
             return Err(Error::Closed);
@@ -204,6 +215,7 @@ impl SqliteStore {
         self.wal.ensure_intact()?;
         let value = self.group.write(
             &self.writer,
+            kind,
             |end| {
                 // Only real changes wake waiters: an empty claim must not wake its own poller.
                 if end.changed {
@@ -341,6 +353,17 @@ impl Store for SqliteStore {
 
     fn write_dyn(&self, f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send)) -> Result<()> {
         self.write(|conn| f(&SqliteTx::new(conn)))
+    }
+
+    fn write_progress_dyn(
+        &self,
+        _ids: &[i64],
+        durable: bool,
+        f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
+    ) -> Result<()> {
+        self.write_as(WriteKind::Progress { durable }, |conn| {
+            f(&SqliteTx::new(conn))
+        })
     }
 
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn Read) -> Result<()>) -> Result<()> {

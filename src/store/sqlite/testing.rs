@@ -25,6 +25,17 @@ pub fn write<T: Send>(queue: &Queue, f: impl FnOnce(&Connection) -> Result<T> + 
     store(queue)?.write(f)
 }
 
+/// Runs `f` on the write connection as a progress report's write (see
+/// `Store::write_progress_dyn`): the `synchronous` it sees tells how the
+/// commit is synced.
+pub fn write_progress<T: Send>(
+    queue: &Queue,
+    durable: bool,
+    f: impl FnOnce(&Connection) -> Result<T> + Send,
+) -> Result<T> {
+    store(queue)?.write_as(super::group_commit::WriteKind::Progress { durable }, f)
+}
+
 /// Runs `f` on a pooled read connection, in one snapshot.
 pub fn read<T>(queue: &Queue, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     store(queue)?.read(f)

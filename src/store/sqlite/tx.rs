@@ -1,7 +1,8 @@
 //! The storage interface's commands on one SQLite connection: each delegates
 //! to its statement.
 
-use super::statements::{claims, cleanup, maintenance, query, rows, settings, watch};
+use super::statements::{claims, cleanup, history, maintenance, query, rows, settings, watch};
+use crate::attempt::{Attempt, Progress};
 use crate::error::Result;
 use crate::lease::LeaseKey;
 use crate::operation::{CountRow, Filter, HeldType, Operation};
@@ -76,6 +77,10 @@ impl Read for SqliteTx<'_> {
     fn lease_states(&self, ids: &[i64]) -> Result<Vec<LeaseState>> {
         watch::lease_states(self.conn, ids)
     }
+
+    fn attempts(&self, operation_id: i64) -> Result<Vec<Attempt>> {
+        history::attempts(self.conn, operation_id)
+    }
 }
 
 impl Write for SqliteTx<'_> {
@@ -101,6 +106,18 @@ impl Write for SqliteTx<'_> {
 
     fn delete(&self, cur: &Operation) -> Result<bool> {
         rows::delete(self.conn, cur)
+    }
+
+    fn set_progress(&self, id: i64, progress: &Progress) -> Result<()> {
+        history::set_progress(self.conn, id, progress)
+    }
+
+    fn set_output(&self, id: i64, output: Option<&[u8]>) -> Result<()> {
+        history::set_output(self.conn, id, output)
+    }
+
+    fn record_attempt(&self, attempt: &Attempt, keep: usize) -> Result<()> {
+        history::record_attempt(self.conn, attempt, keep)
     }
 
     fn delete_completed(&self, ids: &[i64]) -> Result<usize> {

@@ -1,11 +1,13 @@
 //! The storage interface's commands on one PostgreSQL transaction: `PgTx`
 //! and its statements here, the reads in `read.rs`, the writes in `write.rs`,
+//! an attempt's records (progress, output, history) in `history.rs`,
 //! row conversion in `columns.rs`, clean-up and held types in `cleanup.rs`,
 //! and the transaction's BEGIN and COMMIT in `framing.rs`.
 
 mod cleanup;
 mod columns;
 mod framing;
+mod history;
 mod read;
 mod write;
 

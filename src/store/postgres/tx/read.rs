@@ -176,6 +176,10 @@ impl Read for PgTx<'_> {
             .unwrap_or(false))
     }
 
+    fn attempts(&self, operation_id: i64) -> Result<Vec<crate::attempt::Attempt>> {
+        self.read_attempts(operation_id)
+    }
+
     fn check_integrity(&self) -> Result<()> {
         // PostgreSQL checks pages itself; this checks what the model adds.
         let found = self.query(

@@ -1,6 +1,7 @@
 //! The writes of `PgTx`.
 
 use super::*;
+use crate::attempt::{Attempt, Progress};
 use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation::Operation;
@@ -106,7 +107,8 @@ impl Write for PgTx<'_> {
                  clock AS MATERIALIZED (SELECT {at} AS at) \
              UPDATE operation AS o SET state = {}, status = {}, host_id = $1, \
                  lease_expires_at = $2::bigint + (clock.at - $3::bigint), lock_token = o.lock_token + 1, \
-                 started_on = clock.at, modified_on = clock.at \
+                 started_on = clock.at, modified_on = clock.at, \
+                 progress = NULL, progress_text = NULL \
              FROM picked, clock WHERE o.id = picked.id \
              RETURNING o.id, o.lock_token, o.operation_type, o.name, o.data, o.retry_count, \
                  o.dependency_token, o.correlation_id, o.lease_expires_at",
@@ -271,6 +273,18 @@ impl Write for PgTx<'_> {
 
     fn release_type(&self, operation_type: i32) -> Result<bool> {
         self.delete_held_type(operation_type)
+    }
+
+    fn set_progress(&self, id: i64, progress: &Progress) -> Result<()> {
+        self.write_progress(id, progress)
+    }
+
+    fn set_output(&self, id: i64, output: Option<&[u8]>) -> Result<()> {
+        self.write_output(id, output)
+    }
+
+    fn record_attempt(&self, attempt: &Attempt, keep: usize) -> Result<()> {
+        self.insert_attempt(attempt, keep)
     }
 
     fn set_setting(&self, key: &str, value: &str) -> Result<()> {

@@ -57,7 +57,8 @@ pub fn claim_sql(change: &ClaimMove, types: Option<&[i32]>, max: u32) -> String 
     let pick = if max == 1 { "=" } else { "IN" };
     format!(
         "UPDATE operation SET state = {state}, status = {status}, host_id = ?1, \
-             lease_expires_at = ?2, lock_token = lock_token + 1, started_on = ?3, modified_on = ?3 \
+             lease_expires_at = ?2, lock_token = lock_token + 1, started_on = ?3, modified_on = ?3, \
+             progress = NULL, progress_text = NULL \
          WHERE id {pick} ({eligible} ORDER BY c.id LIMIT {max}) \
          RETURNING id, lock_token, operation_type, name, data, retry_count, dependency_token, \
              correlation_id, lease_expires_at",

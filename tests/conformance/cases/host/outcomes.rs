@@ -89,6 +89,7 @@ fn reports_replace_error_fields_and_claims_keep_them() {
         message: Some("tech".into()),
         friendly_message: Some("friendly".into()),
         retry_at: None,
+        detail: None,
     };
     f.q.retry(lease.key(), report).unwrap();
     f.advance(5_000);
@@ -119,6 +120,7 @@ fn long_report_messages_are_truncated_not_refused() {
         message: Some(long.clone()),
         friendly_message: Some(friendly),
         retry_at: None,
+        detail: None,
     };
     assert_eq!(f.q.fail(lease.key(), report), Ok(Status::Failed));
     let op = f.get(id);

@@ -44,6 +44,7 @@ fn retry_until_failed(f: &Fixture, id: i64, waits: &[i64]) -> Operation {
         message: Some("gave up".into()),
         friendly_message: Some("Try later".into()),
         retry_at: None,
+        detail: None,
     };
     assert_eq!(f.q.retry(lease.key(), report), Ok(Status::Failed));
     let op = f.get(id);
