@@ -51,9 +51,10 @@ fn exists(q: &Queue, id: i64) -> bool {
     }
 }
 
-/// Attempt rows of `id`, written with raw SQL (the same in both stores).
+/// `n` more attempt rows of `id`, written with raw SQL (the same in both
+/// stores), with lock tokens from 1001 so they never meet recorded ones.
 fn add_attempts(q: &Queue, id: i64, n: i64) {
-    for token in 1..=n {
+    for token in 1001..=1000 + n {
         asyncop::testing::execute_batch(
             q,
             &format!(
