@@ -20,6 +20,7 @@ mod key {
     pub const BACKOFF_CAP_MS: &str = "backoff_cap_ms";
     pub const ALLOW_DELETE_ANY: &str = "allow_delete_any";
     pub const MAX_PAYLOAD_BYTES: &str = "max_payload_bytes";
+    pub const RECURRENCE_UPDATABLE_TYPES: &str = "recurrence_updatable_types";
 }
 
 /// Queue-wide settings as read from the queue at open.
@@ -33,6 +34,9 @@ pub struct Settings {
     pub allow_delete_any: bool,
     /// The payload limit in bytes (16 MiB when absent).
     pub max_payload_bytes: u64,
+    /// Operation types whose series may get a new pattern (`set_recurrence`,
+    /// §8); empty by default.
+    pub recurrence_updatable_types: Vec<i32>,
 }
 
 impl Default for Settings {
@@ -42,6 +46,7 @@ impl Default for Settings {
             retry: RetryPolicy::default(),
             allow_delete_any: false,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            recurrence_updatable_types: Vec::new(),
         }
     }
 }
@@ -62,6 +67,8 @@ pub struct SettingsUpdate {
     pub allow_delete_any: Option<bool>,
     /// New payload limit (1..=512 MiB).
     pub max_payload_bytes: Option<u64>,
+    /// New `recurrence_updatable_types`.
+    pub recurrence_updatable_types: Option<Vec<i32>>,
 }
 
 impl SettingsUpdate {
@@ -84,8 +91,10 @@ impl SettingsUpdate {
     /// Writes the values that are set.
     pub fn write(&self, tx: &dyn Write) -> Result<()> {
         if let Some(types) = &self.restricted_types {
-            let list: Vec<String> = types.iter().map(i32::to_string).collect();
-            tx.set_setting(key::RESTRICTED_TYPES, &list.join(","))?;
+            tx.set_setting(key::RESTRICTED_TYPES, &write_list(types))?;
+        }
+        if let Some(types) = &self.recurrence_updatable_types {
+            tx.set_setting(key::RECURRENCE_UPDATABLE_TYPES, &write_list(types))?;
         }
         if let Some(n) = self.max_attempts {
             tx.set_setting(key::MAX_ATTEMPTS, &n.to_string())?;
@@ -125,6 +134,10 @@ impl Settings {
             Some(v) => parse_list(&v)?,
             None => defaults.restricted_types,
         };
+        let recurrence_updatable_types = match tx.setting(key::RECURRENCE_UPDATABLE_TYPES)? {
+            Some(v) => parse_list(&v)?,
+            None => defaults.recurrence_updatable_types,
+        };
         let retry = RetryPolicy {
             max_attempts: parse(
                 key::MAX_ATTEMPTS,
@@ -152,6 +165,7 @@ impl Settings {
             retry,
             allow_delete_any,
             max_payload_bytes,
+            recurrence_updatable_types,
         })
     }
 }
@@ -165,6 +179,11 @@ pub fn check_max_attempts(max_attempts: i32) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+fn write_list(types: &[i32]) -> String {
+    let list: Vec<String> = types.iter().map(i32::to_string).collect();
+    list.join(",")
 }
 
 fn parse_list(value: &str) -> Result<Vec<i32>> {

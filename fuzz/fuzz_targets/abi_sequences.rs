@@ -786,6 +786,8 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
             let ty = ctx.i32v(u, -1, 30)?;
             let name = text(u, true)?;
             let dep = text(u, true)?;
+            let corr = text(u, true)?;
+            let prefix = text(u, true)?;
             let before = ctx.time(u)?;
             let after = ctx.i64v(u, 0, 70)?;
             let limit = ctx.i64v(u, -1, 10)?;
@@ -800,6 +802,8 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                     ty,
                     name.ptr(),
                     dep.ptr(),
+                    corr.ptr(),
+                    prefix.ptr(),
                     before,
                     after,
                     limit,

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 /// How to open a queue. Host settings (timeouts, lease, clock, the store's
 /// own options) are this handle's own. Queue-wide settings (`restricted_types`,
-/// retry budget, back-off, `allow_delete_any`, `max_payload_bytes`) live in the
+/// retry budget, back-off, `allow_delete_any`, `max_payload_bytes`,
+/// `recurrence_updatable_types`) live in the
 /// queue (§6.6): `None` keeps what the queue has (the defaults, on a new one);
 /// `Some` writes the value, where every handle opened afterwards, in any
 /// process, reads it.
@@ -42,6 +43,9 @@ pub struct Options {
     /// else `InvalidArgument` at open; the default is 16 MiB
     /// ([`DEFAULT_MAX_PAYLOAD_BYTES`](crate::operation::DEFAULT_MAX_PAYLOAD_BYTES)).
     pub max_payload_bytes: Option<u64>,
+    /// Queue-wide: operation types whose series may get a new pattern through
+    /// `Queue::set_recurrence` (§8); empty by default.
+    pub recurrence_updatable_types: Option<Vec<i32>>,
 }
 
 impl Default for Options {
@@ -58,6 +62,7 @@ impl Default for Options {
             backoff_cap: None,
             allow_delete_any: None,
             max_payload_bytes: None,
+            recurrence_updatable_types: None,
         }
     }
 }
@@ -72,6 +77,7 @@ impl Options {
             backoff_cap: self.backoff_cap,
             allow_delete_any: self.allow_delete_any,
             max_payload_bytes: self.max_payload_bytes,
+            recurrence_updatable_types: self.recurrence_updatable_types.clone(),
         }
     }
 }

@@ -41,23 +41,23 @@ static void query(const asyncop_queue *q) {
     size_t i;
     asyncop_operation_list *list = NULL;
     for (i = 0; i < COUNT(bad_states); i++) {
-        CHECK_RC(OOR, asyncop_queue_query(q, bad_states[i], ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+        CHECK_RC(OOR, asyncop_queue_query(q, bad_states[i], ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                           ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     }
     for (i = 0; i < COUNT(bad_statuses); i++) {
-        CHECK_RC(OOR, asyncop_queue_query(q, ASYNCOP_ANY, bad_statuses[i], ASYNCOP_ANY, NULL, NULL,
+        CHECK_RC(OOR, asyncop_queue_query(q, ASYNCOP_ANY, bad_statuses[i], ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                           ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     }
     CHECK(list == NULL);
-    CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_queue_query(q, 0, 10, ASYNCOP_ANY, NULL, NULL,
+    CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_queue_query(q, 0, 10, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                                           ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY,
-                                                          NULL, NULL, ASYNCOP_TIME_NONE, 0, -2, 0,
+                                                          NULL, NULL, NULL, NULL, ASYNCOP_TIME_NONE, 0, -2, 0,
                                                           &list));
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY,
-                                                          NULL, NULL, ASYNCOP_TIME_NONE, 0, -1, -1,
+                                                          NULL, NULL, NULL, NULL, ASYNCOP_TIME_NONE, 0, -1, -1,
                                                           &list));
-    CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, 0, NULL, NULL,
+    CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, 0, NULL, NULL, NULL, NULL,
                                                           ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     CHECK(list == NULL);
 }
@@ -92,7 +92,7 @@ static void indexes(const asyncop_queue *q) {
     int32_t st = -7, su = -7, ty = -7;
     int64_t cnt = -7;
 
-    REQUIRE_OK(asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+    REQUIRE_OK(asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                    ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     CHECK_OK(asyncop_operation_list_count(list, &n));
     CHECK(n >= 1);
@@ -105,7 +105,7 @@ static void indexes(const asyncop_queue *q) {
     CHECK_OK(asyncop_operation_list_free(list));
 
     /* An empty list: index 0 is already out of range. */
-    REQUIRE_OK(asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, "no such name", NULL,
+    REQUIRE_OK(asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, "no such name", NULL, NULL, NULL,
                                    ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     CHECK_OK(asyncop_operation_list_count(list, &n));
     CHECK(n == 0);

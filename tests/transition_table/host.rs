@@ -40,6 +40,7 @@ pub(crate) const CONTEXTS: [(&str, OutcomeContext); 4] = [
     (
         "one-shot, budget left",
         OutcomeContext {
+            recurring: false,
             next_occurrence: None,
             retry: RetryPlan {
                 exhausted: false,
@@ -50,6 +51,7 @@ pub(crate) const CONTEXTS: [(&str, OutcomeContext); 4] = [
     (
         "one-shot, budget exhausted",
         OutcomeContext {
+            recurring: false,
             next_occurrence: None,
             retry: RetryPlan {
                 exhausted: true,
@@ -60,6 +62,7 @@ pub(crate) const CONTEXTS: [(&str, OutcomeContext); 4] = [
     (
         "recurring, budget left",
         OutcomeContext {
+            recurring: true,
             next_occurrence: Some(NEXT),
             retry: RetryPlan {
                 exhausted: false,
@@ -70,6 +73,7 @@ pub(crate) const CONTEXTS: [(&str, OutcomeContext); 4] = [
     (
         "recurring, budget exhausted",
         OutcomeContext {
+            recurring: true,
             next_occurrence: Some(NEXT),
             retry: RetryPlan {
                 exhausted: true,

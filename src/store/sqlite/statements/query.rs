@@ -3,7 +3,7 @@
 
 use super::rows::{COLUMNS, operation_from_row};
 use crate::error::{Error, Result};
-use crate::operation::{CountRow, Filter, Operation};
+use crate::operation::{CountRow, Filter, Operation, prefix_end};
 use crate::transition::{State, Status};
 use rusqlite::Connection;
 
@@ -30,6 +30,17 @@ pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Operation>> {
     }
     if let Some(t) = &filter.dependency_token {
         push("dependency_token =", Value::Text(t.clone()));
+    }
+    if let Some(c) = &filter.correlation_id {
+        push("correlation_id =", Value::Text(c.clone()));
+    }
+    // A prefix is a range of the name index (BINARY collation: UTF-8 byte
+    // order, which is code point order), never a LIKE scan.
+    if let Some(p) = filter.name_prefix.as_deref().filter(|p| !p.is_empty()) {
+        push("name >=", Value::Text(p.to_owned()));
+        if let Some(end) = prefix_end(p) {
+            push("name <", Value::Text(end));
+        }
     }
     if let Some(t) = filter.completed_before {
         push("completed_on <", Value::Integer(t));
