@@ -449,7 +449,8 @@ typedef struct asyncop_lease asyncop_lease;
  asyncop_operation_id, _name, _operation_type, _state, _status, _data,
  _dependency_token, _postpone_until, _host_id, _lease_expires_at, _lock_token,
  _retry_count, _error_code, _message, _friendly_message, _created_on,
- _modified_on, _started_on, _completed_on, _execution_time_span, _correlation_id.
+ _modified_on, _started_on, _completed_on, _execution_time_span, _correlation_id,
+ _recurrence_pattern, _recurrence_start.
  */
 typedef struct asyncop_operation asyncop_operation;
 
@@ -995,6 +996,18 @@ asyncop_status asyncop_operation_execution_time_span(const struct asyncop_operat
                                                      int32_t *out_present);
 
 /*
+ The first occurrence of a series (UTC ms), from which its occurrences are
+ counted; absent for a one-shot operation. `*out_present` says whether it is set.
+
+ # Safety
+ `operation` is NULL or an operation handle; `out` and `out_present` are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_operation_recurrence_start(const struct asyncop_operation *operation,
+                                                  int64_t *out,
+                                                  int32_t *out_present);
+
+/*
  The name (UTF-8, not unique, may be empty). Copied into `(buf, cap)` with a NUL; `*out_len` is its length in bytes
  without the NUL. `(NULL, 0)` asks for the length (BUFFER_TOO_SMALL).
 
@@ -1096,6 +1109,22 @@ asyncop_status asyncop_operation_correlation_id(const struct asyncop_operation *
                                                 size_t cap,
                                                 size_t *out_len,
                                                 int32_t *out_present);
+
+/*
+ The recurrence pattern of a series (§8, e.g. "FREQ=DAILY;"), absent for a
+ one-shot operation. Copied like asyncop_operation_name; `*out_present` says
+ whether it is set (absent reads as ""); it is also written by a size query.
+
+ # Safety
+ `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
+ bytes; `out_len` and `out_present` are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_operation_recurrence_pattern(const struct asyncop_operation *operation,
+                                                    char *buf,
+                                                    size_t cap,
+                                                    size_t *out_len,
+                                                    int32_t *out_present);
 
 /*
  The number of operations in the list. Threads: any.
