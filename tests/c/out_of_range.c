@@ -14,7 +14,8 @@
 #define OOR ASYNCOP_ERR_OUT_OF_RANGE
 
 static const int32_t bad_states[] = {4, 5, -2, 10, 100, INT32_MAX, INT32_MIN};
-static const int32_t bad_statuses[] = {1, 9, 11, 19, 23, 29, 33, 40, -2, -10, INT32_MAX, INT32_MIN};
+/* INT32_MIN is ASYNCOP_STATUS_NONE in set_state, so the shared list stops one short of it. */
+static const int32_t bad_statuses[] = {1, 9, 11, 19, 23, 29, 33, 40, -2, -10, INT32_MAX, INT32_MIN + 1};
 #define COUNT(a) (sizeof a / sizeof a[0])
 
 static void set_state(const asyncop_queue *q, int64_t id) {
@@ -30,6 +31,9 @@ static void set_state(const asyncop_queue *q, int64_t id) {
     }
     /* -1 is "any" in a query filter, not a state for set_state. */
     CHECK_RC(OOR, asyncop_queue_set_state(q, id, -1, ASYNCOP_STATUS_NONE));
+    /* Nor a status: only ASYNCOP_STATUS_NONE (INT32_MIN) means "no status". */
+    CHECK_RC(OOR, asyncop_queue_set_state(q, id, ASYNCOP_STATE_READY, -1));
+    CHECK_RC(OOR, asyncop_queue_set_state(q, id, ASYNCOP_STATE_COMPLETED, -1));
     /* Valid codes that do not belong together: INVALID_ARG. */
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_queue_set_state(q, id, 0, 10));
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_queue_set_state(q, id, 3, 20));
