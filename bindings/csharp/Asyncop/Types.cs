@@ -36,6 +36,9 @@ namespace Asyncop
         /// <see cref="AsyncOperationQueue.Open"/> throws <see cref="AsyncopInvalidArgumentException"/>. An existing file
         /// keeps its mode. C# has no octal literals: write <c>Convert.ToInt32("640", 8)</c> or 416.</summary>
         public int? FileMode { get; set; }
+        /// <summary>Queue-wide operation types whose series may get a new pattern with
+        /// <see cref="AsyncOperationQueue.SetRecurrence"/>; null keeps what the queue has (none on a new queue), empty for none.</summary>
+        public int[] RecurrenceUpdatableTypes { get; set; }
     }
 
     /// <summary>A description of one operation for <see cref="AsyncOperationQueue.SubmitMany"/>.</summary>
@@ -59,6 +62,11 @@ namespace Asyncop
         public DateTime? PostponeUntil { get; set; }
         /// <summary>A correlation id, or null.</summary>
         public string CorrelationId { get; set; }
+        /// <summary>A recurrence pattern ("FREQ=MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY;INTERVAL=n", e.g. "FREQ=DAILY;")
+        /// makes it a recurring series: one row that runs at each occurrence; null for one-shot.</summary>
+        public string Recurrence { get; set; }
+        /// <summary>The first occurrence of a series (null: the time of the submit). Only with <see cref="Recurrence"/>.</summary>
+        public DateTime? RecurrenceStart { get; set; }
     }
 
     /// <summary>Filters for <see cref="AsyncOperationQueue.Query"/>; null fields match everything.</summary>
@@ -74,6 +82,10 @@ namespace Asyncop
         public string Name { get; set; }
         /// <summary>Only this exact dependency token.</summary>
         public string DependencyToken { get; set; }
+        /// <summary>Only this exact correlation id.</summary>
+        public string CorrelationId { get; set; }
+        /// <summary>Only names that start with this text (case-sensitive, no wildcards; "" for all).</summary>
+        public string NamePrefix { get; set; }
         /// <summary>Only operations completed before this time.</summary>
         public DateTime? CompletedBefore { get; set; }
         /// <summary>Only ids greater than this (0 for all).</summary>
@@ -160,6 +172,10 @@ namespace Asyncop
         public TimeSpan? ExecutionTimeSpan { get; private set; }
         /// <summary>The correlation id, or null.</summary>
         public string CorrelationId { get; private set; }
+        /// <summary>The recurrence pattern of a series, or null for one-shot.</summary>
+        public string RecurrencePattern { get; private set; }
+        /// <summary>The first occurrence of a series, from which its occurrences are counted; null for one-shot.</summary>
+        public DateTime? RecurrenceStart { get; private set; }
 
         byte[] data;
 
@@ -190,6 +206,8 @@ namespace Asyncop
             o.Message = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int pr) => NativeMethods.asyncop_operation_message(h, b, c, out n, out pr));
             o.FriendlyMessage = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int pr) => NativeMethods.asyncop_operation_friendly_message(h, b, c, out n, out pr));
             o.CorrelationId = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int pr) => NativeMethods.asyncop_operation_correlation_id(h, b, c, out n, out pr));
+            o.RecurrencePattern = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int pr) => NativeMethods.asyncop_operation_recurrence_pattern(h, b, c, out n, out pr));
+            Interop.Check(NativeMethods.asyncop_operation_recurrence_start(h, out l, out p)); o.RecurrenceStart = Interop.FromMs(l, p);
             return o;
         }
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import _convert as cv
 from ._codes import POLL_MAX, STATUS_NONE, TIME_NONE
-from ._errors import AsyncopError
+from ._errors import AsyncopError, ErrorCode, InvalidArgumentError
 from ._lease import Lease, complete_many, poll
 from ._native import lib
 from ._options import open_queue
@@ -67,6 +67,10 @@ class Queue(_QueueReads):
             ``-wal``/``-shm``): ``0o600`` (default, owner only) up to ``0o660``
             (shared with the file's group); it must include ``0o600`` and have
             no other bits. An existing file keeps its mode.
+        recurrence_updatable_types: queue-wide operation types whose series
+            may get a new pattern with :meth:`set_recurrence` (default: keep
+            what the queue has; none on a new queue). Written into the queue
+            for every process.
 
     Raises:
         InvalidArgumentError: an option is out of range (e.g. ``max_payload_bytes``,
@@ -90,6 +94,7 @@ class Queue(_QueueReads):
         allow_delete_any: bool | None = None,
         max_payload_bytes: int | None = None,
         file_mode: int | None = None,
+        recurrence_updatable_types: Iterable[int] | None = None,
     ) -> None:
         self._h = None
         self._finalizer = None
@@ -105,6 +110,7 @@ class Queue(_QueueReads):
             allow_delete_any=allow_delete_any,
             max_payload_bytes=max_payload_bytes,
             file_mode=file_mode,
+            recurrence_updatable_types=recurrence_updatable_types,
         )
         self._h = handle
         self._finalizer = weakref.finalize(self, lib.asyncop_queue_close, handle)
@@ -163,6 +169,8 @@ class Queue(_QueueReads):
         dependency_token: str | None = None,
         postpone_until: datetime | timedelta | None = None,
         correlation_id: str | None = None,
+        recurrence: str | None = None,
+        recurrence_start: datetime | timedelta | None = None,
     ) -> int:
         """Submits one operation and returns its id once it is committed.
 
@@ -176,12 +184,33 @@ class Queue(_QueueReads):
             postpone_until: a timezone-aware datetime, or a timedelta from now:
                 a future time creates the operation Suspended (1/10) until then.
             correlation_id: a free key linking related operations.
+            recurrence: a recurrence pattern (``"FREQ=MINUTELY|HOURLY|DAILY|
+                WEEKLY|MONTHLY;INTERVAL=n"``, e.g. ``"FREQ=DAILY;"``) makes it a
+                recurring series: one row that runs at every occurrence and goes
+                back to Suspended/Waiting with ``postpone_until`` at the next one
+                after each successful run (missed occurrences are skipped). Cancel
+                ends the series; a failure ends it as Failed.
+            recurrence_start: the first occurrence (a timezone-aware datetime or
+                a timedelta from now; default now). Only with ``recurrence``.
 
         Raises:
             InvalidArgumentError: a text too long, a type <= 0, or a payload
-                over the queue's limit (the message names both sizes); nothing
-                is written.
+                over the queue's limit (the message names both sizes); a
+                malformed pattern, ``recurrence_start`` without a pattern, or
+                ``postpone_until`` with one; nothing is written.
         """
+        if recurrence is not None or recurrence_start is not None:
+            spec = OperationSpec(
+                name,
+                operation_type,
+                cv.data(payload),
+                dependency_token,
+                postpone_until,
+                correlation_id,
+                recurrence,
+                recurrence_start,
+            )
+            return submit_specs(self._handle(), [spec_args(spec, self._when)])[0]
         h = self._handle()
         name_b = cv.text(name, "name")
         data = cv.data(payload)
@@ -277,13 +306,39 @@ class Queue(_QueueReads):
         Raises:
             InvalidStateChangeToCompleteError: ``(COMPLETED, SUCCEEDED/FAILED)``.
             InvalidStateChangeError: ``(LOCKED, ...)``: only hosts lock operations.
-            InvalidArgumentError: an unknown code or a status of another state.
+            InvalidArgumentError: an unknown code (``-1`` too: leave ``status``
+                out, or pass None, for the state's default) or a status of
+                another state.
         """
         h = self._handle()
         op_id = cv.i64(id, "id")
         st = cv.enum_code(state, State, "state")
-        su = STATUS_NONE if status is None else cv.enum_code(status, Status, "status")
+        if status is None:
+            su = STATUS_NONE
+        else:
+            su = cv.enum_code(status, Status, "status")
+            if su == STATUS_NONE:
+                # The C ABI's "no status" sentinel is not a status: None says that.
+                raise InvalidArgumentError(f"{su} is not a status code", ErrorCode.OUT_OF_RANGE)
         lib.asyncop_queue_set_state(h, op_id, st, su)
+
+    def set_recurrence(self, id: int, pattern: str) -> None:
+        """Gives a recurring series a new pattern (same syntax as
+        ``submit(recurrence=...)``). It takes effect at the next scheduling,
+        counted from the series' ``recurrence_start``; a pending
+        ``postpone_until`` stays.
+
+        Raises, in this order:
+            CannotUpdateNonrecurringError: a one-shot operation (0x80044168).
+            CannotUpdateRecurringError: its type is not in the queue's
+                ``recurrence_updatable_types`` (none by default; 0x80044169).
+            InvalidStateChangeError: the series is Completed (0x80044162).
+            InvalidArgumentError: a malformed or empty pattern.
+            NotFoundError: no operation has this id.
+        """
+        h = self._handle()
+        op_id = cv.i64(id, "id")
+        lib.asyncop_queue_set_recurrence(h, op_id, cv.text(pattern, "pattern"))
 
     # -- hosts ----------------------------------------------------------------------
 

@@ -14,15 +14,28 @@ from datetime import datetime
 from typing import Any, Callable
 
 from . import _convert as cv
+from ._codes import TIME_NONE
 from ._native import lib
 from ._types import Count, Operation, OperationSpec, State, Status
 
 __all__ = ["read_operation", "take_operation", "take_operation_list", "take_counts", "spec_args", "submit_specs"]
 
-SPEC_KEYS = frozenset({"name", "operation_type", "payload", "dependency_token", "postpone_until", "correlation_id"})
+SPEC_KEYS = frozenset(
+    {
+        "name",
+        "operation_type",
+        "payload",
+        "dependency_token",
+        "postpone_until",
+        "correlation_id",
+        "recurrence",
+        "recurrence_start",
+    }
+)
 
-#: The C arguments of one spec: name, operation_type, payload, dependency_token, postpone_until (ms), correlation_id.
-SpecArgs = tuple[bytes, int, bytes, bytes | None, int | None, bytes | None]
+#: The C arguments of one spec: name, operation_type, payload, dependency_token, postpone_until (ms),
+#: correlation_id, recurrence pattern, recurrence_start (ms).
+SpecArgs = tuple[bytes, int, bytes, bytes | None, int | None, bytes | None, bytes | None, int | None]
 
 
 def read_operation(h: int) -> Operation:
@@ -66,6 +79,8 @@ def read_operation(h: int) -> Operation:
         completed_on=opt_time(lib.asyncop_operation_completed_on),
         execution_time_span=span,
         correlation_id=cv.read_opt_text(lib.asyncop_operation_correlation_id, h),
+        recurrence_pattern=cv.read_opt_text(lib.asyncop_operation_recurrence_pattern, h),
+        recurrence_start=opt_time(lib.asyncop_operation_recurrence_start),
     )
 
 
@@ -118,6 +133,8 @@ def spec_args(item: Any, when: Callable[[Any, str], int]) -> SpecArgs:
             "dependency_token": item.dependency_token,
             "postpone_until": item.postpone_until,
             "correlation_id": item.correlation_id,
+            "recurrence": item.recurrence,
+            "recurrence_start": item.recurrence_start,
         }
     elif isinstance(item, Mapping):
         unknown = set(item) - SPEC_KEYS
@@ -130,6 +147,7 @@ def spec_args(item: Any, when: Callable[[Any, str], int]) -> SpecArgs:
     else:
         raise TypeError(f"submit_many takes OperationSpec objects or dicts, not {type(item).__name__}")
     until = fields.get("postpone_until")
+    start = fields.get("recurrence_start")
     return (
         cv.text(fields["name"], "name"),
         cv.i32(fields["operation_type"], "operation_type"),
@@ -137,6 +155,8 @@ def spec_args(item: Any, when: Callable[[Any, str], int]) -> SpecArgs:
         cv.opt_text(fields.get("dependency_token"), "dependency_token"),
         None if until is None else when(until, "postpone_until"),
         cv.opt_text(fields.get("correlation_id"), "correlation_id"),
+        cv.opt_text(fields.get("recurrence"), "recurrence"),
+        None if start is None else when(start, "recurrence_start"),
     )
 
 
@@ -145,7 +165,7 @@ def submit_specs(queue_h: int, items: list[SpecArgs]) -> list[int]:
     ``asyncop_queue_submit_many`` and frees them; returns the ids."""
     handles: list[int] = []
     try:
-        for name_b, op_type, data, token, until, corr in items:
+        for name_b, op_type, data, token, until, corr, pattern, start in items:
             spec = c_void_p()
             lib.asyncop_spec_new(name_b, op_type, byref(spec))
             assert spec.value is not None
@@ -158,6 +178,8 @@ def submit_specs(queue_h: int, items: list[SpecArgs]) -> list[int]:
                 lib.asyncop_spec_set_postpone_until(spec, until)
             if corr is not None:
                 lib.asyncop_spec_set_correlation_id(spec, corr)
+            if pattern is not None or start is not None:
+                lib.asyncop_spec_set_recurrence(spec, pattern, TIME_NONE if start is None else start)
         array = (c_void_p * len(handles))(*handles)
         ids = (c_int64 * len(handles))()
         lib.asyncop_queue_submit_many(queue_h, array, len(handles), ids)
