@@ -316,7 +316,11 @@ impl Queue {
 fn outcome_lost(key: LeaseKey, row: &Operation) -> Error {
     lease::lost(
         key,
-        format!("no outcome applies to status {}", row.status.code()),
+        format!(
+            "no outcome applies to status {} ({})",
+            row.status.code(),
+            transition::explain::pair_name(row.state.code(), row.status.code())
+        ),
     )
 }
 

@@ -283,4 +283,14 @@ fn refusal_messages_name_the_states_and_times_read_as_iso_8601() {
         lost.contains("expired at 2023-11-14T22:13:50.000Z (now 2023-11-14T22:13:50.123Z)"),
         "{lost}"
     );
+    // The recovery's stored message says when the lease ended, the same way.
+    f.q.run_maintenance().unwrap();
+    let stored = f.get(waiting).message.unwrap_or_default();
+    assert_eq!(
+        stored,
+        "lease of host h expired at 2023-11-14T22:13:50.000Z on attempt 1"
+    );
+    // A host call on a row that moved on names its states.
+    let e = f.q.complete(lease.key()).unwrap_err().to_string();
+    assert!(e.contains("Ready/WaitingForResources"), "{e}");
 }
