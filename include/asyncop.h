@@ -117,7 +117,7 @@
  Version of the ABI: bumped when an existing function's signature or meaning
  changes. Wrappers compare it with `asyncop_abi_version()` when they load.
  */
-#define ASYNCOP_ABI_VERSION 1
+#define ASYNCOP_ABI_VERSION 2
 
 /*
  "No time": an absent `postpone_until`, `retry_at`, `completed_before`.
@@ -131,8 +131,10 @@
 
 /*
  "No status": `asyncop_queue_set_state` with the state's default meaning.
+ INT32_MIN, so that no small number (-1 included) can be mistaken for it:
+ an unknown status code is refused as OUT_OF_RANGE.
  */
-#define ASYNCOP_STATUS_NONE -1
+#define ASYNCOP_STATUS_NONE (-2147483647 - 1)
 
 /*
  "None": a retention that keeps Completed rows of its status forever
@@ -539,7 +541,7 @@ typedef struct asyncop_lease asyncop_lease;
  _dependency_token, _postpone_until, _host_id, _lease_expires_at, _lock_token,
  _retry_count, _error_code, _message, _friendly_message, _created_on,
  _modified_on, _started_on, _completed_on, _execution_time_span, _correlation_id,
- _progress, _progress_text, _output.
+ _progress, _progress_text, _output, _recurrence_pattern, _recurrence_start.
  */
 typedef struct asyncop_operation asyncop_operation;
 
@@ -560,16 +562,16 @@ typedef struct asyncop_operation_list asyncop_operation_list;
  Defaults: durability FULL, busy timeout 5000 ms, lease 30000 ms (renew every
  10000 ms), and for queue-wide settings "keep what the file has" (on a new
  file: restricted types 9,16,18,19,20,22,24,25,27,31; max attempts 4; back-off
- 5000 ms doubling up to 3600000 ms; delete only Completed; payloads up to
- ASYNCOP_PAYLOAD_DEFAULT_MAX = 16 MiB; clean-up on, Completed rows kept 30
- days Succeeded, 60 Failed, 60 Canceled; no auto-delete types), file mode
- 0600 for a new file.
+ 5000 ms doubling up to 3600000 ms; delete only Completed; no type whose
+ series' pattern may be updated; payloads up to ASYNCOP_PAYLOAD_DEFAULT_MAX =
+ 16 MiB; clean-up on, Completed rows kept 30 days Succeeded, 60 Failed, 60
+ Canceled; no auto-delete types), file mode 0600 for a new file.
  A queue-wide setting that is set is written into the file for every process.
 
  Functions: asyncop_options_new, asyncop_options_free,
  asyncop_options_set_durability, asyncop_options_set_busy_timeout_ms,
  asyncop_options_set_lease_ms, asyncop_options_set_restricted_types,
- asyncop_options_set_max_attempts, asyncop_options_set_backoff_ms,
+ asyncop_options_set_recurrence_updatable_types, asyncop_options_set_max_attempts, asyncop_options_set_backoff_ms,
  asyncop_options_set_allow_delete_any, asyncop_options_set_max_payload_bytes,
  asyncop_options_set_file_mode, asyncop_options_set_cleanup_enabled,
  asyncop_options_set_retention_ms, asyncop_options_set_auto_delete_types.
@@ -586,8 +588,8 @@ typedef struct asyncop_options asyncop_options;
  asyncop_queue_query, asyncop_queue_counts, asyncop_queue_cancel,
  asyncop_queue_pause, asyncop_queue_resume, asyncop_queue_postpone,
  asyncop_queue_delete, asyncop_queue_set_state,
- asyncop_queue_set_postpone_until, asyncop_queue_poll, asyncop_queue_wait_for,
- asyncop_queue_run_maintenance, asyncop_queue_check_integrity,
+ asyncop_queue_set_postpone_until, asyncop_queue_set_recurrence, asyncop_queue_poll,
+ asyncop_queue_wait_for, asyncop_queue_run_maintenance, asyncop_queue_check_integrity,
  asyncop_queue_purge, asyncop_queue_hold_type, asyncop_queue_release_type,
  asyncop_queue_held_types.
  */
@@ -601,7 +603,7 @@ typedef struct asyncop_queue asyncop_queue;
 
  Functions: asyncop_spec_new, asyncop_spec_free, asyncop_spec_set_data,
  asyncop_spec_set_dependency_token, asyncop_spec_set_postpone_until,
- asyncop_spec_set_correlation_id.
+ asyncop_spec_set_correlation_id, asyncop_spec_set_recurrence.
  */
 typedef struct asyncop_spec asyncop_spec;
 
@@ -1327,6 +1329,18 @@ asyncop_status asyncop_operation_progress(const struct asyncop_operation *operat
                                           int32_t *out_present);
 
 /*
+ The first occurrence of a series (UTC ms), from which its occurrences are
+ counted; absent for a one-shot operation. `*out_present` says whether it is set.
+
+ # Safety
+ `operation` is NULL or an operation handle; `out` and `out_present` are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_operation_recurrence_start(const struct asyncop_operation *operation,
+                                                  int64_t *out,
+                                                  int32_t *out_present);
+
+/*
  The name (UTF-8, not unique, may be empty). Copied into `(buf, cap)` with a NUL; `*out_len` is its length in bytes
  without the NUL. `(NULL, 0)` asks for the length (BUFFER_TOO_SMALL).
 
@@ -1461,6 +1475,22 @@ asyncop_status asyncop_operation_output(const struct asyncop_operation *operatio
                                         size_t cap,
                                         size_t *out_len,
                                         int32_t *out_present);
+
+/*
+ The recurrence pattern of a series (§8, e.g. "FREQ=DAILY;"), absent for a
+ one-shot operation. Copied like asyncop_operation_name; `*out_present` says
+ whether it is set (absent reads as ""); it is also written by a size query.
+
+ # Safety
+ `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
+ bytes; `out_len` and `out_present` are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_operation_recurrence_pattern(const struct asyncop_operation *operation,
+                                                    char *buf,
+                                                    size_t cap,
+                                                    size_t *out_len,
+                                                    int32_t *out_present);
 
 /*
  The number of operations in the list. Threads: any.
@@ -1607,6 +1637,21 @@ ASYNCOP_MUST_USE
 asyncop_status asyncop_options_set_restricted_types(struct asyncop_options *options,
                                                     const int32_t *types,
                                                     size_t len);
+
+/*
+ Sets the queue-wide `recurrence_updatable_types`: the operation types whose
+ series may get a new pattern with `asyncop_queue_set_recurrence`; `len` 0
+ means none (the default). The array is copied. Written into the file at open.
+ Threads: not concurrent on one object. Errors: NULL_ARG (types NULL with len > 0), *_HANDLE.
+
+ # Safety
+ `options` is NULL or a value from `asyncop_options_new`; `types` is NULL or
+ points to `len` readable `int32_t`.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_options_set_recurrence_updatable_types(struct asyncop_options *options,
+                                                              const int32_t *types,
+                                                              size_t len);
 
 /*
  Sets the queue-wide retry budget: attempts in total, >= 1 (1 disables retries).
@@ -1844,7 +1889,9 @@ asyncop_status asyncop_queue_retrieve(const struct asyncop_queue *queue,
 /*
  Lists operations matching every given filter, in ascending id (creation
  order). Filters: `state`, `status` (a code, or ASYNCOP_ANY), `operation_type`
- (> 0, or ASYNCOP_ANY), `name` and `dependency_token` (exact; NULL for any),
+ (> 0, or ASYNCOP_ANY), `name`, `dependency_token` and `correlation_id`
+ (exact; NULL for any), `name_prefix` (names starting with it, case-sensitive,
+ no wildcards: a range of the name index; NULL or "" for any),
  `completed_before` (completed_on < t; ASYNCOP_TIME_NONE for any),
  `after_id` (only ids > after_id; 0 for all), `limit` (-1 for no limit),
  `offset` (>= 0). `*out_list` is a list handle (free with
@@ -1853,7 +1900,8 @@ asyncop_status asyncop_queue_retrieve(const struct asyncop_queue *queue,
  state/status, negative offset, limit < -1), *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC.
 
  # Safety
- `name` and `dependency_token` are NULL or NUL-terminated; `out_list` is NULL or writable.
+ `name`, `dependency_token`, `correlation_id` and `name_prefix` are NULL or
+ NUL-terminated; `out_list` is NULL or writable.
  */
 ASYNCOP_MUST_USE
 asyncop_status asyncop_queue_query(const struct asyncop_queue *queue,
@@ -1862,6 +1910,8 @@ asyncop_status asyncop_queue_query(const struct asyncop_queue *queue,
                                    int32_t operation_type,
                                    const char *name,
                                    const char *dependency_token,
+                                   const char *correlation_id,
+                                   const char *name_prefix,
                                    int64_t completed_before,
                                    int64_t after_id,
                                    int64_t limit,
@@ -1949,7 +1999,9 @@ asyncop_status asyncop_queue_set_postpone_until(const struct asyncop_queue *queu
 ASYNCOP_MUST_USE asyncop_status asyncop_queue_delete(const struct asyncop_queue *queue, int64_t id);
 
 /*
- The design card's generic state change. `status` may be ASYNCOP_STATUS_NONE.
+ The design card's generic state change. `status` may be ASYNCOP_STATUS_NONE
+ (INT32_MIN) for the state's default meaning; any other value that is not a
+ status code (-1 included) is OUT_OF_RANGE.
  (0) or (0, 0): Resume. (1) or (1, 10): Pause. (3) or (3, 32): Cancel.
  (3, 30), (3, 31): refused, INVALID_STATE_CHANGE_TO_COMPLETE. (2, ...): refused,
  INVALID_STATE_CHANGE. Threads: any. Errors: as the action it maps to, plus
@@ -1964,6 +2016,26 @@ asyncop_status asyncop_queue_set_state(const struct asyncop_queue *queue,
                                        int64_t id,
                                        int32_t state,
                                        int32_t status);
+
+/*
+ Gives a recurring series a new pattern (same syntax as
+ `asyncop_spec_set_recurrence`); it takes effect at the next scheduling,
+ counted from the series' start, and a pending postpone time stays.
+ Checks, in order: INVALID_ARG (id <= 0), NOT_FOUND,
+ CANNOT_UPDATE_NONRECURRING (a one-shot operation),
+ CANNOT_UPDATE_RECURRING (type not in recurrence_updatable_types, see
+ `asyncop_options_set_recurrence_updatable_types`; none by default),
+ INVALID_STATE_CHANGE (the series is Completed), INVALID_ARG (a malformed
+ or empty pattern). Threads: any. Other errors: NULL_ARG, UTF8, BUSY,
+ *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC. A refused call changes nothing.
+
+ # Safety
+ `queue` is NULL or a queue handle; `pattern` is NULL or NUL-terminated.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_set_recurrence(const struct asyncop_queue *queue,
+                                            int64_t id,
+                                            const char *pattern);
 
 /*
  Deletes the Completed operations whose completion is older at `now` (UTC
@@ -2167,6 +2239,23 @@ asyncop_status asyncop_spec_set_postpone_until(struct asyncop_spec *spec,
 ASYNCOP_MUST_USE
 asyncop_status asyncop_spec_set_correlation_id(struct asyncop_spec *spec,
                                                const char *correlation_id);
+
+/*
+ Makes the spec a recurring series (§8 of the operation model): `pattern`
+ is the RRULE subset (`FREQ=MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY`, optional
+ `INTERVAL=n`, e.g. "FREQ=DAILY;INTERVAL=2;"), copied; NULL or "" makes it
+ one-shot again. `start` is the first occurrence (UTC ms), or
+ ASYNCOP_TIME_NONE for the time of the submit. A malformed pattern, a start
+ without a pattern, or a pattern with a postpone time is INVALID_ARG at
+ submit. Errors: NULL_ARG, UTF8, *_HANDLE.
+
+ # Safety
+ `spec` is NULL or a spec handle; `pattern` is NULL or NUL-terminated.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_spec_set_recurrence(struct asyncop_spec *spec,
+                                           const char *pattern,
+                                           int64_t start);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,6 +2,7 @@
 //! `operation-model.md` §12; the FFI maps them to status codes in one place,
 //! and each store maps its own driver's errors onto them (`store::sqlite::error`).
 
+use crate::transition::explain::{Refused, refusal_hint};
 use std::fmt;
 
 /// Code stored in `error_code` by poison protection (§6.4). It is the number
@@ -136,15 +137,10 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidStateChange(r)
-            | Error::InvalidStateChangeToComplete(r)
-            | Error::InvalidStateChangeToReady(r)
-            | Error::InvalidStateChangeToSuspended(r) => write!(
-                f,
-                "The state transition requested is not valid for the current state. \
-                 Current state: {}, current status: {}, target state: {}",
-                r.state, r.status, r.target_state
-            ),
+            Error::InvalidStateChange(r) => refused(f, Refused::Change, r),
+            Error::InvalidStateChangeToComplete(r) => refused(f, Refused::ToComplete, r),
+            Error::InvalidStateChangeToReady(r) => refused(f, Refused::ToReady, r),
+            Error::InvalidStateChangeToSuspended(r) => refused(f, Refused::ToSuspended, r),
             Error::InvalidStateChangeUnexpected => f.write_str(
                 "The target state could not be set because the state was changed by another process.",
             ),
@@ -171,6 +167,19 @@ impl fmt::Display for Error {
             Error::Internal(m) => write!(f, "internal error: {m}"),
         }
     }
+}
+
+/// §12's observed template, then the states named and a hint (`transition::explain`).
+fn refused(f: &mut fmt::Formatter<'_>, kind: Refused, r: &Refusal) -> fmt::Result {
+    write!(
+        f,
+        "The state transition requested is not valid for the current state. \
+         Current state: {}, current status: {}, target state: {}. {}",
+        r.state,
+        r.status,
+        r.target_state,
+        refusal_hint(kind, r)
+    )
 }
 
 impl std::error::Error for Error {}

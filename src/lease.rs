@@ -10,6 +10,8 @@
 use crate::error::{Error, Result};
 use crate::operation::Operation;
 use crate::transition::State;
+use crate::transition::explain::pair_name;
+use crate::transition::time_text::iso_utc;
 use std::time::Duration;
 
 /// Default lease length (§13).
@@ -161,7 +163,8 @@ pub(crate) fn held(row: Option<Operation>, key: LeaseKey, now: i64) -> Result<Op
     let host = row.host_id.as_deref().unwrap_or("?");
     let detail = if row.state != State::Locked {
         format!(
-            "it is no longer Locked (now {}/{})",
+            "it is no longer Locked (now {}, {}/{})",
+            pair_name(row.state.code(), row.status.code()),
             row.state.code(),
             row.status.code()
         )
@@ -173,7 +176,11 @@ pub(crate) fn held(row: Option<Operation>, key: LeaseKey, now: i64) -> Result<Op
     } else {
         match row.lease_expires_at {
             Some(t) if t > now => return Ok(row),
-            Some(t) => format!("the lease of host {host} expired at {t} (now {now})"),
+            Some(t) => format!(
+                "the lease of host {host} expired at {} (now {})",
+                iso_utc(t),
+                iso_utc(now)
+            ),
             None => format!("host {host} holds no lease"),
         }
     };

@@ -5,6 +5,7 @@
 
 use crate::error::{LEASE_LOST_CODE, Result};
 use crate::store::Write;
+use crate::transition::time_text::iso_utc;
 use crate::transition::{self, ErrorFields};
 
 pub use crate::transition::RetryPolicy;
@@ -29,16 +30,19 @@ pub(crate) fn run(tx: &dyn Write, now: i64, policy: &RetryPolicy) -> Result<Main
             continue;
         };
         let host = row.host_id.as_deref().unwrap_or("?");
+        let at = row
+            .lease_expires_at
+            .map_or_else(String::new, |t| format!(" at {}", iso_utc(t)));
         let poisoned = change.status == transition::Status::Failed;
         let message = if poisoned {
             format!(
-                "lease of host {host} expired on attempt {}; the retry budget of {} attempts is used up",
+                "lease of host {host} expired{at} on attempt {}; the retry budget of {} attempts is used up",
                 row.retry_count + 1,
                 policy.max_attempts
             )
         } else {
             format!(
-                "lease of host {host} expired on attempt {}",
+                "lease of host {host} expired{at} on attempt {}",
                 row.retry_count + 1
             )
         };

@@ -259,6 +259,12 @@ pub struct Filter {
     pub name: Option<String>,
     /// Only this dependency token.
     pub dependency_token: Option<String>,
+    /// Only this exact correlation id.
+    pub correlation_id: Option<String>,
+    /// Only names that start with this text (compared as Unicode code points,
+    /// case-sensitive; no wildcards). Stores read it as the range
+    /// [`prefix`, [`prefix_end`]) of the name index, never as a LIKE scan.
+    pub name_prefix: Option<String>,
     /// `completed_on` < t.
     pub completed_before: Option<i64>,
     /// Only ids greater than this: keyset paging, stable while rows change.
@@ -267,6 +273,26 @@ pub struct Filter {
     pub limit: Option<u32>,
     /// Skip this many rows first.
     pub offset: Option<u32>,
+}
+
+/// The least text greater than every text that starts with `prefix`, in
+/// code point order (which is UTF-8 byte order): `prefix` with its last
+/// character that can grow moved to the next code point and the rest
+/// dropped. `None` when there is none (an empty prefix, or one of U+10FFFF
+/// only): the range then has no upper end.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// One group of `counts()`: how many operations share (state, status, operation_type).
@@ -305,6 +331,23 @@ mod tests {
         let cut = truncate_message(long);
         assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS);
         assert!(cut.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn a_prefix_ends_at_the_next_code_point() {
+        assert_eq!(prefix_end("report-").as_deref(), Some("report."));
+        assert_eq!(prefix_end("az").as_deref(), Some("a{"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end("é").as_deref(), Some("ê"));
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        // Every text with the prefix lies in [prefix, end), in byte order too.
+        for name in ["report-", "report-a", "report-\u{10FFFF}\u{10FFFF}"] {
+            let end = prefix_end("report-").unwrap();
+            assert!(name.as_bytes() >= b"report-".as_slice() && name.as_bytes() < end.as_bytes());
+        }
+        assert!("report.".as_bytes() >= prefix_end("report-").unwrap().as_bytes());
     }
 
     #[test]

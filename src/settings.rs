@@ -25,6 +25,7 @@ mod key {
     pub const RETENTION_FAILED_MS: &str = "retention_failed_ms";
     pub const RETENTION_CANCELED_MS: &str = "retention_canceled_ms";
     pub const AUTO_DELETE_TYPES: &str = "auto_delete_types";
+    pub const RECURRENCE_UPDATABLE_TYPES: &str = "recurrence_updatable_types";
 }
 
 /// The stored key of the time of the last purge started from maintenance
@@ -52,6 +53,9 @@ pub struct Settings {
     pub retention: RetentionPolicy,
     /// Types whose one-shot successes are deleted instead of kept (§10).
     pub auto_delete_types: Vec<i32>,
+    /// Operation types whose series may get a new pattern (`set_recurrence`,
+    /// §8); empty by default.
+    pub recurrence_updatable_types: Vec<i32>,
 }
 
 impl Default for Settings {
@@ -64,6 +68,7 @@ impl Default for Settings {
             cleanup_enabled: true,
             retention: RetentionPolicy::default(),
             auto_delete_types: Vec::new(),
+            recurrence_updatable_types: Vec::new(),
         }
     }
 }
@@ -94,6 +99,8 @@ pub struct SettingsUpdate {
     pub retention_canceled: Option<Retention>,
     /// New `auto_delete_types`.
     pub auto_delete_types: Option<Vec<i32>>,
+    /// New `recurrence_updatable_types`.
+    pub recurrence_updatable_types: Option<Vec<i32>>,
 }
 
 impl SettingsUpdate {
@@ -121,8 +128,10 @@ impl SettingsUpdate {
     /// Writes the values that are set.
     pub fn write(&self, tx: &dyn Write) -> Result<()> {
         if let Some(types) = &self.restricted_types {
-            let list: Vec<String> = types.iter().map(i32::to_string).collect();
-            tx.set_setting(key::RESTRICTED_TYPES, &list.join(","))?;
+            tx.set_setting(key::RESTRICTED_TYPES, &write_list(types))?;
+        }
+        if let Some(types) = &self.recurrence_updatable_types {
+            tx.set_setting(key::RECURRENCE_UPDATABLE_TYPES, &write_list(types))?;
         }
         if let Some(n) = self.max_attempts {
             tx.set_setting(key::MAX_ATTEMPTS, &n.to_string())?;
@@ -182,6 +191,10 @@ impl Settings {
             Some(v) => parse_list(&v)?,
             None => defaults.restricted_types,
         };
+        let recurrence_updatable_types = match tx.setting(key::RECURRENCE_UPDATABLE_TYPES)? {
+            Some(v) => parse_list(&v)?,
+            None => defaults.recurrence_updatable_types,
+        };
         let retry = RetryPolicy {
             max_attempts: parse(
                 key::MAX_ATTEMPTS,
@@ -230,6 +243,7 @@ impl Settings {
             cleanup_enabled,
             retention,
             auto_delete_types,
+            recurrence_updatable_types,
         })
     }
 }
@@ -257,6 +271,11 @@ fn parse_retention(tx: &dyn Read, key: &str, default: Retention) -> Result<Reten
             _ => Err(Error::Corrupt(format!("bad setting {key} = {v:?}"))),
         },
     }
+}
+
+fn write_list(types: &[i32]) -> String {
+    let list: Vec<String> = types.iter().map(i32::to_string).collect();
+    list.join(",")
 }
 
 fn parse_list(value: &str) -> Result<Vec<i32>> {

@@ -139,6 +139,8 @@ fn ffi_total(q: *const asyncop_queue) -> usize {
             -1,
             null(),
             null(),
+            std::ptr::null(),
+            std::ptr::null(),
             ASYNCOP_TIME_NONE,
             0,
             -1,

@@ -318,6 +318,21 @@ fn text(u: &mut Unstructured, nullable: bool) -> AResult<CArg> {
     Ok(CArg(Some(v)))
 }
 
+/// A recurrence pattern: mostly valid ones (so that series exist), else any text.
+fn pattern(u: &mut Unstructured) -> AResult<CArg> {
+    let valid: &[u8] = match u.int_in_range(0u8..=7)? {
+        0 => b"FREQ=MINUTELY;",
+        1 => b"FREQ=DAILY;INTERVAL=3",
+        2 => b"freq=monthly;interval=2147483647;",
+        3 => b"FREQ=WEEKLY",
+        4 => b"FREQ=YEARLY",
+        _ => return text(u, true),
+    };
+    let mut v = valid.to_vec();
+    v.push(0);
+    Ok(CArg(Some(v)))
+}
+
 /// An exact-size output buffer for one call: `cap` bytes on the heap (a `Vec` of
 /// exactly that capacity), filled with a sentinel. `cap` 0 is passed as NULL or a
 /// dangling-free empty allocation.
@@ -710,7 +725,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
         }
         12 => {
             let s = ctx.live_or_pick(u, &ctx.specs)?;
-            let rc = match u.int_in_range(0u8..=3)? {
+            let rc = match u.int_in_range(0u8..=4)? {
                 0 => {
                     let n = u.int_in_range(0..=40)?;
                     let data = u.bytes(n)?.to_vec();
@@ -726,9 +741,13 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                     unsafe { asyncop_spec_set_dependency_token(s, t.ptr()) }
                 }
                 2 => unsafe { asyncop_spec_set_postpone_until(s, ctx.time(u)?) },
-                _ => {
+                3 => {
                     let t = text(u, true)?;
                     unsafe { asyncop_spec_set_correlation_id(s, t.ptr()) }
+                }
+                _ => {
+                    let t = pattern(u)?;
+                    unsafe { asyncop_spec_set_recurrence(s, t.ptr(), ctx.time(u)?) }
                 }
             };
             ctx.check("spec_set_*", rc);
@@ -786,6 +805,8 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
             let ty = ctx.i32v(u, -1, 30)?;
             let name = text(u, true)?;
             let dep = text(u, true)?;
+            let corr = text(u, true)?;
+            let prefix = text(u, true)?;
             let before = ctx.time(u)?;
             let after = ctx.i64v(u, 0, 70)?;
             let limit = ctx.i64v(u, -1, 10)?;
@@ -800,6 +821,8 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                     ty,
                     name.ptr(),
                     dep.ptr(),
+                    corr.ptr(),
+                    prefix.ptr(),
                     before,
                     after,
                     limit,
@@ -825,7 +848,7 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
         18..=23 => {
             let q = ctx.queue(u)?;
             let id = ctx.id(u)?;
-            let (what, rc) = match u.int_in_range(0u8..=6)? {
+            let (what, rc) = match u.int_in_range(0u8..=7)? {
                 0 => ("queue_cancel", unsafe { asyncop_queue_cancel(q, id) }),
                 1 => ("queue_pause", unsafe { asyncop_queue_pause(q, id) }),
                 2 => ("queue_resume", unsafe { asyncop_queue_resume(q, id) }),
@@ -836,9 +859,20 @@ fn step(ctx: &mut Ctx, u: &mut Unstructured) -> AResult<()> {
                     asyncop_queue_set_postpone_until(q, id, ctx.time(u)?)
                 }),
                 5 => ("queue_delete", unsafe { asyncop_queue_delete(q, id) }),
+                6 => {
+                    let t = pattern(u)?;
+                    ("queue_set_recurrence", unsafe {
+                        asyncop_queue_set_recurrence(q, id, t.ptr())
+                    })
+                }
                 _ => {
                     let state = ctx.i32v(u, -1, 4)?;
-                    let status = ctx.i32v(u, -1, 33)?;
+                    // "No status" is ASYNCOP_STATUS_NONE; -1 is an unknown status code.
+                    let status = if u.ratio(1u8, 4u8)? {
+                        ASYNCOP_STATUS_NONE
+                    } else {
+                        ctx.i32v(u, -1, 33)?
+                    };
                     ("queue_set_state", unsafe {
                         asyncop_queue_set_state(q, id, state, status)
                     })

@@ -41,7 +41,7 @@ use std::ffi::c_char;
 
 /// Version of the ABI: bumped when an existing function's signature or meaning
 /// changes. Wrappers compare it with `asyncop_abi_version()` when they load.
-pub const ASYNCOP_ABI_VERSION: u32 = 1;
+pub const ASYNCOP_ABI_VERSION: u32 = 2;
 
 /// "No time": an absent `postpone_until`, `retry_at`, `completed_before`.
 pub const ASYNCOP_TIME_NONE: i64 = -9223372036854775807 - 1;
@@ -50,7 +50,9 @@ pub const ASYNCOP_TIME_NONE: i64 = -9223372036854775807 - 1;
 pub const ASYNCOP_ANY: i32 = -1;
 
 /// "No status": `asyncop_queue_set_state` with the state's default meaning.
-pub const ASYNCOP_STATUS_NONE: i32 = -1;
+/// INT32_MIN, so that no small number (-1 included) can be mistaken for it:
+/// an unknown status code is refused as OUT_OF_RANGE.
+pub const ASYNCOP_STATUS_NONE: i32 = -2147483647 - 1;
 
 /// "None": a retention that keeps Completed rows of its status forever
 /// (`asyncop_options_set_retention_ms`).

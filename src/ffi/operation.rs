@@ -35,7 +35,7 @@ pub use results::*;
 /// _dependency_token, _postpone_until, _host_id, _lease_expires_at, _lock_token,
 /// _retry_count, _error_code, _message, _friendly_message, _created_on,
 /// _modified_on, _started_on, _completed_on, _execution_time_span, _correlation_id,
-/// _progress, _progress_text, _output.
+/// _progress, _progress_text, _output, _recurrence_pattern, _recurrence_start.
 pub struct asyncop_operation {
     pub(crate) queue: Queue,
     pub(crate) op: Operation,
@@ -326,6 +326,26 @@ pub unsafe extern "C" fn asyncop_operation_progress(
         // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
         with_handle(operation, |h| unsafe {
             write_opt(h.op.progress, out, out_present)
+        })
+    })
+}
+
+/// The first occurrence of a series (UTC ms), from which its occurrences are
+/// counted; absent for a one-shot operation. `*out_present` says whether it is set.
+///
+/// # Safety
+/// `operation` is NULL or an operation handle; `out` and `out_present` are NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_operation_recurrence_start(
+    operation: *const asyncop_operation,
+    out: *mut i64,
+    out_present: *mut i32,
+) -> asyncop_status {
+    ffi_boundary!({
+        // SAFETY: `out` and `out_present` are NULL or writable (see `# Safety`).
+        with_handle(operation, |h| unsafe {
+            write_opt(h.op.recurrence_start, out, out_present)
         })
     })
 }

@@ -19,16 +19,16 @@ use std::time::Duration;
 /// Defaults: durability FULL, busy timeout 5000 ms, lease 30000 ms (renew every
 /// 10000 ms), and for queue-wide settings "keep what the file has" (on a new
 /// file: restricted types 9,16,18,19,20,22,24,25,27,31; max attempts 4; back-off
-/// 5000 ms doubling up to 3600000 ms; delete only Completed; payloads up to
-/// ASYNCOP_PAYLOAD_DEFAULT_MAX = 16 MiB; clean-up on, Completed rows kept 30
-/// days Succeeded, 60 Failed, 60 Canceled; no auto-delete types), file mode
-/// 0600 for a new file.
+/// 5000 ms doubling up to 3600000 ms; delete only Completed; no type whose
+/// series' pattern may be updated; payloads up to ASYNCOP_PAYLOAD_DEFAULT_MAX =
+/// 16 MiB; clean-up on, Completed rows kept 30 days Succeeded, 60 Failed, 60
+/// Canceled; no auto-delete types), file mode 0600 for a new file.
 /// A queue-wide setting that is set is written into the file for every process.
 ///
 /// Functions: asyncop_options_new, asyncop_options_free,
 /// asyncop_options_set_durability, asyncop_options_set_busy_timeout_ms,
 /// asyncop_options_set_lease_ms, asyncop_options_set_restricted_types,
-/// asyncop_options_set_max_attempts, asyncop_options_set_backoff_ms,
+/// asyncop_options_set_recurrence_updatable_types, asyncop_options_set_max_attempts, asyncop_options_set_backoff_ms,
 /// asyncop_options_set_allow_delete_any, asyncop_options_set_max_payload_bytes,
 /// asyncop_options_set_file_mode, asyncop_options_set_cleanup_enabled,
 /// asyncop_options_set_retention_ms, asyncop_options_set_auto_delete_types.
@@ -176,6 +176,31 @@ pub unsafe extern "C" fn asyncop_options_set_restricted_types(
         let types = unsafe { slice_arg(types, len, "types") }?.to_vec();
         with_options(options, |o| {
             o.restricted_types = Some(types);
+            Ok(())
+        })
+    })
+}
+
+/// Sets the queue-wide `recurrence_updatable_types`: the operation types whose
+/// series may get a new pattern with `asyncop_queue_set_recurrence`; `len` 0
+/// means none (the default). The array is copied. Written into the file at open.
+/// Threads: not concurrent on one object. Errors: NULL_ARG (types NULL with len > 0), *_HANDLE.
+///
+/// # Safety
+/// `options` is NULL or a value from `asyncop_options_new`; `types` is NULL or
+/// points to `len` readable `int32_t`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_options_set_recurrence_updatable_types(
+    options: *mut asyncop_options,
+    types: *const i32,
+    len: usize,
+) -> asyncop_status {
+    ffi_boundary!({
+        // SAFETY: `types` is NULL or has `len` readable values (see `# Safety`).
+        let types = unsafe { slice_arg(types, len, "types") }?.to_vec();
+        with_options(options, |o| {
+            o.recurrence_updatable_types = Some(types);
             Ok(())
         })
     })

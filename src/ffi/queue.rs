@@ -36,8 +36,8 @@ pub use poll::*;
 /// asyncop_queue_query, asyncop_queue_counts, asyncop_queue_cancel,
 /// asyncop_queue_pause, asyncop_queue_resume, asyncop_queue_postpone,
 /// asyncop_queue_delete, asyncop_queue_set_state,
-/// asyncop_queue_set_postpone_until, asyncop_queue_poll, asyncop_queue_wait_for,
-/// asyncop_queue_run_maintenance, asyncop_queue_check_integrity,
+/// asyncop_queue_set_postpone_until, asyncop_queue_set_recurrence, asyncop_queue_poll,
+/// asyncop_queue_wait_for, asyncop_queue_run_maintenance, asyncop_queue_check_integrity,
 /// asyncop_queue_purge, asyncop_queue_hold_type, asyncop_queue_release_type,
 /// asyncop_queue_held_types.
 pub struct asyncop_queue {
@@ -295,7 +295,9 @@ fn opt_code<T>(
 
 /// Lists operations matching every given filter, in ascending id (creation
 /// order). Filters: `state`, `status` (a code, or ASYNCOP_ANY), `operation_type`
-/// (> 0, or ASYNCOP_ANY), `name` and `dependency_token` (exact; NULL for any),
+/// (> 0, or ASYNCOP_ANY), `name`, `dependency_token` and `correlation_id`
+/// (exact; NULL for any), `name_prefix` (names starting with it, case-sensitive,
+/// no wildcards: a range of the name index; NULL or "" for any),
 /// `completed_before` (completed_on < t; ASYNCOP_TIME_NONE for any),
 /// `after_id` (only ids > after_id; 0 for all), `limit` (-1 for no limit),
 /// `offset` (>= 0). `*out_list` is a list handle (free with
@@ -304,7 +306,8 @@ fn opt_code<T>(
 /// state/status, negative offset, limit < -1), *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC.
 ///
 /// # Safety
-/// `name` and `dependency_token` are NULL or NUL-terminated; `out_list` is NULL or writable.
+/// `name`, `dependency_token`, `correlation_id` and `name_prefix` are NULL or
+/// NUL-terminated; `out_list` is NULL or writable.
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn asyncop_queue_query(
@@ -314,6 +317,8 @@ pub unsafe extern "C" fn asyncop_queue_query(
     operation_type: i32,
     name: *const c_char,
     dependency_token: *const c_char,
+    correlation_id: *const c_char,
+    name_prefix: *const c_char,
     completed_before: i64,
     after_id: i64,
     limit: i64,
@@ -335,6 +340,11 @@ pub unsafe extern "C" fn asyncop_queue_query(
             // SAFETY: `dependency_token` is NULL or NUL-terminated (see `# Safety`).
             dependency_token: unsafe { opt_str_arg(dependency_token, "dependency_token") }?
                 .map(str::to_owned),
+            // SAFETY: `correlation_id` is NULL or NUL-terminated (see `# Safety`).
+            correlation_id: unsafe { opt_str_arg(correlation_id, "correlation_id") }?
+                .map(str::to_owned),
+            // SAFETY: `name_prefix` is NULL or NUL-terminated (see `# Safety`).
+            name_prefix: unsafe { opt_str_arg(name_prefix, "name_prefix") }?.map(str::to_owned),
             completed_before: opt_time_arg(completed_before),
             after_id: (after_id != 0).then_some(after_id),
             limit: match limit {

@@ -15,7 +15,7 @@ use std::ffi::c_char;
 ///
 /// Functions: asyncop_spec_new, asyncop_spec_free, asyncop_spec_set_data,
 /// asyncop_spec_set_dependency_token, asyncop_spec_set_postpone_until,
-/// asyncop_spec_set_correlation_id.
+/// asyncop_spec_set_correlation_id, asyncop_spec_set_recurrence.
 pub struct asyncop_spec {
     pub(crate) inner: Mutex<OperationSpec>,
 }
@@ -135,5 +135,34 @@ pub unsafe extern "C" fn asyncop_spec_set_correlation_id(
         // SAFETY: `correlation_id` is NULL or NUL-terminated (see `# Safety`).
         let id = unsafe { opt_str_arg(correlation_id, "correlation_id") }?.map(str::to_owned);
         with_spec(spec, |s| s.correlation_id = id)
+    })
+}
+
+/// Makes the spec a recurring series (§8 of the operation model): `pattern`
+/// is the RRULE subset (`FREQ=MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY`, optional
+/// `INTERVAL=n`, e.g. "FREQ=DAILY;INTERVAL=2;"), copied; NULL or "" makes it
+/// one-shot again. `start` is the first occurrence (UTC ms), or
+/// ASYNCOP_TIME_NONE for the time of the submit. A malformed pattern, a start
+/// without a pattern, or a pattern with a postpone time is INVALID_ARG at
+/// submit. Errors: NULL_ARG, UTF8, *_HANDLE.
+///
+/// # Safety
+/// `spec` is NULL or a spec handle; `pattern` is NULL or NUL-terminated.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_spec_set_recurrence(
+    spec: *mut asyncop_spec,
+    pattern: *const c_char,
+    start: i64,
+) -> asyncop_status {
+    ffi_boundary!({
+        // SAFETY: `pattern` is NULL or NUL-terminated (see `# Safety`).
+        let pattern = unsafe { opt_str_arg(pattern, "pattern") }?
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned);
+        with_spec(spec, |s| {
+            s.recurrence_pattern = pattern;
+            s.recurrence_start = opt_time_arg(start);
+        })
     })
 }

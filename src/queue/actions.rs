@@ -98,3 +98,39 @@ impl Queue {
         self.postpone(id, until)
     }
 }
+
+impl Queue {
+    /// Gives a series a new recurrence pattern (§8). Checks, in order: open,
+    /// id (`InvalidArgument`), the row (`NotFound`), a one-shot operation
+    /// (`CannotUpdateNonrecurring`, 0x80044168), a type not in
+    /// `recurrence_updatable_types` (`CannotUpdateRecurring`, 0x80044169), a
+    /// Completed series (`InvalidStateChange`, 0x80044162), the pattern
+    /// (`InvalidArgument`; empty too). The pattern takes effect at the next
+    /// scheduling, counted from the series' `recurrence_start`; a pending
+    /// `postpone_until` stays as it is. The row is read and written in one
+    /// transaction, so a host's move in between cannot be lost or refused.
+    pub fn set_recurrence(&self, id: i64, pattern: &str) -> Result<()> {
+        let store = self.open_store()?;
+        operation::check_id(id)?;
+        let updatable = &self.inner.settings.recurrence_updatable_types;
+        store.write_rows(&[id], |tx| {
+            let cur = tx.get(id)?.ok_or(Error::NotFound { id })?;
+            let recurring = cur
+                .recurrence_pattern
+                .as_deref()
+                .is_some_and(|p| !p.trim().is_empty());
+            transition::set_recurrence(
+                cur.status,
+                recurring,
+                updatable.contains(&cur.operation_type),
+                pattern,
+            )?;
+            let now = self.now_in(tx)?;
+            if tx.update_recurrence(&cur, pattern, now)? {
+                Ok(())
+            } else {
+                Err(Error::InvalidStateChangeUnexpected)
+            }
+        })
+    }
+}

@@ -192,6 +192,10 @@ impl Queue {
         now: i64,
     ) -> Result<Operation> {
         let ctx = OutcomeContext {
+            recurring: row
+                .recurrence_pattern
+                .as_deref()
+                .is_some_and(|p| !p.trim().is_empty()),
             next_occurrence: next_occurrence(row, now)?,
             retry: self
                 .inner
@@ -200,6 +204,17 @@ impl Queue {
                 .plan(row.retry_count, now, retry_at),
         };
         let change = decide(row.status, ctx).ok_or_else(|| outcome_lost(key, row))?;
+        let one_shot = OutcomeContext {
+            recurring: false,
+            ..ctx
+        };
+        if let Some(message) = transition::series_ended(&ctx, decide(row.status, one_shot)) {
+            let ended = ErrorFields {
+                message: Some(message),
+                ..ErrorFields::default()
+            };
+            return Ok(transition::apply(row, &change, now, Some(&ended)));
+        }
         Ok(transition::apply(row, &change, now, Some(errors)))
     }
 
@@ -361,7 +376,11 @@ impl Queue {
 fn outcome_lost(key: LeaseKey, row: &Operation) -> Error {
     lease::lost(
         key,
-        format!("no outcome applies to status {}", row.status.code()),
+        format!(
+            "no outcome applies to status {} ({})",
+            row.status.code(),
+            transition::explain::pair_name(row.state.code(), row.status.code())
+        ),
     )
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// How to open a queue. Host settings (timeouts, lease, clock, the store's
 /// own options) are this handle's own. Queue-wide settings (`restricted_types`,
 /// retry budget, back-off, `allow_delete_any`, `max_payload_bytes`, clean-up
-/// and retention, `auto_delete_types`) live in the
+/// and retention, `auto_delete_types`, `recurrence_updatable_types`) live in the
 /// queue (§6.6): `None` keeps what the queue has (the defaults, on a new one);
 /// `Some` writes the value, where every handle opened afterwards, in any
 /// process, reads it.
@@ -57,6 +57,9 @@ pub struct Options {
     /// Queue-wide: types whose one-shot successes are deleted at once instead
     /// of kept as 3/30 (§10; empty by default).
     pub auto_delete_types: Option<Vec<i32>>,
+    /// Queue-wide: operation types whose series may get a new pattern through
+    /// `Queue::set_recurrence` (§8); empty by default.
+    pub recurrence_updatable_types: Option<Vec<i32>>,
 }
 
 impl Default for Options {
@@ -78,6 +81,7 @@ impl Default for Options {
             retention_failed: None,
             retention_canceled: None,
             auto_delete_types: None,
+            recurrence_updatable_types: None,
         }
     }
 }
@@ -97,6 +101,7 @@ impl Options {
             retention_failed: self.retention_failed,
             retention_canceled: self.retention_canceled,
             auto_delete_types: self.auto_delete_types.clone(),
+            recurrence_updatable_types: self.recurrence_updatable_types.clone(),
         }
     }
 }

@@ -188,6 +188,9 @@ pub trait Write: Read {
     /// A user action or maintenance move: writes `next` if the row still has
     /// `cur`'s (state, status). False when it does not (or is gone).
     fn update(&self, cur: &Operation, next: &Operation) -> Result<bool>;
+    /// A pattern update (§8): writes `pattern` and `modified_on = now` if the
+    /// row still has `cur`'s (state, status). False when it does not (or is gone).
+    fn update_recurrence(&self, cur: &Operation, pattern: &str, now: i64) -> Result<bool>;
     /// Deletes the row if it still has `cur`'s (state, status), and its
     /// attempt history.
     fn delete(&self, cur: &Operation) -> Result<bool>;

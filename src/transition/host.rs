@@ -63,7 +63,10 @@ pub struct RetryPlan {
 /// Facts about the operation that decide a host outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutcomeContext {
-    /// For a recurring operation, its next occurrence (§8); `None` for one-shot.
+    /// Whether the operation is a recurring series (§8).
+    pub recurring: bool,
+    /// For a series, its next occurrence (§8); `None` for one-shot, or for a
+    /// series with no occurrence left (none before the year 10000).
     pub next_occurrence: Option<i64>,
     /// The retry budget after this attempt.
     pub retry: RetryPlan,
@@ -76,13 +79,16 @@ pub fn report(cur: Status, outcome: Outcome, ctx: OutcomeContext) -> Option<Chan
     let change = match (cur, outcome) {
         (InProgress | Pausing | Canceling, Outcome::Failed) => Change::to(Failed, Clear),
         (InProgress | Pausing | Canceling, Outcome::Canceled) => Change::to(Canceled, Clear),
-        (Canceling, _) => match (outcome, ctx.next_occurrence) {
+        (Canceling, _) => match outcome {
             // A finished one-shot run is recorded as such, even under Canceling.
-            (Outcome::Succeeded, None) => Change::to(Succeeded, Clear),
+            Outcome::Succeeded if !ctx.recurring => Change::to(Succeeded, Clear),
             _ => Change::to(Canceled, Clear),
         },
         (InProgress | Pausing, Outcome::Succeeded) => match ctx.next_occurrence {
-            None => Change::to(Succeeded, Clear),
+            None if !ctx.recurring => Change::to(Succeeded, Clear),
+            // A series never reaches 3/30 (§8): with no occurrence left it
+            // ends as Failed, with a message saying why (`series_ended`).
+            None => Change::to(Failed, Clear),
             Some(next) => {
                 let pu = if cur == Pausing { Keep } else { Set(next) };
                 Change::to(Waiting, pu).retry(RetryCount::Reset)
@@ -104,6 +110,19 @@ pub fn report(cur: Status, outcome: Outcome, ctx: OutcomeContext) -> Option<Chan
         _ => return None,
     };
     Some(change)
+}
+
+/// Whether a host's report ends a series for want of a next occurrence: the
+/// run succeeded (`as_one_shot`, the same report decided as if one-shot, is
+/// 3/30) and there is no occurrence before the year 10000. Returns the
+/// message the library stores with the 3/31 it becomes, else `None`.
+pub fn series_ended(ctx: &OutcomeContext, as_one_shot: Option<Change>) -> Option<String> {
+    let succeeded = as_one_shot.is_some_and(|c| c.status == Status::Succeeded);
+    (ctx.recurring && ctx.next_occurrence.is_none() && succeeded).then(|| {
+        "the recurring series has no occurrence left before the year 10000, so it ended \
+         (a series never becomes Completed/Succeeded)"
+            .to_owned()
+    })
 }
 
 /// A successful run (§3.2 row "Succeeded"): `Queue::complete`.

@@ -6,33 +6,38 @@
 //! move the library can make.
 //!
 //! - this module: the codes (`State`, `Status`, `Outcome`) and the shape of a move (`Change`);
-//! - [`user`]: the user actions of §3.4/§4 (Cancel, Pause, Resume, Postpone, Delete, set_state);
+//! - [`user`]: the user actions of §3.4/§4 (Cancel, Pause, Resume, Postpone, Delete, set_state)
+//!   and the pattern update of §8;
 //! - [`host`]: creation, the claim, renewal, host outcomes, lease expiry, promotion;
 //! - [`apply`](mod@apply): the columns a move writes;
 //! - [`retry`]: the retry budget and back-off schedule;
 //! - [`retention`]: which Completed rows a purge deletes, and auto-delete (§10).
 //! - [`attempt`](mod@attempt): which outcomes the attempt history keeps.
+//! - [`explain`]: refusals in words (the states named); [`time_text`]: times in messages.
 
 pub mod apply;
 pub mod attempt;
+pub mod explain;
 pub mod host;
 pub mod recurrence;
 pub mod retention;
 pub mod retry;
 pub mod stop;
+pub mod time_text;
 pub mod user;
 
 pub use apply::{ClaimMove, ErrorFields, apply};
 pub use attempt::attempt_ending;
 pub use host::{
     Creation, OutcomeContext, RetryPlan, acknowledge_cancel, acknowledge_pause, claim, claimable,
-    complete, fail, fail_retryable, lease_expired, postpone_due, renew, report, submit, suspend,
+    complete, fail, fail_retryable, lease_expired, postpone_due, renew, report, series_ended,
+    submit, suspend,
 };
 pub use retention::{Retention, RetentionPolicy, auto_deletes};
 pub use retry::RetryPolicy;
 pub use user::{
     SetStateRequest, Step, cancel, check_postpone_time, check_state_status, delete,
-    parse_set_state, pause, postpone, resume, set_state,
+    parse_set_state, pause, postpone, resume, set_recurrence, set_state,
 };
 
 use crate::error::{Error, Refusal, Result};

@@ -2,6 +2,8 @@
 //! generic `set_state`. `restricted` is whether the operation type is in the
 //! queue's `restricted_types` (§9).
 
+use super::recurrence::Pattern;
+use super::time_text::iso_utc;
 use super::{Change, PostponeUntil, State, Status, refusal};
 use crate::error::{Error, Result};
 
@@ -89,7 +91,9 @@ pub fn postpone(cur: Status, restricted: bool, until: i64, now: i64) -> Result<S
 pub fn check_postpone_time(until: i64, now: i64) -> Result<()> {
     if until <= now {
         return Err(Error::InvalidArgument(format!(
-            "postpone_until ({until}) must be later than now ({now}); use Resume to run it at once"
+            "postpone_until ({}) must be later than now ({}); use Resume to run it at once",
+            iso_utc(until),
+            iso_utc(now)
         )));
     }
     Ok(())
@@ -167,4 +171,31 @@ pub fn set_state(cur: Status, restricted: bool, request: SetStateRequest) -> Res
         ))),
         SetStateRequest::Lock => Err(Error::InvalidStateChange(refusal(cur, State::Locked))),
     }
+}
+
+/// The checks of a pattern update (§8, `set_recurrence`), in the model's
+/// order: a one-shot operation (0x80044168), a type not in
+/// `recurrence_updatable_types` (0x80044169), a Completed series
+/// (0x80044162), then the pattern itself (InvalidArgument; an empty one too:
+/// Cancel, not an empty pattern, ends a series). Returns the parsed pattern.
+pub fn set_recurrence(
+    cur: Status,
+    recurring: bool,
+    updatable: bool,
+    pattern: &str,
+) -> Result<Pattern> {
+    if !recurring {
+        return Err(Error::CannotUpdateNonrecurring);
+    }
+    if !updatable {
+        return Err(Error::CannotUpdateRecurring);
+    }
+    if cur.state() == State::Completed {
+        return Err(Error::InvalidStateChange(refusal(cur, State::Completed)));
+    }
+    Pattern::parse(pattern)?.ok_or_else(|| {
+        Error::InvalidArgument(
+            "a recurrence pattern is required (FREQ=...); Cancel ends a series".into(),
+        )
+    })
 }

@@ -94,9 +94,9 @@ static void queries(const asyncop_queue *q) {
     size_t i;
     for (i = 0; i < N_BAD; i++) {
         asyncop_operation_list *list = NULL;
-        CHECK_RC(UTF8, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, bad[i], NULL,
+        CHECK_RC(UTF8, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, bad[i], NULL, NULL, NULL,
                                            ASYNCOP_TIME_NONE, 0, -1, 0, &list));
-        CHECK_RC(UTF8, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, bad[i],
+        CHECK_RC(UTF8, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, bad[i], NULL, NULL,
                                            ASYNCOP_TIME_NONE, 0, -1, 0, &list));
         CHECK(list == NULL);
     }

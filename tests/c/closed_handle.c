@@ -28,7 +28,7 @@ static void closed_queue(asyncop_queue *q, int64_t id) {
     CHECK_RC(CLOSED, asyncop_queue_submit(q, "n", 1, NULL, 0, NULL, ASYNCOP_TIME_NONE, NULL, &out));
     CHECK_RC(CLOSED, asyncop_queue_submit_many(q, specs, 1, ids));
     CHECK_RC(CLOSED, asyncop_queue_retrieve(q, id, &op));
-    CHECK_RC(CLOSED, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+    CHECK_RC(CLOSED, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                          ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     CHECK_RC(CLOSED, asyncop_queue_counts(q, &counts));
     CHECK_RC(CLOSED, asyncop_queue_cancel(q, id));
@@ -188,7 +188,7 @@ int main(void) {
     id = test_submit(q, "other", 2);
     l = test_claim(q, "host", 1);
     REQUIRE_OK(asyncop_queue_retrieve(q, locked_id, &op));
-    REQUIRE_OK(asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+    REQUIRE_OK(asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                    ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     REQUIRE_OK(asyncop_queue_counts(q, &counts));
 

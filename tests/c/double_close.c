@@ -110,7 +110,7 @@ int main(void) {
     CHECK_RC(CLOSED, asyncop_operation_free(op2));
 
     /* list, and a snapshot taken from it outlives it */
-    REQUIRE_OK(asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+    REQUIRE_OK(asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                    ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     REQUIRE_OK(asyncop_operation_list_get(list, 0, &op));
     CHECK_OK(asyncop_operation_list_free(list));

@@ -44,7 +44,7 @@ static void forked_queue(asyncop_queue *q, int64_t id, asyncop_spec *s) {
     CHECK_RC(FORKED, asyncop_queue_submit(q, "n", 1, NULL, 0, NULL, ASYNCOP_TIME_NONE, NULL, &out));
     CHECK_RC(FORKED, asyncop_queue_submit_many(q, specs, 1, ids));
     CHECK_RC(FORKED, asyncop_queue_retrieve(q, id, &op));
-    CHECK_RC(FORKED, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+    CHECK_RC(FORKED, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                          ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     CHECK_RC(FORKED, asyncop_queue_counts(q, &counts));
     CHECK_RC(FORKED, asyncop_queue_cancel(q, id));
@@ -276,7 +276,7 @@ int main(void) {
     in.ready_id = test_submit(in.q, "ready", 2);
     in.l = test_claim(in.q, "parent", 1);
     REQUIRE_OK(asyncop_queue_retrieve(in.q, in.ready_id, &in.op));
-    REQUIRE_OK(asyncop_queue_query(in.q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+    REQUIRE_OK(asyncop_queue_query(in.q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                    ASYNCOP_TIME_NONE, 0, -1, 0, &in.list));
     REQUIRE_OK(asyncop_queue_counts(in.q, &in.counts));
     REQUIRE_OK(asyncop_options_new(&in.o));
@@ -324,7 +324,7 @@ int main(void) {
         int64_t ids[4];
         asyncop_operation_list *list = NULL;
         size_t n = 0, i;
-        REQUIRE_OK(asyncop_queue_query(in.q, ASYNCOP_ANY, ASYNCOP_ANY, 77, NULL, NULL,
+        REQUIRE_OK(asyncop_queue_query(in.q, ASYNCOP_ANY, ASYNCOP_ANY, 77, NULL, NULL, NULL, NULL,
                                        ASYNCOP_TIME_NONE, 0, -1, 0, &list));
         CHECK_OK(asyncop_operation_list_count(list, &n));
         CHECK(n == 2); /* one per child */

@@ -115,7 +115,7 @@ static size_t query_ids(const asyncop_queue *q, int32_t state, int32_t status, i
                         size_t cap) {
     asyncop_operation_list *list = NULL;
     size_t n = 0, i;
-    REQUIRE_OK(asyncop_queue_query(q, state, status, type, name, token, completed_before, after_id,
+    REQUIRE_OK(asyncop_queue_query(q, state, status, type, name, token, NULL, NULL, completed_before, after_id,
                                    limit, offset, &list));
     CHECK_OK(asyncop_operation_list_count(list, &n));
     for (i = 0; i < n && i < cap; i++) {

@@ -96,9 +96,9 @@ static void queue_functions(asyncop_queue *q, int64_t ready_id) {
     CHECK_RC(NULL_ARG, asyncop_queue_retrieve(q, ready_id, NULL));
     CHECK(op == NULL);
 
-    CHECK_RC(NULL_ARG, asyncop_queue_query(NULL, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+    CHECK_RC(NULL_ARG, asyncop_queue_query(NULL, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                            ASYNCOP_TIME_NONE, 0, -1, 0, &list));
-    CHECK_RC(NULL_ARG, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+    CHECK_RC(NULL_ARG, asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                            ASYNCOP_TIME_NONE, 0, -1, 0, NULL));
     CHECK(list == NULL);
 
@@ -267,7 +267,7 @@ static void list_and_counts(const asyncop_queue *q) {
     int64_t cnt = -7;
 
     /* name and dependency_token filters are optional: NULL means any. */
-    REQUIRE_OK(asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+    REQUIRE_OK(asyncop_queue_query(q, ASYNCOP_ANY, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                    ASYNCOP_TIME_NONE, 0, -1, 0, &list));
     CHECK_RC(NULL_ARG, asyncop_operation_list_count(NULL, &n));
     CHECK_RC(NULL_ARG, asyncop_operation_list_count(list, NULL));

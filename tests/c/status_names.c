@@ -71,7 +71,7 @@ static void fixed_numbers(void) {
     CHECK(sizeof(asyncop_status) == sizeof(int32_t));
     /* Other constants of the header. */
     CHECK(ASYNCOP_TIME_NONE == INT64_MIN);
-    CHECK(ASYNCOP_ANY == -1 && ASYNCOP_STATUS_NONE == -1);
+    CHECK(ASYNCOP_ANY == -1 && ASYNCOP_STATUS_NONE == INT32_MIN);
     CHECK(ASYNCOP_STATE_READY == 0 && ASYNCOP_STATE_SUSPENDED == 1 && ASYNCOP_STATE_LOCKED == 2 &&
           ASYNCOP_STATE_COMPLETED == 3);
     CHECK(ASYNCOP_STATUS_WAITING_FOR_RESOURCES == 0 && ASYNCOP_STATUS_WAITING == 10 &&

@@ -131,7 +131,7 @@ static void *reader_main(void *arg) {
         asyncop_operation_list *list = NULL;
         int64_t total = test_total(q);
         CHECK(total >= 0 && total <= total_ops);
-        CHECK_OK(asyncop_queue_query(q, ASYNCOP_STATE_LOCKED, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL,
+        CHECK_OK(asyncop_queue_query(q, ASYNCOP_STATE_LOCKED, ASYNCOP_ANY, ASYNCOP_ANY, NULL, NULL, NULL, NULL,
                                      ASYNCOP_TIME_NONE, 0, 10, 0, &list));
         CHECK_OK(asyncop_operation_list_free(list));
         reads++;

@@ -21,8 +21,8 @@ fn expected_code(e: &asyncop::Error) -> (asyncop_status, bool) {
         E::CannotCancel => (ASYNCOP_ERR_CANNOT_CANCEL, true),
         E::CannotPause => (ASYNCOP_ERR_CANNOT_PAUSE, true),
         // Recurrence (§8) has no API yet: nothing raises these.
-        E::CannotUpdateNonrecurring => (ASYNCOP_ERR_CANNOT_UPDATE_NONRECURRING, false),
-        E::CannotUpdateRecurring => (ASYNCOP_ERR_CANNOT_UPDATE_RECURRING, false),
+        E::CannotUpdateNonrecurring => (ASYNCOP_ERR_CANNOT_UPDATE_NONRECURRING, true),
+        E::CannotUpdateRecurring => (ASYNCOP_ERR_CANNOT_UPDATE_RECURRING, true),
         E::NotFound { .. } => (ASYNCOP_ERR_NOT_FOUND, true),
         E::LeaseLost { .. } => (ASYNCOP_ERR_LEASE_LOST, true),
         E::InvalidArgument(_) => (ASYNCOP_ERR_INVALID_ARG, true),
@@ -48,6 +48,8 @@ const PRODUCED_BY: &[(&str, &[asyncop_status])] = &[
             ASYNCOP_ERR_CANNOT_DELETE_UNLESS_COMPLETED,
             ASYNCOP_ERR_CANNOT_CANCEL,
             ASYNCOP_ERR_CANNOT_PAUSE,
+            ASYNCOP_ERR_CANNOT_UPDATE_NONRECURRING,
+            ASYNCOP_ERR_CANNOT_UPDATE_RECURRING,
         ],
     ),
     (
@@ -163,6 +165,32 @@ fn refused_state_changes_map_to_their_codes() {
     f.expect(
         unsafe { asyncop_queue_pause(q, restricted) },
         ASYNCOP_ERR_CANNOT_PAUSE,
+    );
+    // Pattern updates (§8): a one-shot operation, then a series of a type not
+    // in recurrence_updatable_types (none by default).
+    f.expect(
+        unsafe { asyncop_queue_set_recurrence(q, ready, c"FREQ=DAILY;".as_ptr()) },
+        ASYNCOP_ERR_CANNOT_UPDATE_NONRECURRING,
+    );
+    let mut spec = null_mut();
+    check(
+        unsafe { asyncop_spec_new(c"series".as_ptr(), TYPE, &mut spec) },
+        ASYNCOP_OK,
+    );
+    check(
+        unsafe { asyncop_spec_set_recurrence(spec, c"FREQ=DAILY;".as_ptr(), ASYNCOP_TIME_NONE) },
+        ASYNCOP_OK,
+    );
+    let mut series = 0;
+    let specs = [spec.cast_const()];
+    check(
+        unsafe { asyncop_queue_submit_many(q, specs.as_ptr(), 1, &mut series) },
+        ASYNCOP_OK,
+    );
+    check(unsafe { asyncop_spec_free(spec) }, ASYNCOP_OK);
+    f.expect(
+        unsafe { asyncop_queue_set_recurrence(q, series, c"FREQ=HOURLY;".as_ptr()) },
+        ASYNCOP_ERR_CANNOT_UPDATE_RECURRING,
     );
     f.finish("refused_state_changes_map_to_their_codes");
 }

@@ -7,6 +7,7 @@
 
 mod bad_targets;
 mod bloat;
+mod name_index;
 mod proxy;
 mod reconnect;
 mod tls;

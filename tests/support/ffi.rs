@@ -176,6 +176,8 @@ pub fn query_all_rc(
             ASYNCOP_ANY,
             null(),
             null(),
+            std::ptr::null(),
+            std::ptr::null(),
             ASYNCOP_TIME_NONE,
             0,
             -1,

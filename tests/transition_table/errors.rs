@@ -140,7 +140,15 @@ fn error_table_of_section_12() {
             p.extend(same("hresult() < 0", &((h as i32) < 0), &true));
         }
         if let Some(m) = message {
-            p.extend(same("Display", &e.to_string().as_str(), &m));
+            // The template of the four invalid-state errors comes first; the
+            // states named and a hint follow it (`transition::explain`).
+            let shown = e.to_string();
+            let start = if uses_template(hresult.unwrap_or(0)) {
+                &shown[..shown.len().min(m.len())]
+            } else {
+                shown.as_str()
+            };
+            p.extend(same("Display", &start, &m));
         }
         c.cell(format!("§12 {name}"), p);
     }

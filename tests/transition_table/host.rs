@@ -40,6 +40,7 @@ pub(crate) const CONTEXTS: [(&str, OutcomeContext); 4] = [
     (
         "one-shot, budget left",
         OutcomeContext {
+            recurring: false,
             next_occurrence: None,
             retry: RetryPlan {
                 exhausted: false,
@@ -50,6 +51,7 @@ pub(crate) const CONTEXTS: [(&str, OutcomeContext); 4] = [
     (
         "one-shot, budget exhausted",
         OutcomeContext {
+            recurring: false,
             next_occurrence: None,
             retry: RetryPlan {
                 exhausted: true,
@@ -60,6 +62,7 @@ pub(crate) const CONTEXTS: [(&str, OutcomeContext); 4] = [
     (
         "recurring, budget left",
         OutcomeContext {
+            recurring: true,
             next_occurrence: Some(NEXT),
             retry: RetryPlan {
                 exhausted: false,
@@ -70,6 +73,7 @@ pub(crate) const CONTEXTS: [(&str, OutcomeContext); 4] = [
     (
         "recurring, budget exhausted",
         OutcomeContext {
+            recurring: true,
             next_occurrence: Some(NEXT),
             retry: RetryPlan {
                 exhausted: true,
@@ -310,4 +314,50 @@ fn platform_transitions_of_section_3_1() {
         );
     }
     c.finish();
+}
+
+/// §8: a series never reaches 3/30. With no occurrence left, a successful run
+/// ends it as 3/31 (our choice) and `series_ended` gives the message to store;
+/// under Canceling it ends as 3/32; other outcomes are decided as for any series.
+#[test]
+fn a_series_with_no_occurrence_left_never_succeeds() {
+    let none_left = OutcomeContext {
+        recurring: true,
+        next_occurrence: None,
+        retry: RetryPlan {
+            exhausted: false,
+            at: BACKOFF,
+        },
+    };
+    let one_shot = OutcomeContext {
+        recurring: false,
+        ..none_left
+    };
+    for cur in [InProgress, Pausing] {
+        let change = tr::complete(cur, none_left).unwrap();
+        assert_eq!(change.status, Failed, "{cur:?}");
+        let message = tr::series_ended(&none_left, tr::complete(cur, one_shot)).unwrap();
+        assert!(message.contains("no occurrence left"), "{message}");
+        // A host's own failure or retry is not the series running out.
+        assert_eq!(tr::series_ended(&none_left, tr::fail(cur, one_shot)), None);
+        assert_eq!(
+            tr::fail_retryable(cur, none_left).map(|c| c.status),
+            Some(Waiting)
+        );
+    }
+    assert_eq!(tr::complete(Canceling, none_left).unwrap().status, Canceled);
+    assert_eq!(tr::complete(Canceling, one_shot).unwrap().status, Succeeded);
+    // A series with an occurrence left, and a one-shot operation, get no message.
+    let next = OutcomeContext {
+        next_occurrence: Some(NEXT),
+        ..none_left
+    };
+    assert_eq!(
+        tr::series_ended(&next, tr::complete(InProgress, one_shot)),
+        None
+    );
+    assert_eq!(
+        tr::series_ended(&one_shot, tr::complete(InProgress, one_shot)),
+        None
+    );
 }

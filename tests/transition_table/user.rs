@@ -235,7 +235,15 @@ pub(crate) fn check_user_cell(
             if let Err(a) = &actual {
                 p.extend(same("hresult()", &a.hresult(), &Some(h as i32)));
                 if uses_template(h) {
-                    p.extend(same("Display", &a.to_string(), &template(refusal)));
+                    // The §12 template first, then the current states named.
+                    let shown = a.to_string();
+                    let want = template(refusal);
+                    let named = format!(". {}/{} ", cur.state(), cur);
+                    if !shown.starts_with(&want) || !shown[want.len()..].starts_with(&named) {
+                        p.push(format!(
+                            "Display: got {shown:?}, want {want:?} then {named:?}"
+                        ));
+                    }
                 }
             }
         }

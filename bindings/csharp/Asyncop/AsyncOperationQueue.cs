@@ -85,6 +85,11 @@ namespace Asyncop
                         int[] t = (int[])options.RestrictedTypes.Clone();
                         Interop.Check(NativeMethods.asyncop_options_set_restricted_types(opts, t, new UIntPtr((uint)t.Length)));
                     }
+                    if (options.RecurrenceUpdatableTypes != null)
+                    {
+                        int[] t = (int[])options.RecurrenceUpdatableTypes.Clone();
+                        Interop.Check(NativeMethods.asyncop_options_set_recurrence_updatable_types(opts, t, new UIntPtr((uint)t.Length)));
+                    }
                     if (options.MaxAttempts.HasValue) Interop.Check(NativeMethods.asyncop_options_set_max_attempts(opts, options.MaxAttempts.Value));
                     if (options.BackoffBase.HasValue)
                         Interop.Check(NativeMethods.asyncop_options_set_backoff_ms(opts, Interop.DurationMs(options.BackoffBase.Value, "BackoffBase"), Interop.DurationMs(options.BackoffCap.Value, "BackoffCap")));
@@ -136,10 +141,29 @@ namespace Asyncop
         /// <param name="dependencyToken">A dependency token, or null.</param>
         /// <param name="postponeUntil">A future time creates the operation Suspended until then.</param>
         /// <param name="correlationId">A correlation id, or null.</param>
+        /// <param name="recurrence">A recurrence pattern ("FREQ=MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY;INTERVAL=n", e.g.
+        /// "FREQ=DAILY;") makes it a recurring series: one row that runs at each occurrence and goes back to
+        /// Suspended/Waiting with PostponeUntil at the next one after each successful run (missed ones are skipped);
+        /// Cancel ends it, a failure ends it as Failed. Null for one-shot.</param>
+        /// <param name="recurrenceStart">The first occurrence (null: now). Only with a pattern.</param>
         /// <exception cref="AsyncopInvalidArgumentException">Longer data than the queue's payload limit (the message names both
-        /// sizes), or text too long; nothing was written.</exception>
-        public long Submit(string name, int operationType, byte[] data = null, string dependencyToken = null, DateTime? postponeUntil = null, string correlationId = null)
+        /// sizes), or text too long; a malformed pattern, a start without a pattern, or a postpone time with one;
+        /// nothing was written.</exception>
+        public long Submit(string name, int operationType, byte[] data = null, string dependencyToken = null, DateTime? postponeUntil = null, string correlationId = null, string recurrence = null, DateTime? recurrenceStart = null)
         {
+            if (recurrence != null || recurrenceStart.HasValue)
+            {
+                var spec = new AsyncOperationSpec(name, operationType)
+                {
+                    Data = data,
+                    DependencyToken = dependencyToken,
+                    PostponeUntil = postponeUntil,
+                    CorrelationId = correlationId,
+                    Recurrence = recurrence,
+                    RecurrenceStart = recurrenceStart,
+                };
+                return SubmitMany(new[] { spec })[0];
+            }
             byte[] n = Interop.Utf8z(name, "name");
             byte[] d = Interop.Utf8zOptional(dependencyToken, "dependencyToken");
             byte[] c = Interop.Utf8zOptional(correlationId, "correlationId");
@@ -162,6 +186,7 @@ namespace Asyncop
                 Interop.Utf8z(s.Name, "specs");
                 Interop.Utf8zOptional(s.DependencyToken, "specs");
                 Interop.Utf8zOptional(s.CorrelationId, "specs");
+                Interop.Utf8zOptional(s.Recurrence, "specs");
                 if (s.OperationType <= 0) throw new ArgumentOutOfRangeException("specs", s.OperationType, "operation types are > 0");
             }
             var ids = new long[list.Count];
@@ -180,6 +205,8 @@ namespace Asyncop
                     if (s.DependencyToken != null) Interop.Check(NativeMethods.asyncop_spec_set_dependency_token(handles[i], Interop.Utf8zOptional(s.DependencyToken, "specs")));
                     if (s.PostponeUntil.HasValue) Interop.Check(NativeMethods.asyncop_spec_set_postpone_until(handles[i], Interop.ToMs(s.PostponeUntil, "PostponeUntil")));
                     if (s.CorrelationId != null) Interop.Check(NativeMethods.asyncop_spec_set_correlation_id(handles[i], Interop.Utf8zOptional(s.CorrelationId, "specs")));
+                    if (s.Recurrence != null || s.RecurrenceStart.HasValue)
+                        Interop.Check(NativeMethods.asyncop_spec_set_recurrence(handles[i], Interop.Utf8zOptional(s.Recurrence, "specs"), Interop.ToMs(s.RecurrenceStart, "RecurrenceStart")));
                     handles[i].DangerousAddRef(ref added[i]);
                     raw[i] = handles[i].DangerousGetHandle();
                 }
@@ -216,12 +243,14 @@ namespace Asyncop
                 throw new ArgumentOutOfRangeException("query", f.Status.Value, "unknown status");
             byte[] name = Interop.Utf8zOptional(f.Name, "query");
             byte[] token = Interop.Utf8zOptional(f.DependencyToken, "query");
+            byte[] correlation = Interop.Utf8zOptional(f.CorrelationId, "query");
+            byte[] prefix = Interop.Utf8zOptional(f.NamePrefix, "query");
             OperationListHandle list;
             Interop.Check(NativeMethods.asyncop_queue_query(Handle,
                 f.State.HasValue ? (int)f.State.Value : NativeMethods.Any,
                 f.Status.HasValue ? (int)f.Status.Value : NativeMethods.Any,
                 f.OperationType.HasValue ? f.OperationType.Value : NativeMethods.Any,
-                name, token, Interop.ToMs(f.CompletedBefore, "CompletedBefore"), f.AfterId, f.Limit.HasValue ? f.Limit.Value : -1, f.Offset, out list));
+                name, token, correlation, prefix, Interop.ToMs(f.CompletedBefore, "CompletedBefore"), f.AfterId, f.Limit.HasValue ? f.Limit.Value : -1, f.Offset, out list));
             using (list)
             {
                 UIntPtr count;
@@ -283,6 +312,20 @@ namespace Asyncop
             if (!Enum.IsDefined(typeof(AsyncOperationState), state)) throw new ArgumentOutOfRangeException("state", state, "unknown state");
             if (status.HasValue && !Enum.IsDefined(typeof(AsyncOperationStatus), status.Value)) throw new ArgumentOutOfRangeException("status", status.Value, "unknown status");
             Interop.Check(NativeMethods.asyncop_queue_set_state(Handle, id, (int)state, status.HasValue ? (int)status.Value : NativeMethods.StatusNone));
+        }
+
+        /// <summary>Gives a recurring series a new pattern (the syntax of <see cref="AsyncOperationSpec.Recurrence"/>). It
+        /// takes effect at the next scheduling, counted from the series' RecurrenceStart; a pending PostponeUntil stays.</summary>
+        /// <exception cref="AsyncopInvalidStateChangeException">Checked in this order, its Code says which:
+        /// CannotUpdateNonrecurring (0x80044168) for a one-shot operation; CannotUpdateRecurring (0x80044169) when its type
+        /// is not in the queue's RecurrenceUpdatableTypes (none by default); InvalidStateChange (0x80044162) when the
+        /// series is Completed.</exception>
+        /// <exception cref="AsyncopInvalidArgumentException">A malformed or empty pattern (checked last).</exception>
+        public void SetRecurrence(long id, string pattern)
+        {
+            Interop.CheckId(id, "id");
+            byte[] p = Interop.Utf8z(pattern, "pattern");
+            Interop.Check(NativeMethods.asyncop_queue_set_recurrence(Handle, id, p));
         }
 
         /// <summary>Waits until the operation is Completed or the timeout passes, and returns its latest snapshot either way.</summary>

@@ -126,7 +126,7 @@ namespace Asyncop
     {
         internal const long TimeNone = long.MinValue;
         internal const int Any = -1;
-        internal const int StatusNone = -1;
+        internal const int StatusNone = -2147483648;
         internal const int PollMax = 65536;
         internal const int NameMaxChars = 256;
         internal const int MessageMaxChars = 100000;

@@ -3,11 +3,11 @@ using System.Runtime.InteropServices;
 
 namespace Asyncop
 {
-    /// <summary>P/Invoke declarations for every function of include/asyncop.h (ABI 1).</summary>
+    /// <summary>P/Invoke declarations for every function of include/asyncop.h (ABI 2).</summary>
     internal static partial class NativeMethods
     {
         internal const string Lib = "asyncop";
-        internal const uint AbiVersion = 1;
+        internal const uint AbiVersion = 2;
         // TimeNone, Any, StatusNone and the header's limits (PollMax, PayloadDefaultMax, PayloadCeiling,
         // FileModeDefault, FileModeAllowed, ...) are generated into Codes.g.cs by scripts/gen-bindings.
 
@@ -145,6 +145,10 @@ namespace Asyncop
         internal static extern int asyncop_attempt_list_detail(AttemptListHandle list, UIntPtr index, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_attempt_list_free(IntPtr list);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_recurrence_pattern(OperationHandle op, byte[] buf, UIntPtr cap, out UIntPtr len, out int present);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_operation_recurrence_start(OperationHandle op, out long value, out int present);
 
         // --- operation list ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -178,6 +182,8 @@ namespace Asyncop
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_options_set_restricted_types(OptionsHandle options, int[] types, UIntPtr len);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_options_set_recurrence_updatable_types(OptionsHandle options, int[] types, UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_options_set_max_attempts(OptionsHandle options, int maxAttempts);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_options_set_backoff_ms(OptionsHandle options, long baseMs, long capMs);
@@ -210,7 +216,7 @@ namespace Asyncop
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_queue_retrieve(QueueHandle queue, long id, out OperationHandle op);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern int asyncop_queue_query(QueueHandle queue, int state, int status, int operationType, byte[] name, byte[] dependencyToken, long completedBefore, long afterId, long limit, long offset, out OperationListHandle list);
+        internal static extern int asyncop_queue_query(QueueHandle queue, int state, int status, int operationType, byte[] name, byte[] dependencyToken, byte[] correlationId, byte[] namePrefix, long completedBefore, long afterId, long limit, long offset, out OperationListHandle list);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_queue_counts(QueueHandle queue, out CountsHandle counts);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -227,6 +233,8 @@ namespace Asyncop
         internal static extern int asyncop_queue_delete(QueueHandle queue, long id);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_queue_set_state(QueueHandle queue, long id, int state, int status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_set_recurrence(QueueHandle queue, long id, byte[] pattern);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_queue_poll(QueueHandle queue, byte[] hostId, int[] types, UIntPtr typesLen, long waitMs, [Out] IntPtr[] leases, UIntPtr max, out UIntPtr count);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -257,5 +265,7 @@ namespace Asyncop
         internal static extern int asyncop_spec_set_postpone_until(SpecHandle spec, long postponeUntil);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_spec_set_correlation_id(SpecHandle spec, byte[] correlationId);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_spec_set_recurrence(SpecHandle spec, byte[] pattern, long start);
     }
 }

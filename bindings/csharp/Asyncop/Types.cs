@@ -50,6 +50,9 @@ namespace Asyncop
         /// <summary>Queue-wide: operation types whose one-shot successes are deleted at once instead of kept
         /// (empty for none).</summary>
         public int[] AutoDeleteTypes { get; set; }
+        /// <summary>Queue-wide operation types whose series may get a new pattern with
+        /// <see cref="AsyncOperationQueue.SetRecurrence"/>; null keeps what the queue has (none on a new queue), empty for none.</summary>
+        public int[] RecurrenceUpdatableTypes { get; set; }
     }
 
     /// <summary>A description of one operation for <see cref="AsyncOperationQueue.SubmitMany"/>.</summary>
@@ -73,6 +76,11 @@ namespace Asyncop
         public DateTime? PostponeUntil { get; set; }
         /// <summary>A correlation id, or null.</summary>
         public string CorrelationId { get; set; }
+        /// <summary>A recurrence pattern ("FREQ=MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY;INTERVAL=n", e.g. "FREQ=DAILY;")
+        /// makes it a recurring series: one row that runs at each occurrence; null for one-shot.</summary>
+        public string Recurrence { get; set; }
+        /// <summary>The first occurrence of a series (null: the time of the submit). Only with <see cref="Recurrence"/>.</summary>
+        public DateTime? RecurrenceStart { get; set; }
     }
 
     /// <summary>Filters for <see cref="AsyncOperationQueue.Query"/>; null fields match everything.</summary>
@@ -88,6 +96,10 @@ namespace Asyncop
         public string Name { get; set; }
         /// <summary>Only this exact dependency token.</summary>
         public string DependencyToken { get; set; }
+        /// <summary>Only this exact correlation id.</summary>
+        public string CorrelationId { get; set; }
+        /// <summary>Only names that start with this text (case-sensitive, no wildcards; "" for all).</summary>
+        public string NamePrefix { get; set; }
         /// <summary>Only operations completed before this time.</summary>
         public DateTime? CompletedBefore { get; set; }
         /// <summary>Only ids greater than this (0 for all).</summary>
@@ -182,6 +194,10 @@ namespace Asyncop
         public string ProgressText { get; private set; }
         /// <summary>What the last completed run stored (a handler's result), or null (a copy each time it is read).</summary>
         public byte[] Output { get { return output == null ? null : (byte[])output.Clone(); } }
+        /// <summary>The recurrence pattern of a series, or null for one-shot.</summary>
+        public string RecurrencePattern { get; private set; }
+        /// <summary>The first occurrence of a series, from which its occurrences are counted; null for one-shot.</summary>
+        public DateTime? RecurrenceStart { get; private set; }
 
         byte[] data;
         byte[] output;
@@ -220,6 +236,8 @@ namespace Asyncop
             if (rc != (int)AsyncopErrorCode.BufferTooSmall) Interop.Check(rc);
             if (present != 0)
                 o.output = Interop.ReadBytes((byte[] b, UIntPtr c, out UIntPtr n) => NativeMethods.asyncop_operation_output(h, b, c, out n, out present));
+            o.RecurrencePattern = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int pr) => NativeMethods.asyncop_operation_recurrence_pattern(h, b, c, out n, out pr));
+            Interop.Check(NativeMethods.asyncop_operation_recurrence_start(h, out l, out p)); o.RecurrenceStart = Interop.FromMs(l, p);
             return o;
         }
 

@@ -154,7 +154,7 @@ class Durability(IntEnum):
 # The header's limits and sentinels.
 TIME_NONE: Final = -9223372036854775808
 ANY: Final = -1
-STATUS_NONE: Final = -1
+STATUS_NONE: Final = -2147483648
 POLL_MAX: Final = 65536
 NAME_MAX_CHARS: Final = 256
 MESSAGE_MAX_CHARS: Final = 100000

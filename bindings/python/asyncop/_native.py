@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: The ABI this package was written against (``ASYNCOP_ABI_VERSION``).
-ABI_VERSION = 1
+ABI_VERSION = 2
 # The header's sentinels and limits (TIME_NONE, ANY, STATUS_NONE, POLL_MAX, PAYLOAD_*,
 # FILE_MODE_*) are generated from include/asyncop.h into _codes.py by scripts/gen-bindings
 # and re-exported here; the library enforces them whatever this module says.
@@ -146,6 +146,8 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_attempt_list_message": (_STATUS, _INDEXED_TEXT_OUT_OPT),
     "asyncop_attempt_list_detail": (_STATUS, _INDEXED_TEXT_OUT_OPT),
     "asyncop_attempt_list_free": (_STATUS, [_H]),
+    "asyncop_operation_recurrence_pattern": (_STATUS, _TEXT_OUT_OPT),
+    "asyncop_operation_recurrence_start": (_STATUS, _I64_OUT_OPT),
     # operation list
     "asyncop_operation_list_count": (_STATUS, [_H, _P_SIZE]),
     "asyncop_operation_list_get": (_STATUS, [_H, c_size_t, _P_HANDLE]),
@@ -162,6 +164,7 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_options_set_busy_timeout_ms": (_STATUS, [_H, c_int64]),
     "asyncop_options_set_lease_ms": (_STATUS, [_H, c_int64]),
     "asyncop_options_set_restricted_types": (_STATUS, [_H, _P_I32, c_size_t]),
+    "asyncop_options_set_recurrence_updatable_types": (_STATUS, [_H, _P_I32, c_size_t]),
     "asyncop_options_set_max_attempts": (_STATUS, [_H, c_int32]),
     "asyncop_options_set_backoff_ms": (_STATUS, [_H, c_int64, c_int64]),
     "asyncop_options_set_allow_delete_any": (_STATUS, [_H, c_int32]),
@@ -182,7 +185,21 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_queue_retrieve": (_STATUS, [_H, c_int64, _P_HANDLE]),
     "asyncop_queue_query": (
         _STATUS,
-        [_H, c_int32, c_int32, c_int32, c_char_p, c_char_p, c_int64, c_int64, c_int64, c_int64, _P_HANDLE],
+        [
+            _H,
+            c_int32,
+            c_int32,
+            c_int32,
+            c_char_p,
+            c_char_p,
+            c_char_p,
+            c_char_p,
+            c_int64,
+            c_int64,
+            c_int64,
+            c_int64,
+            _P_HANDLE,
+        ],
     ),
     "asyncop_queue_counts": (_STATUS, [_H, _P_HANDLE]),
     "asyncop_queue_cancel": (_STATUS, [_H, c_int64]),
@@ -192,6 +209,7 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_queue_set_postpone_until": (_STATUS, [_H, c_int64, c_int64]),
     "asyncop_queue_delete": (_STATUS, [_H, c_int64]),
     "asyncop_queue_set_state": (_STATUS, [_H, c_int64, c_int32, c_int32]),
+    "asyncop_queue_set_recurrence": (_STATUS, [_H, c_int64, c_char_p]),
     "asyncop_queue_poll": (_STATUS, [_H, c_char_p, _P_I32, c_size_t, c_int64, _P_HANDLE, c_size_t, _P_SIZE]),
     "asyncop_queue_wait_for": (_STATUS, [_H, c_int64, c_int64, _P_HANDLE]),
     "asyncop_queue_run_maintenance": (_STATUS, [_H, _P_I64, _P_I64, _P_I64]),
@@ -207,6 +225,7 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_spec_set_dependency_token": (_STATUS, [_H, c_char_p]),
     "asyncop_spec_set_postpone_until": (_STATUS, [_H, c_int64]),
     "asyncop_spec_set_correlation_id": (_STATUS, [_H, c_char_p]),
+    "asyncop_spec_set_recurrence": (_STATUS, [_H, c_char_p, c_int64]),
 }
 
 # Header functions that the Python API deliberately does not call (they stay bound

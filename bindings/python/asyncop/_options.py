@@ -79,6 +79,7 @@ def open_queue(
     cleanup_enabled: Any = None,
     retention: Any = None,
     auto_delete_types: Any = None,
+    recurrence_updatable_types: Any = None,
 ) -> tuple[int, int | None, int]:
     """Opens the file with these options (documented on :class:`Queue`) and
     returns (queue handle, lease ms or None, durability code)."""
@@ -91,6 +92,11 @@ def open_queue(
         if isinstance(restricted_types, (str, bytes)) or not isinstance(restricted_types, Iterable):
             raise TypeError(f"restricted_types must be an iterable of int, not {type(restricted_types).__name__}")
         types = [cv.i32(t, "restricted type") for t in restricted_types]
+    if recurrence_updatable_types is not None:
+        updatable = recurrence_updatable_types
+        if isinstance(updatable, (str, bytes)) or not isinstance(updatable, Iterable):
+            raise TypeError(f"recurrence_updatable_types must be an iterable of int, not {type(updatable).__name__}")
+        updatable_types = [cv.i32(t, "recurrence updatable type") for t in updatable]
     attempts = None if max_attempts is None else cv.i32(max_attempts, "max_attempts")
     if backoff is not None:
         if not isinstance(backoff, tuple) or len(backoff) != 2:
@@ -115,6 +121,9 @@ def open_queue(
         if restricted_types is not None:
             array = (c_int32 * len(types))(*types) if types else None
             lib.asyncop_options_set_restricted_types(options, array, len(types))
+        if recurrence_updatable_types is not None:
+            array = (c_int32 * len(updatable_types))(*updatable_types) if updatable_types else None
+            lib.asyncop_options_set_recurrence_updatable_types(options, array, len(updatable_types))
         if attempts is not None:
             lib.asyncop_options_set_max_attempts(options, attempts)
         if backoff is not None:

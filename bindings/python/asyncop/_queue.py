@@ -2,7 +2,8 @@
 
 Leases live in ``_lease.py``, snapshot and record reading in ``_snapshot.py``,
 the reading methods (retrieve, query, counts, wait_for) in ``_queue_reads.py``,
-purge and held types in ``_queue_cleanup.py``."""
+purge and held types in ``_queue_cleanup.py``, the user actions (cancel ... set_state,
+set_recurrence) in ``_queue_actions.py``."""
 
 from __future__ import annotations
 
@@ -16,15 +17,16 @@ from types import TracebackType
 from typing import Any
 
 from . import _convert as cv
-from ._codes import POLL_MAX, STATUS_NONE, TIME_NONE
+from ._codes import POLL_MAX, TIME_NONE
 from ._errors import AsyncopError
 from ._lease import Lease, complete_many, poll
 from ._native import lib
 from ._options import open_queue
+from ._queue_actions import _QueueActions
 from ._queue_cleanup import _QueueCleanup
 from ._queue_reads import _QueueReads
 from ._snapshot import spec_args, submit_specs
-from ._types import Durability, Maintenance, OperationSpec, State, Status
+from ._types import Durability, Maintenance, OperationSpec
 
 __all__ = ["Queue"]
 
@@ -33,7 +35,7 @@ __all__ = ["Queue"]
 MAX_POLL = POLL_MAX
 
 
-class Queue(_QueueReads, _QueueCleanup):
+class Queue(_QueueReads, _QueueActions, _QueueCleanup):
     """An open queue file, shared by any number of threads and processes.
 
     ``Queue(path)`` opens the file, creating it if needed. Use it as a context
@@ -77,6 +79,10 @@ class Queue(_QueueReads, _QueueCleanup):
             keep what the file has.
         auto_delete_types: queue-wide operation types whose one-shot
             successes are deleted at once instead of kept.
+        recurrence_updatable_types: queue-wide operation types whose series
+            may get a new pattern with :meth:`set_recurrence` (default: keep
+            what the queue has; none on a new queue). Written into the queue
+            for every process.
 
     Raises:
         InvalidArgumentError: an option is out of range (e.g. ``max_payload_bytes``,
@@ -103,6 +109,7 @@ class Queue(_QueueReads, _QueueCleanup):
         cleanup_enabled: bool | None = None,
         retention: Mapping[Status | int, cv.Duration | str] | None = None,
         auto_delete_types: Iterable[int] | None = None,
+        recurrence_updatable_types: Iterable[int] | None = None,
     ) -> None:
         self._h = None
         self._finalizer = None
@@ -121,6 +128,7 @@ class Queue(_QueueReads, _QueueCleanup):
             cleanup_enabled=cleanup_enabled,
             retention=retention,
             auto_delete_types=auto_delete_types,
+            recurrence_updatable_types=recurrence_updatable_types,
         )
         self._h = handle
         self._finalizer = weakref.finalize(self, lib.asyncop_queue_close, handle)
@@ -179,6 +187,8 @@ class Queue(_QueueReads, _QueueCleanup):
         dependency_token: str | None = None,
         postpone_until: datetime | timedelta | None = None,
         correlation_id: str | None = None,
+        recurrence: str | None = None,
+        recurrence_start: datetime | timedelta | None = None,
     ) -> int:
         """Submits one operation and returns its id once it is committed.
 
@@ -192,12 +202,33 @@ class Queue(_QueueReads, _QueueCleanup):
             postpone_until: a timezone-aware datetime, or a timedelta from now:
                 a future time creates the operation Suspended (1/10) until then.
             correlation_id: a free key linking related operations.
+            recurrence: a recurrence pattern (``"FREQ=MINUTELY|HOURLY|DAILY|
+                WEEKLY|MONTHLY;INTERVAL=n"``, e.g. ``"FREQ=DAILY;"``) makes it a
+                recurring series: one row that runs at every occurrence and goes
+                back to Suspended/Waiting with ``postpone_until`` at the next one
+                after each successful run (missed occurrences are skipped). Cancel
+                ends the series; a failure ends it as Failed.
+            recurrence_start: the first occurrence (a timezone-aware datetime or
+                a timedelta from now; default now). Only with ``recurrence``.
 
         Raises:
             InvalidArgumentError: a text too long, a type <= 0, or a payload
-                over the queue's limit (the message names both sizes); nothing
-                is written.
+                over the queue's limit (the message names both sizes); a
+                malformed pattern, ``recurrence_start`` without a pattern, or
+                ``postpone_until`` with one; nothing is written.
         """
+        if recurrence is not None or recurrence_start is not None:
+            spec = OperationSpec(
+                name,
+                operation_type,
+                cv.data(payload),
+                dependency_token,
+                postpone_until,
+                correlation_id,
+                recurrence,
+                recurrence_start,
+            )
+            return submit_specs(self._handle(), [spec_args(spec, self._when)])[0]
         h = self._handle()
         name_b = cv.text(name, "name")
         data = cv.data(payload)
@@ -220,86 +251,6 @@ class Queue(_QueueReads, _QueueCleanup):
         if not items:
             return []
         return submit_specs(h, items)
-
-    # -- user actions ---------------------------------------------------------------
-
-    def cancel(self, id: int) -> None:
-        """Cancel: Ready or Suspended → Completed/Canceled (3/32); running →
-        Canceling (2/22) until its host stops.
-
-        Raises:
-            InvalidStateChangeError: already Canceling or Completed.
-            CannotCancelError: a restricted type.
-            NotFoundError, InvalidArgumentError, StateChangedMeanwhileError, BusyError.
-        """
-        h = self._handle()
-        lib.asyncop_queue_cancel(h, cv.i64(id, "id"))
-
-    def pause(self, id: int) -> None:
-        """Pause: running (2/20) → Pausing (2/21) until its host stops it into
-        Suspended; already Pausing is a no-op.
-
-        Raises:
-            InvalidStateChangeToSuspendedError: not running.
-            CannotPauseError: a restricted type.
-        """
-        h = self._handle()
-        lib.asyncop_queue_pause(h, cv.i64(id, "id"))
-
-    def resume(self, id: int) -> None:
-        """Resume: Suspended (1/10) → Ready (0/0) at once.
-
-        Raises:
-            InvalidStateChangeToReadyError: not Suspended, or a restricted type.
-        """
-        h = self._handle()
-        lib.asyncop_queue_resume(h, cv.i64(id, "id"))
-
-    def postpone(self, id: int, when: datetime | timedelta) -> None:
-        """Postpone until ``when`` (a timezone-aware datetime, or a timedelta
-        from now; it must be in the future): Ready or Suspended → Suspended
-        until then; running → Pausing, then Suspended until then.
-
-        Raises:
-            InvalidArgumentError: ``when`` is not in the future.
-            InvalidStateChangeToSuspendedError: Pausing, Canceling or Completed.
-            CannotPauseError: a restricted type while it runs.
-        """
-        h = self._handle()
-        op_id = cv.i64(id, "id")
-        lib.asyncop_queue_postpone(h, op_id, self._when(when, "when"))
-
-    def set_postpone_until(self, id: int, when: datetime | timedelta) -> None:
-        """The design card's ``set_postpone_until``: exactly :meth:`postpone`."""
-        h = self._handle()
-        op_id = cv.i64(id, "id")
-        lib.asyncop_queue_set_postpone_until(h, op_id, self._when(when, "when"))
-
-    def delete(self, id: int) -> None:
-        """Removes a Completed operation (any state with ``allow_delete_any``).
-        Ids are never reused.
-
-        Raises:
-            CannotDeleteUnlessCompletedError: not Completed.
-        """
-        h = self._handle()
-        lib.asyncop_queue_delete(h, cv.i64(id, "id"))
-
-    def set_state(self, id: int, state: State | int, status: Status | int | None = None) -> None:
-        """The generic state change, mapped onto one action: ``(READY)`` →
-        resume, ``(SUSPENDED)`` → pause, ``(COMPLETED)`` or ``(COMPLETED,
-        CANCELED)`` → cancel.
-
-        Raises:
-            InvalidStateChangeToCompleteError: ``(COMPLETED, SUCCEEDED/FAILED)``.
-            InvalidStateChangeError: ``(LOCKED, ...)``: only hosts lock operations.
-            InvalidArgumentError: an unknown code or a status of another state.
-        """
-        h = self._handle()
-        op_id = cv.i64(id, "id")
-        st = cv.enum_code(state, State, "state")
-        su = STATUS_NONE if status is None else cv.enum_code(status, Status, "status")
-        lib.asyncop_queue_set_state(h, op_id, st, su)
 
     # -- hosts ----------------------------------------------------------------------
 

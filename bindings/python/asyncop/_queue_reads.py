@@ -46,12 +46,16 @@ class _QueueReads(_Native):
         after_id: int | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        correlation_id: str | None = None,
+        name_prefix: str | None = None,
     ) -> list[Operation]:
         """Lists the operations matching every given filter, in ascending id.
 
         ``name`` and ``dependency_token`` match exactly; ``completed_before``
         (a timezone-aware datetime) keeps those completed earlier; ``after_id``
         keeps ids greater than it (for paging with ``limit``).
+        ``correlation_id`` matches exactly; ``name_prefix`` keeps names that
+        start with it (case-sensitive, no wildcards; "" keeps all).
         """
         h = self._handle()
         st = ANY if state is None else cv.enum_code(state, State, "state")
@@ -59,12 +63,14 @@ class _QueueReads(_Native):
         ot = ANY if operation_type is None else cv.i32(operation_type, "operation_type")
         name_b = cv.opt_text(name, "name")
         token = cv.opt_text(dependency_token, "dependency_token")
+        corr = cv.opt_text(correlation_id, "correlation_id")
+        prefix = cv.opt_text(name_prefix, "name_prefix")
         before = TIME_NONE if completed_before is None else cv.datetime_ms(completed_before, "completed_before")
         after = 0 if after_id is None else cv.i64(after_id, "after_id")
         lim = -1 if limit is None else cv.i64(limit, "limit")
         off = 0 if offset is None else cv.i64(offset, "offset")
         out = c_void_p()
-        lib.asyncop_queue_query(h, st, su, ot, name_b, token, before, after, lim, off, byref(out))
+        lib.asyncop_queue_query(h, st, su, ot, name_b, token, corr, prefix, before, after, lim, off, byref(out))
         return take_operation_list(out.value)
 
     def counts(self) -> list[Count]:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from . import _convert as cv
+from ._codes import TIME_NONE
 from ._native import lib
 from ._types import Attempt, AttemptEnding, Count, Operation, OperationSpec, State, Status
 
@@ -27,10 +28,22 @@ __all__ = [
     "submit_specs",
 ]
 
-SPEC_KEYS = frozenset({"name", "operation_type", "payload", "dependency_token", "postpone_until", "correlation_id"})
+SPEC_KEYS = frozenset(
+    {
+        "name",
+        "operation_type",
+        "payload",
+        "dependency_token",
+        "postpone_until",
+        "correlation_id",
+        "recurrence",
+        "recurrence_start",
+    }
+)
 
-#: The C arguments of one spec: name, operation_type, payload, dependency_token, postpone_until (ms), correlation_id.
-SpecArgs = tuple[bytes, int, bytes, bytes | None, int | None, bytes | None]
+#: The C arguments of one spec: name, operation_type, payload, dependency_token, postpone_until (ms),
+#: correlation_id, recurrence pattern, recurrence_start (ms).
+SpecArgs = tuple[bytes, int, bytes, bytes | None, int | None, bytes | None, bytes | None, int | None]
 
 
 def read_operation(h: int) -> Operation:
@@ -79,6 +92,8 @@ def read_operation(h: int) -> Operation:
         progress=progress,
         progress_text=cv.read_opt_text(lib.asyncop_operation_progress_text, h),
         output=_read_output(h),
+        recurrence_pattern=cv.read_opt_text(lib.asyncop_operation_recurrence_pattern, h),
+        recurrence_start=opt_time(lib.asyncop_operation_recurrence_start),
     )
 
 
@@ -177,6 +192,8 @@ def spec_args(item: Any, when: Callable[[Any, str], int]) -> SpecArgs:
             "dependency_token": item.dependency_token,
             "postpone_until": item.postpone_until,
             "correlation_id": item.correlation_id,
+            "recurrence": item.recurrence,
+            "recurrence_start": item.recurrence_start,
         }
     elif isinstance(item, Mapping):
         unknown = set(item) - SPEC_KEYS
@@ -189,6 +206,7 @@ def spec_args(item: Any, when: Callable[[Any, str], int]) -> SpecArgs:
     else:
         raise TypeError(f"submit_many takes OperationSpec objects or dicts, not {type(item).__name__}")
     until = fields.get("postpone_until")
+    start = fields.get("recurrence_start")
     return (
         cv.text(fields["name"], "name"),
         cv.i32(fields["operation_type"], "operation_type"),
@@ -196,6 +214,8 @@ def spec_args(item: Any, when: Callable[[Any, str], int]) -> SpecArgs:
         cv.opt_text(fields.get("dependency_token"), "dependency_token"),
         None if until is None else when(until, "postpone_until"),
         cv.opt_text(fields.get("correlation_id"), "correlation_id"),
+        cv.opt_text(fields.get("recurrence"), "recurrence"),
+        None if start is None else when(start, "recurrence_start"),
     )
 
 
@@ -204,7 +224,7 @@ def submit_specs(queue_h: int, items: list[SpecArgs]) -> list[int]:
     ``asyncop_queue_submit_many`` and frees them; returns the ids."""
     handles: list[int] = []
     try:
-        for name_b, op_type, data, token, until, corr in items:
+        for name_b, op_type, data, token, until, corr, pattern, start in items:
             spec = c_void_p()
             lib.asyncop_spec_new(name_b, op_type, byref(spec))
             assert spec.value is not None
@@ -217,6 +237,8 @@ def submit_specs(queue_h: int, items: list[SpecArgs]) -> list[int]:
                 lib.asyncop_spec_set_postpone_until(spec, until)
             if corr is not None:
                 lib.asyncop_spec_set_correlation_id(spec, corr)
+            if pattern is not None or start is not None:
+                lib.asyncop_spec_set_recurrence(spec, pattern, TIME_NONE if start is None else start)
         array = (c_void_p * len(handles))(*handles)
         ids = (c_int64 * len(handles))()
         lib.asyncop_queue_submit_many(queue_h, array, len(handles), ids)

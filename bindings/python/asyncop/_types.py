@@ -79,6 +79,10 @@ class Operation:
     progress_text: str | None = None
     #: What the last completed run stored (a handler's return value); None if nothing.
     output: bytes | None = None
+    #: The recurrence pattern of a series (e.g. ``"FREQ=DAILY;"``); None for one-shot.
+    recurrence_pattern: str | None = None
+    #: The first occurrence of a series, from which its occurrences are counted.
+    recurrence_start: datetime | None = None
 
     @property
     def is_completed(self) -> bool:
@@ -91,7 +95,9 @@ class OperationSpec:
     """One operation for :meth:`Queue.submit_many` (a dict with these keys works too).
 
     ``postpone_until`` is a timezone-aware datetime or a timedelta from now; a
-    future time creates the operation Suspended until then.
+    future time creates the operation Suspended until then. ``recurrence`` (a
+    pattern such as ``"FREQ=DAILY;"``) makes it a recurring series that starts
+    at ``recurrence_start`` (a datetime or a timedelta from now; default now).
     """
 
     name: str
@@ -100,6 +106,8 @@ class OperationSpec:
     dependency_token: str | None = None
     postpone_until: datetime | timedelta | None = None
     correlation_id: str | None = None
+    recurrence: str | None = None
+    recurrence_start: datetime | timedelta | None = None
 
 
 class Count(NamedTuple):

@@ -130,7 +130,7 @@ def test_release_functions_accept_null_and_report_double_release() -> None:
 
 
 def test_versions() -> None:
-    assert asyncop.ABI_VERSION == 1 == _native.lib.asyncop_abi_version()
+    assert asyncop.ABI_VERSION == 2 == _native.lib.asyncop_abi_version()
     assert re.fullmatch(r"\d+\.\d+\.\d+", asyncop.library_version())
     cargo = REPO / "Cargo.toml"
     if cargo.exists():
@@ -172,7 +172,7 @@ def test_abi_mismatch_is_an_import_error_naming_path_and_both_numbers(tmp_path: 
     assert r.returncode != 0
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError"), r.stderr
-    assert str(lib) in last and "999" in last and "ABI version 1" in last
+    assert str(lib) in last and "999" in last and "ABI version 2" in last
 
 
 def test_the_installed_layout_loads_the_library_beside_the_module() -> None:

@@ -38,7 +38,7 @@ def test_enums_and_limits_agree_with_the_library() -> None:
     assert asyncop.Status.IN_PROGRESS.state is asyncop.State.LOCKED and 20 in q_codes
     assert [o.value for o in asyncop.Outcome] == [0, 1, 2, 3, 4]
     assert asyncop.POLL_MAX == _codes.POLL_MAX and asyncop.PAYLOAD_CEILING == _codes.PAYLOAD_CEILING
-    assert _native.TIME_NONE == -(2**63) and _native.ANY == -1 == _native.STATUS_NONE
+    assert _native.TIME_NONE == -(2**63) and _native.ANY == -1 and _native.STATUS_NONE == -(2**31)
 
 
 def test_every_error_code_raises_its_family() -> None:

@@ -16,7 +16,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_import_finds_a_library_of_the_expected_abi() -> None:
-    assert asyncop.ABI_VERSION == 1
+    assert asyncop.ABI_VERSION == 2
     assert os.path.exists(asyncop.library_path)
     env = os.environ.get("ASYNCOP_LIBRARY")
     if env:

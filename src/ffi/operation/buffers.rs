@@ -239,3 +239,33 @@ pub unsafe extern "C" fn asyncop_operation_output(
         })
     })
 }
+
+/// The recurrence pattern of a series (§8, e.g. "FREQ=DAILY;"), absent for a
+/// one-shot operation. Copied like asyncop_operation_name; `*out_present` says
+/// whether it is set (absent reads as ""); it is also written by a size query.
+///
+/// # Safety
+/// `operation` is NULL or an operation handle; `buf` is NULL or has `cap` writable
+/// bytes; `out_len` and `out_present` are NULL or writable.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_operation_recurrence_pattern(
+    operation: *const asyncop_operation,
+    buf: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+    out_present: *mut i32,
+) -> asyncop_status {
+    ffi_boundary!({
+        // SAFETY: `buf`, `cap`, `out_len` and `out_present` are as `# Safety` states.
+        with_handle(operation, |h| unsafe {
+            write_opt_text(
+                h.op.recurrence_pattern.as_deref(),
+                buf,
+                cap,
+                out_len,
+                out_present,
+            )
+        })
+    })
+}

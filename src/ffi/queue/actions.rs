@@ -1,5 +1,5 @@
 //! The user actions on one operation: cancel, pause, resume, postpone,
-//! set_postpone_until, delete and the generic set_state. Each is one core call;
+//! set_postpone_until, delete, the generic set_state and set_recurrence. Each is one core call;
 //! a refused action changes nothing.
 
 use super::asyncop_queue;
@@ -7,8 +7,10 @@ use crate::ffi::ASYNCOP_STATUS_NONE;
 use crate::ffi::handles;
 use crate::ffi::panic::ffi_boundary;
 use crate::ffi::status::{Failure, asyncop_status};
+use crate::ffi::strings::str_arg;
 use crate::queue::Queue;
 use crate::transition::{State, Status};
+use std::ffi::c_char;
 
 /// Runs one user action by id.
 fn user_action(
@@ -113,7 +115,9 @@ pub unsafe extern "C" fn asyncop_queue_delete(
     ffi_boundary!({ user_action(queue, |q| q.delete(id)) })
 }
 
-/// The design card's generic state change. `status` may be ASYNCOP_STATUS_NONE.
+/// The design card's generic state change. `status` may be ASYNCOP_STATUS_NONE
+/// (INT32_MIN) for the state's default meaning; any other value that is not a
+/// status code (-1 included) is OUT_OF_RANGE.
 /// (0) or (0, 0): Resume. (1) or (1, 10): Pause. (3) or (3, 32): Cancel.
 /// (3, 30), (3, 31): refused, INVALID_STATE_CHANGE_TO_COMPLETE. (2, ...): refused,
 /// INVALID_STATE_CHANGE. Threads: any. Errors: as the action it maps to, plus
@@ -142,5 +146,32 @@ pub unsafe extern "C" fn asyncop_queue_set_state(
         };
         q.queue.set_state(id, st, status)?;
         Ok(())
+    })
+}
+
+/// Gives a recurring series a new pattern (same syntax as
+/// `asyncop_spec_set_recurrence`); it takes effect at the next scheduling,
+/// counted from the series' start, and a pending postpone time stays.
+/// Checks, in order: INVALID_ARG (id <= 0), NOT_FOUND,
+/// CANNOT_UPDATE_NONRECURRING (a one-shot operation),
+/// CANNOT_UPDATE_RECURRING (type not in recurrence_updatable_types, see
+/// `asyncop_options_set_recurrence_updatable_types`; none by default),
+/// INVALID_STATE_CHANGE (the series is Completed), INVALID_ARG (a malformed
+/// or empty pattern). Threads: any. Other errors: NULL_ARG, UTF8, BUSY,
+/// *_HANDLE, FORKED, IO, CORRUPT, INTERNAL, PANIC. A refused call changes nothing.
+///
+/// # Safety
+/// `queue` is NULL or a queue handle; `pattern` is NULL or NUL-terminated.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn asyncop_queue_set_recurrence(
+    queue: *const asyncop_queue,
+    id: i64,
+    pattern: *const c_char,
+) -> asyncop_status {
+    ffi_boundary!({
+        // SAFETY: `pattern` is NULL or NUL-terminated (see `# Safety`).
+        let pattern = unsafe { str_arg(pattern, "pattern") }?;
+        user_action(queue, |q| q.set_recurrence(id, pattern))
     })
 }

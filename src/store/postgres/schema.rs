@@ -41,6 +41,11 @@ CREATE TABLE attempt (
     PRIMARY KEY (operation_id, lock_token)
 );
 
+-- The name index in the "C" collation (byte order), whatever the database's
+-- default: exact names and name prefixes (a range) both use it.
+DROP INDEX operation_name;
+CREATE INDEX operation_name ON operation (name COLLATE "C");
+
 CREATE TABLE held_type (
     operation_type integer PRIMARY KEY CHECK (operation_type > 0),
     held_on        bigint  NOT NULL

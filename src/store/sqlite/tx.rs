@@ -104,6 +104,10 @@ impl Write for SqliteTx<'_> {
         rows::update(self.conn, None, cur, next)
     }
 
+    fn update_recurrence(&self, cur: &Operation, pattern: &str, now: i64) -> Result<bool> {
+        rows::update_recurrence(self.conn, cur, pattern, now)
+    }
+
     fn delete(&self, cur: &Operation) -> Result<bool> {
         rows::delete(self.conn, cur)
     }

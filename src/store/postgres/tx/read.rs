@@ -31,14 +31,24 @@ impl Read for PgTx<'_> {
     fn query(&self, filter: &Filter) -> Result<Vec<Operation>> {
         let state = filter.state.map(|s| i32::from(s.code()));
         let status = filter.status.map(|s| i32::from(s.code()));
-        let conditions: [(&str, Option<&(dyn ToSql + Sync)>); 7] = [
+        // A prefix is a range of the name index, compared in the "C" collation
+        // (UTF-8 byte order, as the index is built) whatever the database's is.
+        let prefix = filter.name_prefix.as_deref().filter(|p| !p.is_empty());
+        let prefix_end = prefix.and_then(crate::operation::prefix_end);
+        let conditions: [(&str, Option<&(dyn ToSql + Sync)>); 10] = [
             ("state =", state.as_ref().map(|v| v as _)),
             ("status =", status.as_ref().map(|v| v as _)),
             (
                 "operation_type =",
                 filter.operation_type.as_ref().map(|v| v as _),
             ),
-            ("name =", filter.name.as_ref().map(|v| v as _)),
+            ("name COLLATE \"C\" =", filter.name.as_ref().map(|v| v as _)),
+            (
+                "correlation_id =",
+                filter.correlation_id.as_ref().map(|v| v as _),
+            ),
+            ("name COLLATE \"C\" >=", prefix.as_ref().map(|v| v as _)),
+            ("name COLLATE \"C\" <", prefix_end.as_ref().map(|v| v as _)),
             (
                 "dependency_token =",
                 filter.dependency_token.as_ref().map(|v| v as _),

@@ -250,6 +250,16 @@ impl Write for PgTx<'_> {
         self.update_row(None, cur, next)
     }
 
+    fn update_recurrence(&self, cur: &Operation, pattern: &str, now: i64) -> Result<bool> {
+        let state = i32::from(cur.state.code());
+        let status = i32::from(cur.status.code());
+        Ok(self.execute(
+            "UPDATE operation SET recurrence_pattern = $2, modified_on = $3 \
+             WHERE id = $1 AND state = $4 AND status = $5",
+            &[&cur.id, &pattern, &now, &state, &status],
+        )? == 1)
+    }
+
     fn delete(&self, cur: &Operation) -> Result<bool> {
         let state = i32::from(cur.state.code());
         let status = i32::from(cur.status.code());

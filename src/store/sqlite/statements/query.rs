@@ -3,19 +3,28 @@
 
 use super::rows::{COLUMNS, operation_from_row};
 use crate::error::{Error, Result};
-use crate::operation::{CountRow, Filter, Operation};
+use crate::operation::{CountRow, Filter, Operation, prefix_end};
 use crate::transition::{State, Status};
 use rusqlite::Connection;
 
 /// Rows matching `filter` in ascending id (§11).
 pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Operation>> {
+    let (sql, args) = query_sql(filter);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), operation_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The statement of `query` for `filter` and its arguments (also for the
+/// store's plan tests).
+pub fn query_sql(filter: &Filter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
     let mut sql = format!("SELECT {COLUMNS} FROM operation WHERE 1 = 1");
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut push = |clause: &str, v: rusqlite::types::Value| {
+    let mut args: Vec<Value> = Vec::new();
+    let mut push = |clause: &str, v: Value| {
         args.push(v);
         sql.push_str(&format!(" AND {clause} ?{}", args.len()));
     };
-    use rusqlite::types::Value;
     if let Some(s) = filter.state {
         push("state =", Value::Integer(s.code().into()));
     }
@@ -31,6 +40,17 @@ pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Operation>> {
     if let Some(t) = &filter.dependency_token {
         push("dependency_token =", Value::Text(t.clone()));
     }
+    if let Some(c) = &filter.correlation_id {
+        push("correlation_id =", Value::Text(c.clone()));
+    }
+    // A prefix is a range of the name index (BINARY collation: UTF-8 byte
+    // order, which is code point order), never a LIKE scan.
+    if let Some(p) = filter.name_prefix.as_deref().filter(|p| !p.is_empty()) {
+        push("name >=", Value::Text(p.to_owned()));
+        if let Some(end) = prefix_end(p) {
+            push("name <", Value::Text(end));
+        }
+    }
     if let Some(t) = filter.completed_before {
         push("completed_on <", Value::Integer(t));
     }
@@ -42,9 +62,7 @@ pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Operation>> {
     let limit = filter.limit.map_or(-1, i64::from);
     let offset = filter.offset.map_or(0, i64::from);
     sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), operation_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    (sql, args)
 }
 
 /// Non-empty (state, status, operation_type) groups with their sizes, sorted by those keys.

@@ -131,6 +131,27 @@ pub fn update(
     Ok(n == 1)
 }
 
+/// Writes a new recurrence pattern if the row still has the (state, status) of `cur`.
+pub fn update_recurrence(
+    conn: &Connection,
+    cur: &Operation,
+    pattern: &str,
+    now: i64,
+) -> Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE operation SET recurrence_pattern = ?2, modified_on = ?3 \
+         WHERE id = ?1 AND state = ?4 AND status = ?5",
+    )?;
+    let n = stmt.execute(params![
+        cur.id,
+        pattern,
+        now,
+        cur.state.code(),
+        cur.status.code(),
+    ])?;
+    Ok(n == 1)
+}
+
 /// Deletes the row if it still has the (state, status) of `cur`.
 pub fn delete(conn: &Connection, cur: &Operation) -> Result<bool> {
     let mut stmt =

@@ -57,6 +57,7 @@ fn host_outcomes_write_exactly_what_apply_computes() {
     f.q.retry(lease.key(), Report::error(42, "flaky"))
         .unwrap();
     let ctx = tr::OutcomeContext {
+        recurring: false,
         next_occurrence: None,
         retry: retry.plan(held.retry_count, now, None),
     };
@@ -75,6 +76,7 @@ fn host_outcomes_write_exactly_what_apply_computes() {
     let now = f.now();
     f.q.complete(lease.key()).unwrap();
     let ctx = tr::OutcomeContext {
+        recurring: false,
         next_occurrence: None,
         retry: retry.plan(held.retry_count, now, None),
     };

@@ -212,7 +212,13 @@ fn refusals_carry_their_hresult_and_documented_message() {
         let err = result.expect_err("refused");
         assert_eq!(err.hresult(), Some(hresult as i32), "case {i}: {err:?}");
         assert_eq!(err.name(), name, "case {i}");
-        assert_eq!(err.to_string(), message, "case {i}");
+        // The documented message first; the invalid-state ones go on with the
+        // states named and a hint.
+        let shown = err.to_string();
+        assert!(shown.starts_with(&message), "case {i}: {shown}");
+        if shown.len() > message.len() {
+            assert!(shown[message.len()..].starts_with(". ") && shown.contains('/'), "case {i}: {shown}");
+        }
         assert!(!err.is_retryable(), "case {i}");
     }
     // The mismatched-pair wording of §12.
@@ -238,4 +244,53 @@ fn refusals_carry_their_hresult_and_documented_message() {
     let nf = Error::NotFound { id: 42 };
     assert_eq!(nf.hresult(), None);
     assert!(nf.to_string().contains("42"), "{nf}");
+}
+
+/// Item 7 of issue 13: refusals name the states and say what works instead,
+/// and every time in a message is ISO 8601 UTC, never epoch milliseconds.
+#[test]
+fn refusal_messages_name_the_states_and_times_read_as_iso_8601() {
+    let f = Fixture::new(store(), "messages");
+    let ready = f.submit("ready", NORMAL_TYPE);
+    let pause = f.q.pause(ready).unwrap_err().to_string();
+    assert!(
+        pause.ends_with(
+            "target state: 1. Ready/WaitingForResources cannot be paused; Postpone holds queued work"
+        ),
+        "{pause}"
+    );
+    let resume = f.q.resume(ready).unwrap_err().to_string();
+    assert!(resume.contains(". Ready/WaitingForResources is not suspended"), "{resume}");
+    f.q.cancel(ready).unwrap();
+    let again = f.q.cancel(ready).unwrap_err().to_string();
+    assert!(again.contains(". Completed/Canceled has finished"), "{again}");
+    let lock = f.q.set_state(ready, State::Locked, None).unwrap_err().to_string();
+    assert!(lock.contains("only a host locks an operation"), "{lock}");
+    // T0 = 1_700_000_000_000 = 2023-11-14T22:13:20.000Z.
+    let waiting = f.submit("waiting", NORMAL_TYPE);
+    let past = f.q.postpone(waiting, T0 - 1).unwrap_err().to_string();
+    assert!(
+        past.contains(
+            "postpone_until (2023-11-14T22:13:19.999Z) must be later than now (2023-11-14T22:13:20.000Z)"
+        ),
+        "{past}"
+    );
+    assert!(!past.contains(&T0.to_string()), "{past}");
+    let lease = f.claim("h", waiting);
+    f.advance(LEASE_MS + 123);
+    let lost = f.q.complete(lease.key()).unwrap_err().to_string();
+    assert!(
+        lost.contains("expired at 2023-11-14T22:13:50.000Z (now 2023-11-14T22:13:50.123Z)"),
+        "{lost}"
+    );
+    // The recovery's stored message says when the lease ended, the same way.
+    f.q.run_maintenance().unwrap();
+    let stored = f.get(waiting).message.unwrap_or_default();
+    assert_eq!(
+        stored,
+        "lease of host h expired at 2023-11-14T22:13:50.000Z on attempt 1"
+    );
+    // A host call on a row that moved on names its states.
+    let e = f.q.complete(lease.key()).unwrap_err().to_string();
+    assert!(e.contains("Ready/WaitingForResources"), "{e}");
 }
