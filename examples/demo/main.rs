@@ -23,6 +23,10 @@
 //!   and prints the "System Jobs" table: counts per state/status and operation type,
 //!   whose total must equal the number submitted, and what each host processed.
 //!   The exit code is non-zero if any job is unaccounted for or any host call failed.
+//! * Then a second act on a queue file of its own (`lifecycle.rs`): a recurring job,
+//!   a progress bar drawn from a running handler, a failed attempt kept in the attempt
+//!   history, a Cancel reaching a running handler in this process and in another one
+//!   (timed against the 50 ms and 250 ms bounds), and a whole type held and released.
 
 use asyncop::error::TYPE_NOT_RECOGNIZED_HRESULT;
 use asyncop::{
@@ -38,6 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 mod hosts;
+mod lifecycle;
 mod table;
 mod user;
 
@@ -69,8 +74,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("--worker") if args.len() == 3 => worker_process(Path::new(&args[1]), &args[2]),
+        Some("--stop-worker") if args.len() == 3 => match args[2].parse() {
+            Ok(rounds) => lifecycle::stop_worker(Path::new(&args[1]), rounds),
+            Err(_) => Err("--stop-worker: rounds must be a number".into()),
+        },
         None | Some("--keep") if args.len() <= 1 => demo(!args.is_empty()),
-        _ => Err("usage: demo [--keep] | demo --worker <queue-file> <host-id>".into()),
+        _ => Err("usage: demo [--keep] | demo --worker <queue-file> <host-id> | demo --stop-worker <queue-file> <rounds>".into()),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -301,10 +310,20 @@ fn demo(keep: bool) -> DemoResult<bool> {
 
     ok &= print_table(&q, &submitted, &hosts)?;
     q.close();
+
+    let second: PathBuf =
+        std::env::temp_dir().join(format!("asyncop-demo-{}-lifecycle.db", std::process::id()));
+    remove_db(&second);
+    let act_ok = lifecycle::act(&second)?;
+    if !act_ok {
+        println!("the life-cycle act FAILED a check");
+    }
+    ok &= act_ok;
     if keep {
-        println!("queue file kept: {}", path.display());
+        println!("queue files kept: {} {}", path.display(), second.display());
     } else {
         remove_db(&path);
+        remove_db(&second);
     }
     println!(
         "{} in {:.1} s",
