@@ -84,6 +84,7 @@ pub(crate) fn check_output(output: &[u8]) -> Result<()> {
 
 /// How an attempt that is kept in the history ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AttemptEnding {
     /// The host reported a retryable failure (the operation was retried, or
     /// failed when the retry budget was spent: see its status).
@@ -129,6 +130,7 @@ impl AttemptEnding {
 /// One attempt that ended in an error, as kept in the history
 /// (`Queue::attempts`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Attempt {
     /// The operation.
     pub operation_id: i64,

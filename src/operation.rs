@@ -29,6 +29,7 @@ const _: () =
 
 /// One operation as stored (§5). A snapshot: it does not change when the row does.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Operation {
     /// Unique, increasing, never reused.
     pub id: i64,
@@ -248,6 +249,7 @@ pub(crate) fn truncate_message(text: String) -> String {
 /// Query filter (§11). Fields are ANDed; `None` matches everything.
 /// Results come in ascending `id` (creation order).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Filter {
     /// Only this state.
     pub state: Option<State>,
@@ -297,6 +299,7 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
 
 /// One group of `counts()`: how many operations share (state, status, operation_type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CountRow {
     /// The state of the group.
     pub state: State,
@@ -312,6 +315,7 @@ pub struct CountRow {
 
 /// A held operation type (`Queue::hold_type`): claims skip its operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HeldType {
     /// The operation type.
     pub operation_type: i32,
