@@ -18,7 +18,7 @@ impl Queue {
         operation::check_id(id)?;
         let cur = store.read(|tx| tx.get(id))?.ok_or(Error::NotFound { id })?;
         let step = decide(&cur, self.is_restricted(cur.operation_type))?;
-        let written = match step {
+        let written: Option<Option<Operation>> = match step {
             Step::Unchanged => return Ok(()),
             // The write re-reads the row (§6.6): the move was decided on the snapshot's
             // (state, status), but the host's fields (lease, token, retries, errors) may
@@ -26,13 +26,14 @@ impl Queue {
             Step::Move(change) => store.write_rows(&[id], |tx| match tx.get(id)? {
                 Some(fresh) if (fresh.state, fresh.status) == (cur.state, cur.status) => {
                     let next = transition::apply(&fresh, &change, self.now_in(tx)?, None);
-                    tx.update(&fresh, &next)
+                    Ok(tx.update(&fresh, &next)?.then_some(Some(next)))
                 }
-                _ => Ok(false),
+                _ => Ok(None),
             })?,
-            Step::Delete => store.write(|tx| tx.delete(&cur))?,
+            Step::Delete => store.write(|tx| tx.delete(&cur))?.then_some(None),
         };
-        if written {
+        if let Some(next) = written {
+            self.observe_user_action(&cur, next.as_ref());
             Ok(())
         } else {
             Err(Error::InvalidStateChangeUnexpected)

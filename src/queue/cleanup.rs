@@ -95,24 +95,26 @@ impl Queue {
                 done: true,
             });
         };
-        store.write(|tx| {
-            let page = tx.completed_page(&CompletedPage {
-                before,
-                after: run.after,
-                limit: PURGE_BATCH,
-            })?;
-            let due: Vec<i64> = page
-                .iter()
-                .filter(|r| policy.is_due(r.status, Some(r.completed_on), run.now))
-                .map(|r| r.id)
-                .collect();
-            let deleted = tx.delete_completed(&due)?;
-            Ok(Batch {
-                deleted: u64::try_from(deleted).unwrap_or(u64::MAX),
-                after: page.last().map(|r| (r.completed_on, r.id)),
-                done: page.len() < PURGE_BATCH as usize,
+        store
+            .write(|tx| {
+                let page = tx.completed_page(&CompletedPage {
+                    before,
+                    after: run.after,
+                    limit: PURGE_BATCH,
+                })?;
+                let due: Vec<i64> = page
+                    .iter()
+                    .filter(|r| policy.is_due(r.status, Some(r.completed_on), run.now))
+                    .map(|r| r.id)
+                    .collect();
+                let deleted = tx.delete_completed(&due)?;
+                Ok(Batch {
+                    deleted: u64::try_from(deleted).unwrap_or(u64::MAX),
+                    after: page.last().map(|r| (r.completed_on, r.id)),
+                    done: page.len() < PURGE_BATCH as usize,
+                })
             })
-        })
+            .inspect(|batch| self.observe_purge(batch.deleted, run.now))
     }
 
     /// The hourly purge, after a poll's claim (never inside it): looks at most

@@ -78,9 +78,10 @@ impl Queue {
     }
 
     fn claim(&self, host_id: &str, max: u32, types: Option<&[i32]>) -> Result<Vec<Lease>> {
-        let claimed = self.store().write(|tx| {
+        let started = Instant::now();
+        let (claimed, report, now) = self.store().write(|tx| {
             let (now, store_clock) = self.clock_in(tx)?;
-            maintenance::run(tx, now, &self.inner.settings.retry)?;
+            let report = maintenance::run(tx, now, &self.inner.settings.retry)?;
             let change = ClaimMove::new(host_id, now, self.inner.lease_ms);
             let request = ClaimRequest {
                 change: &change,
@@ -88,9 +89,10 @@ impl Queue {
                 types,
                 store_clock,
             };
-            tx.claim(&request)
+            Ok((tx.claim(&request)?, report, now))
         })?;
-        Ok(claimed
+        let took = started.elapsed();
+        let leases: Vec<Lease> = claimed
             .into_iter()
             .map(|c| Lease {
                 id: c.id,
@@ -104,7 +106,9 @@ impl Queue {
                 dependency_token: c.dependency_token,
                 correlation_id: c.correlation_id,
             })
-            .collect())
+            .collect();
+        self.observe_claim(&leases, &report, now, took);
+        Ok(leases)
     }
 
     /// Extends the lease by the lease length from now and returns the current
@@ -153,13 +157,17 @@ impl Queue {
             message: report.message.map(operation::truncate_message),
             friendly_message: report.friendly_message.map(operation::truncate_message),
         };
-        self.outcome_of(key, || {
+        let started = Instant::now();
+        let (row, next) = self.outcome_of(key, || {
             store.write_rows(&[key.id], |tx| {
                 let (row, next) = self.report_in(tx, key, decide, &errors, report.retry_at)?;
                 self.keep_records(tx, key, &row, &next, &errors, detail.as_deref(), &records)?;
-                Ok(next.status)
+                Ok((row, next))
             })
-        })
+        })?;
+        let status = next.status;
+        self.observe_outcomes(records.outcome(), &[(row, next)], started.elapsed());
+        Ok(status)
     }
 
     /// A host outcome inside a write transaction: the row as read and as written.
@@ -234,6 +242,7 @@ impl Queue {
         let none = ErrorFields::default();
         let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
         let paused: Vec<_> = keys.iter().map(|k| self.inner.stops.pause(*k)).collect();
+        let started = Instant::now();
         let results = store.write_rows(&ids, |tx| {
             let now = self.now_in(tx)?;
             // Decide each first, then write them all in one compare-and-set
@@ -277,9 +286,11 @@ impl Queue {
                 written.push(tx.delete(row)?);
             }
             let completed = Records::of(Outcome::Succeeded);
+            let mut moves = Vec::new();
             for ((i, key, (row, next)), done) in kept.iter().chain(&deleted).zip(written) {
                 if done {
                     self.keep_records(tx, *key, row, next, &none, None, &completed)?;
+                    moves.push((row.clone(), next.clone()));
                 }
                 results[*i] = Some(if done {
                     Ok(next.status)
@@ -287,17 +298,20 @@ impl Queue {
                     Err(outcome_lost(*key, row))
                 });
             }
-            Ok(results
+            let results = results
                 .into_iter()
                 .map(|r| {
                     r.unwrap_or_else(|| Err(Error::Internal("a batch result is missing".into())))
                 })
-                .collect())
+                .collect();
+            Ok((results, moves))
         });
         for (key, paused) in keys.iter().zip(paused) {
             self.inner.stops.resume(*key, paused, results.is_ok());
         }
-        results
+        let (results, moves) = results?;
+        self.observe_outcomes(Some(Outcome::Succeeded), &moves, started.elapsed());
+        Ok(results)
     }
 
     /// The work finished: 3/30.
@@ -351,8 +365,12 @@ impl Queue {
 
     /// One maintenance pass (§6.4) in its own transaction.
     pub fn run_maintenance(&self) -> Result<MaintenanceReport> {
-        self.open_store()?
-            .write(|tx| maintenance::run(tx, self.now_in(tx)?, &self.inner.settings.retry))
+        let (report, now) = self.open_store()?.write(|tx| {
+            let now = self.now_in(tx)?;
+            Ok((maintenance::run(tx, now, &self.inner.settings.retry)?, now))
+        })?;
+        self.observe_maintenance(&report, now);
+        Ok(report)
     }
 
     /// Waits until the operation is Completed or `timeout` passes, and returns

@@ -11,12 +11,14 @@
 //! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting;
 //! - `cleanup`: purge, the hourly purge after polls, auto-delete, held types.
 //! - `stops`: the stop signals of running leases (§6.3).
+//! - `observe`: the metrics and event hooks (`crate::metrics`).
 //! - `records`: progress, a completed run's output, the attempt history.
 
 mod actions;
 mod cleanup;
 mod host;
 mod leader;
+mod observe;
 mod options;
 mod records;
 mod stops;
@@ -48,6 +50,10 @@ struct Inner {
     purge: parking_lot::Mutex<cleanup::PurgeSchedule>,
     /// The leases whose stop signal this handle watches (§6.3).
     stops: StopWatch,
+    /// The counters and histograms (`Queue::metrics`).
+    metrics: crate::metrics::Metrics,
+    /// The event hooks (`Queue::on_event`).
+    hooks: crate::metrics::Hooks,
 }
 
 /// An open queue. Clone it to share it between threads.
@@ -108,6 +114,8 @@ impl Queue {
                 settings,
                 purge: parking_lot::Mutex::new(cleanup::PurgeSchedule::default()),
                 stops: StopWatch::default(),
+                metrics: Default::default(),
+                hooks: Default::default(),
             }),
         })
     }
@@ -247,7 +255,13 @@ impl Queue {
     pub fn submit(&self, spec: &OperationSpec) -> Result<i64> {
         let store = self.open_store()?;
         self.validate(spec)?;
-        store.write(|tx| tx.insert(&Queue::new_row(spec, self.now_in(tx)?)))
+        let (id, status, now) = store.write(|tx| {
+            let now = self.now_in(tx)?;
+            let row = Queue::new_row(spec, now);
+            Ok((tx.insert(&row)?, row.status, now))
+        })?;
+        self.observe_submits(&[(id, spec.operation_type, status)], now);
+        Ok(id)
     }
 
     /// Adds several operations in one transaction: all or none. Ids are in `specs` order.
@@ -260,13 +274,19 @@ impl Queue {
                 other => other,
             })?;
         }
-        store.write(|tx| {
+        let (rows, now) = store.write(|tx| {
             let now = self.now_in(tx)?;
-            specs
+            let rows = specs
                 .iter()
-                .map(|spec| tx.insert(&Queue::new_row(spec, now)))
-                .collect()
-        })
+                .map(|spec| {
+                    let row = Queue::new_row(spec, now);
+                    Ok((tx.insert(&row)?, spec.operation_type, row.status))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok((rows, now))
+        })?;
+        self.observe_submits(&rows, now);
+        Ok(rows.into_iter().map(|(id, _, _)| id).collect())
     }
 
     // -- reading --------------------------------------------------------------

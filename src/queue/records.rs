@@ -16,6 +16,8 @@ pub(super) struct Records<'a> {
     ending: Option<AttemptEnding>,
     /// The run completed: its output replaces the last run's (`None` clears it).
     output: Option<Option<&'a [u8]>>,
+    /// The outcome reported, for the metrics.
+    outcome: Option<Outcome>,
 }
 
 impl<'a> Records<'a> {
@@ -25,7 +27,13 @@ impl<'a> Records<'a> {
         Records {
             ending: transition::attempt_ending(outcome),
             output: (outcome == Outcome::Succeeded).then_some(None),
+            outcome: Some(outcome),
         }
+    }
+
+    /// The outcome reported (`None`: a plain completion's records).
+    pub(super) fn outcome(&self) -> Option<Outcome> {
+        self.outcome
     }
 
     /// A completion that stores `output`.
