@@ -26,7 +26,8 @@ pub enum EventKind {
     Outcome,
     /// A user action changed the row (`to` is `None` for a delete).
     UserAction,
-    /// Maintenance returned `count` expired leases (id 0: a batch).
+    /// Maintenance recovered `count` expired leases, poisoned ones
+    /// included (id 0: a batch).
     Recovered,
     /// A purge deleted `count` Completed operations (id 0: a batch).
     Purged,

@@ -115,7 +115,7 @@ impl Metrics {
     }
 
     pub(crate) fn maintenance(&self, recovered: usize, poisoned: usize) {
-        add(&self.recoveries, recovered);
+        add(&self.recoveries, recovered.saturating_add(poisoned));
         add(&self.poisoned, poisoned);
     }
 

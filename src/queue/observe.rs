@@ -70,8 +70,9 @@ impl Queue {
         self.inner
             .metrics
             .maintenance(report.recovered, report.poisoned);
-        if report.recovered > 0 && self.inner.hooks.any() {
-            let count = u64::try_from(report.recovered).unwrap_or(u64::MAX);
+        let expired = report.recovered.saturating_add(report.poisoned);
+        if expired > 0 && self.inner.hooks.any() {
+            let count = u64::try_from(expired).unwrap_or(u64::MAX);
             self.inner.hooks.fire([Event {
                 count,
                 ..Event::of(EventKind::Recovered, 0, 0, at)

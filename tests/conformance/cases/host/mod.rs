@@ -11,6 +11,7 @@
 mod expiry;
 mod fencing;
 mod leader;
+mod metrics;
 mod ordering;
 mod outcomes;
 mod promotion;
