@@ -282,6 +282,36 @@
 #define ASYNCOP_STOP_LEASE_LOST 3
 
 /*
+ An event kind: an operation was submitted.
+ */
+#define ASYNCOP_EVENT_SUBMITTED 0
+
+/*
+ An event kind: a host claimed an operation.
+ */
+#define ASYNCOP_EVENT_CLAIMED 1
+
+/*
+ An event kind: a host reported an outcome.
+ */
+#define ASYNCOP_EVENT_OUTCOME 2
+
+/*
+ An event kind: a user action changed (or deleted) an operation.
+ */
+#define ASYNCOP_EVENT_USER_ACTION 3
+
+/*
+ An event kind: maintenance recovered `count` expired leases (id 0).
+ */
+#define ASYNCOP_EVENT_RECOVERED 4
+
+/*
+ An event kind: a purge deleted `count` Completed operations (id 0).
+ */
+#define ASYNCOP_EVENT_PURGED 5
+
+/*
  The most operations one poll may claim (`PollOptions::max`, the `max` of
  `asyncop_queue_poll`): a larger one is InvalidArgument (ASYNCOP_ERR_INVALID_ARG)
  in every language, refused before anything is allocated or claimed.
@@ -591,7 +621,8 @@ typedef struct asyncop_options asyncop_options;
  asyncop_queue_set_postpone_until, asyncop_queue_set_recurrence, asyncop_queue_poll,
  asyncop_queue_wait_for, asyncop_queue_run_maintenance, asyncop_queue_check_integrity,
  asyncop_queue_purge, asyncop_queue_hold_type, asyncop_queue_release_type,
- asyncop_queue_held_types.
+ asyncop_queue_held_types, asyncop_queue_set_event_callback,
+ asyncop_queue_metrics_prometheus.
  */
 typedef struct asyncop_queue asyncop_queue;
 
@@ -607,7 +638,32 @@ typedef struct asyncop_queue asyncop_queue;
  */
 typedef struct asyncop_spec asyncop_spec;
 
+/*
+ An event callback (asyncop_queue_set_event_callback). Arguments:
+ `user_data` as registered; `kind` an ASYNCOP_EVENT_* code; `id` the
+ operation (0 for a batch event); `operation_type` (0 for a batch);
+ `from_status` and `to_status` the status codes before and after (the state
+ is status / 10), -1 when there is none (a submit has no `from`, a delete,
+ purge or recovery no `to`); `host` the host's id or NULL, valid only during
+ the call; `at` the time of the change (UTC ms); `count` 1, or a batch's size.
+ */
+typedef void (*asyncop_event_fn)(void *user_data,
+                                 int32_t kind,
+                                 int64_t id,
+                                 int32_t operation_type,
+                                 int32_t from_status,
+                                 int32_t to_status,
+                                 const char *host,
+                                 int64_t at,
+                                 int64_t count);
 
+
+
+/*
+ The upper bounds (seconds) of the latency histograms' buckets, from
+ 0.5 ms to 10 s; a last `+Inf` bucket holds everything.
+ */
+#define LATENCY_BUCKETS { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, }
 
 #ifdef __cplusplus
 extern "C" {
@@ -2098,6 +2154,53 @@ asyncop_status asyncop_queue_held_types(const struct asyncop_queue *queue,
                                         int32_t *types,
                                         size_t cap,
                                         size_t *out_len);
+
+/*
+ Sets the queue's event callback, replacing the previous one (NULL
+ `callback`: none). It is called once per change made through this queue
+ handle (submit, claim, host outcome, user action, recovery, purge), with
+ `user_data` passed back as is.
+
+ Threads: the callback runs on the thread that made the change, right after
+ it committed and outside every lock of the store, so it may call any
+ asyncop function, this queue's included (a change it makes calls it
+ again, nested). It must be safe to call from any thread, must not unwind
+ (no C++ exception, no longjmp) and should be quick: it delays the call that
+ made the change. After this function returns with another callback (or
+ NULL), a call already running on another thread may still finish calling
+ the old one; keep `user_data` alive until the queue is closed.
+ Errors: NULL_ARG, *_HANDLE, PANIC.
+
+ # Safety
+ `queue` is NULL or a queue handle; `callback` is NULL or a function
+ callable as above with `user_data` from any thread until replaced or the
+ queue is closed.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_set_event_callback(const struct asyncop_queue *queue,
+                                                asyncop_event_fn callback,
+                                                void *user_data);
+
+/*
+ Writes the queue's counters and latency histograms (process-local, since
+ it was opened) in the Prometheus text format to `(buf, cap, *out_len)`
+ (UTF-8, NUL-terminated; see the README's "Metrics and events" for the
+ names). `labels` (NULL or "": none) is added to every series, e.g.
+ `queue="jobs"`, as given. As every text result: `(NULL, 0)` asks the size
+ and returns BUFFER_TOO_SMALL; the text may grow between two calls, so ask
+ again on BUFFER_TOO_SMALL. Works on a closed queue too. Threads: any.
+ Errors: NULL_ARG, UTF8, BUFFER_TOO_SMALL, INVALID_HANDLE, PANIC.
+
+ # Safety
+ `queue` is NULL or a queue handle; `labels` is NULL or a NUL-terminated
+ string; `buf` is NULL or has `cap` writable bytes; `out_len` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_metrics_prometheus(const struct asyncop_queue *queue,
+                                                const char *labels,
+                                                char *buf,
+                                                size_t cap,
+                                                size_t *out_len);
 
 /*
  Claims up to `max` eligible operations for host `host_id` (non-empty, <= 256

@@ -175,7 +175,7 @@ pub mod testing {
 
     /// Registers a core queue (e.g. one opened with an injected clock) as a C handle.
     pub fn queue_handle(queue: crate::Queue) -> *mut asyncop_queue {
-        handles::insert(asyncop_queue { queue })
+        handles::insert(asyncop_queue::new(queue))
     }
 }
 

@@ -21,10 +21,12 @@ use std::ffi::c_char;
 // order), so the header keeps its order.
 mod actions;
 mod cleanup;
+mod events;
 mod poll;
 
 pub use actions::*;
 pub use cleanup::*;
+pub use events::*;
 pub use poll::*;
 
 /// An open queue file. Thread-safe: one handle may be used by any number of
@@ -39,9 +41,22 @@ pub use poll::*;
 /// asyncop_queue_set_postpone_until, asyncop_queue_set_recurrence, asyncop_queue_poll,
 /// asyncop_queue_wait_for, asyncop_queue_run_maintenance, asyncop_queue_check_integrity,
 /// asyncop_queue_purge, asyncop_queue_hold_type, asyncop_queue_release_type,
-/// asyncop_queue_held_types.
+/// asyncop_queue_held_types, asyncop_queue_set_event_callback,
+/// asyncop_queue_metrics_prometheus.
 pub struct asyncop_queue {
     pub(crate) queue: Queue,
+    /// The hook of `asyncop_queue_set_event_callback`, if one is set.
+    pub(crate) event_hook: parking_lot::Mutex<Option<crate::metrics::EventHookId>>,
+}
+
+impl asyncop_queue {
+    /// The handle object of an open queue, with no event callback.
+    pub(crate) fn new(queue: Queue) -> asyncop_queue {
+        asyncop_queue {
+            queue,
+            event_hook: parking_lot::Mutex::new(None),
+        }
+    }
 }
 
 impl HandleType for asyncop_queue {
@@ -101,7 +116,7 @@ pub unsafe extern "C" fn asyncop_queue_open(
             handles::get(options)?.inner.lock().clone()
         };
         let queue = Queue::open(path, options)?;
-        *out = handles::insert(asyncop_queue { queue });
+        *out = handles::insert(asyncop_queue::new(queue));
         Ok(())
     })
 }

@@ -53,6 +53,7 @@ from ._native import ABI_VERSION, FILE_MODE_DEFAULT, PAYLOAD_CEILING, PAYLOAD_DE
 from ._native import lib as _lib
 from ._lease import Lease
 from ._queue import Queue
+from ._queue_events import Event
 from ._types import (
     Attempt,
     AttemptEnding,
@@ -101,6 +102,7 @@ __all__ = [
     "ClosedError",
     "CorruptError",
     "Count",
+    "Event",
     "Durability",
     "ErrorCode",
     "FILE_MODE_DEFAULT",

@@ -24,7 +24,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
-from ctypes import POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
+from ctypes import CFUNCTYPE, POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 from typing import Any
 
 from ._codes import (
@@ -74,6 +74,8 @@ _BYTES_OUT = [_H, c_void_p, c_size_t, _P_SIZE]  # (handle, uint8_t *buf, cap, *o
 _I64_OUT_OPT = [_H, _P_I64, _P_I32]
 _I32_OUT_OPT = [_H, _P_I32, _P_I32]
 _INDEXED_TEXT_OUT_OPT = [_H, c_size_t, c_char_p, c_size_t, _P_SIZE, _P_I32]  # (list, index, buf, cap, ...)
+#: asyncop_event_fn: (user_data, kind, id, operation_type, from_status, to_status, host, at, count).
+EVENT_FN = CFUNCTYPE(None, c_void_p, c_int32, c_int64, c_int32, c_int32, c_int32, c_char_p, c_int64, c_int64)
 
 # name: (restype, argtypes), in header order. The surface check reads this table.
 _PROTOS: dict[str, tuple[Any, list[Any]]] = {
@@ -218,6 +220,8 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_queue_hold_type": (_STATUS, [_H, c_int32]),
     "asyncop_queue_release_type": (_STATUS, [_H, c_int32]),
     "asyncop_queue_held_types": (_STATUS, [_H, _P_I32, c_size_t, _P_SIZE]),
+    "asyncop_queue_set_event_callback": (_STATUS, [_H, EVENT_FN, c_void_p]),
+    "asyncop_queue_metrics_prometheus": (_STATUS, [_H, c_char_p, c_char_p, c_size_t, _P_SIZE]),
     # spec
     "asyncop_spec_new": (_STATUS, [c_char_p, c_int32, _P_HANDLE]),
     "asyncop_spec_free": (_STATUS, [_H]),
@@ -263,6 +267,7 @@ _SIZED = frozenset(
     if args[:4] in (_TEXT_OUT, _BYTES_OUT)
     or args == _INDEXED_TEXT_OUT_OPT
     or name == "asyncop_queue_held_types"  # an int32_t array, sized the same way
+    or name == "asyncop_queue_metrics_prometheus"  # text, after a labels argument
 )
 
 

@@ -24,6 +24,7 @@ from ._native import lib
 from ._options import open_queue
 from ._queue_actions import _QueueActions
 from ._queue_cleanup import _QueueCleanup
+from ._queue_events import _QueueEvents
 from ._queue_reads import _QueueReads
 from ._snapshot import spec_args, submit_specs
 from ._types import Durability, Maintenance, OperationSpec
@@ -35,7 +36,7 @@ __all__ = ["Queue"]
 MAX_POLL = POLL_MAX
 
 
-class Queue(_QueueReads, _QueueActions, _QueueCleanup):
+class Queue(_QueueReads, _QueueActions, _QueueCleanup, _QueueEvents):
     """An open queue file, shared by any number of threads and processes.
 
     ``Queue(path)`` opens the file, creating it if needed. Use it as a context
@@ -113,6 +114,7 @@ class Queue(_QueueReads, _QueueActions, _QueueCleanup):
     ) -> None:
         self._h = None
         self._finalizer = None
+        self._event_trampolines = []
         fspath = os.fspath(path) if isinstance(path, os.PathLike) else path
         handle, lease_ms, dur = open_queue(
             fspath,

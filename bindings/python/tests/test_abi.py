@@ -17,6 +17,7 @@ from _support import HEADER, REPO
 
 import asyncop
 from asyncop import _native
+from asyncop._native import EVENT_FN
 
 needs_header = pytest.mark.skipif(not HEADER.exists(), reason="include/asyncop.h is not beside this checkout")
 
@@ -38,6 +39,8 @@ _C_TYPES = {
     "const int32_t *": _P(ctypes.c_int32),
     "int64_t *": _P(ctypes.c_int64),
     "size_t *": _P(ctypes.c_size_t),
+    "void *": ctypes.c_void_p,
+    "asyncop_event_fn": EVENT_FN,
 }
 
 
