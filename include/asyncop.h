@@ -2188,8 +2188,8 @@ asyncop_status asyncop_queue_set_event_callback(const struct asyncop_queue *queu
  names). `labels` (NULL or "": none) is added to every series, e.g.
  `queue="jobs"`, as given. As every text result: `(NULL, 0)` asks the size
  and returns BUFFER_TOO_SMALL; the text may grow between two calls, so ask
- again on BUFFER_TOO_SMALL. Works on a closed queue too. Threads: any.
- Errors: NULL_ARG, UTF8, BUFFER_TOO_SMALL, INVALID_HANDLE, PANIC.
+ again on BUFFER_TOO_SMALL. Threads: any.
+ Errors: NULL_ARG, UTF8, BUFFER_TOO_SMALL, *_HANDLE, PANIC.
 
  # Safety
  `queue` is NULL or a queue handle; `labels` is NULL or a NUL-terminated

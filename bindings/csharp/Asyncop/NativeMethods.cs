@@ -251,6 +251,13 @@ namespace Asyncop
         internal static extern int asyncop_queue_release_type(QueueHandle queue, int operationType);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_queue_held_types(QueueHandle queue, [Out] int[] types, UIntPtr cap, out UIntPtr len);
+        /// <summary>asyncop_event_fn: called on the thread that made a change; must not throw.</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void EventCallback(IntPtr userData, int kind, long id, int operationType, int fromStatus, int toStatus, IntPtr host, long at, long count);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_set_event_callback(QueueHandle queue, EventCallback callback, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_metrics_prometheus(QueueHandle queue, byte[] labels, byte[] buf, UIntPtr cap, out UIntPtr len);
 
         // --- spec ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
