@@ -9,6 +9,16 @@ use crate::transition::{self, State, Status, Step};
 impl Queue {
     /// Validates against a snapshot, then writes with compare-and-set on its
     /// (state, status): a change in between gives `InvalidStateChangeUnexpected`.
+    #[cfg_attr(
+        feature = "tracing",
+        tracing::instrument(
+            target = "asyncop",
+            level = "debug",
+            name = "user_action",
+            skip_all,
+            fields(id)
+        )
+    )]
     fn user_action(
         &self,
         id: i64,

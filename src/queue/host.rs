@@ -26,6 +26,7 @@ impl Queue {
     ///
     /// A poll also runs the hourly purge (§10) after its claim, in its own
     /// short transactions (see `Queue::purge`).
+    #[cfg_attr(feature = "tracing", tracing::instrument(target = "asyncop", level = "debug", name = "poll", skip_all, fields(host = host_id, max = options.max)))]
     pub fn poll(&self, host_id: &str, options: &PollOptions) -> Result<Vec<Lease>> {
         let leases = self.poll_claim(host_id, options)?;
         self.purge_after_poll(host_id);
@@ -77,6 +78,7 @@ impl Queue {
         }
     }
 
+    #[cfg_attr(feature = "tracing", tracing::instrument(target = "asyncop", level = "debug", name = "claim", skip_all, fields(host = host_id, max)))]
     fn claim(&self, host_id: &str, max: u32, types: Option<&[i32]>) -> Result<Vec<Lease>> {
         let started = Instant::now();
         let (claimed, report, now) = self.store().write(|tx| {
@@ -114,6 +116,7 @@ impl Queue {
     /// Extends the lease by the lease length from now and returns the current
     /// status: `InProgress`, or `Pausing`/`Canceling` when a user asked the host
     /// to stop at its next safe point (then report Suspended or Canceled).
+    #[cfg_attr(feature = "tracing", tracing::instrument(target = "asyncop", level = "debug", name = "renew", skip_all, fields(id = key.id, lock_token = key.lock_token)))]
     pub fn renew(&self, key: LeaseKey) -> Result<Status> {
         let store = self.open_store()?;
         operation::check_id(key.id)?;
@@ -141,6 +144,7 @@ impl Queue {
 
     /// One host outcome decided by `decide`, leaving `records` (the attempt
     /// history, the output) in the same transaction.
+    #[cfg_attr(feature = "tracing", tracing::instrument(target = "asyncop", level = "debug", name = "commit", skip_all, fields(id = key.id, lock_token = key.lock_token)))]
     pub(super) fn host_outcome(
         &self,
         key: LeaseKey,
@@ -231,6 +235,7 @@ impl Queue {
     /// each completion is one compare-and-set `UPDATE`, so a refused one wrote
     /// nothing (no savepoint needed). The outer `Err` means nothing was written
     /// (closed, busy, I/O). Results are in `keys` order.
+    #[cfg_attr(feature = "tracing", tracing::instrument(target = "asyncop", level = "debug", name = "commit_many", skip_all, fields(n = keys.len())))]
     pub fn complete_many(&self, keys: &[LeaseKey]) -> Result<Vec<Result<Status>>> {
         let store = self.open_store()?;
         for key in keys {

@@ -252,6 +252,7 @@ impl Queue {
     /// Adds one operation; returns its id once committed (so it survives a crash).
     /// `InvalidArgument` (nothing written) for bad fields or data longer than
     /// `max_payload_bytes`.
+    #[cfg_attr(feature = "tracing", tracing::instrument(target = "asyncop", level = "debug", name = "submit", skip_all, fields(operation_type = spec.operation_type)))]
     pub fn submit(&self, spec: &OperationSpec) -> Result<i64> {
         let store = self.open_store()?;
         self.validate(spec)?;
