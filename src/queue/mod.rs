@@ -11,6 +11,7 @@
 //! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting;
 //! - `cleanup`: purge, the hourly purge after polls, auto-delete, held types.
 //! - `stops`: the stop signals of running leases (§6.3).
+//! - `upkeep`: maintenance on demand and `wait_for`.
 //! - `observe`: the metrics and event hooks (`crate::metrics`).
 //! - `records`: progress, a completed run's output, the attempt history.
 
@@ -22,6 +23,7 @@ mod observe;
 mod options;
 mod records;
 mod stops;
+mod upkeep;
 
 pub use cleanup::{PURGE_BATCH, PURGE_INTERVAL_MS, PURGE_LEADERSHIP};
 pub use options::Options;
