@@ -193,3 +193,39 @@ impl MetricsSnapshot {
             .map_or(0, |i| self.outcomes[i])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observations_land_in_the_first_bucket_that_holds_them() {
+        let m = Metrics::default();
+        m.claimed(2, Duration::from_micros(300));
+        m.claimed(1, Duration::from_millis(1));
+        m.claimed(0, Duration::from_secs(2));
+        m.claimed(0, Duration::from_secs(20));
+        let s = m.snapshot().claim_seconds;
+        assert_eq!(s.cumulative.len(), LATENCY_BUCKETS.len() + 1);
+        assert_eq!(&s.cumulative[..3], &[1, 2, 2]);
+        // 2 s is in the 2.5 s bucket (index 11); 20 s only in +Inf.
+        assert_eq!(&s.cumulative[10..], &[2, 3, 3, 3, 4]);
+        assert_eq!(s.count, 4);
+        assert!((s.sum_seconds - 22.0013).abs() < 1e-9);
+        assert_eq!(m.snapshot().claims, 3);
+    }
+
+    #[test]
+    fn an_outcome_is_counted_by_what_was_reported_unless_it_failed() {
+        let m = Metrics::default();
+        let d = Duration::ZERO;
+        m.outcome(Outcome::Succeeded, Status::Succeeded, d);
+        m.outcome(Outcome::Succeeded, Status::Waiting, d); // a series' next run
+        m.outcome(Outcome::Retry, Status::Waiting, d);
+        m.outcome(Outcome::Retry, Status::Failed, d); // the budget is spent
+        m.outcome(Outcome::Suspended, Status::Waiting, d);
+        m.outcome(Outcome::Canceled, Status::Canceled, d);
+        assert_eq!(m.snapshot().outcomes, [2, 1, 1, 1, 1]);
+        assert_eq!(m.snapshot().commit_seconds.count, 6);
+    }
+}
