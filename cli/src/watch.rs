@@ -13,9 +13,18 @@ use std::time::Duration;
 pub fn watch(q: &Queue, newest: u32, frames: Option<u64>) -> Outcome {
     let terminal = std::io::stdout().is_terminal();
     let mut shown = 0u64;
+    let mut last = String::new();
     loop {
         let mark = q.change_mark()?;
-        let frame = frame(q, newest)?;
+        let body = body(q, newest)?;
+        // A wake-up without a visible change (a store's fallback look, a
+        // commit that changed nothing shown) draws nothing.
+        if body == last {
+            q.wait_change(mark, Duration::from_secs(60))?;
+            continue;
+        }
+        let frame = format!("--- {} at {}: {body}", q.target(), iso_utc(q.now()));
+        last = body;
         let mut out = std::io::stdout().lock();
         let written = if terminal {
             write!(out, "\x1b[2J\x1b[H{frame}")
@@ -31,11 +40,12 @@ pub fn watch(q: &Queue, newest: u32, frames: Option<u64>) -> Outcome {
         if frames.is_some_and(|f| shown >= f) {
             return Ok(());
         }
-        while !q.wait_change(mark, Duration::from_secs(60))? {}
+        q.wait_change(mark, Duration::from_secs(60))?;
     }
 }
 
-fn frame(q: &Queue, newest: u32) -> Result<String, crate::exit::Failure> {
+/// What a frame shows, but its time: equal bodies mean nothing changed.
+fn body(q: &Queue, newest: u32) -> Result<String, crate::exit::Failure> {
     let rows = q.counts()?;
     let held = q.held_types()?;
     let total: i64 = rows.iter().map(|r| r.count).sum();
@@ -46,9 +56,7 @@ fn frame(q: &Queue, newest: u32) -> Result<String, crate::exit::Failure> {
         ..Filter::default()
     })?;
     Ok(format!(
-        "--- {} at {}: {total} jobs\n{}\nnewest {} jobs:\n{}\n",
-        q.target(),
-        iso_utc(q.now()),
+        "{total} jobs\n{}\nnewest {} jobs:\n{}\n",
         counts_table(&rows, &held),
         ops.len(),
         jobs_table(&ops)

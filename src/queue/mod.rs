@@ -312,8 +312,11 @@ impl Queue {
     }
 
     /// Blocks until a commit after `mark` or until `timeout` passes (no busy
-    /// loop: the store's change signal); returns whether a change was seen.
-    /// For readers that follow the queue, e.g. `asyncop watch`.
+    /// loop: the store's change signal). `false`: the timeout passed with no
+    /// change. `true`: a change was seen, or may have been (PostgreSQL also
+    /// wakes every few hundred ms to look, in case a notification was lost),
+    /// so read again and compare. For readers that follow the queue, e.g.
+    /// `asyncop watch`.
     pub fn wait_change(&self, mark: ChangeMark, timeout: Duration) -> Result<bool> {
         let store = self.open_store()?;
         store.wait_change(mark, Instant::now() + timeout)
