@@ -49,6 +49,7 @@ impl Action {
 
 /// Runs `action` on the ids of `args`, or on its filter's matches.
 pub fn act(q: &Queue, action: Action, args: &ActionArgs) -> Outcome {
+    let bulk = args.ids.is_empty();
     let ids = match (args.ids.is_empty(), args.filter.is_empty()) {
         (false, true) => args.ids.clone(),
         (true, false) => {
@@ -74,7 +75,8 @@ pub fn act(q: &Queue, action: Action, args: &ActionArgs) -> Outcome {
         }
     };
     let mut done = 0usize;
-    let mut refused: BTreeMap<String, (Exit, Vec<i64>, String)> = BTreeMap::new();
+    let mut first_failure = None;
+    let mut refused: BTreeMap<String, (Vec<i64>, String)> = BTreeMap::new();
     for id in &ids {
         match action.run(q, *id) {
             Ok(()) => {
@@ -95,17 +97,18 @@ pub fn act(q: &Queue, action: Action, args: &ActionArgs) -> Outcome {
             }
             Err(e) => {
                 eprintln!("{id}: refused: {}", describe(&e));
+                first_failure.get_or_insert(Exit::of(&e));
                 let group = refused
                     .entry(label(&e))
-                    .or_insert_with(|| (Exit::of(&e), Vec::new(), e.to_string()));
-                group.1.push(*id);
+                    .or_insert_with(|| (Vec::new(), e.to_string()));
+                group.0.push(*id);
             }
         }
     }
-    if ids.len() > 1 || !refused.is_empty() {
+    if ids.len() > 1 || bulk {
         let failed = ids.len() - done;
         println!("{done} of {} succeeded, {failed} refused", ids.len());
-        for (reason, (_, ids, example)) in &refused {
+        for (reason, (ids, example)) in &refused {
             let list: Vec<String> = ids.iter().map(i64::to_string).collect();
             eprintln!(
                 "  {} × {reason}: ids {} (e.g. {example})",
@@ -115,7 +118,7 @@ pub fn act(q: &Queue, action: Action, args: &ActionArgs) -> Outcome {
         }
     }
     // The first failure's code: the most common way a script reads it.
-    match refused.values().map(|(exit, _, _)| *exit).min() {
+    match first_failure {
         Some(exit) => Err(Failure::new(
             exit,
             format!("{} of {} jobs refused", ids.len() - done, ids.len()),

@@ -13,17 +13,35 @@ fn jobs_lists_the_grid_and_filters() {
         let b = t.submit("import/b", 100);
         let c = t.submit("export/c", 200);
         let lease = t.claim(c, 200);
-        t.q.fail(lease.key(), Report::error(7, "disk full")).unwrap();
+        t.q.fail(lease.key(), Report::error(7, "disk full"))
+            .unwrap();
         let run = t.run("jobs", &[]);
         assert_eq!(run.code, 0, "{run:?}");
-        for text in ["import/a", "import/b", "export/c", "Ready/WaitingForResources (0/0)", "Completed/Failed (3/31)", "disk full", "3 jobs"] {
+        for text in [
+            "import/a",
+            "import/b",
+            "export/c",
+            "Ready/WaitingForResources (0/0)",
+            "Completed/Failed (3/31)",
+            "disk full",
+            "3 jobs",
+        ] {
             assert!(run.stdout.contains(text), "{text}: {run:?}");
         }
         // ISO 8601 UTC times.
-        assert!(run.stdout.contains("T") && run.stdout.contains("Z"), "{run:?}");
+        assert!(
+            run.stdout.contains("T") && run.stdout.contains("Z"),
+            "{run:?}"
+        );
         let run = t.run("jobs", &["--name", "import/", "--json"]);
         assert_eq!(run.code, 0, "{run:?}");
-        let ids: Vec<i64> = run.json().as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+        let ids: Vec<i64> = run
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_i64().unwrap())
+            .collect();
         assert_eq!(ids, vec![a, b]);
         let run = t.run("jobs", &["--state", "completed", "--json"]);
         let jobs = run.json();
@@ -51,13 +69,25 @@ fn show_prints_every_field_attempts_and_progress() {
     each_store("show", |t| {
         let id = t.submit("report", 100);
         let lease = t.claim(id, 100);
-        t.q.report_progress(lease.key(), &Progress::new(40, Some("page 4 of 10")).durable()).unwrap();
+        t.q.report_progress(
+            lease.key(),
+            &Progress::new(40, Some("page 4 of 10")).durable(),
+        )
+        .unwrap();
         let run = t.run("show", &[&id.to_string()]);
         assert_eq!(run.code, 0, "{run:?}");
-        for text in ["report", "Locked/InProgress (2/20)", "40% page 4 of 10", "host", "lease expires at", "no attempts"] {
+        for text in [
+            "report",
+            "Locked/InProgress (2/20)",
+            "40% page 4 of 10",
+            "host",
+            "lease expires at",
+            "no attempts",
+        ] {
             assert!(run.stdout.contains(text), "{text}: {run:?}");
         }
-        t.q.retry(lease.key(), Report::error(5, "try later")).unwrap();
+        t.q.retry(lease.key(), Report::error(5, "try later"))
+            .unwrap();
         let run = t.run("show", &[&id.to_string(), "--json"]);
         assert_eq!(run.code, 0, "{run:?}");
         let v = run.json();
@@ -67,7 +97,10 @@ fn show_prints_every_field_attempts_and_progress() {
         assert_eq!(attempts.len(), 1);
         assert_eq!(attempts[0]["message"].as_str(), Some("try later"));
         let run = t.run("show", &[&id.to_string()]);
-        assert!(run.stdout.contains("attempts (1)") && run.stdout.contains("try later"), "{run:?}");
+        assert!(
+            run.stdout.contains("attempts (1)") && run.stdout.contains("try later"),
+            "{run:?}"
+        );
         let run = t.run("show", &["999"]);
         assert_eq!(run.code, 2, "{run:?}");
         assert!(run.stderr.contains("NotFound"), "{run:?}");
@@ -86,7 +119,14 @@ fn counts_pivot_with_totals_and_held_types() {
         t.q.hold_type(100).unwrap();
         let run = t.run("counts", &[]);
         assert_eq!(run.code, 0, "{run:?}");
-        for text in ["type 100 (held)", "type 200", "Ready/WaitingForResources (0/0)", "Completed/Canceled (3/32)", "total", "type 100 held since"] {
+        for text in [
+            "type 100 (held)",
+            "type 200",
+            "Ready/WaitingForResources (0/0)",
+            "Completed/Canceled (3/32)",
+            "total",
+            "type 100 held since",
+        ] {
             assert!(run.stdout.contains(text), "{text}: {run:?}");
         }
         let v = t.run("counts", &["--json"]).json();
@@ -122,7 +162,8 @@ fn watch_prints_a_frame_per_change_in_a_pipe() {
         let q = t.q.clone();
         let submitter = std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(700));
-            q.submit(&asyncop::OperationSpec::new("second", 100)).unwrap();
+            q.submit(&asyncop::OperationSpec::new("second", 100))
+                .unwrap();
         });
         let started = std::time::Instant::now();
         let run = t.run("watch", &["--frames", "2", "--newest", "5"]);
@@ -130,8 +171,14 @@ fn watch_prints_a_frame_per_change_in_a_pipe() {
         assert_eq!(run.code, 0, "{run:?}");
         let frames: Vec<&str> = run.stdout.split("--- ").filter(|f| !f.is_empty()).collect();
         assert_eq!(frames.len(), 2, "{run:?}");
-        assert!(frames[0].contains("1 jobs") && frames[0].contains("first"), "{run:?}");
-        assert!(frames[1].contains("2 jobs") && frames[1].contains("second"), "{run:?}");
+        assert!(
+            frames[0].contains("1 jobs") && frames[0].contains("first"),
+            "{run:?}"
+        );
+        assert!(
+            frames[1].contains("2 jobs") && frames[1].contains("second"),
+            "{run:?}"
+        );
         assert!(started.elapsed() < std::time::Duration::from_secs(30));
     });
 }

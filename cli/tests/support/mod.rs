@@ -36,10 +36,8 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 /// A fresh SQLite queue file.
 pub fn sqlite(test: &str) -> Target {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let file = std::env::temp_dir().join(format!(
-        "asyncop-cli-{}-{n}-{test}.db",
-        std::process::id()
-    ));
+    let file =
+        std::env::temp_dir().join(format!("asyncop-cli-{}-{n}-{test}.db", std::process::id()));
     let q = Queue::open(&file, Options::default()).expect("open the queue file");
     Target {
         q,
@@ -101,7 +99,11 @@ impl Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -139,6 +141,17 @@ impl Target {
         let _ = stdin.write_all(input.as_bytes());
         drop(stdin);
         Run::of(child.wait_with_output().expect("wait for asyncop"))
+    }
+
+    /// A second handle on the queue, opened with `options` changed by `f`
+    /// (queue-wide settings are written at open and persist).
+    pub fn reopen(&self, f: impl FnOnce(&mut Options)) -> Queue {
+        let mut options = Options::default();
+        if let Some(schema) = &self.schema {
+            options.postgres.schema = schema.clone();
+        }
+        f(&mut options);
+        Queue::open(&self.target, options).expect("reopen the queue")
     }
 
     /// Submits a job.
