@@ -3,9 +3,9 @@
 //! `cargo run -p asyncop-web --example serve -- TARGET [--bind ADDR] [--token T] [--read-only] [--demo]`
 //!
 //! `--demo` first seeds the queue and runs a worker thread beside the server:
-//! type 100 runs until stopped (progress every 100 ms, acknowledging Cancel
-//! and Pause), type 200 completes at once, and a type-300 job is submitted
-//! every 300 ms and completed when claimed (to show a held type being skipped).
+//! type 100 runs until stopped (progress every 100 ms; a Cancel or Pause is
+//! acknowledged within a second), type 200 completes at once, and a type-300 job is submitted
+//! every 300 ms (type 400 is never claimed) and completed when claimed (to show a held type being skipped).
 
 use asyncop::{OperationSpec, Options, PollOptions, Progress, Queue, Status};
 use asyncop_web::{ServeOptions, serve};
@@ -57,6 +57,9 @@ fn seed(queue: &Queue) {
             .submit(&OperationSpec::new(format!("invoice-{i}"), 200))
             .expect("submit");
     }
+    queue
+        .submit(&OperationSpec::new("archive", 400))
+        .expect("submit");
     let later = queue.now() + 3_600_000;
     queue
         .submit(&OperationSpec::new("nightly-export", 400).postpone_until(later))
@@ -104,6 +107,10 @@ fn run_long(queue: &Queue, key: asyncop::LeaseKey) {
                 ..Default::default()
             },
         );
+        if step % 10 != 9 {
+            continue;
+        }
+        // Checks for a stop once a second, so a browser sees Canceling before Canceled.
         match queue.renew(key) {
             Ok(Status::Canceling) => {
                 let _ = queue.acknowledge_cancel(key);
