@@ -98,3 +98,6 @@ async fn run(options: ServeOptions, queue: Arc<Queue>) -> Result<(), String> {
         .await
         .map_err(|e| format!("the server stopped: {e}"))
 }
+
+#[cfg(test)]
+mod tests;
