@@ -14,10 +14,6 @@ fn targets() -> Vec<(tempdir::Dir, String)> {
     let file = dir.path.join("q.db").to_string_lossy().into_owned();
     let mut all = vec![(dir, file)];
     if let Ok(url) = std::env::var("ASYNCOP_TEST_POSTGRES") {
-        let url = match std::env::var("ASYNCOP_TEST_POSTGRES_CA") {
-            Ok(ca) => format!("{url}?sslmode=require&sslrootcert={ca}"),
-            Err(_) => url,
-        };
         all.push((tempdir::Dir::new(), url));
     }
     all
