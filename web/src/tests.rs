@@ -267,3 +267,81 @@ async fn a_token_guards_every_route() {
             .contains("HttpOnly; SameSite=Strict")
     );
 }
+
+#[test]
+fn the_grid_filters_by_state_type_prefix_and_time_range_and_pages_by_id() {
+    use crate::query::GridQuery;
+    let clock = Arc::new(asyncop::ManualClock::new(1_796_428_800_000)); // 2026-12-05 00:00 UTC
+    let dir = tempdir::Dir::new();
+    let options = Options {
+        clock: clock.clone(),
+        ..Options::default()
+    };
+    let q = Queue::open(dir.path.join("q.db"), options).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(
+            q.submit(&OperationSpec::new(format!("grid-{i}"), 7400 + i % 2))
+                .unwrap(),
+        );
+        clock.advance(3_600_000);
+    }
+    q.submit(&OperationSpec::new("other", 7400)).unwrap();
+    q.cancel(ids[0]).unwrap();
+    let read = |g: GridQuery| q_ids(&g.read(&q).unwrap().jobs);
+    fn q_ids(jobs: &[asyncop::Operation]) -> Vec<i64> {
+        jobs.iter().map(|j| j.id).collect()
+    }
+    let g = |f: &dyn Fn(&mut GridQuery)| {
+        let mut g = GridQuery::default();
+        f(&mut g);
+        g
+    };
+    assert_eq!(read(g(&|g| g.name = Some("grid-".into()))), ids);
+    assert_eq!(
+        read(g(&|g| g.operation_type = Some("7401".into()))),
+        vec![ids[1], ids[3], ids[5]]
+    );
+    assert_eq!(
+        read(g(&|g| g.state = Some("Completed".into()))),
+        vec![ids[0]]
+    );
+    assert_eq!(read(g(&|g| g.status = Some("32".into()))), vec![ids[0]]);
+    // Created 01:00 <= t < 03:00 UTC.
+    let range = |g: &mut GridQuery| {
+        g.from = Some("2026-12-05T01:00".into());
+        g.to = Some("2026-12-05T03:00".into());
+    };
+    assert_eq!(read(g(&range)), vec![ids[1], ids[2]]);
+    let page = g(&|g| {
+        g.name = Some("grid-".into());
+        g.limit = Some("4".into());
+    })
+    .read(&q)
+    .unwrap();
+    assert_eq!(
+        (q_ids(&page.jobs), page.next_after),
+        (ids[..4].to_vec(), Some(ids[3]))
+    );
+    let next = g(&|g| {
+        g.name = Some("grid-".into());
+        g.limit = Some("4".into());
+        g.after = Some(ids[3].to_string());
+    })
+    .read(&q)
+    .unwrap();
+    assert_eq!(
+        (q_ids(&next.jobs), next.next_after),
+        (ids[4..].to_vec(), None)
+    );
+    assert!(g(&|g| g.state = Some("Nope".into())).read(&q).is_err());
+    assert!(
+        g(&|g| {
+            g.state = Some("Ready".into());
+            g.status = Some("Canceled".into());
+        })
+        .read(&q)
+        .unwrap_err()
+        .contains("does not belong")
+    );
+}
