@@ -1,5 +1,6 @@
 // The System Jobs page in a real headless Chromium (the system's, via playwright-core).
-// Usage: node test.mjs  (env: SERVE = the `serve` example binary, CHROMIUM, SHOTS, WORK)
+// Usage: node test.mjs  (env: SERVE = the `serve` example binary, CHROMIUM, SHOTS, and TARGET:
+// an empty PostgreSQL database's URL, or unset for a new SQLite file)
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync } from "node:fs";
@@ -11,8 +12,8 @@ const SERVE = process.env.SERVE;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = process.env.SHOTS || "target/screenshots";
 const work = mkdtempSync(join(tmpdir(), "asyncop-web-"));
-const db = join(work, "queue.db");
-const base = 18000 + (process.pid % 1000);
+const db = process.env.TARGET || join(work, "queue.db");
+const base = 18000 + (process.pid % 1000) * 3;
 const servers = [];
 let passed = 0;
 
@@ -183,7 +184,7 @@ try {
     assert.ok(samples.some((l) => l.startsWith('asyncop_operations{state="Completed",status="Canceled",type="100"} 1')));
     assert.ok(samples.some((l) => l.startsWith("asyncop_oldest_ready_age_seconds ")));
   });
-  console.log(`${passed} browser checks passed`);
+  console.log(`${passed} browser checks passed on ${process.env.TARGET ? "PostgreSQL" : "SQLite"}`);
 } finally {
   await browser.close();
   for (const s of servers) s.kill();
