@@ -345,3 +345,47 @@ fn the_grid_filters_by_state_type_prefix_and_time_range_and_pages_by_id() {
         .contains("does not belong")
     );
 }
+
+#[tokio::test]
+async fn the_json_api_speaks_the_library_shapes() {
+    let (_d, s) = app(false, None).await;
+    let router = pages::router(s);
+    let get = |uri: &'static str| {
+        let router = router.clone();
+        async move {
+            let r = router
+                .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = r.status();
+            let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            )
+        }
+    };
+    let (status, v) = get("/api/jobs?type=7301").await;
+    assert_eq!(status, StatusCode::OK);
+    let job: asyncop::Operation = serde_json::from_value(v["jobs"][0].clone()).unwrap();
+    assert_eq!(
+        (job.id, job.state, job.name.as_str()),
+        (1, asyncop::State::Ready, "web-r")
+    );
+    let (status, v) = get("/api/jobs/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["job"]["status"], "WaitingForResources");
+    assert_eq!(v["attempts"], serde_json::json!([]));
+    let (status, v) = get("/api/jobs/99").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("no asyncoperation with Id 99")
+    );
+    assert_eq!(get("/api/jobs?state=Nope").await.0, StatusCode::BAD_REQUEST);
+    let (_, v) = get("/api/counts").await;
+    let rows: Vec<asyncop::CountRow> = serde_json::from_value(v["counts"].clone()).unwrap();
+    assert_eq!(rows.iter().map(|r| r.count).sum::<i64>(), 1);
+}

@@ -71,6 +71,7 @@
       act(withUntil({ action: t.dataset.detailAction, ids: [Number(openId)] }));
     } else if (t.matches("#bulk [data-action]")) {
       const ids = [...document.querySelectorAll(".pick:checked")].map((c) => Number(c.value));
+      if (t.dataset.action === "delete" && !confirm("Delete " + ids.length + " job(s)?")) return;
       act(withUntil({ action: t.dataset.action, ids }));
     } else if (t.matches("#hold, #release")) {
       act({ action: t.id, operation_type: Number($("#hold-type").value) });
@@ -78,6 +79,11 @@
   });
 
   refresh();
+  // A running job's progress moves no count, so no event: its open detail is re-read each second.
+  setInterval(() => {
+    const state = document.querySelector("#detail-state");
+    if (openId !== null && state && state.textContent.startsWith("Locked")) load("#detail", "/fragments/job/" + openId);
+  }, 1000);
   const events = new EventSource("/events");
   events.addEventListener("change", refresh);
   events.onopen = () => $("#live").classList.add("on");
