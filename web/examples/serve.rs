@@ -3,9 +3,10 @@
 //! `cargo run -p asyncop-web --example serve -- TARGET [--bind ADDR] [--token T] [--read-only] [--demo]`
 //!
 //! `--demo` first seeds the queue and runs a worker thread beside the server:
-//! type 100 runs until stopped (progress every 100 ms; a Cancel or Pause is
-//! acknowledged within a second), type 200 completes at once, and a type-300 job is submitted
-//! every 300 ms (type 400 is never claimed) and completed when claimed (to show a held type being skipped).
+//! type 100 runs until stopped (progress every 100 ms; a stop is noticed
+//! within a second, a Cancel acknowledged 1.5 s later); type 200 completes at
+//! once; a type-300 job is submitted every 300 ms and completed when claimed
+//! (to show a held type being skipped); type 400 is never claimed.
 
 use asyncop::{OperationSpec, Options, PollOptions, Progress, Queue, Status};
 use asyncop_web::{ServeOptions, serve};
@@ -113,6 +114,8 @@ fn run_long(queue: &Queue, key: asyncop::LeaseKey) {
         // Checks for a stop once a second, so a browser sees Canceling before Canceled.
         match queue.renew(key) {
             Ok(Status::Canceling) => {
+                // A clean-up that takes a while: Canceling stays visible for 1.5 s.
+                std::thread::sleep(Duration::from_millis(1500));
                 let _ = queue.acknowledge_cancel(key);
                 break;
             }
