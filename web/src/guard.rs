@@ -62,6 +62,14 @@ fn refuse(status: StatusCode, text: &str) -> Response {
 /// HEAD, the Origin check and the CSRF token.
 pub async fn check(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let mut set_cookie = None;
+    if app.token.is_none() && !loopback_host(request.headers()) {
+        // Without a token the server is bound to loopback; a request naming another
+        // host is a DNS-rebinding page, which must not read or change anything.
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "403: without a token only http://127.0.0.1, localhost or [::1] may be used as the host",
+        );
+    }
     if let Some(expected) = &app.token {
         let headers = request.headers();
         let bearer = headers
@@ -113,6 +121,21 @@ pub async fn check(State(app): State<Arc<AppState>>, request: Request, next: Nex
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+/// Whether the Host header names a loopback host (or is absent, as for HTTP/1.0 tools).
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A state-changing request must come from this page: its Origin (or, when a
