@@ -68,12 +68,19 @@ impl Queue {
     /// at most `PURGE_BATCH` rows each, so other writers are not held up.
     /// Anyone may call it at any time; hosts also run it hourly (see `poll`).
     pub fn purge(&self, now: i64) -> Result<u64> {
+        self.purge_with_progress(now, |_| {})
+    }
+
+    /// `purge`, calling `progress` with the number deleted so far after each
+    /// committed batch (for a progress bar, e.g. `asyncop purge`).
+    pub fn purge_with_progress(&self, now: i64, mut progress: impl FnMut(u64)) -> Result<u64> {
         let store = self.open_store()?;
         let mut run = PurgeRun { now, after: None };
         let mut deleted = 0;
         loop {
             let batch = self.purge_batch(store, run)?;
             deleted += batch.deleted;
+            progress(deleted);
             if batch.done {
                 return Ok(deleted);
             }

@@ -37,10 +37,11 @@ use crate::settings::{Settings, SettingsUpdate};
 use crate::stop::StopWatch;
 use crate::store::postgres::{PgStore, is_postgres_target};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{NewOperation, Store};
+use crate::store::{ChangeMark, NewOperation, Store};
 use crate::transition;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug)]
 struct Inner {
@@ -324,6 +325,24 @@ impl Queue {
             }
             Ok(rows)
         })
+    }
+
+    /// A point in the store's history: pass it to `wait_change` to wait for
+    /// the next commit after it (of any handle, process or host). Take the
+    /// mark before reading, so a change between the read and the wait is not missed.
+    pub fn change_mark(&self) -> Result<ChangeMark> {
+        self.open_store()?.change_mark()
+    }
+
+    /// Blocks until a commit after `mark` or until `timeout` passes (no busy
+    /// loop: the store's change signal). `false`: the timeout passed with no
+    /// change. `true`: a change was seen, or may have been (PostgreSQL also
+    /// wakes every few hundred ms to look, in case a notification was lost),
+    /// so read again and compare. For readers that follow the queue, e.g.
+    /// `asyncop watch`.
+    pub fn wait_change(&self, mark: ChangeMark, timeout: Duration) -> Result<bool> {
+        let store = self.open_store()?;
+        store.wait_change(mark, Instant::now() + timeout)
     }
 
     /// Checks the store's structure (SQLite: `PRAGMA quick_check`, every page,

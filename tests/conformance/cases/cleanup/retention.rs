@@ -83,7 +83,13 @@ fn purge_walks_in_batches_and_keeps_rows_between_them() {
         }
         f.advance(1);
     }
-    assert_eq!(f.q.purge(f.now() + DAY).unwrap(), 1100);
+    // `purge_with_progress` reports the running total after each committed batch.
+    let mut seen = Vec::new();
+    let deleted = f.q.purge_with_progress(f.now() + DAY, |n| seen.push(n)).unwrap();
+    assert_eq!(deleted, 1100);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert_eq!(seen.last(), Some(&1100));
     assert_eq!(f.all_ids(), kept);
     assert_eq!(
         f.q.query(&Filter {

@@ -117,3 +117,33 @@ fn a_waiting_poll_does_not_spin_on_blocked_or_filtered_work() {
         (State::Ready, Status::WaitingForResources)
     );
 }
+
+#[test]
+fn wait_change_wakes_on_any_commit_and_times_out_without_one() {
+    let f = Fixture::new(store(), "wait-change");
+    // Nothing committed after the mark: it returns by the timeout (false, or
+    // true for "look again" where the store wakes to look).
+    let mark = f.q.change_mark().unwrap();
+    let started = Instant::now();
+    f.q.wait_change(mark, Duration::from_millis(50)).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // A commit before the wait but after the mark is seen at once.
+    let id = f.submit("first", NORMAL_TYPE);
+    let started = Instant::now();
+    assert!(f.q.wait_change(mark, Duration::from_secs(10)).unwrap());
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // A user action on another thread wakes the waiter.
+    let mark = f.q.change_mark().unwrap();
+    let q = f.q.clone();
+    let actor = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        q.cancel(id).unwrap();
+    });
+    let started = Instant::now();
+    assert!(f.q.wait_change(mark, Duration::from_secs(20)).unwrap());
+    actor.join().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(pair(&f.get(id)), (State::Completed, Status::Canceled));
+    f.q.close();
+    assert_eq!(f.q.change_mark(), Err(Error::Closed));
+}
