@@ -53,6 +53,19 @@ fn open(target: &str, schema: &str) -> Result<Queue, Failure> {
     Ok(Queue::open(target, options)?)
 }
 
+/// The target `serve` opens: a PostgreSQL target names `schema` itself (the
+/// page opens the queue from the target alone), unless it already names one.
+fn with_schema(target: &str, schema: &str) -> String {
+    if !asyncop::store::postgres::is_postgres_target(target) || target.contains("schema=") {
+        target.to_owned()
+    } else if target.contains("://") {
+        let joiner = if target.contains('?') { '&' } else { '?' };
+        format!("{target}{joiner}schema={schema}")
+    } else {
+        format!("{target} schema={schema}")
+    }
+}
+
 fn run(cli: Cli) -> Outcome {
     let schema = cli.schema.as_str();
     match cli.command {
@@ -107,7 +120,7 @@ fn run(cli: Cli) -> Outcome {
             token,
             read_only,
         } => asyncop_web::serve(asyncop_web::ServeOptions {
-            target,
+            target: with_schema(&target, schema),
             bind,
             token,
             read_only,

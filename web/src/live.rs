@@ -1,8 +1,9 @@
-//! Live updates. The library has no public "wait for any change" call yet
-//! (only `Queue::wait_for` one id), so a background task reads the cheap
-//! counts every 500 ms and bumps a version when they differ; `/events` sends
-//! one server-sent event per bump. Not a busy loop: one read per 500 ms per
-//! server, whatever the number of browsers.
+//! Live updates. One blocking task per server follows the queue's change
+//! signal (`Queue::wait_change`: a commit of this process at once, another
+//! process's or host's within milliseconds), reads the cheap counts after each
+//! change and bumps a version when they differ; `/events` sends one
+//! server-sent event per bump. No busy loop: with nothing committed the task
+//! sleeps in the signal (waking every `IDLE_LOOK` to notice a closed queue).
 
 use crate::AppState;
 use asyncop::{CountRow, Queue};
@@ -14,21 +15,27 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How often the counts are read.
-pub const POLL_EVERY: Duration = Duration::from_millis(500);
+/// The longest the task waits on the change signal before it looks anyway.
+pub const IDLE_LOOK: Duration = Duration::from_secs(5);
+/// At most this many reads per second under a stream of commits: the page
+/// re-reads itself on each event, so a busy queue must not flood browsers.
+const MIN_GAP: Duration = Duration::from_millis(200);
 
 /// Starts the background task; the receiver sees a new version on every change.
 pub fn watch_counts(queue: Arc<Queue>) -> watch::Receiver<u64> {
     let (tx, rx) = watch::channel(0u64);
-    tokio::spawn(async move {
+    // A thread of its own, not the runtime's blocking pool: it lives as long
+    // as the queue, and must not hold up the runtime's shutdown.
+    std::thread::spawn(move || {
         let mut last: Option<Vec<CountRow>> = None;
         let mut version = 0u64;
         loop {
-            let q = queue.clone();
-            let now = tokio::task::spawn_blocking(move || q.counts().ok())
-                .await
-                .ok()
-                .flatten();
+            // The mark is taken before the read, so a commit between the two
+            // wakes the next wait at once rather than being missed.
+            let Ok(mark) = queue.change_mark() else {
+                return;
+            };
+            let now = queue.counts().ok();
             if now.is_some() && now != last {
                 last = now;
                 version += 1;
@@ -36,7 +43,10 @@ pub fn watch_counts(queue: Arc<Queue>) -> watch::Receiver<u64> {
                     return;
                 }
             }
-            tokio::time::sleep(POLL_EVERY).await;
+            if tx.is_closed() || queue.wait_change(mark, IDLE_LOOK).is_err() {
+                return;
+            }
+            std::thread::sleep(MIN_GAP);
         }
     });
     rx
