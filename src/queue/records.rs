@@ -101,17 +101,9 @@ impl Queue {
         records: &Records<'_>,
     ) -> Result<()> {
         if let Some(ending) = records.ending {
-            let attempt = Attempt {
-                operation_id: row.id,
-                lock_token: key.lock_token,
-                started_on: row.started_on,
-                ended_on: next.modified_on,
-                host_id: row.host_id.clone(),
-                ending,
-                error_code: errors.error_code,
-                message: errors.message.clone(),
-                detail: detail.map(str::to_owned),
-            };
+            let mut attempt = ended_attempt(row, ending, next.modified_on, errors);
+            attempt.lock_token = key.lock_token;
+            attempt.detail = detail.map(str::to_owned);
             tx.record_attempt(&attempt, ATTEMPTS_KEPT)?;
         }
         if let Some(output) = records.output
@@ -126,13 +118,24 @@ impl Queue {
 /// The history's record of `row`'s attempt whose lease expired, as
 /// maintenance recovered it at `now` with `errors`.
 pub(crate) fn expired_attempt(row: &Operation, now: i64, errors: &ErrorFields) -> Attempt {
+    ended_attempt(row, AttemptEnding::Expired, now, errors)
+}
+
+/// `row`'s current attempt (its lock token, start and host) as it ended at
+/// `ended_on` with `errors`; no detail.
+fn ended_attempt(
+    row: &Operation,
+    ending: AttemptEnding,
+    ended_on: i64,
+    errors: &ErrorFields,
+) -> Attempt {
     Attempt {
         operation_id: row.id,
         lock_token: row.lock_token,
         started_on: row.started_on,
-        ended_on: now,
+        ended_on,
         host_id: row.host_id.clone(),
-        ending: AttemptEnding::Expired,
+        ending,
         error_code: errors.error_code,
         message: errors.message.clone(),
         detail: None,

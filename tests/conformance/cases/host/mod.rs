@@ -21,7 +21,7 @@ mod recurrence;
 mod series;
 mod retries;
 mod settings;
-mod stops;
+pub(crate) mod stops;
 mod submit;
 mod waiting;
 mod writes;

@@ -73,6 +73,26 @@ fn now_us() -> i64 {
     .unwrap()
 }
 
+/// Spawns the child test `child_test` of `module` as `role`, on `target`, to
+/// run `rounds` rounds and report them on its stdout; the parent reads them
+/// through the `Lines`, and the `Children` kill it if the test fails.
+fn spawn_rounds_child(
+    module: &str,
+    child_test: &str,
+    role: &str,
+    target: String,
+    rounds: u32,
+) -> (Children, Lines) {
+    let mut child = child::spawn(
+        &child::test_name(module, child_test),
+        role,
+        &[(TARGET_ENV, target), (ROUNDS_ENV, rounds.to_string())],
+        Stdio::piped(),
+    );
+    let lines = Lines::new(child.stdout.take().unwrap());
+    (Children(vec![(role.into(), child)]), lines)
+}
+
 /// Appends `text` (whole lines) in one `write` on an `O_APPEND` file, so a
 /// SIGKILL leaves either all of it or none of it.
 fn append(log: &mut File, text: &str) {

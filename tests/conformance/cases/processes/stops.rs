@@ -2,6 +2,7 @@
 //! another process through the change signal (§6.3), measured over many rounds.
 
 use super::*;
+use super::super::host::stops::percentiles;
 use asyncop::StopReason;
 
 /// Entry point of the handler process spawned by
@@ -54,18 +55,8 @@ fn a_cancel_from_another_process_reaches_the_handler() {
     const ROUNDS: u32 = 50;
     let target = store().fresh("stop-cross");
     let queue = target.open(Options::default()).unwrap();
-    let mut children = Children::default();
-    let mut child = child::spawn(
-        &child::test_name(module_path!(), "child_stopper"),
-        "stopper",
-        &[
-            (TARGET_ENV, target.target()),
-            (ROUNDS_ENV, ROUNDS.to_string()),
-        ],
-        Stdio::piped(),
-    );
-    let lines = Lines::new(child.stdout.take().unwrap());
-    children.0.push(("stopper".into(), child));
+    let (mut children, lines) =
+        spawn_rounds_child(module_path!(), "child_stopper", "stopper", target.target(), ROUNDS);
 
     let mut latencies = Vec::new();
     for round in 0..ROUNDS {
@@ -98,9 +89,7 @@ fn a_cancel_from_another_process_reaches_the_handler() {
         })
         .unwrap();
     assert_eq!(canceled.len(), ROUNDS as usize);
-    latencies.sort();
-    let at = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
-    let (p50, p90, p99, max) = (at(50), at(90), at(99), latencies[latencies.len() - 1]);
+    let [p50, p90, p99, max] = percentiles(latencies.clone());
     eprintln!(
         "{} cross-process stop latency over {ROUNDS} rounds (cancel called → handler's signal seen): \
          p50 {p50:?} p90 {p90:?} p99 {p99:?} max {max:?} (bound 250 ms)",

@@ -48,25 +48,13 @@ fn child_waiter() {
     }
 }
 
-/// Lines of a child's stdout, read on a thread so that waiting has a timeout.
-
 #[test]
 fn submit_in_one_process_wakes_poll_in_another() {
     const ROUNDS: u32 = 5;
     let target = store().fresh("wake");
     let queue = target.open(Options::default()).unwrap();
-    let mut children = Children::default();
-    let mut child = child::spawn(
-        &child::test_name(module_path!(), "child_waiter"),
-        "waiter",
-        &[
-            (TARGET_ENV, target.target()),
-            (ROUNDS_ENV, ROUNDS.to_string()),
-        ],
-        Stdio::piped(),
-    );
-    let lines = Lines::new(child.stdout.take().unwrap());
-    children.0.push(("waiter".into(), child));
+    let (mut children, lines) =
+        spawn_rounds_child(module_path!(), "child_waiter", "waiter", target.target(), ROUNDS);
 
     let mut latencies_us = Vec::new();
     for round in 0..ROUNDS {
