@@ -1,0 +1,296 @@
+//! The Rust half of asyncop's benchmark: the public Rust API (`asyncop-rust`)
+//! against `raw-sql`, the physical limit of a queue on the same bundled SQLite
+//! (one table, one partial index, plain statements, no queue logic).
+//!
+//! Run: `cargo bench --bench queue -- [--quick] [--out PATH]`
+//!
+//! Workloads (ops/s unless noted), each at `synchronous=FULL` and `NORMAL`:
+//! * W1: submit, one per call, 1 thread.
+//! * W2: submit→claim→complete: 1 worker drains a pre-filled queue, one per poll.
+//! * W3: the W2 drain with 4 threads (asyncop: one shared `Queue`; raw: a connection each).
+//! * W4: the W2 drain with 4 processes (copies of this binary, `--child w4 ...`).
+//! * W5: batched drain: poll 100, complete the 100 in one call (raw: one transaction).
+//! * W2-1M: W2 on a file that already holds 1,000,000 completed operations.
+//! * latency-inproc / latency-xproc (asyncop only): submit→start p50/p99 in ms, the
+//!   worker blocked in a waiting poll in this process / in a child process.
+//! * stop-inproc / stop-xproc (asyncop only): cancel→the running handler's stop
+//!   signal, p50/p99 in ms, the handler in this process / in a child process
+//!   (`queue/stop.rs`).
+//!
+//! `--only W[,W...]` runs only those workloads (by name, e.g. `stop-inproc`).
+//!
+//! Every figure is the median of 3 runs, interleaved (run 1 of every cell, then
+//! run 2 of every cell, ...) so that machine noise spreads over all cells alike.
+//! Every drain is checked afterwards by counting rows per state: a benchmark
+//! that silently lost or repeated work would be worthless.
+//!
+//! Without `--bench` (which `cargo bench` passes and `cargo test --benches`
+//! does not), the binary runs as a smoke test: quick counts, and no JSON file
+//! unless `--out` is given.
+
+mod cells;
+mod handle;
+mod latency;
+mod procs;
+mod raw;
+mod report;
+mod stop;
+mod workloads;
+
+use asyncop::{Durability, Lease, LeaseKey, OperationSpec, Options, PollOptions, Queue, Status};
+use rusqlite::{Connection, params};
+use std::collections::HashMap;
+use std::error::Error;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use cells::*;
+use handle::*;
+use latency::*;
+use procs::*;
+use raw::*;
+use report::*;
+use workloads::*;
+
+/// Send + Sync so that worker threads can hand their errors back.
+type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+// Driver
+
+/// Deleted with everything in it when the benchmark ends, however it ends.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn plan(sizes: &Sizes) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    let mut add = |imp, workload: Workload, dur| {
+        cells.push(Cell {
+            imp,
+            workload,
+            dur,
+            ops: workload.ops(sizes),
+            runs: Vec::new(),
+        });
+    };
+    use Workload::*;
+    for workload in [W1, W2, W3, W4, W5, W2Big] {
+        for dur in Dur::ALL {
+            for imp in Impl::ALL {
+                add(imp, workload, dur);
+            }
+        }
+    }
+    for workload in [LatencyInproc, LatencyXproc, StopInproc, StopXproc] {
+        for dur in Dur::ALL {
+            add(Impl::Asyncop, workload, dur);
+        }
+    }
+    cells
+}
+
+fn run_cell(cell: &Cell, dir: &Path, big: &HashMap<(Impl, Dur), PathBuf>) -> Res<Run> {
+    let (imp, dur, n) = (cell.imp, cell.dur, cell.ops);
+    if cell.workload == Workload::W2Big {
+        // The same big file for all three runs; each run adds its own operations.
+        let path = big.get(&(imp, dur)).ok_or("missing W2-1M file")?;
+        return run_drain(imp, dur, path, n, 1);
+    }
+    let path = dir.join(format!(
+        "{}-{}-{}.db",
+        imp.name(),
+        cell.workload.name(),
+        dur.name()
+    ));
+    remove_db(&path);
+    let run = match cell.workload {
+        Workload::W1 => run_w1(imp, dur, &path, n),
+        Workload::W2 => run_drain(imp, dur, &path, n, 1),
+        Workload::W3 => run_w3(imp, dur, &path, n),
+        Workload::W4 => run_w4(imp, dur, &path, n),
+        Workload::W5 => run_drain(imp, dur, &path, n, W5_BATCH),
+        Workload::LatencyInproc => run_latency_inproc(dur, &path, n),
+        Workload::LatencyXproc => run_latency_xproc(dur, &path, n),
+        Workload::StopInproc => stop::run_stop_inproc(dur, &path, n),
+        Workload::StopXproc => stop::run_stop_xproc(dur, &path, n),
+        Workload::W2Big => unreachable!("handled above"),
+    };
+    remove_db(&path);
+    for f in fs::read_dir(dir)? {
+        let f = f?.path();
+        if f.to_string_lossy().contains(".db.") {
+            fs::remove_file(f)?; // W4's, latency's and stop's signal files
+        }
+    }
+    run
+}
+
+struct Args {
+    quick: bool,
+    out: Option<PathBuf>,
+    /// Run only these workloads (by name); `None`: all.
+    only: Option<Vec<String>>,
+}
+
+fn parse_args(args: &[String]) -> Res<Args> {
+    let mut quick = false;
+    let mut out = None;
+    let mut only = None;
+    let mut bench = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--bench" => bench = true,
+            "--out" => out = Some(PathBuf::from(it.next().ok_or("--out needs a path")?)),
+            "--only" => {
+                let list = it.next().ok_or("--only needs workload names")?;
+                only = Some(list.split(',').map(str::to_owned).collect());
+            }
+            "-h" | "--help" => {
+                println!(
+                    "usage: cargo bench --bench queue -- [--quick] [--out PATH] [--only W[,W...]]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
+        }
+    }
+    if !bench {
+        // `cargo test --benches`: a smoke run that overwrites no results.
+        eprintln!("(no --bench: smoke test with --quick counts)");
+        quick = true;
+    } else if out.is_none() {
+        out = Some(PathBuf::from("target/bench/rust.json"));
+    }
+    Ok(Args { quick, out, only })
+}
+
+/// This process's peak resident set, `VmHWM`, in KiB. Not `getrusage`'s
+/// `ru_maxrss`: Linux carries that across `execve`, so under `cargo bench` it
+fn child_main(args: &[String]) -> Res<()> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args[..] {
+        ["w4", imp, dur, path, host] => child_w4(imp, dur, Path::new(path), host),
+        ["latency", dur, path, host, samples] => child_latency(dur, Path::new(path), host, samples),
+        ["stop", dur, path, host, samples] => stop::child_stop(dur, Path::new(path), host, samples),
+        _ => Err(format!("bad child arguments {args:?}").into()),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    match run_main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        return child_main(&args[1..]);
+    }
+    let args = parse_args(&args)?;
+    let sizes = if args.quick { QUICK_SIZES } else { FULL_SIZES };
+    let dir = TempDir(std::env::temp_dir().join(format!("asyncop-bench-{}", std::process::id())));
+    fs::create_dir_all(&dir.0)?;
+    let started = Instant::now();
+    eprintln!(
+        "asyncop queue benchmark ({}): SQLite {}, files in {}",
+        if args.quick { "quick" } else { "full" },
+        rusqlite::version(),
+        dir.0.display()
+    );
+
+    let mut cells = plan(&sizes);
+    if let Some(only) = &args.only {
+        cells.retain(|c| only.iter().any(|w| w == c.workload.name()));
+        if cells.is_empty() {
+            return Err(format!("--only {only:?} names no workload").into());
+        }
+    }
+    // One W2-1M file per (implementation, durability), each built the same way.
+    // Not a copy of one: 200 MB of copied, still dirty pages would be written
+    // back during the copy's first run, and slow that run alone.
+    let mut big = HashMap::new();
+    let needs_big = cells.iter().any(|c| c.workload == Workload::W2Big);
+    for imp in Impl::ALL {
+        for dur in Dur::ALL {
+            if !needs_big {
+                continue;
+            }
+            let t = Instant::now();
+            let path = dir.0.join(format!("{}-big-{}.db", imp.name(), dur.name()));
+            build_big(imp, &path, sizes.big_base)?;
+            eprintln!(
+                "built {} with {} completed rows in {:.1} s",
+                path.display(),
+                sizes.big_base,
+                t.elapsed().as_secs_f64()
+            );
+            big.insert((imp, dur), path);
+        }
+    }
+    // The builds wrote ~1.6 GB (each file's WAL, then the file) and freed their
+    // WALs: flush the file system now, so that deferred writeback and journal
+    // work land here rather than in the first round's runs.
+    sync_fs(&dir.0)?;
+
+    for run in 1..=RUNS {
+        for cell in &mut cells {
+            let t = Instant::now();
+            let result = run_cell(cell, &dir.0, &big).map_err(|e| {
+                format!(
+                    "{} {} {} run {run}: {e}",
+                    cell.imp.name(),
+                    cell.workload.name(),
+                    cell.dur.name()
+                )
+            })?;
+            eprintln!(
+                "[run {run}/{RUNS}] {:<13} {:<15} {:<6} {:>32}  ({:.2} s)",
+                cell.imp.name(),
+                cell.workload.name(),
+                cell.dur.name(),
+                describe(&result.value),
+                t.elapsed().as_secs_f64()
+            );
+            cell.runs.push(result);
+        }
+    }
+    for path in big.values() {
+        remove_db(path);
+    }
+    print_table(&cells)?;
+    let rss = (
+        mib(peak_rss_kib()?),
+        mib(CHILDREN_PEAK_KIB.load(Ordering::Relaxed)),
+    );
+    println!(
+        "peak RSS: {:.1} MiB (benchmark process), {:.1} MiB (largest child process)",
+        rss.0, rss.1
+    );
+    println!(
+        "raw-sql BEGIN IMMEDIATEs that waited out the 5 s busy timeout and tried again: {}",
+        BUSY_TIMEOUTS.load(Ordering::Relaxed)
+    );
+    if let Some(out) = &args.out {
+        write_json(out, &cells, args.quick, rss)?;
+        eprintln!("wrote {}", out.display());
+    }
+    eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
