@@ -6,13 +6,16 @@ pub(crate) const RUNS: usize = 3;
 pub(crate) const PAYLOAD_LEN: usize = 100;
 pub(crate) const OPERATION_TYPE: i32 = 100;
 pub(crate) const W3_THREADS: usize = 4;
-pub(crate) const W4_PROCESSES: usize = 4;
+/// The W4 cells: the same drain by 1, 4 and 8 processes, one cell each.
+pub(crate) const W4_PROCESSES: [usize; 3] = [1, 4, 8];
 pub(crate) const W5_BATCH: u32 = 100;
 pub(crate) const LATENCY_GAP: Duration = Duration::from_millis(2);
 /// A waiting worker that sees no work for this long means the submitter died.
 pub(crate) const LATENCY_POLL_WAIT: Duration = Duration::from_secs(5);
 /// How long a parent waits for its children to get ready, and a child for "go".
 pub(crate) const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// The raw-sql connections' busy timeout: asyncop's default (`Options::busy_timeout`).
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a raw-sql worker keeps trying for the write lock before it fails.
 pub(crate) const LOCK_GIVE_UP: Duration = Duration::from_secs(60);
 
@@ -29,12 +32,15 @@ pub(crate) struct Sizes {
     pub(crate) big_base: usize,
     pub(crate) latency_samples: usize,
     pub(crate) stop_samples: usize,
+    /// Calls per step (submit, claim, complete) of the wal-pages cells.
+    pub(crate) wal_calls: usize,
+    /// 4 KiB write + fdatasync rounds of the disk's fsync-4k cell.
+    pub(crate) fsyncs: usize,
 }
 
-// Chosen so that a full run (3 runs of 28 cells, four 1M-row builds) takes
-// about 1.5 minutes on the 2-core development machine, and stays well under 6
-// minutes even if its shared disk syncs 3 times slower: FULL pays one fsync per
-// commit, so its cells take most of the time (~1-2 s per run at these counts).
+// Every FULL throughput cell runs at least 3,000 operations (a stable median:
+// FULL pays one fsync per commit, whose time varies with the disk's other
+// users); a full run takes a few minutes on the 2-core development machine.
 pub(crate) const FULL_SIZES: Sizes = Sizes {
     w1: 8_000,
     w2: 5_000,
@@ -45,6 +51,8 @@ pub(crate) const FULL_SIZES: Sizes = Sizes {
     big_base: 1_000_000,
     latency_samples: 300,
     stop_samples: 100,
+    wal_calls: 1_000,
+    fsyncs: 3_000,
 };
 
 pub(crate) const QUICK_SIZES: Sizes = Sizes {
@@ -57,14 +65,16 @@ pub(crate) const QUICK_SIZES: Sizes = Sizes {
     big_base: 10_000,
     latency_samples: 50,
     stop_samples: 10,
+    wal_calls: 100,
+    fsyncs: 100,
 };
-
-// Cells: implementation × workload × durability
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Impl {
     Asyncop,
     Raw,
+    /// The disk itself (the fsync-4k cell): not a queue, so not in `ALL`.
+    Disk,
 }
 
 impl Impl {
@@ -74,6 +84,7 @@ impl Impl {
         match self {
             Impl::Asyncop => "asyncop-rust",
             Impl::Raw => "raw-sql",
+            Impl::Disk => "disk",
         }
     }
 
@@ -122,13 +133,18 @@ pub(crate) enum Workload {
     W1,
     W2,
     W3,
-    W4,
+    /// The W2 drain by this many processes.
+    W4(usize),
     W5,
     W2Big,
     LatencyInproc,
     LatencyXproc,
     StopInproc,
     StopXproc,
+    /// WAL pages written per submit, claim and complete (`wal_pages.rs`).
+    WalPages,
+    /// The disk's limit: 4 KiB written in place and `fdatasync`ed (`disk.rs`).
+    Fsync,
 }
 
 impl Workload {
@@ -137,13 +153,18 @@ impl Workload {
             Workload::W1 => "W1",
             Workload::W2 => "W2",
             Workload::W3 => "W3",
-            Workload::W4 => "W4",
+            Workload::W4(1) => "W4-1p",
+            Workload::W4(4) => "W4-4p",
+            Workload::W4(8) => "W4-8p",
+            Workload::W4(_) => "W4-np",
             Workload::W5 => "W5",
             Workload::W2Big => "W2-1M",
             Workload::LatencyInproc => "latency-inproc",
             Workload::LatencyXproc => "latency-xproc",
             Workload::StopInproc => "stop-inproc",
             Workload::StopXproc => "stop-xproc",
+            Workload::WalPages => "wal-pages",
+            Workload::Fsync => "fsync-4k",
         }
     }
 
@@ -152,11 +173,13 @@ impl Workload {
             Workload::W1 => sizes.w1,
             Workload::W2 => sizes.w2,
             Workload::W3 => sizes.w3,
-            Workload::W4 => sizes.w4,
+            Workload::W4(_) => sizes.w4,
             Workload::W5 => sizes.w5,
             Workload::W2Big => sizes.w2_big,
             Workload::LatencyInproc | Workload::LatencyXproc => sizes.latency_samples,
             Workload::StopInproc | Workload::StopXproc => sizes.stop_samples,
+            Workload::WalPages => sizes.wal_calls,
+            Workload::Fsync => sizes.fsyncs,
         }
     }
 }
@@ -164,7 +187,12 @@ impl Workload {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Value {
     OpsPerSec(f64),
-    LatencyMs { p50: f64, p99: f64 },
+    LatencyMs {
+        p50: f64,
+        p99: f64,
+    },
+    /// WAL pages (frames) per call: submit, claim, complete.
+    Pages([f64; 3]),
 }
 
 /// One run of one cell, with the settings read back from the file afterwards.
@@ -182,4 +210,6 @@ pub(crate) struct Cell {
     pub(crate) dur: Dur,
     pub(crate) ops: usize,
     pub(crate) runs: Vec<Run>,
+    /// Why the cell failed (its runs are then dropped; the rest of the run goes on).
+    pub(crate) error: Option<String>,
 }

@@ -41,6 +41,7 @@ impl Handle {
                 },
             )?),
             Impl::Raw => Handle::Raw(RawDb::open(path, dur, true)?),
+            Impl::Disk => return Err("the disk cell has no queue handle".into()),
         })
     }
 

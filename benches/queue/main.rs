@@ -8,14 +8,26 @@
 //! * W1: submit, one per call, 1 thread.
 //! * W2: submit→claim→complete: 1 worker drains a pre-filled queue, one per poll.
 //! * W3: the W2 drain with 4 threads (asyncop: one shared `Queue`; raw: a connection each).
-//! * W4: the W2 drain with 4 processes (copies of this binary, `--child w4 ...`).
-//! * W5: batched drain: poll 100, complete the 100 in one call (raw: one transaction).
+//! * W4-1p / W4-4p / W4-8p: the W2 drain by 1, 4 and 8 processes (copies of this
+//!   binary, `--child w4 ...`), unbatched, so that scaling reads from one run.
+//! * W5: batched drain: poll 100, complete the 100 in one call (raw: claim 100 in
+//!   one transaction, complete the 100 in one transaction: batched against batched).
 //! * W2-1M: W2 on a file that already holds 1,000,000 completed operations.
 //! * latency-inproc / latency-xproc (asyncop only): submit→start p50/p99 in ms, the
 //!   worker blocked in a waiting poll in this process / in a child process.
 //! * stop-inproc / stop-xproc (asyncop only): cancel→the running handler's stop
 //!   signal, p50/p99 in ms, the handler in this process / in a child process
 //!   (`queue/stop.rs`).
+//! * wal-pages (NORMAL): WAL pages per submit / claim / complete (`queue/wal_pages.rs`).
+//! * fsync-4k (`disk`): the disk's own limit, 4 KiB written in place and
+//!   `fdatasync`ed, in the directory of the queue files (`queue/disk.rs`).
+//!
+//! raw-sql is the fair limit (`queue/raw.rs`): the fastest claim statements SQLite
+//! allows, cached, with literal limits, and asyncop's own busy handler.
+//!
+//! A cell that fails (any implementation, any workload) is reported as failed
+//! with its error, and the rest of the run and the JSON are still written; the
+//! process then exits non-zero only if an asyncop cell failed.
 //!
 //! `--only W[,W...]` runs only those workloads (by name, e.g. `stop-inproc`).
 //!
@@ -29,12 +41,14 @@
 //! unless `--out` is given.
 
 mod cells;
+mod disk;
 mod handle;
 mod latency;
 mod procs;
 mod raw;
 mod report;
 mod stop;
+mod wal_pages;
 mod workloads;
 
 use asyncop::{Durability, Lease, LeaseKey, OperationSpec, Options, PollOptions, Queue, Status};
@@ -51,11 +65,13 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cells::*;
+use disk::*;
 use handle::*;
 use latency::*;
 use procs::*;
 use raw::*;
 use report::*;
+use wal_pages::*;
 use workloads::*;
 
 /// Send + Sync so that worker threads can hand their errors back.
@@ -81,10 +97,13 @@ fn plan(sizes: &Sizes) -> Vec<Cell> {
             dur,
             ops: workload.ops(sizes),
             runs: Vec::new(),
+            error: None,
         });
     };
     use Workload::*;
-    for workload in [W1, W2, W3, W4, W5, W2Big] {
+    add(Impl::Disk, Fsync, Dur::Full);
+    let w4 = W4_PROCESSES.map(W4);
+    for workload in [W1, W2, W3].into_iter().chain(w4).chain([W5, W2Big]) {
         for dur in Dur::ALL {
             for imp in Impl::ALL {
                 add(imp, workload, dur);
@@ -96,14 +115,23 @@ fn plan(sizes: &Sizes) -> Vec<Cell> {
             add(Impl::Asyncop, workload, dur);
         }
     }
+    for imp in Impl::ALL {
+        add(imp, WalPages, Dur::Normal);
+    }
     cells
 }
 
-fn run_cell(cell: &Cell, dir: &Path, big: &HashMap<(Impl, Dur), PathBuf>) -> Res<Run> {
+/// The W2-1M files, per (implementation, durability): the path, or why it could not be built.
+type BigFiles = HashMap<(Impl, Dur), Result<PathBuf, String>>;
+
+fn run_cell(cell: &Cell, dir: &Path, big: &BigFiles) -> Res<Run> {
     let (imp, dur, n) = (cell.imp, cell.dur, cell.ops);
     if cell.workload == Workload::W2Big {
         // The same big file for all three runs; each run adds its own operations.
         let path = big.get(&(imp, dur)).ok_or("missing W2-1M file")?;
+        let path = path
+            .as_ref()
+            .map_err(|e| format!("building the W2-1M file: {e}"))?;
         return run_drain(imp, dur, path, n, 1);
     }
     let path = dir.join(format!(
@@ -117,12 +145,14 @@ fn run_cell(cell: &Cell, dir: &Path, big: &HashMap<(Impl, Dur), PathBuf>) -> Res
         Workload::W1 => run_w1(imp, dur, &path, n),
         Workload::W2 => run_drain(imp, dur, &path, n, 1),
         Workload::W3 => run_w3(imp, dur, &path, n),
-        Workload::W4 => run_w4(imp, dur, &path, n),
+        Workload::W4(processes) => run_w4(imp, dur, &path, n, processes),
         Workload::W5 => run_drain(imp, dur, &path, n, W5_BATCH),
         Workload::LatencyInproc => run_latency_inproc(dur, &path, n),
         Workload::LatencyXproc => run_latency_xproc(dur, &path, n),
         Workload::StopInproc => stop::run_stop_inproc(dur, &path, n),
         Workload::StopXproc => stop::run_stop_xproc(dur, &path, n),
+        Workload::WalPages => run_wal_pages(imp, dur, &path, n),
+        Workload::Fsync => run_fsync(&path, n),
         Workload::W2Big => unreachable!("handled above"),
     };
     remove_db(&path);
@@ -176,8 +206,6 @@ fn parse_args(args: &[String]) -> Res<Args> {
     Ok(Args { quick, out, only })
 }
 
-/// This process's peak resident set, `VmHWM`, in KiB. Not `getrusage`'s
-/// `ru_maxrss`: Linux carries that across `execve`, so under `cargo bench` it
 fn child_main(args: &[String]) -> Res<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args[..] {
@@ -234,14 +262,23 @@ fn run_main() -> Res<()> {
             }
             let t = Instant::now();
             let path = dir.0.join(format!("{}-big-{}.db", imp.name(), dur.name()));
-            build_big(imp, &path, sizes.big_base)?;
-            eprintln!(
-                "built {} with {} completed rows in {:.1} s",
-                path.display(),
-                sizes.big_base,
-                t.elapsed().as_secs_f64()
-            );
-            big.insert((imp, dur), path);
+            let built = match build_big(imp, &path, sizes.big_base) {
+                Ok(()) => {
+                    eprintln!(
+                        "built {} with {} completed rows in {:.1} s",
+                        path.display(),
+                        sizes.big_base,
+                        t.elapsed().as_secs_f64()
+                    );
+                    Ok(path)
+                }
+                Err(e) => {
+                    eprintln!("could not build {}: {e}", path.display());
+                    remove_db(&path);
+                    Err(e.to_string())
+                }
+            };
+            big.insert((imp, dur), built);
         }
     }
     // The builds wrote ~1.6 GB (each file's WAL, then the file) and freed their
@@ -251,15 +288,26 @@ fn run_main() -> Res<()> {
 
     for run in 1..=RUNS {
         for cell in &mut cells {
+            if cell.error.is_some() {
+                continue;
+            }
             let t = Instant::now();
-            let result = run_cell(cell, &dir.0, &big).map_err(|e| {
-                format!(
-                    "{} {} {} run {run}: {e}",
-                    cell.imp.name(),
-                    cell.workload.name(),
-                    cell.dur.name()
-                )
-            })?;
+            let result = match run_cell(cell, &dir.0, &big) {
+                Ok(result) => result,
+                Err(e) => {
+                    // Reported in its cell; the other cells and the JSON go on.
+                    let error = format!("failed in run {run}: {e}");
+                    eprintln!(
+                        "[run {run}/{RUNS}] {:<13} {:<15} {:<6} FAILED: {e}",
+                        cell.imp.name(),
+                        cell.workload.name(),
+                        cell.dur.name()
+                    );
+                    cell.runs.clear();
+                    cell.error = Some(error);
+                    continue;
+                }
+            };
             eprintln!(
                 "[run {run}/{RUNS}] {:<13} {:<15} {:<6} {:>32}  ({:.2} s)",
                 cell.imp.name(),
@@ -271,7 +319,7 @@ fn run_main() -> Res<()> {
             cell.runs.push(result);
         }
     }
-    for path in big.values() {
+    for path in big.values().flatten() {
         remove_db(path);
     }
     print_table(&cells)?;
@@ -292,5 +340,14 @@ fn run_main() -> Res<()> {
         eprintln!("wrote {}", out.display());
     }
     eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
+    let failed: Vec<String> = cells
+        .iter()
+        .filter(|c| c.imp == Impl::Asyncop && c.error.is_some())
+        .map(|c| format!("{} {}", c.workload.name(), c.dur.name()))
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("asyncop cells failed: {}", failed.join(", ")).into())
+    }
 }

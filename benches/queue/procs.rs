@@ -98,14 +98,14 @@ pub(crate) fn read_child_header(line: &str, parent: &(String, String)) -> Res<()
     Ok(())
 }
 
-pub(crate) fn run_w4(imp: Impl, dur: Dur, path: &Path, n: usize) -> Res<Run> {
+pub(crate) fn run_w4(imp: Impl, dur: Dur, path: &Path, n: usize, processes: usize) -> Res<Run> {
     // The parent keeps its handle open through the run, as W3's does: a child's
     // exit is then never the last close, which would checkpoint the WAL.
     let h = Handle::open(imp, path, dur)?;
     let before = h.tally()?;
     h.prefill(n)?;
     let path_str = path.to_str().ok_or("temp path is not UTF-8")?;
-    let hosts: Vec<String> = (0..W4_PROCESSES).map(|i| format!("bench-{i}")).collect();
+    let hosts: Vec<String> = (0..processes).map(|i| format!("bench-{i}")).collect();
     let mut children = Children(Vec::new());
     for host in &hosts {
         children.0.push(Children::spawn(&[
@@ -136,7 +136,7 @@ pub(crate) fn run_w4(imp: Impl, dur: Dur, path: &Path, n: usize) -> Res<Run> {
     }
     // How fairly the write lock went round: the busy handlers differ.
     eprintln!(
-        "  {} W4 {}: completed per process {per_process:?}",
+        "  {} W4 ({processes} processes) {}: completed per process {per_process:?}",
         imp.name(),
         dur.name()
     );
@@ -152,6 +152,7 @@ pub(crate) fn child_w4(imp: &str, dur: &str, path: &Path, host: &str) -> Res<()>
     let h = match Impl::parse(imp)? {
         Impl::Asyncop => Handle::open(Impl::Asyncop, path, dur)?,
         Impl::Raw => Handle::Raw(RawDb::open(path, dur, false)?),
+        Impl::Disk => return Err("the disk cell has no child processes".into()),
     };
     fs::write(beside(path, &format!("ready-{host}")), b"")?;
     wait_for_file(&beside(path, "go"))?;

@@ -2,8 +2,6 @@
 
 use super::*;
 
-// raw-sql: the minimal queue
-
 pub(crate) const RAW_SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS jobs (
         id INTEGER PRIMARY KEY, state INTEGER NOT NULL, owner TEXT, payload BLOB, created INTEGER);
@@ -22,7 +20,10 @@ pub(crate) struct RawDb {
 impl RawDb {
     pub(crate) fn open(path: &Path, dur: Dur, create: bool) -> Res<RawDb> {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_millis(5000))?;
+        // asyncop's own busy handler (short jittered sleeps, within the same 5 s
+        // that asyncop waits by default), not SQLite's default one (sleeps of up to
+        // 100 ms): both sides of W3/W4 wait for the write lock the same way.
+        asyncop::store::sqlite::testing::install_busy_handler(&conn, BUSY_TIMEOUT)?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(format!("raw-sql: journal_mode is {mode}, not wal").into());
@@ -34,12 +35,11 @@ impl RawDb {
         Ok(RawDb { conn })
     }
 
-    /// `BEGIN IMMEDIATE`, waiting as long as it takes (up to `LOCK_GIVE_UP`).
-    /// SQLite's default busy handler sleeps up to 100 ms between tries while the
-    /// other workers take the lock back within microseconds, so under contention
-    /// (W3, W4 at FULL) one connection can starve past the 5 s busy timeout. A
-    /// worker of a real minimal queue would try again rather than die: so does
-    /// this one, and each such timeout is logged and counted (`BUSY_TIMEOUTS`).
+    /// `BEGIN IMMEDIATE`, waiting as long as it takes (up to `LOCK_GIVE_UP`). If
+    /// one connection still starves past the busy timeout under contention (W3,
+    /// W4 at FULL), a worker of a real minimal queue would try again rather than
+    /// die: so does this one, and each such timeout is logged and counted
+    /// (`BUSY_TIMEOUTS`).
     pub(crate) fn begin(&self) -> Res<()> {
         let started = Instant::now();
         loop {
@@ -92,17 +92,17 @@ impl RawDb {
     }
 
     /// Claims up to `max` ready jobs, oldest first; returns their ids.
+    ///
+    /// The fastest statements SQLite allows, each a cached statement with its
+    /// limit written as a literal (a bound `LIMIT` is a value the planner used:
+    /// SQLite re-prepares the statement after every rebind):
+    /// * one job: `id = (subquery)`, one step down the partial index, no
+    ///   ephemeral table (what `id IN (subquery)` builds and frees per call);
+    /// * a batch: the range of the ready index up to the `max`-th ready id, again
+    ///   without an `IN` list (all ready ids when fewer than `max` are ready).
     pub(crate) fn claim(&self, owner: &str, max: u32) -> Res<Vec<i64>> {
-        // The limit is written into the SQL, one cached statement per batch size:
-        // a bound LIMIT is a value the planner used, so SQLite re-prepares the
-        // statement after every rebind (rusqlite clears bindings when a cached
-        // statement returns to the cache), which a physical limit must not pay.
-        let sql = format!(
-            "UPDATE jobs SET state = 1, owner = ?1 WHERE id IN \
-             (SELECT id FROM jobs WHERE state = 0 ORDER BY id LIMIT {max}) RETURNING id, payload"
-        );
         self.in_tx(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut stmt = conn.prepare_cached(&claim_sql(max))?;
             // Every row must be read: the UPDATE must run to its end before COMMIT.
             // The payload is fetched, as a worker would, and dropped.
             let rows = stmt.query_map(params![owner], |r| {
@@ -129,5 +129,21 @@ impl RawDb {
             }
             Ok(())
         })
+    }
+}
+
+/// The raw-SQL claim of up to `max` ready jobs (see [`RawDb::claim`]).
+pub(crate) fn claim_sql(max: u32) -> String {
+    if max <= 1 {
+        "UPDATE jobs SET state = 1, owner = ?1 WHERE id = \
+         (SELECT id FROM jobs WHERE state = 0 ORDER BY id LIMIT 1) RETURNING id, payload"
+            .to_owned()
+    } else {
+        let skip = max - 1;
+        format!(
+            "UPDATE jobs SET state = 1, owner = ?1 WHERE state = 0 AND id <= coalesce(\
+             (SELECT id FROM jobs WHERE state = 0 ORDER BY id LIMIT 1 OFFSET {skip}), \
+             9223372036854775807) RETURNING id, payload"
+        )
     }
 }

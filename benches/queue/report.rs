@@ -12,9 +12,12 @@ pub(crate) fn describe(value: &Value) -> String {
     match value {
         Value::OpsPerSec(r) => format!("{r:.0} ops/s"),
         Value::LatencyMs { p50, p99 } => format!("p50 {p50:.3} ms, p99 {p99:.3} ms"),
+        Value::Pages([s, c, d]) => format!("pages {s:.2}/{c:.2}/{d:.2}"),
     }
 }
 
+/// This process's peak resident set, `VmHWM`, in KiB. Not `getrusage`'s
+/// `ru_maxrss`: Linux carries that across `execve`, so under `cargo bench` it
 /// reports the size of cargo (which forked this process), and for a child the
 /// size of this process at the spawn.
 pub(crate) fn peak_rss_kib() -> Res<u64> {
@@ -102,9 +105,12 @@ pub(crate) fn json_list(xs: &[f64], decimals: usize) -> String {
     format!("[{}]", items.join(", "))
 }
 
-/// (journal_mode, synchronous) of a cell: every run must have read back the same.
+/// (journal_mode, synchronous) of a cell: every run must have read back the
+/// same. Empty for a failed cell (no runs).
 pub(crate) fn cell_settings(cell: &Cell) -> Res<(&str, &str)> {
-    let first = cell.runs.first().ok_or("a cell without runs")?;
+    let Some(first) = cell.runs.first() else {
+        return Ok(("", ""));
+    };
     for run in &cell.runs {
         if (&run.journal_mode, &run.synchronous) != (&first.journal_mode, &first.synchronous) {
             return Err(format!(
@@ -119,58 +125,119 @@ pub(crate) fn cell_settings(cell: &Cell) -> Res<(&str, &str)> {
     Ok((&first.journal_mode, &first.synchronous))
 }
 
-/// Per cell: the run values (ops/s, or p50 and p99).
-pub(crate) fn series(cell: &Cell) -> (Vec<f64>, Vec<f64>) {
-    let mut a = Vec::new();
-    let mut b = Vec::new();
+/// What a cell's rows measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Metric {
+    OpsPerSec,
+    LatencyMs,
+    /// One row per step (submit, claim, complete).
+    Pages,
+}
+
+fn metric(workload: Workload) -> Metric {
+    match workload {
+        Workload::LatencyInproc
+        | Workload::LatencyXproc
+        | Workload::StopInproc
+        | Workload::StopXproc => Metric::LatencyMs,
+        Workload::WalPages => Metric::Pages,
+        _ => Metric::OpsPerSec,
+    }
+}
+
+/// The steps of a wal-pages cell, in `Value::Pages` order.
+const PAGE_STEPS: [&str; 3] = ["submit", "claim", "complete"];
+
+/// Per cell: the run values, in columns (ops/s: one; latency: p50, p99; pages:
+/// submit, claim, complete).
+fn columns(cell: &Cell) -> Vec<Vec<f64>> {
+    let mut out: Vec<Vec<f64>> = Vec::new();
     for run in &cell.runs {
-        match run.value {
-            Value::OpsPerSec(r) => a.push(r),
-            Value::LatencyMs { p50, p99 } => {
-                a.push(p50);
-                b.push(p99);
-            }
+        let values = match run.value {
+            Value::OpsPerSec(r) => vec![r],
+            Value::LatencyMs { p50, p99 } => vec![p50, p99],
+            Value::Pages(p) => p.to_vec(),
+        };
+        out.resize(values.len(), Vec::new());
+        for (column, v) in out.iter_mut().zip(values) {
+            column.push(v);
         }
     }
-    (a, b)
+    out
+}
+
+/// The JSON rows of one cell (three for wal-pages, one otherwise); a failed
+/// cell's rows have a null value, no runs, and its error in `error` and `note`.
+fn json_rows(cell: &Cell) -> Res<Vec<String>> {
+    let (journal, sync) = cell_settings(cell)?;
+    let head = |workload: &str| {
+        format!(
+            "{{\"impl\": {}, \"workload\": {}, \"durability\": {}, \"journal_mode\": {}, \
+             \"synchronous\": {}, ",
+            json_str(cell.imp.name()),
+            json_str(workload),
+            json_str(cell.dur.name()),
+            json_str(journal),
+            json_str(sync),
+        )
+    };
+    let tail = match &cell.error {
+        Some(e) => format!(
+            ", \"error\": {}, \"note\": {}}}",
+            json_str(e),
+            json_str(&format!("FAILED: {e}"))
+        ),
+        None => "}".to_owned(),
+    };
+    let cols = columns(cell);
+    let col = |i: usize| cols.get(i).cloned().unwrap_or_default();
+    let med = |xs: &[f64], d: usize| {
+        if xs.is_empty() {
+            "null".to_owned()
+        } else {
+            json_num(median(xs), d)
+        }
+    };
+    Ok(match metric(cell.workload) {
+        Metric::OpsPerSec => vec![format!(
+            "{}\"metric\": \"ops_per_sec\", \"value\": {}, \"runs\": {}, \"ops\": {}{tail}",
+            head(cell.workload.name()),
+            med(&col(0), 1),
+            json_list(&col(0), 1),
+            cell.ops
+        )],
+        Metric::LatencyMs => vec![format!(
+            "{}\"metric\": \"latency_ms\", \"p50\": {}, \"p99\": {}, \"runs_p50\": {}, \
+             \"runs_p99\": {}, \"samples\": {}{tail}",
+            head(cell.workload.name()),
+            med(&col(0), 4),
+            med(&col(1), 4),
+            json_list(&col(0), 4),
+            json_list(&col(1), 4),
+            cell.ops
+        )],
+        Metric::Pages => PAGE_STEPS
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                format!(
+                    "{}\"metric\": \"wal_pages_per_call\", \"value\": {}, \"runs\": {}, \
+                     \"ops\": {}{tail}",
+                    head(&format!("wal-pages-{step}")),
+                    med(&col(i), 3),
+                    json_list(&col(i), 3),
+                    cell.ops
+                )
+            })
+            .collect(),
+    })
 }
 
 /// `rss`: peak RSS in MiB of this process and of the largest child.
 pub(crate) fn write_json(path: &Path, cells: &[Cell], quick: bool, rss: (f64, f64)) -> Res<()> {
     let mut results = Vec::new();
     for cell in cells {
-        let (journal, sync) = cell_settings(cell)?;
-        let mut r = format!(
-            "{{\"impl\": {}, \"workload\": {}, \"durability\": {}, \"journal_mode\": {}, \
-             \"synchronous\": {}, ",
-            json_str(cell.imp.name()),
-            json_str(cell.workload.name()),
-            json_str(cell.dur.name()),
-            json_str(journal),
-            json_str(sync),
-        );
-        let (a, b) = series(cell);
-        if b.is_empty() {
-            write!(
-                r,
-                "\"metric\": \"ops_per_sec\", \"value\": {}, \"runs\": {}, \"ops\": {}}}",
-                json_num(median(&a), 1),
-                json_list(&a, 1),
-                cell.ops
-            )?;
-        } else {
-            write!(
-                r,
-                "\"metric\": \"latency_ms\", \"p50\": {}, \"p99\": {}, \"runs_p50\": {}, \
-                 \"runs_p99\": {}, \"samples\": {}}}",
-                json_num(median(&a), 4),
-                json_num(median(&b), 4),
-                json_list(&a, 4),
-                json_list(&b, 4),
-                cell.ops
-            )?;
-        }
-        results.push(r);
+        results.extend(json_rows(cell)?);
     }
     let json = format!(
         "{{\"source\": \"rust\", \"machine\": {}, \"sqlite_version\": {},\n \"quick\": {quick}, \
@@ -188,6 +255,33 @@ pub(crate) fn write_json(path: &Path, cells: &[Cell], quick: bool, rss: (f64, f6
     Ok(())
 }
 
+/// One cell's value and runs, as the printed table shows them.
+fn printed(cell: &Cell) -> (String, String) {
+    if let Some(e) = &cell.error {
+        return ("FAILED".to_owned(), e.clone());
+    }
+    let cols = columns(cell);
+    let runs = |fmt: &dyn Fn(&[f64]) -> String| -> String {
+        (0..cell.runs.len())
+            .map(|r| fmt(&cols.iter().map(|c| c[r]).collect::<Vec<_>>()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let meds: Vec<f64> = cols.iter().map(|c| median(c)).collect();
+    match (metric(cell.workload), meds.as_slice()) {
+        (Metric::OpsPerSec, [r]) => (format!("{r:.0} ops/s"), runs(&|v| format!("{:.0}", v[0]))),
+        (Metric::LatencyMs, [p50, p99]) => (
+            format!("p50 {p50:.3} p99 {p99:.3} ms"),
+            runs(&|v| format!("{:.3}/{:.3}", v[0], v[1])),
+        ),
+        (Metric::Pages, [s, c, d]) => (
+            format!("pages {s:.2}/{c:.2}/{d:.2}"),
+            runs(&|v| format!("{:.2}/{:.2}/{:.2}", v[0], v[1], v[2])),
+        ),
+        _ => ("?".to_owned(), String::new()),
+    }
+}
+
 pub(crate) fn print_table(cells: &[Cell]) -> Res<()> {
     println!(
         "{:<13} {:<15} {:<6} {:<7} {:<6} {:>24}  runs",
@@ -195,21 +289,7 @@ pub(crate) fn print_table(cells: &[Cell]) -> Res<()> {
     );
     for cell in cells {
         let (journal, sync) = cell_settings(cell)?;
-        let (a, b) = series(cell);
-        let (value, runs) = if b.is_empty() {
-            let runs: Vec<String> = a.iter().map(|r| format!("{r:.0}")).collect();
-            (format!("{:.0} ops/s", median(&a)), runs.join(" "))
-        } else {
-            let runs: Vec<String> = a
-                .iter()
-                .zip(&b)
-                .map(|(p50, p99)| format!("{p50:.3}/{p99:.3}"))
-                .collect();
-            (
-                format!("p50 {:.3} p99 {:.3} ms", median(&a), median(&b)),
-                runs.join(" "),
-            )
-        };
+        let (value, runs) = printed(cell);
         println!(
             "{:<13} {:<15} {:<6} {:<7} {:<6} {:>24}  {}",
             cell.imp.name(),

@@ -137,6 +137,7 @@ pub(crate) fn build_big(imp: Impl, path: &Path, rows: usize) -> Res<()> {
                 Ok(())
             })?;
         }
+        Impl::Disk => return Err("the disk cell has no W2-1M file".into()),
     }
     // Everything into the main file and synced (a plain connection is
     // synchronous=FULL), so that no writeback of the build overlaps a run.

@@ -51,3 +51,11 @@ pub fn writer_stats(queue: &Queue) -> Result<WriterStats> {
 pub fn writes_waiting(queue: &Queue) -> Result<usize> {
     Ok(store(queue)?.writes_waiting())
 }
+
+/// Installs the store's own busy handler (short jittered sleeps, `busy.rs`) on
+/// a connection the store does not own, with `timeout` as the total wait per
+/// lock attempt: the benchmark's raw-SQL limit waits for the write lock exactly
+/// as asyncop's connections do.
+pub fn install_busy_handler(conn: &Connection, timeout: std::time::Duration) -> Result<()> {
+    super::busy::install(conn, timeout)
+}
