@@ -90,10 +90,11 @@ SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 #: Ops per run, by run kind and synchronous level. A FULL commit waits for an
 #: fsync (0.3-3 ms on the project's shared 2-core machine, varying with the
-#: other users of the disk), a NORMAL one does not.
+#: other users of the disk), a NORMAL one does not. Every FULL cell of a full run
+#: has at least 3,000 operations, so that its median is stable.
 OPS: dict[bool, dict[str, dict[str, int]]] = {
     False: {
-        "FULL": {"W1": 500, "W2": 500, "W3": 500, "W5": 2000},
+        "FULL": {"W1": 3000, "W2": 3000, "W3": 3000, "W5": 6000},
         "NORMAL": {"W1": 8000, "W2": 8000, "W3": 8000, "W5": 20000},
     },
     True: {
@@ -104,7 +105,7 @@ OPS: dict[bool, dict[str, dict[str, int]]] = {
 
 
 class BenchError(RuntimeError):
-    """A run did not do what it claims: the benchmark stops without writing results."""
+    """A run did not do what it claims: its cell is reported as failed."""
 
 
 def payload(i: int) -> bytes:
@@ -655,6 +656,8 @@ class Cell:
                 "runs": [],
                 "ops": 0,
                 "note": self.unsupported,
+                # A cell that ran and failed (not one the peer cannot run at all).
+                **({"error": self.unsupported} if self.unsupported.startswith("FAILED") else {}),
             }
         modes = {o.journal_mode for o in self.observed}
         levels = {o.synchronous for o in self.observed}
@@ -720,6 +723,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     started = time.monotonic()
+    asyncop_failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="asyncop-bench-") as tmp:
         root = Path(tmp)
         for run in range(1, RUNS + 1):
@@ -728,13 +732,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     continue
                 try:
                     observed = run_cell(cell.impl, cell.workload, cell.ops, root)
-                except (BenchError, sqlite3.Error) as exc:
-                    # asyncop must never fail a cell; a peer that does (litequeue's W3
-                    # threads starve past sqlite3's 5 s busy timeout) is reported as
-                    # failed in its cell, and the rest of the run goes on.
+                except Exception as exc:  # noqa: BLE001 - reported in the cell
+                    # A cell that fails (litequeue's W3 threads starving past sqlite3's
+                    # 5 s busy timeout, or anything else) is reported as failed in its
+                    # cell, and the rest of the run and the JSON go on. asyncop must
+                    # never fail a cell: if it does, the script exits non-zero at the end.
                     if isinstance(cell.impl, AsyncopPython):
-                        raise
-                    cell.unsupported = f"failed in run {run}: {exc}"
+                        asyncop_failed.append(f"{cell.impl.name} {cell.workload}: {exc}")
+                    cell.unsupported = f"FAILED in run {run}: {exc}"
                     cell.observed.clear()
                     print(f"  run {run}/{RUNS} {cell.impl.name:<15} {cell.workload} FAILED: {exc}", file=sys.stderr)
                     continue
@@ -750,7 +755,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 (c.observed[0].journal_mode for c in cells if c.impl is cell.impl and c.observed), ""
             )
 
-    rows = [cell.row() for cell in cells]
+    rows = []
+    for cell in cells:
+        try:
+            rows.append(cell.row())
+        except BenchError as exc:  # runs that disagree: the cell failed, the JSON goes on
+            if isinstance(cell.impl, AsyncopPython):
+                asyncop_failed.append(f"{cell.impl.name} {cell.workload}: {exc}")
+            cell.unsupported = f"FAILED: {exc}"
+            rows.append(cell.row())
     result = {
         "source": "python",
         "python": platform.python_version(),
@@ -769,6 +782,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if r["note"]:
             print(f"{'':<15}     note: {r['note']}")
     print(f"\nwrote {args.out} in {time.monotonic() - started:.1f} s{' (--quick: a smoke run)' if args.quick else ''}")
+    if asyncop_failed:
+        print(f"peers.py: asyncop cells FAILED: {'; '.join(asyncop_failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
