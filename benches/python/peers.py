@@ -60,6 +60,7 @@ import platform
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -344,6 +345,39 @@ class AsyncopPython(Impl):
 
     def expected_level(self) -> str:
         return self.level
+
+
+class RustApi(Impl):
+    """asyncop's Rust API, for the Python layer's cost per call: one run of the Rust
+    benchmark's W1 or W2 cell (``--child cell``, a fresh file, the same payload size)
+    as a child process, interleaved with this benchmark's own cells."""
+
+    name = "asyncop-rust"
+    batch_unsupported = "not run here: the Rust API's batched drain is in rust.json"
+    notes: ClassVar[dict[str, str]] = {
+        "W1": "the Rust benchmark's W1 cell, run by peers.py between its own cells",
+        "W2": "the Rust benchmark's W2 cell, run by peers.py between its own cells",
+    }
+
+    def __init__(self, binary: Path, durability: str) -> None:
+        self.binary = binary
+        self.level = durability.upper()
+
+    def expected_level(self) -> str:
+        return self.level
+
+    def run(self, workload: str, n: int) -> Observed:
+        """One run of the Rust cell; its own checks (exactly-once) run in the child."""
+        done = subprocess.run(
+            [str(self.binary), "--child", "cell", workload, self.level, str(n)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BenchError(f"the Rust cell failed: {done.stderr.strip()[-500:]}")
+        seconds, journal_mode, level = done.stdout.split()
+        return Observed(float(seconds), n, journal_mode, level)
 
 
 class PersistQueue(Impl):
@@ -704,6 +738,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny op counts (< 20 s)")
     parser.add_argument("--out", type=Path, default=REPO / "target" / "bench" / "python.json", help="JSON output")
+    parser.add_argument(
+        "--rust-bin",
+        type=Path,
+        help="the Rust queue benchmark's binary: its W1/W2 NORMAL cells then run interleaved with these "
+        "(asyncop-rust rows), for the Python layer's cost per call",
+    )
     args = parser.parse_args(argv)
 
     impls: list[Impl] = [AsyncopPython("full"), AsyncopPython("normal"), PersistQueue(), Huey(), Litequeue()]
@@ -714,6 +754,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for workload in WORKLOADS:
             unsupported = impl.batch_unsupported if workload == "W5" else ""
             cells.append(Cell(impl, workload, level, ops_for[workload], unsupported))
+    if args.rust_bin:
+        rust = RustApi(args.rust_bin, "normal")
+        for workload in ("W1", "W2"):
+            cells.append(Cell(rust, workload, "NORMAL", OPS[args.quick]["NORMAL"][workload]))
     found = versions()
     print(
         f"peers.py: Python {platform.python_version()}; "
@@ -731,13 +775,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if cell.unsupported:
                     continue
                 try:
-                    observed = run_cell(cell.impl, cell.workload, cell.ops, root)
+                    if isinstance(cell.impl, RustApi):
+                        observed = cell.impl.run(cell.workload, cell.ops)
+                    else:
+                        observed = run_cell(cell.impl, cell.workload, cell.ops, root)
                 except Exception as exc:  # noqa: BLE001 - reported in the cell
                     # A cell that fails (litequeue's W3 threads starving past sqlite3's
                     # 5 s busy timeout, or anything else) is reported as failed in its
                     # cell, and the rest of the run and the JSON go on. asyncop must
                     # never fail a cell: if it does, the script exits non-zero at the end.
-                    if isinstance(cell.impl, AsyncopPython):
+                    if isinstance(cell.impl, AsyncopPython | RustApi):
                         asyncop_failed.append(f"{cell.impl.name} {cell.workload}: {exc}")
                     cell.unsupported = f"FAILED in run {run}: {exc}"
                     cell.observed.clear()
@@ -760,7 +807,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             rows.append(cell.row())
         except BenchError as exc:  # runs that disagree: the cell failed, the JSON goes on
-            if isinstance(cell.impl, AsyncopPython):
+            if isinstance(cell.impl, AsyncopPython | RustApi):
                 asyncop_failed.append(f"{cell.impl.name} {cell.workload}: {exc}")
             cell.unsupported = f"FAILED: {exc}"
             rows.append(cell.row())

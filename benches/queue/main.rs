@@ -212,8 +212,41 @@ fn child_main(args: &[String]) -> Res<()> {
         ["w4", imp, dur, path, host] => child_w4(imp, dur, Path::new(path), host),
         ["latency", dur, path, host, samples] => child_latency(dur, Path::new(path), host, samples),
         ["stop", dur, path, host, samples] => stop::child_stop(dur, Path::new(path), host, samples),
+        ["cell", workload, dur, ops] => child_cell(workload, dur, ops),
         _ => Err(format!("bad child arguments {args:?}").into()),
     }
+}
+
+/// `--child cell <W1|W2> <durability> <ops>`: one run of one asyncop-rust cell
+/// on a fresh file; prints `seconds journal_mode synchronous`. The Python
+/// benchmark runs it interleaved with its own cells, so that the Python layer's
+/// cost per call is measured against the Rust API in the same run.
+fn child_cell(workload: &str, dur: &str, ops: &str) -> Res<()> {
+    let workload = [Workload::W1, Workload::W2]
+        .into_iter()
+        .find(|w| w.name() == workload)
+        .ok_or_else(|| format!("--child cell runs W1 or W2, not {workload:?}"))?;
+    let cell = Cell {
+        imp: Impl::Asyncop,
+        workload,
+        dur: Dur::parse(dur)?,
+        ops: ops.parse()?,
+        runs: Vec::new(),
+        error: None,
+    };
+    let dir = TempDir(std::env::temp_dir().join(format!("asyncop-cell-{}", std::process::id())));
+    fs::create_dir_all(&dir.0)?;
+    let run = run_cell(&cell, &dir.0, &HashMap::new())?;
+    let Value::OpsPerSec(rate) = run.value else {
+        return Err("a W1/W2 cell without a rate".into());
+    };
+    println!(
+        "{} {} {}",
+        cell.ops as f64 / rate,
+        run.journal_mode,
+        run.synchronous
+    );
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {
