@@ -280,7 +280,7 @@ def render(
             "",
             (
                 "W1 submit one per call; W2 submit→claim→complete, 1 worker draining a pre-filled queue; "
-                "W3 the same with 4 threads; W4 processes; W5 batched; W2-1M W2 with 1,000,000 completed rows "
+                "W3 the same with 4 threads; W2-1M W2 with 1,000,000 completed rows "
                 "in the table; latency-inproc/-xproc the wait of a waiting poll in process / across processes; "
                 "stop-inproc/-xproc from just before a cancel to the running handler's stop signal, the handler "
                 "in process / in another process (no renewal: the lease is the default 30 s). W4-1p/-4p/-8p: the "
