@@ -190,9 +190,12 @@ namespace Asyncop
         }
 
         // The next job: a claimed one not started yet, else the first of a new claim (which completes done; the rest of
-        // the batch goes to the shared queue). One thread at a time waits in the library; the others wait here for work.
+        // the batch goes to the shared queue). A thread that just finished a job claims at once without waiting (busy
+        // threads claim side by side and their commits can share a sync); when that finds nothing, one thread at a time
+        // waits in the library for work and the others wait here until it hands some out.
         WorkerJob NextJob(List<WorkerJob> done, int[] types)
         {
+            bool fresh = true;
             while (true)
             {
                 bool waits;
@@ -200,9 +203,12 @@ namespace Asyncop
                 {
                     if (queued.Count > 0) return queued.Dequeue();
                     if (stopping.WaitOne(0)) return null;
-                    waits = !claimWaiting;
-                    if (!waits && done.Count == 0) { Monitor.Wait(queued, PollWait); continue; }
-                    if (waits) claimWaiting = true;
+                    waits = !fresh;
+                    if (waits)
+                    {
+                        if (claimWaiting) { Monitor.Wait(queued, PollWait); continue; }
+                        claimWaiting = true;
+                    }
                 }
                 List<WorkerJob> claimed;
                 try { claimed = Claim(done, types, waits ? PollWait : (TimeSpan?)null); }
@@ -211,13 +217,16 @@ namespace Asyncop
                     if (waits) lock (queued) { claimWaiting = false; Monitor.PulseAll(queued); }
                 }
                 if (claimed == null) return null;
-                if (claimed.Count == 0) continue;
-                lock (queued)
+                if (claimed.Count > 0)
                 {
-                    for (int i = 1; i < claimed.Count; i++) queued.Enqueue(claimed[i]);
-                    Monitor.PulseAll(queued);
+                    lock (queued)
+                    {
+                        for (int i = 1; i < claimed.Count; i++) queued.Enqueue(claimed[i]);
+                        Monitor.PulseAll(queued);
+                    }
+                    return claimed[0];
                 }
-                return claimed[0];
+                fresh = false;
             }
         }
 

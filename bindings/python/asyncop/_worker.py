@@ -282,20 +282,25 @@ class Worker(_JobRuns):
     def _next_job(self, done: list[Job], types: list[int] | None) -> Job | None:
         """The next job to run: a claimed one not started yet, else the first
         of a new claim (which also completes ``done``; the rest of the batch
-        goes to the shared queue). One thread at a time waits in the library
-        for work; the others wait here until it hands some out. None: stop
-        (the worker stops and nothing is queued, or the queue is gone)."""
+        goes to the shared queue). A thread that just finished a job claims at
+        once without waiting (so busy threads claim side by side, and their
+        commits can share a sync); when that finds nothing, one thread at a
+        time waits in the library for work and the others wait here until it
+        hands some out. None: stop (the worker stops and nothing is queued, or
+        the queue is gone)."""
+        fresh = True
         while True:
             with self._turns:
                 if self._queued:
                     return self._queued.popleft()
                 if self._stopping.is_set():
                     return None
-                waits = not self._claim_waiting
-                if not waits and not done:
-                    self._turns.wait(self._poll_wait)
-                    continue
-                self._claim_waiting = self._claim_waiting or waits
+                waits = not fresh
+                if waits:
+                    if self._claim_waiting:
+                        self._turns.wait(self._poll_wait)
+                        continue
+                    self._claim_waiting = True
             try:
                 claimed = self._claim(done, types, self._poll_wait if waits else None)
             finally:
@@ -310,6 +315,7 @@ class Worker(_JobRuns):
                     self._queued.extend(claimed[1:])
                     self._turns.notify_all()
                 return claimed[0]
+            fresh = False
 
     def _claim(self, done: list[Job], types: list[int] | None, wait: float | None) -> list[Job] | None:
         """Completes ``done`` and claims the next jobs in one transaction;

@@ -150,7 +150,9 @@ def test_stop_runs_the_prefetched_jobs_and_claims_no_more(db: str) -> None:
 
     with asyncop.Queue(db, durability="normal", lease=0.3) as q:
         ids = [q.submit(name, operation_type=TYPE) for name in "abcd"]
-        worker = asyncop.Worker(q, {TYPE: handler}, threads=2, poll_wait=0.05, prefetch=4)
+        # One thread: a second one could be in a waiting poll when stop() is called,
+        # and an in-flight poll may still claim (as before prefetch).
+        worker = asyncop.Worker(q, {TYPE: handler}, threads=1, poll_wait=0.05, prefetch=4)
         worker.start()
         assert started.wait(10)
         stopped: list[bool] = []
