@@ -59,7 +59,7 @@ namespace Asyncop
         }
 
         /// <summary>The default <see cref="Prefetch"/>.</summary>
-        public const int DefaultPrefetch = 8;
+        public const int DefaultPrefetch = 16;
 
         /// <summary>The host id recorded on claims.</summary>
         public string HostId { get; private set; }

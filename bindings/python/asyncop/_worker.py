@@ -26,7 +26,7 @@ from ._stop_relay import StopRelay
 from ._worker_jobs import _JobRuns
 
 #: The default :class:`Worker` ``prefetch``: jobs one thread claims at once.
-DEFAULT_PREFETCH = 8
+DEFAULT_PREFETCH = 16
 
 __all__ = ["Worker", "Job", "Handler", "StopRequested", "RetryableError", "PermanentError", "SuspendError"]
 
