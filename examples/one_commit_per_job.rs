@@ -32,7 +32,9 @@ fn main() -> Res<()> {
     let mut options = Options::default();
     options.sqlite.durability = durability;
     let q = Queue::open(&path, options)?;
-    let specs: Vec<_> = (0..n).map(|i| OperationSpec::new(format!("op{i}"), 1).data(vec![7u8; 100])).collect();
+    let specs: Vec<_> = (0..n)
+        .map(|i| OperationSpec::new(format!("op{i}"), 1).data(vec![7u8; 100]))
+        .collect();
     q.submit_many(&specs)?;
     let host = "bench-0";
     let started = Instant::now();
