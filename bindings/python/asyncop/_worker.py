@@ -351,34 +351,6 @@ class Worker(_JobRuns):
                 self._active[job.id] = job
         return jobs
 
-    def _settle(self, done: list[Job], results: list[AsyncopError | None]) -> None:
-        """Counts and forgets the deferred successes of one committed batch."""
-        for job, error in zip(done, results):
-            if error is None:
-                self._count("completed")
-            elif isinstance(error, LeaseLostError):
-                log.warning(
-                    "asyncop worker %s: lost the lease of operation %d; its result was dropped", self.host_id, job.id
-                )
-                self._count("lease_lost")
-            else:
-                log.error("asyncop worker %s: completing operation %d failed: %s", self.host_id, job.id, error)
-                self._count("errors")
-            self._forget(job)
-        done.clear()
-
-    def _flush(self, done: list[Job]) -> None:
-        """Completes the deferred successes of a thread that ends."""
-        if not done:
-            return
-        try:
-            results: list[AsyncopError | None] = self.queue.complete_many([job.lease for job in done])
-        except AsyncopError as e:
-            # Not written: the leases expire and the jobs run again (at-least-once).
-            log.error("asyncop worker %s: completing %d finished operations failed: %s", self.host_id, len(done), e)
-            results = [e] * len(done)
-        self._settle(done, results)
-
     def _renew_loop(self) -> None:
         tick = max(0.005, min(self._renew_every / 4, 0.5))
         while True:

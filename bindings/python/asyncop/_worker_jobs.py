@@ -1,6 +1,7 @@
 """How a :class:`Worker` thread runs one claimed job: the handler, the outcome
-its end maps to (see the Worker's table), and a stop requested before a
-prefetched job started."""
+its end maps to (see the Worker's table), a stop requested before a prefetched
+job started, and the deferred successes (settled after the claim that
+completed them, or flushed when the thread ends)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from ._errors import TYPE_NOT_RECOGNIZED, AsyncopError, InvalidArgumentError, LeaseLostError
 from ._job import Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError
 from ._lease import Lease, _describe
+from ._queue import Queue
 from ._stop_relay import StopRelay
 from ._types import Status, StopReason
 
@@ -24,6 +26,7 @@ class _JobRuns:
     """The Worker's methods that run one job (a mixin of :class:`Worker`)."""
 
     host_id: str
+    queue: Queue
     _handlers: dict[int, Handler]
     _lock: threading.Lock
     _active: dict[int, Job]
@@ -91,6 +94,34 @@ class _JobRuns:
             if not deferred:
                 self._forget(job)
         return deferred
+
+    def _settle(self, done: list[Job], results: list[AsyncopError | None]) -> None:
+        """Counts and forgets the deferred successes of one committed batch."""
+        for job, error in zip(done, results):
+            if error is None:
+                self._count("completed")
+            elif isinstance(error, LeaseLostError):
+                log.warning(
+                    "asyncop worker %s: lost the lease of operation %d; its result was dropped", self.host_id, job.id
+                )
+                self._count("lease_lost")
+            else:
+                log.error("asyncop worker %s: completing operation %d failed: %s", self.host_id, job.id, error)
+                self._count("errors")
+            self._forget(job)
+        done.clear()
+
+    def _flush(self, done: list[Job]) -> None:
+        """Completes the deferred successes of a thread that ends."""
+        if not done:
+            return
+        try:
+            results: list[AsyncopError | None] = self.queue.complete_many([job.lease for job in done])
+        except AsyncopError as e:
+            # Not written: the leases expire and the jobs run again (at-least-once).
+            log.error("asyncop worker %s: completing %d finished operations failed: %s", self.host_id, len(done), e)
+            results = [e] * len(done)
+        self._settle(done, results)
 
     def _forget(self, job: Job) -> None:
         """The job's lease is ended: no more renewals, the handle is freed."""
