@@ -279,13 +279,15 @@ def render(
         lines += [
             "",
             (
-                "W1 submit one per call; W2 submit→claim→complete, 1 worker draining a pre-filled queue; "
-                "W3 the same with 4 threads; W2-1M W2 with 1,000,000 completed rows "
+                "W1 submit one per call; W2 1 worker draining a pre-filled queue, one commit per job (each "
+                "step completes the last job and claims the next in one transaction: asyncop complete_and_poll, "
+                "raw-sql the same two statements); W3 the same with 4 threads; W2-1M W2 with 1,000,000 completed rows "
                 "in the table; latency-inproc/-xproc the wait of a waiting poll in process / across processes; "
                 "stop-inproc/-xproc from just before a cancel to the running handler's stop signal, the handler "
                 "in process / in another process (no renewal: the lease is the default 30 s). W4-1p/-4p/-8p: the "
-                "W2 drain by 1, 4 and 8 processes, unbatched. W5 batched against batched: asyncop poll(100) + "
-                "complete_many, raw-sql a claim of 100 and a completion of 100 per transaction. raw-sql is the "
+                "W2 drain by 1, 4 and 8 processes, unbatched; W4-4p/-8p-worker: each process claims 16 per "
+                "commit (the Workers' default prefetch). W5 batched against batched: 100 completed and the next "
+                "100 claimed per transaction, for both. raw-sql is the "
                 "fair limit: the fastest claim statements SQLite allows (no `id IN (subquery)`), cached, and "
                 "asyncop's own busy handler. wal-pages-*: WAL pages written per call (NORMAL). fsync-4k: the "
                 "disk's own limit."
@@ -304,9 +306,11 @@ def render(
         lines += [
             "",
             (
-                "W1 submit one per call; W2 submit→claim→complete, 1 worker draining a pre-filled queue "
-                "(untimed prefill); W3 the same with 4 threads; W5 batched: asyncop poll(max=100) + "
-                "complete_many. Every run checks that every item was completed exactly once."
+                "W1 submit one per call; W2 1 worker draining a pre-filled queue (untimed prefill), claim and "
+                "complete per item (asyncop: complete_and_poll, one commit per item); W3 the same with 4 threads; "
+                "W2-worker the same drain by asyncop.Worker with its defaults (4 threads, prefetch 16); W5 "
+                "batched: asyncop completes 100 and claims the next 100 per commit. Every run checks that every "
+                "item was completed exactly once."
             ),
         ]
     else:

@@ -18,11 +18,15 @@ Workloads (fresh database files in a temporary directory for every run, ~100-byt
 payloads carrying the item's index, so that every claim can be checked):
 
 * W1: submit one item per call;
-* W2: submit -> claim -> complete: one worker drains a pre-filled queue;
+* W2: one worker drains a pre-filled queue, claim -> complete per item (asyncop:
+  ``complete_and_poll``, each step completing the last item and claiming the next
+  in one transaction; a peer with its own claim/complete calls);
+* W2-worker (asyncop only): the same drain by ``asyncop.Worker`` with its defaults
+  (4 threads, prefetch 16), timed from start until every job completed;
 * W3: the same drain with 4 threads (a peer object that cannot be shared across
   threads gets one object per thread on the same file);
-* W5: the drain batched: asyncop ``poll(max=100)`` + ``complete_many``; the peers
-  have no batch API ("n/a").
+* W5: the drain batched: asyncop completes 100 and claims the next 100 per
+  ``complete_and_poll``; the peers have no batch API ("n/a").
 
 The prefill of W2/W3/W5 is untimed: asyncop uses ``submit_many``; a peer uses its
 own ``put``/``enqueue`` with its writing connection switched to
@@ -86,7 +90,7 @@ THREADS = 4
 BATCH = 100
 PAYLOAD_SIZE = 100
 OPERATION_TYPE = 1
-WORKLOADS = ("W1", "W2", "W3", "W5")
+WORKLOADS = ("W1", "W2", "W3", "W5", "W2-worker")
 SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 #: Ops per run, by run kind and synchronous level. A FULL commit waits for an
@@ -95,12 +99,12 @@ SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 #: has at least 3,000 operations, so that its median is stable.
 OPS: dict[bool, dict[str, dict[str, int]]] = {
     False: {
-        "FULL": {"W1": 3000, "W2": 3000, "W3": 3000, "W5": 6000},
-        "NORMAL": {"W1": 8000, "W2": 8000, "W3": 8000, "W5": 20000},
+        "FULL": {"W1": 3000, "W2": 3000, "W3": 3000, "W5": 6000, "W2-worker": 6000},
+        "NORMAL": {"W1": 8000, "W2": 8000, "W3": 8000, "W5": 20000, "W2-worker": 20000},
     },
     True: {
-        "FULL": {"W1": 50, "W2": 50, "W3": 50, "W5": 500},
-        "NORMAL": {"W1": 500, "W2": 500, "W3": 500, "W5": 2000},
+        "FULL": {"W1": 50, "W2": 50, "W3": 50, "W5": 500, "W2-worker": 500},
+        "NORMAL": {"W1": 500, "W2": 500, "W3": 500, "W5": 2000, "W2-worker": 2000},
     },
 }
 
@@ -184,6 +188,8 @@ class Impl:
     """
 
     name: str = ""
+    #: Why W2-worker cannot run, or "" when it can (asyncop's Worker only).
+    worker_unsupported: ClassVar[str] = "no worker class measured: the W2 row is its claim/complete loop"
     #: Why W5 cannot run, or "" when it can.
     batch_unsupported: str = ""
     #: Notes for the rows of this implementation, by workload.
@@ -217,8 +223,21 @@ class Impl:
         """Completes a claimed item."""
         raise NotImplementedError
 
+    def drain(self, h: Any, worker: int) -> list[int]:
+        """W2/W3: one worker claims and completes until nothing is left; returns
+        the claimed indices."""
+        seen: list[int] = []
+        while (claim := self.claim(h, worker)) is not None:
+            self.complete(h, claim.token)
+            seen.append(claim.index)
+        return seen
+
     def drain_batched(self, h: Any) -> list[int]:
         """W5: drains the queue in batches; returns the claimed indices."""
+        raise NotImplementedError
+
+    def drain_worker(self, h: Any, n: int) -> list[int]:
+        """W2-worker: the implementation's worker class drains ``n`` items."""
         raise NotImplementedError
 
     def writer_sync(self, handles: Sequence[Any]) -> tuple[str, str]:
@@ -267,6 +286,11 @@ def complete_batch(q: asyncop.Queue, leases: Sequence[asyncop.Lease]) -> list[as
     return results
 
 
+#: False when the installed package has no ``Queue.complete_and_poll`` (a build
+#: before issue 15, run as a baseline): the drains then complete and claim in
+#: separate calls, and the rows say so.
+HAS_COMPLETE_AND_POLL = hasattr(asyncop.Queue, "complete_and_poll")
+
 #: False when the installed package has no ``Queue.complete_many``: W5 then
 #: completes lease by lease, and its row is labelled "(loop)".
 HAS_COMPLETE_MANY = hasattr(asyncop.Queue, "complete_many")
@@ -310,7 +334,55 @@ class AsyncopPython(Impl):
         token.complete()
         token.close()
 
+    worker_unsupported = ""
+
+    def drain(self, h: asyncop.Queue, worker: int) -> list[int]:
+        if not HAS_COMPLETE_AND_POLL:
+            return super().drain(h, worker)
+        return self._drain_combined(h, f"host-{worker}", 1)
+
+    def _drain_combined(self, h: asyncop.Queue, host: str, batch: int) -> list[int]:
+        """Each step completes the last claim's leases and claims the next
+        ``batch`` in one transaction (one commit per step)."""
+        seen: list[int] = []
+        leases = h.poll(host, max=batch)
+        while leases:
+            for lease in leases:
+                seen.append(index_of(lease.payload))
+            errors, nxt = h.complete_and_poll(leases, host, max=batch)
+            failed = [(lease.id, err) for lease, err in zip(leases, errors) if err is not None]
+            if failed or len(errors) != len(leases):
+                raise BenchError(f"complete_and_poll: {len(failed)} of {len(leases)} leases failed: {failed[:3]}")
+            for lease in leases:
+                lease.close()
+            leases = nxt
+        return seen
+
+    def drain_worker(self, h: asyncop.Queue, n: int) -> list[int]:
+        seen: list[int] = []
+        done = threading.Event()
+        lock = threading.Lock()
+
+        def handler(job: asyncop.Job) -> None:
+            with lock:
+                seen.append(index_of(job.payload))
+                if len(seen) == n:
+                    done.set()
+
+        worker = asyncop.Worker(h, {OPERATION_TYPE: handler}, poll_wait=0.05)
+        worker.start()
+        try:
+            if not done.wait(600):
+                raise BenchError(f"W2-worker: {len(seen)} of {n} jobs ran in 600 s")
+        finally:
+            # A clean stop commits the deferred successes (part of the timed drain).
+            if not worker.stop(60):
+                raise BenchError("W2-worker: the worker did not stop within 60 s")
+        return seen
+
     def drain_batched(self, h: asyncop.Queue) -> list[int]:
+        if HAS_COMPLETE_AND_POLL:
+            return self._drain_combined(h, "host-0", BATCH)
         seen: list[int] = []
         while True:
             leases = h.poll("host-0", max=BATCH)
@@ -597,9 +669,11 @@ def run_cell(impl: Impl, workload: str, n: int, root: Path) -> Observed:
             gc.collect()
             if workload == "W2":
                 started = time.perf_counter()
-                while (claim := impl.claim(h, 0)) is not None:
-                    impl.complete(h, claim.token)
-                    seen.append(claim.index)
+                seen = impl.drain(h, 0)
+                seconds = time.perf_counter() - started
+            elif workload == "W2-worker":
+                started = time.perf_counter()
+                seen = impl.drain_worker(h, n)
                 seconds = time.perf_counter() - started
             elif workload == "W3":
                 seconds, seen = drain_threads(impl, handles)
@@ -643,9 +717,7 @@ def drain_threads(impl: Impl, handles: Sequence[Any]) -> tuple[float, list[int]]
         mine = seen[worker]
         try:
             barrier.wait()
-            while (claim := impl.claim(h, worker)) is not None:
-                impl.complete(h, claim.token)
-                mine.append(claim.index)
+            mine.extend(impl.drain(h, worker))
         except Exception as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
 
@@ -752,7 +824,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level = impl.expected_level()
         ops_for = OPS[args.quick]["FULL" if level in ("FULL", "EXTRA") else "NORMAL"]
         for workload in WORKLOADS:
-            unsupported = impl.batch_unsupported if workload == "W5" else ""
+            unsupported = {"W5": impl.batch_unsupported, "W2-worker": impl.worker_unsupported}.get(workload, "")
             cells.append(Cell(impl, workload, level, ops_for[workload], unsupported))
     if args.rust_bin:
         rust = RustApi(args.rust_bin, "normal")

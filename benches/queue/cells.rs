@@ -9,6 +9,9 @@ pub(crate) const W3_THREADS: usize = 4;
 /// The W4 cells: the same drain by 1, 4 and 8 processes, one cell each.
 pub(crate) const W4_PROCESSES: [usize; 3] = [1, 4, 8];
 pub(crate) const W5_BATCH: u32 = 100;
+/// The W4-4p-worker / W4-8p-worker cells claim this many per step: the Workers'
+/// default prefetch (Python `asyncop.DEFAULT_PREFETCH`, C# `Worker.DefaultPrefetch`).
+pub(crate) const WORKER_PREFETCH: u32 = 16;
 pub(crate) const LATENCY_GAP: Duration = Duration::from_millis(2);
 /// A waiting worker that sees no work for this long means the submitter died.
 pub(crate) const LATENCY_POLL_WAIT: Duration = Duration::from_secs(5);
@@ -135,6 +138,9 @@ pub(crate) enum Workload {
     W3,
     /// The W2 drain by this many processes.
     W4(usize),
+    /// The same drain by this many processes, each claiming `WORKER_PREFETCH`
+    /// per commit as the Workers do by default.
+    W4Prefetch(usize),
     W5,
     W2Big,
     LatencyInproc,
@@ -157,6 +163,9 @@ impl Workload {
             Workload::W4(4) => "W4-4p",
             Workload::W4(8) => "W4-8p",
             Workload::W4(_) => "W4-np",
+            Workload::W4Prefetch(4) => "W4-4p-worker",
+            Workload::W4Prefetch(8) => "W4-8p-worker",
+            Workload::W4Prefetch(_) => "W4-np-worker",
             Workload::W5 => "W5",
             Workload::W2Big => "W2-1M",
             Workload::LatencyInproc => "latency-inproc",
@@ -173,7 +182,7 @@ impl Workload {
             Workload::W1 => sizes.w1,
             Workload::W2 => sizes.w2,
             Workload::W3 => sizes.w3,
-            Workload::W4(_) => sizes.w4,
+            Workload::W4(_) | Workload::W4Prefetch(_) => sizes.w4,
             Workload::W5 => sizes.w5,
             Workload::W2Big => sizes.w2_big,
             Workload::LatencyInproc | Workload::LatencyXproc => sizes.latency_samples,

@@ -83,41 +83,46 @@ impl Handle {
         Ok(())
     }
 
-    /// One claim of up to `max` and the completion of what it got; returns how many
-    /// (0: the queue is empty). With `max` 1 the completion is one call (W2); with
-    /// more, one batch call (W5).
-    pub(crate) fn drain_step(&self, host: &str, max: u32) -> Res<usize> {
-        match self {
-            Handle::Asyncop(q) => {
-                let leases = q.poll(host, &PollOptions::default().max(max))?;
-                if max == 1 {
-                    for lease in &leases {
-                        expect_succeeded(q.complete(lease.key())?)?;
-                    }
-                } else if !leases.is_empty() {
-                    complete_batch(q, &leases)?;
-                }
-                Ok(leases.len())
-            }
-            Handle::Raw(db) => {
-                let ids = db.claim(host, max)?;
-                if !ids.is_empty() {
-                    db.complete(&ids, host)?;
-                }
-                Ok(ids.len())
-            }
-        }
-    }
-
-    /// Drains until a claim finds nothing; returns how many this worker completed.
+    /// Drains until a claim finds nothing, one commit per step: each step
+    /// completes what the previous claim got and claims the next `max` in one
+    /// transaction (asyncop's `complete_and_poll`; raw-sql the same two
+    /// statements in one `BEGIN IMMEDIATE … COMMIT`, its fair counterpart).
+    /// With `max` 1 a job costs one commit (W2, W3, W4); with more, one commit
+    /// per batch (W5). Returns how many this worker completed.
     pub(crate) fn drain(&self, host: &str, max: u32) -> Res<usize> {
         let mut done = 0;
-        loop {
-            match self.drain_step(host, max)? {
-                0 => return Ok(done),
-                n => done += n,
+        match self {
+            Handle::Asyncop(q) => {
+                let options = PollOptions::default().max(max);
+                let mut leases = q.poll(host, &options)?;
+                while !leases.is_empty() {
+                    let keys: Vec<_> = leases.iter().map(|l| l.key()).collect();
+                    let (results, next) = q.complete_and_poll(&keys, host, &options)?;
+                    if results.len() != keys.len() {
+                        return Err(format!(
+                            "complete_and_poll: {} results for {} leases",
+                            results.len(),
+                            keys.len()
+                        )
+                        .into());
+                    }
+                    for result in results {
+                        expect_succeeded(result?)?;
+                    }
+                    done += keys.len();
+                    leases = next;
+                }
+            }
+            Handle::Raw(db) => {
+                let mut ids = db.claim(host, max)?;
+                while !ids.is_empty() {
+                    let next = db.complete_and_claim(&ids, host, max)?;
+                    done += ids.len();
+                    ids = next;
+                }
             }
         }
+        Ok(done)
     }
 
     /// `PRAGMA journal_mode` and `synchronous` as this handle's connection has them.
@@ -199,18 +204,6 @@ pub(crate) fn expect_succeeded(status: Status) -> Res<()> {
     } else {
         Err(format!("complete returned {status:?}, not Succeeded").into())
     }
-}
-
-/// W5's batch outcome: every lease of one poll completed as Succeeded in one
-/// call (one transaction, a savepoint per lease). The outer `?` is the batch
-/// failing as a whole; each inner result must be Succeeded too.
-pub(crate) fn complete_batch(queue: &Queue, leases: &[Lease]) -> Res<()> {
-    let keys: Vec<LeaseKey> = leases.iter().map(Lease::key).collect();
-    let outcomes = queue.complete_many(&keys)?;
-    for outcome in outcomes {
-        expect_succeeded(outcome?)?;
-    }
-    Ok(())
 }
 
 /// After a drain of `n` operations that the workers report as `completed`:

@@ -6,12 +6,16 @@
 //!
 //! Workloads (ops/s unless noted), each at `synchronous=FULL` and `NORMAL`:
 //! * W1: submit, one per call, 1 thread.
-//! * W2: submit→claim→complete: 1 worker drains a pre-filled queue, one per poll.
+//! * W2: 1 worker drains a pre-filled queue, one job per commit: each step
+//!   completes the last job and claims the next in one transaction
+//!   (`complete_and_poll`; raw: the same two statements in one transaction).
 //! * W3: the W2 drain with 4 threads (asyncop: one shared `Queue`; raw: a connection each).
 //! * W4-1p / W4-4p / W4-8p: the W2 drain by 1, 4 and 8 processes (copies of this
 //!   binary, `--child w4 ...`), unbatched, so that scaling reads from one run.
-//! * W5: batched drain: poll 100, complete the 100 in one call (raw: claim 100 in
-//!   one transaction, complete the 100 in one transaction: batched against batched).
+//! * W4-4p-worker / W4-8p-worker: the same with each process claiming 16 per
+//!   commit, the Workers' default prefetch.
+//! * W5: batched drain: complete 100 and claim the next 100 in one transaction
+//!   (raw: the same, batched against batched).
 //! * W2-1M: W2 on a file that already holds 1,000,000 completed operations.
 //! * latency-inproc / latency-xproc (asyncop only): submit→start p50/p99 in ms, the
 //!   worker blocked in a waiting poll in this process / in a child process.
@@ -51,7 +55,7 @@ mod stop;
 mod wal_pages;
 mod workloads;
 
-use asyncop::{Durability, Lease, LeaseKey, OperationSpec, Options, PollOptions, Queue, Status};
+use asyncop::{Durability, Lease, OperationSpec, Options, PollOptions, Queue, Status};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 use std::error::Error;
@@ -103,7 +107,9 @@ fn plan(sizes: &Sizes) -> Vec<Cell> {
     use Workload::*;
     add(Impl::Disk, Fsync, Dur::Full);
     let w4 = W4_PROCESSES.map(W4);
-    for workload in [W1, W2, W3].into_iter().chain(w4).chain([W5, W2Big]) {
+    let w4_prefetch = [W4Prefetch(4), W4Prefetch(8)];
+    let chained = w4.into_iter().chain(w4_prefetch);
+    for workload in [W1, W2, W3].into_iter().chain(chained).chain([W5, W2Big]) {
         for dur in Dur::ALL {
             for imp in Impl::ALL {
                 add(imp, workload, dur);
@@ -145,7 +151,8 @@ fn run_cell(cell: &Cell, dir: &Path, big: &BigFiles) -> Res<Run> {
         Workload::W1 => run_w1(imp, dur, &path, n),
         Workload::W2 => run_drain(imp, dur, &path, n, 1),
         Workload::W3 => run_w3(imp, dur, &path, n),
-        Workload::W4(processes) => run_w4(imp, dur, &path, n, processes),
+        Workload::W4(processes) => run_w4(imp, dur, &path, n, processes, 1),
+        Workload::W4Prefetch(processes) => run_w4(imp, dur, &path, n, processes, WORKER_PREFETCH),
         Workload::W5 => run_drain(imp, dur, &path, n, W5_BATCH),
         Workload::LatencyInproc => run_latency_inproc(dur, &path, n),
         Workload::LatencyXproc => run_latency_xproc(dur, &path, n),
@@ -209,7 +216,7 @@ fn parse_args(args: &[String]) -> Res<Args> {
 fn child_main(args: &[String]) -> Res<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args[..] {
-        ["w4", imp, dur, path, host] => child_w4(imp, dur, Path::new(path), host),
+        ["w4", imp, dur, path, host, max] => child_w4(imp, dur, Path::new(path), host, max),
         ["latency", dur, path, host, samples] => child_latency(dur, Path::new(path), host, samples),
         ["stop", dur, path, host, samples] => stop::child_stop(dur, Path::new(path), host, samples),
         ["cell", workload, dur, ops] => child_cell(workload, dur, ops),

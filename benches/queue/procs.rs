@@ -98,7 +98,14 @@ pub(crate) fn read_child_header(line: &str, parent: &(String, String)) -> Res<()
     Ok(())
 }
 
-pub(crate) fn run_w4(imp: Impl, dur: Dur, path: &Path, n: usize, processes: usize) -> Res<Run> {
+pub(crate) fn run_w4(
+    imp: Impl,
+    dur: Dur,
+    path: &Path,
+    n: usize,
+    processes: usize,
+    max: u32,
+) -> Res<Run> {
     // The parent keeps its handle open through the run, as W3's does: a child's
     // exit is then never the last close, which would checkpoint the WAL.
     let h = Handle::open(imp, path, dur)?;
@@ -107,6 +114,7 @@ pub(crate) fn run_w4(imp: Impl, dur: Dur, path: &Path, n: usize, processes: usiz
     let path_str = path.to_str().ok_or("temp path is not UTF-8")?;
     let hosts: Vec<String> = (0..processes).map(|i| format!("bench-{i}")).collect();
     let mut children = Children(Vec::new());
+    let max_text = max.to_string();
     for host in &hosts {
         children.0.push(Children::spawn(&[
             "w4",
@@ -114,6 +122,7 @@ pub(crate) fn run_w4(imp: Impl, dur: Dur, path: &Path, n: usize, processes: usiz
             dur.name(),
             path_str,
             host,
+            &max_text,
         ])?);
     }
     let ready: Vec<PathBuf> = hosts
@@ -145,9 +154,11 @@ pub(crate) fn run_w4(imp: Impl, dur: Dur, path: &Path, n: usize, processes: usiz
     finish(h, rate(n, elapsed))
 }
 
-/// `--child w4 <impl> <durability> <path> <host>`: open, report ready, wait for
-/// go, drain, report `journal_mode synchronous` and the count.
-pub(crate) fn child_w4(imp: &str, dur: &str, path: &Path, host: &str) -> Res<()> {
+/// `--child w4 <impl> <durability> <path> <host> <max>`: open, report ready,
+/// wait for go, drain claiming `max` per commit, report `journal_mode
+/// synchronous` and the count.
+pub(crate) fn child_w4(imp: &str, dur: &str, path: &Path, host: &str, max: &str) -> Res<()> {
+    let max: u32 = max.parse()?;
     let dur = Dur::parse(dur)?;
     let h = match Impl::parse(imp)? {
         Impl::Asyncop => Handle::open(Impl::Asyncop, path, dur)?,
@@ -156,7 +167,7 @@ pub(crate) fn child_w4(imp: &str, dur: &str, path: &Path, host: &str) -> Res<()>
     };
     fs::write(beside(path, &format!("ready-{host}")), b"")?;
     wait_for_file(&beside(path, "go"))?;
-    let completed = h.drain(host, 1)?;
+    let completed = h.drain(host, max)?;
     let header = child_header(&h)?;
     h.close();
     fs::write(

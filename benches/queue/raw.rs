@@ -101,35 +101,49 @@ impl RawDb {
     /// * a batch: the range of the ready index up to the `max`-th ready id, again
     ///   without an `IN` list (all ready ids when fewer than `max` are ready).
     pub(crate) fn claim(&self, owner: &str, max: u32) -> Res<Vec<i64>> {
+        self.in_tx(|conn| claim_in(conn, owner, max))
+    }
+
+    /// Completes `ids` (claimed by `owner`) and claims the next `max` in one
+    /// transaction: one commit per job, the shape of asyncop's `complete_and_poll`.
+    pub(crate) fn complete_and_claim(&self, ids: &[i64], owner: &str, max: u32) -> Res<Vec<i64>> {
         self.in_tx(|conn| {
-            let mut stmt = conn.prepare_cached(&claim_sql(max))?;
-            // Every row must be read: the UPDATE must run to its end before COMMIT.
-            // The payload is fetched, as a worker would, and dropped.
-            let rows = stmt.query_map(params![owner], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })?;
-            let mut ids = Vec::new();
-            for row in rows {
-                ids.push(row?.0);
-            }
-            Ok(ids)
+            complete_in(conn, ids, owner)?;
+            claim_in(conn, owner, max)
         })
     }
 
     /// Completes `ids` (claimed by `owner`) in one transaction; each must change one row.
     pub(crate) fn complete(&self, ids: &[i64], owner: &str) -> Res<()> {
-        self.in_tx(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "UPDATE jobs SET state = 2 WHERE id = ?1 AND state = 1 AND owner = ?2",
-            )?;
-            for &id in ids {
-                if stmt.execute(params![id, owner])? != 1 {
-                    return Err(format!("raw-sql: job {id} was not claimed by {owner}").into());
-                }
-            }
-            Ok(())
-        })
+        self.in_tx(|conn| complete_in(conn, ids, owner))
     }
+}
+
+/// The claim of [`RawDb::claim`], inside the caller's transaction.
+fn claim_in(conn: &Connection, owner: &str, max: u32) -> Res<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(&claim_sql(max))?;
+    // Every row must be read: the UPDATE must run to its end before COMMIT.
+    // The payload is fetched, as a worker would, and dropped.
+    let rows = stmt.query_map(params![owner], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut ids = Vec::new();
+    for row in rows {
+        ids.push(row?.0);
+    }
+    Ok(ids)
+}
+
+/// Completes `ids` inside the caller's transaction; each must change one row.
+fn complete_in(conn: &Connection, ids: &[i64], owner: &str) -> Res<()> {
+    let mut stmt = conn
+        .prepare_cached("UPDATE jobs SET state = 2 WHERE id = ?1 AND state = 1 AND owner = ?2")?;
+    for &id in ids {
+        if stmt.execute(params![id, owner])? != 1 {
+            return Err(format!("raw-sql: job {id} was not claimed by {owner}").into());
+        }
+    }
+    Ok(())
 }
 
 /// The raw-SQL claim of up to `max` ready jobs (see [`RawDb::claim`]).
