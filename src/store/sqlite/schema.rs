@@ -10,14 +10,17 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+mod schema_v4;
+pub use schema_v4::NAME_TAIL;
+
 /// `PRAGMA application_id`: "ASOP".
 pub const APPLICATION_ID: i32 = 0x4153_4F50;
 
 /// Schema version this library writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// `MIGRATIONS[v - 1]` brings a file from version v - 1 to v. Append only.
-const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, schema_v4::SCHEMA_V4];
 
 /// Version 1. Recurrence (§8) and retention (§10) columns and settings are
 /// already here so that adding those features needs no migration.
