@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 pub use super::statements::claims::claim_sql;
 pub use super::statements::maintenance::{due_postponed_sql, expired_leases_sql};
-pub use super::statements::query::query_sql;
+pub use super::statements::query::{COUNTS_SQL, query_sql};
 
 /// The queue's SQLite store, or `Internal` if it has another store.
 pub fn store(queue: &Queue) -> Result<&SqliteStore> {

@@ -96,13 +96,14 @@ pub fn query_sql(filter: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     (sql, args)
 }
 
+/// The statement of `counts` (also for the store's cost tests).
+pub const COUNTS_SQL: &str = "SELECT state, status, operation_type, n FROM operation_count \
+     WHERE n > 0 ORDER BY state, status, operation_type";
+
 /// Non-empty (state, status, operation_type) groups with their sizes, sorted
 /// by those keys: the counters the triggers keep (schema version 4), O(groups).
 pub fn counts(conn: &Connection) -> Result<Vec<CountRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT state, status, operation_type, n FROM operation_count WHERE n > 0 \
-         ORDER BY state, status, operation_type",
-    )?;
+    let mut stmt = conn.prepare_cached(COUNTS_SQL)?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
