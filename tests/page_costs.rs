@@ -85,6 +85,9 @@ fn file_with(dir: &TempDir, completed: i64) -> PathBuf {
     let path = dir.file("q.db");
     let queue = Queue::open(&path, Options::default()).unwrap();
     let mut conn = Connection::open(&path).unwrap();
+    // A test file: no fsync, and a cache that holds the growing b-trees.
+    conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -65536")
+        .unwrap();
     let tx = conn.transaction().unwrap();
     tx.execute(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \

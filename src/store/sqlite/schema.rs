@@ -326,6 +326,22 @@ pub(crate) fn check_readonly(path: &Path, kind: &FileKind) -> Result<i32> {
     }
 }
 
+/// Writes the schema of an older `version` (1..=SCHEMA_VERSION) into an empty
+/// database, exactly as that version of the library did: for upgrade tests.
+pub(crate) fn create_schema_at(conn: &Connection, version: i32) -> Result<()> {
+    let upto = usize::try_from(version)
+        .ok()
+        .filter(|v| (1..=MIGRATIONS.len()).contains(v))
+        .ok_or_else(|| Error::InvalidArgument(format!("no schema version {version}")))?;
+    for sql in &MIGRATIONS[..upto] {
+        conn.execute_batch(sql)?;
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {version};"
+    ))?;
+    Ok(())
+}
+
 /// Creates or migrates the schema inside one write transaction. Re-reads the
 /// version under the write lock: two processes may race to create a new file.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

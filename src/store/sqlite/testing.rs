@@ -42,6 +42,12 @@ pub fn read<T>(queue: &Queue, f: impl FnOnce(&Connection) -> Result<T>) -> Resul
     store(queue)?.read(f)
 }
 
+/// Writes the schema of an older version into an empty database (with its
+/// `application_id` and `user_version`), as that version wrote it.
+pub fn create_schema_at(conn: &Connection, version: i32) -> Result<()> {
+    super::schema::create_schema_at(conn, version)
+}
+
 /// How many transactions and commands the writer has committed.
 pub fn writer_stats(queue: &Queue) -> Result<WriterStats> {
     Ok(store(queue)?.writer_stats())
