@@ -53,7 +53,7 @@ fn wal_pages_per_submit_claim_and_complete_are_within_the_targets() {
         .collect();
     queue.submit_many(&specs).unwrap();
 
-    let mut per_call = |step: &mut dyn FnMut(usize)| {
+    let per_call = |step: &mut dyn FnMut(usize)| {
         let before = wal_len(&path);
         for i in 0..CALLS {
             step(i);
