@@ -1,6 +1,7 @@
 //! SQLite store only: a query by name prefix reads a range of the name index
 //! (§11, our addition), never a LIKE scan or a walk of the whole table. Checked
-//! without timing: its plan must search `operation_name` by range, and SQLite's
+//! without timing: its plan must search `operation_by_name` by range (plus the
+//! at most `NAME_TAIL` newest rows not yet folded into it, by id), and SQLite's
 //! virtual-machine step count for it must not grow with rows outside the range.
 
 mod support;
@@ -77,7 +78,7 @@ fn a_name_prefix_searches_a_range_of_the_name_index() {
             .collect();
         let text = plan.join("\n");
         assert!(
-            text.contains("INDEX operation_name (name>?"),
+            text.contains("SEARCH operation_by_name USING PRIMARY KEY (name>?"),
             "{filter:?}: {text}"
         );
         assert!(!text.contains("SCAN operation"), "{filter:?}: {text}");
@@ -94,8 +95,10 @@ fn prefix_query_work_does_not_grow_with_other_names() {
     let (few_rows, few_steps) = run(&small, &prefix("report-"));
     let (many_rows, many_steps) = run(&large, &prefix("report-"));
     assert_eq!((few_rows, many_rows), (5, 5));
-    assert_eq!(
-        few_steps, many_steps,
-        "VM steps of a prefix query with 30 vs 30,000 other names"
+    // The unfolded tail (at most NAME_TAIL rows, read by id) differs between
+    // the two files, so the counts are equal within that, not exactly.
+    assert!(
+        many_steps <= 2 * few_steps && few_steps <= 2 * many_steps,
+        "VM steps of a prefix query with 30 vs 30,000 other names: {few_steps} vs {many_steps}"
     );
 }

@@ -34,7 +34,7 @@ pub use group_commit::WriterStats;
 pub use options::{
     ALLOWED_FILE_MODE, DEFAULT_FILE_MODE, Durability, SqliteOptions, check_file_mode,
 };
-pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use schema::{APPLICATION_ID, NAME_TAIL, SCHEMA_VERSION};
 
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};

@@ -10,14 +10,17 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+mod schema_v4;
+pub use schema_v4::NAME_TAIL;
+
 /// `PRAGMA application_id`: "ASOP".
 pub const APPLICATION_ID: i32 = 0x4153_4F50;
 
 /// Schema version this library writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// `MIGRATIONS[v - 1]` brings a file from version v - 1 to v. Append only.
-const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, schema_v4::SCHEMA_V4];
 
 /// Version 1. Recurrence (§8) and retention (§10) columns and settings are
 /// already here so that adding those features needs no migration.
@@ -321,6 +324,22 @@ pub(crate) fn check_readonly(path: &Path, kind: &FileKind) -> Result<i32> {
             format!("foreign SQLite database (application_id {other:#x})"),
         )),
     }
+}
+
+/// Writes the schema of an older `version` (1..=SCHEMA_VERSION) into an empty
+/// database, exactly as that version of the library did: for upgrade tests.
+pub(crate) fn create_schema_at(conn: &Connection, version: i32) -> Result<()> {
+    let upto = usize::try_from(version)
+        .ok()
+        .filter(|v| (1..=MIGRATIONS.len()).contains(v))
+        .ok_or_else(|| Error::InvalidArgument(format!("no schema version {version}")))?;
+    for sql in &MIGRATIONS[..upto] {
+        conn.execute_batch(sql)?;
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {version};"
+    ))?;
+    Ok(())
 }
 
 /// Creates or migrates the schema inside one write transaction. Re-reads the

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 pub use super::statements::claims::claim_sql;
 pub use super::statements::maintenance::{due_postponed_sql, expired_leases_sql};
-pub use super::statements::query::query_sql;
+pub use super::statements::query::{COUNTS_SQL, query_sql};
 
 /// The queue's SQLite store, or `Internal` if it has another store.
 pub fn store(queue: &Queue) -> Result<&SqliteStore> {
@@ -40,6 +40,12 @@ pub fn write_progress<T: Send>(
 /// Runs `f` on a pooled read connection, in one snapshot.
 pub fn read<T>(queue: &Queue, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     store(queue)?.read(f)
+}
+
+/// Writes the schema of an older version into an empty database (with its
+/// `application_id` and `user_version`), as that version wrote it.
+pub fn create_schema_at(conn: &Connection, version: i32) -> Result<()> {
+    super::schema::create_schema_at(conn, version)
 }
 
 /// How many transactions and commands the writer has committed.

@@ -15,8 +15,18 @@ pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Operation>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// The rows above `operation_mark.named_to`, whose names are not yet in
+/// `operation_by_name` (at most `NAME_TAIL` of them).
+const NAME_TAIL_ROWS: &str =
+    "SELECT id FROM operation WHERE id > (SELECT value FROM operation_mark WHERE key = 'named_to')";
+
 /// The statement of `query` for `filter` and its arguments (also for the
 /// store's plan tests).
+///
+/// State and status are written into the text (a handful of statements):
+/// SQLite uses a partial index (`WHERE state = 0`, …) only for a literal.
+/// Names are looked up in `operation_by_name` plus the few rows not yet
+/// folded into it (schema version 4): O(log n + NAME_TAIL).
 pub fn query_sql(filter: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
     let mut sql = format!("SELECT {COLUMNS} FROM operation WHERE 1 = 1");
@@ -34,28 +44,49 @@ pub fn query_sql(filter: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     if let Some(t) = filter.operation_type {
         push("operation_type =", Value::Integer(t.into()));
     }
-    if let Some(n) = &filter.name {
-        push("name =", Value::Text(n.clone()));
-    }
     if let Some(t) = &filter.dependency_token {
         push("dependency_token =", Value::Text(t.clone()));
     }
     if let Some(c) = &filter.correlation_id {
         push("correlation_id =", Value::Text(c.clone()));
     }
-    // A prefix is a range of the name index (BINARY collation: UTF-8 byte
-    // order, which is code point order), never a LIKE scan.
-    if let Some(p) = filter.name_prefix.as_deref().filter(|p| !p.is_empty()) {
-        push("name >=", Value::Text(p.to_owned()));
-        if let Some(end) = prefix_end(p) {
-            push("name <", Value::Text(end));
-        }
-    }
     if let Some(t) = filter.completed_before {
         push("completed_on <", Value::Integer(t));
     }
     if let Some(a) = filter.after_id {
         push("id >", Value::Integer(a));
+    }
+    // The literal terms the partial indexes need, beside the bound ones.
+    let literal_state = filter
+        .state
+        .map(|s| s.code())
+        .or_else(|| filter.status.map(|s| s.state().code()));
+    if let Some(s) = literal_state {
+        sql.push_str(&format!(" AND state = {s}"));
+    }
+    // Name terms, each applied to the name index and to the unfolded tail.
+    let mut name_terms: Vec<String> = Vec::new();
+    let mut name_arg = |clause: &str, v: Value, terms: &mut Vec<String>| {
+        args.push(v);
+        terms.push(format!("name {clause} ?{}", args.len()));
+    };
+    if let Some(n) = &filter.name {
+        name_arg("=", Value::Text(n.clone()), &mut name_terms);
+    }
+    // A prefix is a range of the name index (BINARY collation: UTF-8 byte
+    // order, which is code point order), never a LIKE scan.
+    if let Some(p) = filter.name_prefix.as_deref().filter(|p| !p.is_empty()) {
+        name_arg(">=", Value::Text(p.to_owned()), &mut name_terms);
+        if let Some(end) = prefix_end(p) {
+            name_arg("<", Value::Text(end), &mut name_terms);
+        }
+    }
+    if !name_terms.is_empty() {
+        let terms = name_terms.join(" AND ");
+        sql.push_str(&format!(
+            " AND {terms} AND id IN (SELECT id FROM operation_by_name WHERE {terms} \
+             UNION ALL {NAME_TAIL_ROWS} AND {terms})"
+        ));
     }
     sql.push_str(" ORDER BY id");
     // LIMIT -1 is SQLite's "no limit".
@@ -65,12 +96,14 @@ pub fn query_sql(filter: &Filter) -> (String, Vec<rusqlite::types::Value>) {
     (sql, args)
 }
 
-/// Non-empty (state, status, operation_type) groups with their sizes, sorted by those keys.
+/// The statement of `counts` (also for the store's cost tests).
+pub const COUNTS_SQL: &str = "SELECT state, status, operation_type, n FROM operation_count \
+     WHERE n > 0 ORDER BY state, status, operation_type";
+
+/// Non-empty (state, status, operation_type) groups with their sizes, sorted
+/// by those keys: the counters the triggers keep (schema version 4), O(groups).
 pub fn counts(conn: &Connection) -> Result<Vec<CountRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT state, status, operation_type, count(*) FROM operation \
-         GROUP BY state, status, operation_type ORDER BY state, status, operation_type",
-    )?;
+    let mut stmt = conn.prepare_cached(COUNTS_SQL)?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,

@@ -67,13 +67,19 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<Operation>> {
 }
 
 /// Inserts a new operation as `transition::submit` decided it; returns its id.
+///
+/// Ids are never reused (§5): the new id is above every id in the table and
+/// above every id ever deleted (`operation_mark`, raised only by deletes), so
+/// a submit writes no sequence page (schema version 4).
 pub fn insert(conn: &Connection, row: &NewOperation<'_>) -> Result<i64> {
     let spec = row.spec;
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO operation (name, operation_type, state, status, data, dependency_token, \
+        "INSERT INTO operation (id, name, operation_type, state, status, data, dependency_token, \
          postpone_until, correlation_id, created_on, modified_on, recurrence_pattern, \
          recurrence_start) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
+         VALUES ((SELECT max(coalesce((SELECT max(id) FROM operation), 0), \
+                             (SELECT value FROM operation_mark WHERE key = 'deleted_id_max')) + 1), \
+                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
     )?;
     stmt.execute(params![
         spec.name,
