@@ -3,9 +3,10 @@ host-side calls that create and batch-complete leases for :class:`Queue`."""
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Iterable, Sequence
-from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p
+from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p, create_string_buffer
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from . import _convert as cv
 from ._codes import POLL_MAX, TIME_NONE, ErrorCode
 from ._errors import AsyncopError, ClosedError, ForkedError, InvalidArgumentError, LeaseLostError, make_error
 from ._handle import _Native
-from ._native import lib
+from ._native import hot, lib, raise_status
 from ._types import Outcome, Status, StopReason
 
 if TYPE_CHECKING:
@@ -52,8 +53,6 @@ class Lease(_Native):
     operation_type: int
     #: 1 for the first run, retry_count + 1 after retries.
     attempt: int
-    #: When the lease ended at claim time; renewals push the stored expiry, not this.
-    expires_at: datetime
     name: str
     payload: bytes
     #: The host id given to :meth:`Queue.poll`.
@@ -75,25 +74,16 @@ class Lease(_Native):
         self.queue = queue
         self.host_id = host_id
         try:
-            i64, i32 = c_int64(), c_int32()
-            lib.asyncop_lease_id(h, byref(i64))
-            self.id = i64.value
-            lib.asyncop_lease_lock_token(h, byref(i64))
-            self.lock_token = i64.value
-            lib.asyncop_lease_operation_type(h, byref(i32))
-            self.operation_type = i32.value
-            lib.asyncop_lease_attempt(h, byref(i32))
-            self.attempt = i32.value
-            lib.asyncop_lease_expires_at(h, byref(i64))
-            self.expires_at = cv.to_datetime(i64.value)
-            self.name = cv.read_text(lib.asyncop_lease_name, h)
-            self.payload = cv.read_bytes(lib.asyncop_lease_data, h)
-            self.dependency_token = cv.read_opt_text(lib.asyncop_lease_dependency_token, h)
-            self.correlation_id = cv.read_opt_text(lib.asyncop_lease_correlation_id, h)
+            _read_fields(self, c_void_p(h))
         except BaseException:
             self._release()
             raise
         return self
+
+    @property
+    def expires_at(self) -> datetime:
+        """When the lease ended at claim time; renewals push the stored expiry, not this."""
+        return cv.to_datetime(self._expires_ms)
 
     @property
     def finished(self) -> bool:
@@ -132,13 +122,20 @@ class Lease(_Native):
     def _outcome(self, name: str, *args: Any) -> Status:
         h = self._handle()
         out = c_int32()
-        try:
-            getattr(lib, name)(h, *args, byref(out))
-        except LeaseLostError:
-            self._finished = True
-            raise
+        if args:
+            try:
+                getattr(lib, name)(h, *args, byref(out))
+            except LeaseLostError:
+                self._finished = True
+                raise
+        else:
+            status = _HOT_OUTCOMES[name](c_void_p(h), byref(out))
+            if status:
+                if status == ErrorCode.LEASE_LOST:
+                    self._finished = True
+                raise_status(status, name)
         self._finished = True
-        return Status(out.value)
+        return _STATUSES.get(out.value) or Status(out.value)
 
     def renew(self) -> Status:
         """Heartbeat: extends the lease by the lease length from now and returns
@@ -294,6 +291,93 @@ class Lease(_Native):
         return self._outcome("asyncop_lease_report", oc, code, msg, friendly, at)
 
 
+_ONE_HANDLE = c_void_p * 1
+_POLL = hot("asyncop_queue_poll")
+_HOT_OUTCOMES = {
+    name: hot(name) for name in ("asyncop_lease_complete", "asyncop_lease_acknowledge_pause", "asyncop_lease_acknowledge_cancel")
+}
+_STATUSES = {s.value: s for s in Status}
+
+# The getters a new lease reads, without prototypes (see _native.hot).
+_ID = hot("asyncop_lease_id")
+_LOCK_TOKEN = hot("asyncop_lease_lock_token")
+_TYPE = hot("asyncop_lease_operation_type")
+_ATTEMPT = hot("asyncop_lease_attempt")
+_EXPIRES_AT = hot("asyncop_lease_expires_at")
+_NAME = hot("asyncop_lease_name")
+_DATA = hot("asyncop_lease_data")
+_DEPENDENCY_TOKEN = hot("asyncop_lease_dependency_token")
+_CORRELATION_ID = hot("asyncop_lease_correlation_id")
+
+#: Size of each thread's buffer for a lease's texts and payload: one C call reads a
+#: value that fits (a name is at most 1,024 bytes); a longer one is read with a size
+#: query first, as before.
+_BUFFER_BYTES = 4096
+_BUFFER_CAP = c_size_t(_BUFFER_BYTES)
+_buffers = threading.local()
+
+
+def _buffer() -> Any:
+    try:
+        return _buffers.buf
+    except AttributeError:
+        _buffers.buf = create_string_buffer(_BUFFER_BYTES)
+        return _buffers.buf
+
+
+def _read_fields(lease: Lease, hv: c_void_p) -> None:
+    """Reads the claimed operation's fields into ``lease``: one C call per field,
+    each status checked as the prototypes' errcheck would."""
+    i64, i32, n, present = c_int64(), c_int32(), c_size_t(), c_int32()
+    p64, p32, pn, pp = byref(i64), byref(i32), byref(n), byref(present)
+    status = _ID(hv, p64)
+    if status:
+        raise_status(status, "asyncop_lease_id")
+    lease.id = i64.value
+    status = _LOCK_TOKEN(hv, p64)
+    if status:
+        raise_status(status, "asyncop_lease_lock_token")
+    lease.lock_token = i64.value
+    status = _TYPE(hv, p32)
+    if status:
+        raise_status(status, "asyncop_lease_operation_type")
+    lease.operation_type = i32.value
+    status = _ATTEMPT(hv, p32)
+    if status:
+        raise_status(status, "asyncop_lease_attempt")
+    lease.attempt = i32.value
+    status = _EXPIRES_AT(hv, p64)
+    if status:
+        raise_status(status, "asyncop_lease_expires_at")
+    lease._expires_ms = i64.value
+    buf = _buffer()
+    status = _NAME(hv, buf, _BUFFER_CAP, pn)
+    if status == 0:
+        lease.name = buf[: n.value].decode("utf-8")
+    elif status == ErrorCode.BUFFER_TOO_SMALL:
+        lease.name = cv.read_text(lib.asyncop_lease_name, hv.value)
+    else:
+        raise_status(status, "asyncop_lease_name")
+    status = _DATA(hv, buf, _BUFFER_CAP, pn)
+    if status == 0:
+        lease.payload = buf[: n.value]
+    elif status == ErrorCode.BUFFER_TOO_SMALL:
+        lease.payload = cv.read_bytes(lib.asyncop_lease_data, hv.value)
+    else:
+        raise_status(status, "asyncop_lease_data")
+    for fn, attr, name in (
+        (_DEPENDENCY_TOKEN, "dependency_token", "asyncop_lease_dependency_token"),
+        (_CORRELATION_ID, "correlation_id", "asyncop_lease_correlation_id"),
+    ):
+        status = fn(hv, buf, _BUFFER_CAP, pn, pp)
+        if status == 0:
+            setattr(lease, attr, buf[: n.value].decode("utf-8") if present.value else None)
+        elif status == ErrorCode.BUFFER_TOO_SMALL:
+            setattr(lease, attr, cv.read_opt_text(getattr(lib, name), hv.value))
+        else:
+            raise_status(status, name)
+
+
 def adopt_leases(queue: Queue, raw: Sequence[int | None], host_id: str) -> list[Lease]:
     """Wraps the lease handles a poll wrote; on any failure frees every one of them."""
     handles = list(raw)
@@ -330,10 +414,15 @@ def poll(queue: Queue, host_id: Any, max_: Any, wait: Any, operation_types: Any)
         if not values:
             return []  # "only these types" with no types: nothing can be claimed
         types, n_types = (c_int32 * len(values))(*values), len(values)
-    out = (c_void_p * max(n_max, 1))()
+    out = _ONE_HANDLE() if n_max == 1 else (c_void_p * n_max)()
     count = c_size_t()
-    lib.asyncop_queue_poll(h, host_b, types, n_types, wait_ms, out, n_max, byref(count))
-    return adopt_leases(queue, [out[i] for i in range(count.value)], host_id)
+    status = _POLL(c_void_p(h), host_b, types, c_size_t(n_types), c_int64(wait_ms), out, c_size_t(n_max), byref(count))
+    if status:
+        raise_status(status, "asyncop_queue_poll")
+    n = count.value
+    if n == 0:
+        return []
+    return adopt_leases(queue, out[:n], host_id)
 
 
 def complete_many(queue: Queue, leases: Sequence[Lease]) -> list[AsyncopError | None]:
