@@ -142,10 +142,7 @@ fn main() -> Res<()> {
     let (Some(dur), Some(procs), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
         return Err("usage: drain_processes <normal|full> <procs,...> <n> [rounds]".into());
     };
-    let procs: Vec<usize> = procs
-        .split(',')
-        .map(str::parse)
-        .collect::<Result<_, _>>()?;
+    let procs: Vec<usize> = procs.split(',').map(str::parse).collect::<Result<_, _>>()?;
     let n: usize = n.parse()?;
     let rounds: usize = args.get(4).map_or(Ok(1), |r| r.parse())?;
     let dir = std::env::temp_dir().join(format!("asyncop-drain-{}", std::process::id()));
@@ -159,7 +156,9 @@ fn main() -> Res<()> {
                 one = Some(rate);
             }
             let ratio = one.map_or(String::new(), |o| format!(" {:.2}x", rate / o));
-            println!("round {round} {dur} procs {p}: {rate:.0} ops/s{ratio} per process {counts:?}");
+            println!(
+                "round {round} {dur} procs {p}: {rate:.0} ops/s{ratio} per process {counts:?}"
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

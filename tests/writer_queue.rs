@@ -185,7 +185,10 @@ fn a_process_killed_while_holding_the_side_lock_does_not_stop_the_others() {
     children.get("holder").kill().unwrap();
     children.get("holder").wait().unwrap();
     let id = writer.join().unwrap().unwrap();
-    assert_eq!(queue.retrieve(id).unwrap().status, Status::WaitingForResources);
+    assert_eq!(
+        queue.retrieve(id).unwrap().status,
+        Status::WaitingForResources
+    );
     let stats = testing::writer_lock_stats(&queue).unwrap();
     assert_eq!(
         (stats.waited, stats.timed_out),

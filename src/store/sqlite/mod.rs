@@ -33,11 +33,11 @@ mod wal_identity;
 mod writer_lock;
 
 pub use group_commit::WriterStats;
-pub use writer_lock::WriterLockStats;
 pub use options::{
     ALLOWED_FILE_MODE, DEFAULT_FILE_MODE, Durability, SqliteOptions, check_file_mode,
 };
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use writer_lock::WriterLockStats;
 
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};

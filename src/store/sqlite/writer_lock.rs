@@ -106,9 +106,7 @@ impl WriterLock {
                     .ok()?;
                 file
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                options.open(&path).ok()?
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => options.open(&path).ok()?,
             Err(_) => return None,
         };
         let meta = file.metadata().ok()?;
