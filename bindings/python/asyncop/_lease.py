@@ -3,9 +3,8 @@ host-side calls that create and batch-complete leases for :class:`Queue`."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
-from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p, create_string_buffer
+from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from . import _convert as cv
 from ._codes import POLL_MAX, TIME_NONE, ErrorCode
 from ._errors import AsyncopError, ClosedError, ForkedError, InvalidArgumentError, LeaseLostError, make_error
 from ._handle import _Native
+from ._lease_fields import read_fields
 from ._native import hot, lib, raise_status
 from ._types import Outcome, Status, StopReason
 
@@ -72,7 +72,7 @@ class Lease(_Native):
         self.queue = queue
         self.host_id = host_id
         try:
-            _read_fields(self, c_void_p(h))
+            read_fields(self, c_void_p(h))
         except BaseException:
             self._release()
             raise
@@ -317,86 +317,6 @@ _HOT_OUTCOMES = {
     name: hot(name) for name in ("asyncop_lease_complete", "asyncop_lease_acknowledge_pause", "asyncop_lease_acknowledge_cancel")
 }
 _STATUSES = {s.value: s for s in Status}
-
-# The getters a new lease reads, without prototypes (see _native.hot).
-_ID = hot("asyncop_lease_id")
-_LOCK_TOKEN = hot("asyncop_lease_lock_token")
-_TYPE = hot("asyncop_lease_operation_type")
-_ATTEMPT = hot("asyncop_lease_attempt")
-_EXPIRES_AT = hot("asyncop_lease_expires_at")
-_NAME = hot("asyncop_lease_name")
-_DATA = hot("asyncop_lease_data")
-_DEPENDENCY_TOKEN = hot("asyncop_lease_dependency_token")
-_CORRELATION_ID = hot("asyncop_lease_correlation_id")
-
-#: Size of each thread's buffer for a lease's texts and payload: one C call reads a
-#: value that fits (a name is at most 1,024 bytes); a longer one is read with a size
-#: query first, as before.
-_BUFFER_BYTES = 4096
-_BUFFER_CAP = c_size_t(_BUFFER_BYTES)
-_buffers = threading.local()
-
-
-def _buffer() -> Any:
-    try:
-        return _buffers.buf
-    except AttributeError:
-        _buffers.buf = create_string_buffer(_BUFFER_BYTES)
-        return _buffers.buf
-
-
-def _read_fields(lease: Lease, hv: c_void_p) -> None:
-    """Reads the claimed operation's fields into ``lease``: one C call per field,
-    each status checked as the prototypes' errcheck would."""
-    i64, i32, n, present = c_int64(), c_int32(), c_size_t(), c_int32()
-    p64, p32, pn, pp = byref(i64), byref(i32), byref(n), byref(present)
-    status = _ID(hv, p64)
-    if status:
-        raise_status(status, "asyncop_lease_id")
-    lease.id = i64.value
-    status = _LOCK_TOKEN(hv, p64)
-    if status:
-        raise_status(status, "asyncop_lease_lock_token")
-    lease.lock_token = i64.value
-    status = _TYPE(hv, p32)
-    if status:
-        raise_status(status, "asyncop_lease_operation_type")
-    lease.operation_type = i32.value
-    status = _ATTEMPT(hv, p32)
-    if status:
-        raise_status(status, "asyncop_lease_attempt")
-    lease.attempt = i32.value
-    status = _EXPIRES_AT(hv, p64)
-    if status:
-        raise_status(status, "asyncop_lease_expires_at")
-    lease._expires_ms = i64.value
-    buf = _buffer()
-    status = _NAME(hv, buf, _BUFFER_CAP, pn)
-    if status == 0:
-        lease.name = buf[: n.value].decode("utf-8")
-    elif status == ErrorCode.BUFFER_TOO_SMALL:
-        lease.name = cv.read_text(lib.asyncop_lease_name, hv.value)
-    else:
-        raise_status(status, "asyncop_lease_name")
-    status = _DATA(hv, buf, _BUFFER_CAP, pn)
-    if status == 0:
-        lease.payload = buf[: n.value]
-    elif status == ErrorCode.BUFFER_TOO_SMALL:
-        lease.payload = cv.read_bytes(lib.asyncop_lease_data, hv.value)
-    else:
-        raise_status(status, "asyncop_lease_data")
-    for fn, attr, name in (
-        (_DEPENDENCY_TOKEN, "dependency_token", "asyncop_lease_dependency_token"),
-        (_CORRELATION_ID, "correlation_id", "asyncop_lease_correlation_id"),
-    ):
-        status = fn(hv, buf, _BUFFER_CAP, pn, pp)
-        if status == 0:
-            setattr(lease, attr, buf[: n.value].decode("utf-8") if present.value else None)
-        elif status == ErrorCode.BUFFER_TOO_SMALL:
-            setattr(lease, attr, cv.read_opt_text(getattr(lib, name), hv.value))
-        else:
-            raise_status(status, name)
-
 
 def adopt_leases(queue: Queue, raw: Sequence[int | None], host_id: str) -> list[Lease]:
     """Wraps the lease handles a poll wrote; on any failure frees every one of them."""
