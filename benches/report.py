@@ -1,25 +1,55 @@
 #!/usr/bin/env python3
-"""Writes BENCHMARKS.md from the two benchmark outputs, and prints it.
+"""Writes BENCHMARKS.md from the benchmark outputs, and prints it.
 
 Inputs (written by ``scripts/bench``):
 
 * ``target/bench/rust.json``: ``cargo bench --bench queue`` (asyncop's Rust API
-  against raw SQL on the same schema, latency, peak RSS);
+  against the fair raw-SQL limit on the same SQLite, W4 with 1/4/8 processes,
+  WAL pages per call, the disk's fsync rate, latency, peak RSS);
 * ``target/bench/python.json``: ``benches/python/peers.py`` (asyncop's Python
-  package against persist-queue, huey and litequeue);
+  package against persist-queue, huey and litequeue, all on the SQLite asyncop bundles);
 * ``target/bench/postgres.json`` (optional): ``benches/postgres/peers.py`` (asyncop
   on PostgreSQL against graphile-worker, pg-boss and Procrastinate), rendered by
-  ``report_postgres.py`` as the "PostgreSQL" section.
+  ``report_postgres.py`` as the "PostgreSQL" section;
+* ``target/bench/rust-peers.json`` and ``target/bench/backlog.json`` (optional,
+  ``--rust-peers`` / ``--backlog``), and ``--baseline`` (optional: a ``rust.json``
+  of the build before issue 15, for "W2 NORMAL >= 1.8x today's build").
 
-Output: a header (date, machine, SQLite and Python versions, peer versions, the
-command), one table per source, the peak RSS, and the **Targets** table, each
-row **met** or **missed** with the measured ratio. When either input comes from
-a ``--quick`` run the report says so in its first line and is written to
+The optional row files are a JSON list of row objects (or an object whose
+``results`` is that list), each::
+
+    {"impl": str, "workload": str, "durability": "FULL" | "NORMAL" | ...,
+     "value": number | null, "unit": "ops/s" | "ms" | ..., "runs": [number, ...],
+     "ops": int, "note": str}
+
+plus ``"error": str`` for a cell that failed (value null). The Targets table reads:
+
+* rust-peers.json: ``workload`` "W1" / "W2" at ``durability`` "FULL", ``unit`` "ops/s",
+  one ``impl`` per peer and setting (e.g. "effectum", "effectum-wal-normal",
+  "apalis-sqlite", "qoxide"); the fastest one is the bound. An "asyncop-rust" row in
+  the same file (the same interleaved run) is preferred to rust.json's.
+* backlog.json (``impl`` "asyncop-rust", "asyncop-python" or "asyncop"; ``unit`` "ms"):
+  "claim-empty", "claim-past-blocked-100k", "claim-past-filtered-100k" (one claim),
+  "lock-hold-due-1M", "lock-hold-expire-1M" (the longest write-lock hold while
+  1,000,000 operations fall due / expire at once), "counts-1k", "counts-1M".
+* cells that a later part adds to rust.json / python.json: "W4-4p-worker" (asyncop-rust,
+  4 processes with the default Worker prefetch) and "W2-worker" (asyncop-python, W2
+  through the default Worker).
+
+Output: a header (date, machine, SQLite versions (the peers' must be asyncop's),
+the disk's fsync rate, Python and peer versions, the command), one table per source
+(FULL ops/s also as a fraction of the fsync rate), the peak RSS, and the **Targets**
+table: one row per target of issue 15 (and those met earlier that must stay met),
+**met** / **missed** with the measured figure, or "not measured in this run". A
+failed cell shows FAILED with its error; a missing input leaves its section empty
+(and the script exits 1) but the report is written. When an input comes from a
+``--quick`` run the report says so in its first line and is written to
 ``target/bench/BENCHMARKS.quick.md`` instead of ``BENCHMARKS.md``.
 
 Usage, from anywhere::
 
-    python3 benches/report.py [--rust F] [--python F] [--postgres F] [--out F] [--command "scripts/bench"]
+    python3 benches/report.py [--rust F] [--python F] [--postgres F] [--rust-peers F]
+        [--backlog F] [--baseline F] [--out F] [--command "scripts/bench"]
 """
 
 from __future__ import annotations
@@ -36,6 +66,8 @@ from pathlib import Path
 from typing import Any
 
 import report_postgres
+import report_extra
+import report_targets
 
 REPO = Path(__file__).resolve().parents[1]
 DURABILITIES = ("FULL", "NORMAL")
@@ -117,11 +149,21 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     return lines
 
 
-def results_table(data: dict[str, Any]) -> list[str]:
-    """The table of one source's rows, in their order."""
+def fmt_row_value(row: Row) -> str:
+    """The value column, for any metric (a failed cell says so)."""
+    if row.get("error"):
+        return "FAILED"
+    if row["metric"] == "wal_pages_per_call":
+        return "n/a" if row.get("value") is None else f"{float(row['value']):.2f} pages/call"
+    return fmt_value(row)
+
+
+def results_table(data: dict[str, Any], disk: float | None = None) -> list[str]:
+    """The table of one source's rows, in their order; FULL ops/s also as a fraction
+    of the disk's fsync rate (``disk``, ops/s)."""
     rows = data["results"]
     with_note = any(r.get("note") for r in rows)
-    header = ["impl", "workload", "durability", "journal_mode", "synchronous", "value", "runs", "ops"]
+    header = ["impl", "workload", "durability", "journal_mode", "synchronous", "value", "× fsync", "runs", "ops"]
     if with_note:
         header.append("note")
     out = []
@@ -135,7 +177,8 @@ def results_table(data: dict[str, Any]) -> list[str]:
             r["durability"],
             r.get("journal_mode", ""),
             r.get("synchronous", ""),
-            fmt_value(r),
+            fmt_row_value(r),
+            report_targets.fsync_fraction(r, disk),
             fmt_runs(r),
             count if count != 0 else "",
         ]
@@ -143,192 +186,6 @@ def results_table(data: dict[str, Any]) -> list[str]:
             line.append(r.get("note", ""))
         out.append(line)
     return table(header, out)
-
-
-# -- targets ------------------------------------------------------------------------
-
-
-@dataclass
-class Target:
-    """One row of the Targets table."""
-
-    target: str
-    measured: str
-    required: str
-    met: bool | None  # None: not measured
-
-    def cells(self) -> list[str]:
-        """The table cells; an unmeasured target counts as missed."""
-        result = "**met**" if self.met else "**missed**"
-        if self.met is None:
-            result += " (not measured)"
-        return [self.target, self.measured, self.required, result]
-
-
-def find(rows: Sequence[Row], impl: str, workload: str, durability: str | None = None) -> Row | None:
-    """The row of ``impl`` / ``workload`` (at ``durability``), if any."""
-    for r in rows:
-        if r["impl"] == impl and r["workload"] == workload and (durability is None or r["durability"] == durability):
-            return r
-    return None
-
-
-def value(row: Row | None) -> float | None:
-    """A row's ops/s value (None when missing or not supported)."""
-    if row is None or row.get("value") is None:
-        return None
-    return float(row["value"])
-
-
-def ratio_target(label: str, num: Row | None, den: Row | None, minimum: float, num_name: str, den_name: str) -> Target:
-    """``num / den >= minimum``."""
-    required = f"≥ {minimum:g}×"
-    a, b = value(num), value(den)
-    if a is None or b is None or b == 0:
-        missing = [name for name, v in ((num_name, a), (den_name, b)) if v is None]
-        return Target(label, "no data: " + ", ".join(missing or [den_name + " = 0"]), required, None)
-    ratio = a / b
-    return Target(label, f"{ratio:.2f}× ({fmt_num(a)} / {fmt_num(b)} ops/s)", required, ratio >= minimum)
-
-
-def rust_targets(rust: dict[str, Any] | None) -> list[Target]:
-    """The targets measured by the Rust benchmark."""
-    rows: list[Row] = rust["results"] if rust else []
-    out: list[Target] = []
-    for workload in ("W1", "W2"):
-        for d in DURABILITIES:
-            out.append(
-                ratio_target(
-                    f"Rust API, 1 thread, unbatched, {workload} {d}: asyncop-rust / raw-sql",
-                    find(rows, RUST_IMPL, workload, d),
-                    find(rows, RAW_IMPL, workload, d),
-                    0.9,
-                    f"asyncop-rust {workload} {d}",
-                    f"raw-sql {workload} {d}",
-                )
-            )
-    out.append(
-        ratio_target(
-            "4 threads at FULL, group commit: asyncop-rust W3 FULL / raw-sql W2 FULL (1 thread)",
-            find(rows, RUST_IMPL, "W3", "FULL"),
-            find(rows, RAW_IMPL, "W2", "FULL"),
-            3,
-            "asyncop-rust W3 FULL",
-            "raw-sql W2 FULL",
-        )
-    )
-    for d in DURABILITIES:
-        out.append(
-            ratio_target(
-                f"Batched, {d}: asyncop-rust W5 / raw-sql W2 (the unbatched limit)",
-                find(rows, RUST_IMPL, "W5", d),
-                find(rows, RAW_IMPL, "W2", d),
-                5,
-                f"asyncop-rust W5 {d}",
-                f"raw-sql W2 {d}",
-            )
-        )
-    for workload, limit in (("latency-inproc", 1.0), ("latency-xproc", 5.0)):
-        where = "in process" if workload == "latency-inproc" else "across processes"
-        for d in DURABILITIES:
-            r = find(rows, RUST_IMPL, workload, d)
-            label = f"Waiting-poll latency {where}, {d}: p50 ({workload})"
-            required = f"p50 < {limit:g} ms"
-            if r is None or r.get("p50") is None:
-                out.append(Target(label, f"no data: asyncop-rust {workload} {d}", required, None))
-            else:
-                p50 = float(r["p50"])
-                out.append(
-                    Target(
-                        label,
-                        f"p50 {fmt_ms(p50)} ms = {p50 / limit:.2f}× the limit (p99 {fmt_ms(r.get('p99'))} ms)",
-                        required,
-                        p50 < limit,
-                    )
-                )
-    for d in DURABILITIES:
-        out.append(
-            ratio_target(
-                f"W2 with 1,000,000 completed rows, {d}: asyncop-rust W2-1M / W2 (empty table)",
-                find(rows, RUST_IMPL, "W2-1M", d),
-                find(rows, RUST_IMPL, "W2", d),
-                0.9,
-                f"asyncop-rust W2-1M {d}",
-                f"asyncop-rust W2 {d}",
-            )
-        )
-    # Issue 13: a cancel reaches the running handler within 50 ms in one process, 250 ms across.
-    for workload, limit in (("stop-inproc", 50.0), ("stop-xproc", 250.0)):
-        where = "in process" if workload == "stop-inproc" else "across processes"
-        for d in DURABILITIES:
-            r = find(rows, RUST_IMPL, workload, d)
-            label = f"Cancel → running handler's stop signal {where}, {d}: p99 ({workload})"
-            required = f"p99 < {limit:g} ms"
-            if r is None or r.get("p99") is None:
-                out.append(Target(label, f"no data: asyncop-rust {workload} {d}", required, None))
-            else:
-                p99 = float(r["p99"])
-                out.append(
-                    Target(
-                        label,
-                        f"p99 {fmt_ms(p99)} ms = {p99 / limit:.2f}× the limit (p50 {fmt_ms(r.get('p50'))} ms)",
-                        required,
-                        p99 < limit,
-                    )
-                )
-    rss = rust.get("peak_rss_mib") if rust else None
-    if rss is None:
-        out.append(Target("Peak RSS of the Rust benchmark", "no data: peak_rss_mib", "< 30 MiB", None))
-    else:
-        rss = float(rss)
-        out.append(
-            Target(
-                "Peak RSS of the Rust benchmark (peak_rss_mib)",
-                f"{rss:.1f} MiB = {rss / 30:.2f}× the limit",
-                "< 30 MiB",
-                rss < 30,
-            )
-        )
-    return out
-
-
-def python_targets(py: dict[str, Any] | None) -> tuple[list[Target], list[str]]:
-    """asyncop-python >= 2x the fastest peer, per workload and synchronous level at
-    which at least one peer ran; plus notes naming the peers that could not run."""
-    rows: list[Row] = py["results"] if py else []
-    workloads = list(dict.fromkeys(r["workload"] for r in rows if r["impl"] in PEERS))
-    out: list[Target] = []
-    notes: list[str] = []
-    for workload in workloads:
-        peer_rows = [r for r in rows if r["impl"] in PEERS and r["workload"] == workload]
-        not_run = [r for r in peer_rows if r.get("value") is None]
-        ran = [r for r in peer_rows if r.get("value") is not None]
-        levels = [
-            d
-            for d in dict.fromkeys([*DURABILITIES, *(r["durability"] for r in ran)])
-            if any(r["durability"] == d for r in ran)
-        ]
-        for d in levels:
-            best = max((r for r in ran if r["durability"] == d), key=lambda r: float(r["value"]))
-            mine = find(rows, PYTHON_IMPL, workload, d)
-            t = ratio_target(
-                f"Python package vs fastest peer, {workload} {d}: asyncop-python / {best['impl']}",
-                mine,
-                best,
-                2,
-                f"asyncop-python {workload} {d}",
-                f"{best['impl']} {workload} {d}",
-            )
-            out.append(t)
-        if not_run:
-            names = "; ".join(f"{r['impl']} ({r.get('note') or 'not supported'})" for r in not_run)
-            if levels:
-                notes.append(f"{workload}: peers that could not run it: {names}.")
-            else:
-                notes.append(f"{workload}: no peer could run it, so there is no target row: {names}.")
-    if not rows:
-        out.append(Target("Python package vs fastest peer", "no data: python.json", "≥ 2×", None))
-    return out, notes
 
 
 # -- the document -------------------------------------------------------------------
@@ -362,8 +219,12 @@ def render(
     command: str,
     now: dt.datetime,
     pg: dict[str, Any] | None = None,
+    extra: dict[str, list[Row] | None] | None = None,
 ) -> str:
-    """The whole report as Markdown."""
+    """The whole report as Markdown. ``extra``: the optional row lists ``rust-peers``,
+    ``backlog`` and ``baseline`` (None when absent)."""
+    extra = extra or {}
+    disk = report_targets.value(report_targets.find((rust or {}).get("results") or [], "disk", "fsync-4k"))
     sources = (("rust.json", rust), ("python.json", py), ("postgres.json", pg))
     quick = [name for name, d in sources if d and d.get("quick")]
     lines: list[str] = []
@@ -380,7 +241,15 @@ def render(
     sqlite = (rust or {}).get("sqlite_version", "unknown")
     sqlite_line = f"{sqlite} (bundled in asyncop, for the Rust API and the Python package)"
     if "python-sqlite3" in versions:
-        sqlite_line += f"; {versions['python-sqlite3']} under the Python peers (Python's sqlite3 module)"
+        peers_sqlite = versions["python-sqlite3"]
+        same = "the same version" if peers_sqlite == sqlite else "**a different version**"
+        sqlite_line += f"; {peers_sqlite} under the Python peers (Python's sqlite3 module): {same}"
+    disk_line = (
+        f"{fmt_num(disk)} writes+fdatasyncs of 4 KiB per second, in place, in the directory of the "
+        "Rust benchmark's files (`disk fsync-4k`); every FULL figure is also given as a fraction of it (× fsync)"
+        if disk
+        else "not measured in this run"
+    )
     lines += [
         f"- Date: {now.strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {machine_line(rust)}",
@@ -389,6 +258,7 @@ def render(
             f"- Python: {(py or {}).get('python', 'n/a')}; "
             f"asyncop (Python package) {versions.get('asyncop', 'n/a')}; peers: {peer_versions or 'n/a'}"
         ),
+        f"- Disk: {disk_line}",
         f"- Command: `{command}`",
         *load_note(pg),
         "",
@@ -405,24 +275,32 @@ def render(
     lines.append("## Rust (`cargo bench --bench queue`)")
     lines.append("")
     if rust:
-        lines += results_table(rust)
+        lines += results_table(rust, disk)
         lines += [
             "",
             (
                 "W1 submit one per call; W2 submit→claim→complete, 1 worker draining a pre-filled queue; "
-                "W3 the same with 4 threads; W4 processes; W5 batched; W2-1M W2 with 1,000,000 completed rows "
+                "W3 the same with 4 threads; W2-1M W2 with 1,000,000 completed rows "
                 "in the table; latency-inproc/-xproc the wait of a waiting poll in process / across processes; "
                 "stop-inproc/-xproc from just before a cancel to the running handler's stop signal, the handler "
-                "in process / in another process (no renewal: the lease is the default 30 s)."
+                "in process / in another process (no renewal: the lease is the default 30 s). W4-1p/-4p/-8p: the "
+                "W2 drain by 1, 4 and 8 processes, unbatched. W5 batched against batched: asyncop poll(100) + "
+                "complete_many, raw-sql a claim of 100 and a completion of 100 per transaction. raw-sql is the "
+                "fair limit: the fastest claim statements SQLite allows (no `id IN (subquery)`), cached, and "
+                "asyncop's own busy handler. wal-pages-*: WAL pages written per call (NORMAL). fsync-4k: the "
+                "disk's own limit."
             ),
         ]
+        info = report_targets.informational(rust["results"])
+        if info:
+            lines += ["", "Ratios to the fair limit (asyncop-rust / raw-sql):", "", *info]
     else:
         lines.append("No rust.json.")
     lines.append("")
     lines.append("## Python (`benches/python/peers.py`)")
     lines.append("")
     if py:
-        lines += results_table(py)
+        lines += results_table(py, disk)
         lines += [
             "",
             (
@@ -434,6 +312,11 @@ def render(
     else:
         lines.append("No python.json.")
     lines.append("")
+    for key, title in (("rust-peers", "Rust peers (`target/bench/rust-peers.json`)"), ("backlog", "Backlog and maintenance (`target/bench/backlog.json`)")):
+        lines += [f"## {title}", ""]
+        rows = extra.get(key)
+        lines += report_extra.table_of(rows, disk, table, fmt_num) if rows else ["Not measured in this run."]
+        lines.append("")
     lines += report_postgres.render(pg, table, fmt_num)
     lines.append("## Peak RSS")
     lines.append("")
@@ -446,11 +329,21 @@ def render(
     lines.append("")
     lines.append("## Targets")
     lines.append("")
-    py_targets, py_notes = python_targets(py)
-    targets = rust_targets(rust) + py_targets
+    py_notes = report_extra.python_notes(py)
+    rss = (rust or {}).get("peak_rss_mib")
+    targets = report_targets.all_targets(
+        (rust or {}).get("results") or [],
+        (py or {}).get("results") or [],
+        None if rss is None else float(rss),
+        fmt_ms,
+        extra.get("rust-peers"),
+        extra.get("backlog"),
+        extra.get("baseline"),
+    )
     lines += table(["target", "measured", "required", "result"], (t.cells() for t in targets))
     met = sum(1 for t in targets if t.met)
-    lines += ["", f"{met} of {len(targets)} targets met."]
+    missed = sum(1 for t in targets if t.met is False)
+    lines += ["", f"{met} of {len(targets)} targets met, {missed} missed, {len(targets) - met - missed} not measured in this run."]
     if py_notes:
         lines.append("")
         lines += [f"- {n}" for n in py_notes]
@@ -473,24 +366,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, help="default: BENCHMARKS.md, or target/bench/BENCHMARKS.quick.md for --quick input"
     )
     parser.add_argument("--command", help="the command that produced the inputs (default: this one)")
+    bench = REPO / "target" / "bench"
+    parser.add_argument("--rust-peers", type=Path, default=bench / "rust-peers.json", help="optional row list")
+    parser.add_argument("--backlog", type=Path, default=bench / "backlog.json", help="optional row list")
+    parser.add_argument("--baseline", type=Path, help="optional: rust.json of the build before issue 15")
     args = parser.parse_args(argv)
+    # A missing or broken input leaves its section empty and fails the step, but the
+    # report of everything else is still written.
+    status = 0
+    inputs: dict[str, Any] = {}
+    for key, path, source in (("rust", args.rust, "rust"), ("python", args.python, "python")):
+        try:
+            inputs[key] = load(path, source)
+        except ReportError as exc:
+            print(f"report.py: {exc}", file=sys.stderr)
+            inputs[key], status = None, 1
+    extra: dict[str, list[Row] | None] = {}
+    for key, path in (("rust-peers", args.rust_peers), ("backlog", args.backlog), ("baseline", args.baseline)):
+        try:
+            extra[key] = report_extra.load_rows(path)
+        except report_extra.InputError as exc:
+            print(f"report.py: {exc}", file=sys.stderr)
+            extra[key], status = None, 1
     try:
-        rust = load(args.rust, "rust")
-        py = load(args.python, "python")
         # Optional: a report of the SQLite halves alone says the section is missing.
         pg = load(args.postgres, "postgres") if args.postgres.exists() else None
     except ReportError as exc:
         print(f"report.py: {exc}", file=sys.stderr)
-        return 1
-    quick = bool(rust.get("quick") or py.get("quick") or (pg and pg.get("quick")))
+        pg, status = None, 1
+    rust, py = inputs["rust"], inputs["python"]
+    quick = bool(
+        (rust or {}).get("quick") or (py or {}).get("quick") or (pg or {}).get("quick") or "-quick" in args.rust.name
+    )
     out = args.out or (REPO / "target" / "bench" / "BENCHMARKS.quick.md" if quick else REPO / "BENCHMARKS.md")
     command = args.command or " ".join(["benches/report.py", *(argv if argv is not None else sys.argv[1:])])
-    text = render(rust, py, command, dt.datetime.now(dt.UTC), pg)
+    text = render(rust, py, command, dt.datetime.now(dt.UTC), pg, extra)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)
     print(f"report.py: wrote {out}", file=sys.stderr)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

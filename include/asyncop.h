@@ -2203,6 +2203,64 @@ asyncop_status asyncop_queue_metrics_prometheus(const struct asyncop_queue *queu
                                                 size_t *out_len);
 
 /*
+ Completes `count` leases (each as asyncop_lease_complete_many would:
+ Completed/Succeeded, 3/30; a lost one does not hold back the others) and
+ claims up to `max` operations for `host_id` (as asyncop_queue_poll would,
+ maintenance first), all in ONE transaction: one commit, one sync. The
+ claim runs after the completions and sees them (a completion that unblocks
+ the next operation of its dependency token lets this call claim it).
+
+ `leases` holds `count` lease handles polled from `queue` (the same queue
+ handle). They stay owned by the caller, who still frees each with
+ asyncop_lease_free. `count` 0 is a plain asyncop_queue_poll (`leases` may
+ then be NULL). The claim's arguments (`host_id`, `types`, `wait_ms`,
+ `out_leases`, `max`, `out_count`) are asyncop_queue_poll's.
+
+ `out_results` is NULL (per-lease codes not wanted) or has `count` slots,
+ written whatever the outcome (except PANIC): entry `i` is the code of
+ `leases[i]`.
+ - ASYNCOP_OK returned: the transaction committed. Each entry is
+   ASYNCOP_OK (completed) or its lease's own code, usually
+   ASYNCOP_ERR_LEASE_LOST (that lease was not completed; the others were);
+   `*out_count` new leases are in `out_leases`. Unlike
+   asyncop_lease_complete_many, a lost lease is not the call's code: the
+   claimed leases must reach the caller, so check `out_results`.
+ - Any other code: nothing was written (no completion, no claim),
+   `out_leases` and `*out_count` are untouched, and every entry is the
+   returned code. NULL_ARG, INVALID_HANDLE, CLOSED_HANDLE, FORKED, PANIC
+   about an entry name it (`leases[3]: ...`); INVALID_ARG (a lease of
+   another queue handle, max 0 or > ASYNCOP_POLL_MAX, an empty host id,
+   wait < 0, an impossible `count`), UTF8, BUSY (retryable), IO, CORRUPT,
+   INTERNAL.
+
+ With `wait_ms` > 0 and nothing claimable, the completions are committed
+ first, then the call waits like asyncop_queue_poll; a failure while waiting
+ ends the wait with ASYNCOP_OK and no lease (the completions stand).
+
+ Threads: any, concurrent OK; a waiting call blocks only its own thread.
+
+ # Safety
+ `queue` is NULL or a queue handle; `leases` is NULL or points to `count`
+ readable `asyncop_lease *` values, each NULL or a lease handle;
+ `out_results` is NULL or points to `count` writable `asyncop_status`
+ values; `host_id` is NULL or NUL-terminated; `types` is NULL or has
+ `types_len` readable values; `out_leases` is NULL or has `max` writable
+ slots; `out_count` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_complete_and_poll(const struct asyncop_queue *queue,
+                                               const struct asyncop_lease *const *leases,
+                                               size_t count,
+                                               asyncop_status *out_results,
+                                               const char *host_id,
+                                               const int32_t *types,
+                                               size_t types_len,
+                                               int64_t wait_ms,
+                                               struct asyncop_lease **out_leases,
+                                               size_t max,
+                                               size_t *out_count);
+
+/*
  Claims up to `max` eligible operations for host `host_id` (non-empty, <= 256
  characters): the oldest Ready ones, dependency tokens respected, optionally
  only of `types` (`types_len` 0 for any). If none is claimable and

@@ -60,6 +60,7 @@ import platform
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -90,10 +91,11 @@ SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 #: Ops per run, by run kind and synchronous level. A FULL commit waits for an
 #: fsync (0.3-3 ms on the project's shared 2-core machine, varying with the
-#: other users of the disk), a NORMAL one does not.
+#: other users of the disk), a NORMAL one does not. Every FULL cell of a full run
+#: has at least 3,000 operations, so that its median is stable.
 OPS: dict[bool, dict[str, dict[str, int]]] = {
     False: {
-        "FULL": {"W1": 500, "W2": 500, "W3": 500, "W5": 2000},
+        "FULL": {"W1": 3000, "W2": 3000, "W3": 3000, "W5": 6000},
         "NORMAL": {"W1": 8000, "W2": 8000, "W3": 8000, "W5": 20000},
     },
     True: {
@@ -104,7 +106,7 @@ OPS: dict[bool, dict[str, dict[str, int]]] = {
 
 
 class BenchError(RuntimeError):
-    """A run did not do what it claims: the benchmark stops without writing results."""
+    """A run did not do what it claims: its cell is reported as failed."""
 
 
 def payload(i: int) -> bytes:
@@ -343,6 +345,39 @@ class AsyncopPython(Impl):
 
     def expected_level(self) -> str:
         return self.level
+
+
+class RustApi(Impl):
+    """asyncop's Rust API, for the Python layer's cost per call: one run of the Rust
+    benchmark's W1 or W2 cell (``--child cell``, a fresh file, the same payload size)
+    as a child process, interleaved with this benchmark's own cells."""
+
+    name = "asyncop-rust"
+    batch_unsupported = "not run here: the Rust API's batched drain is in rust.json"
+    notes: ClassVar[dict[str, str]] = {
+        "W1": "the Rust benchmark's W1 cell, run by peers.py between its own cells",
+        "W2": "the Rust benchmark's W2 cell, run by peers.py between its own cells",
+    }
+
+    def __init__(self, binary: Path, durability: str) -> None:
+        self.binary = binary
+        self.level = durability.upper()
+
+    def expected_level(self) -> str:
+        return self.level
+
+    def run(self, workload: str, n: int) -> Observed:
+        """One run of the Rust cell; its own checks (exactly-once) run in the child."""
+        done = subprocess.run(
+            [str(self.binary), "--child", "cell", workload, self.level, str(n)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BenchError(f"the Rust cell failed: {done.stderr.strip()[-500:]}")
+        seconds, journal_mode, level = done.stdout.split()
+        return Observed(float(seconds), n, journal_mode, level)
 
 
 class PersistQueue(Impl):
@@ -655,6 +690,8 @@ class Cell:
                 "runs": [],
                 "ops": 0,
                 "note": self.unsupported,
+                # A cell that ran and failed (not one the peer cannot run at all).
+                **({"error": self.unsupported} if self.unsupported.startswith("FAILED") else {}),
             }
         modes = {o.journal_mode for o in self.observed}
         levels = {o.synchronous for o in self.observed}
@@ -701,6 +738,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny op counts (< 20 s)")
     parser.add_argument("--out", type=Path, default=REPO / "target" / "bench" / "python.json", help="JSON output")
+    parser.add_argument(
+        "--rust-bin",
+        type=Path,
+        help="the Rust queue benchmark's binary: its W1/W2 NORMAL cells then run interleaved with these "
+        "(asyncop-rust rows), for the Python layer's cost per call",
+    )
     args = parser.parse_args(argv)
 
     impls: list[Impl] = [AsyncopPython("full"), AsyncopPython("normal"), PersistQueue(), Huey(), Litequeue()]
@@ -711,6 +754,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for workload in WORKLOADS:
             unsupported = impl.batch_unsupported if workload == "W5" else ""
             cells.append(Cell(impl, workload, level, ops_for[workload], unsupported))
+    if args.rust_bin:
+        rust = RustApi(args.rust_bin, "normal")
+        for workload in ("W1", "W2"):
+            cells.append(Cell(rust, workload, "NORMAL", OPS[args.quick]["NORMAL"][workload]))
     found = versions()
     print(
         f"peers.py: Python {platform.python_version()}; "
@@ -720,6 +767,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     started = time.monotonic()
+    asyncop_failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="asyncop-bench-") as tmp:
         root = Path(tmp)
         for run in range(1, RUNS + 1):
@@ -727,14 +775,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if cell.unsupported:
                     continue
                 try:
-                    observed = run_cell(cell.impl, cell.workload, cell.ops, root)
-                except (BenchError, sqlite3.Error) as exc:
-                    # asyncop must never fail a cell; a peer that does (litequeue's W3
-                    # threads starve past sqlite3's 5 s busy timeout) is reported as
-                    # failed in its cell, and the rest of the run goes on.
-                    if isinstance(cell.impl, AsyncopPython):
-                        raise
-                    cell.unsupported = f"failed in run {run}: {exc}"
+                    if isinstance(cell.impl, RustApi):
+                        observed = cell.impl.run(cell.workload, cell.ops)
+                    else:
+                        observed = run_cell(cell.impl, cell.workload, cell.ops, root)
+                except Exception as exc:  # noqa: BLE001 - reported in the cell
+                    # A cell that fails (litequeue's W3 threads starving past sqlite3's
+                    # 5 s busy timeout, or anything else) is reported as failed in its
+                    # cell, and the rest of the run and the JSON go on. asyncop must
+                    # never fail a cell: if it does, the script exits non-zero at the end.
+                    if isinstance(cell.impl, AsyncopPython | RustApi):
+                        asyncop_failed.append(f"{cell.impl.name} {cell.workload}: {exc}")
+                    cell.unsupported = f"FAILED in run {run}: {exc}"
                     cell.observed.clear()
                     print(f"  run {run}/{RUNS} {cell.impl.name:<15} {cell.workload} FAILED: {exc}", file=sys.stderr)
                     continue
@@ -750,7 +802,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 (c.observed[0].journal_mode for c in cells if c.impl is cell.impl and c.observed), ""
             )
 
-    rows = [cell.row() for cell in cells]
+    rows = []
+    for cell in cells:
+        try:
+            rows.append(cell.row())
+        except BenchError as exc:  # runs that disagree: the cell failed, the JSON goes on
+            if isinstance(cell.impl, AsyncopPython | RustApi):
+                asyncop_failed.append(f"{cell.impl.name} {cell.workload}: {exc}")
+            cell.unsupported = f"FAILED: {exc}"
+            rows.append(cell.row())
     result = {
         "source": "python",
         "python": platform.python_version(),
@@ -769,6 +829,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if r["note"]:
             print(f"{'':<15}     note: {r['note']}")
     print(f"\nwrote {args.out} in {time.monotonic() - started:.1f} s{' (--quick: a smoke run)' if args.quick else ''}")
+    if asyncop_failed:
+        print(f"peers.py: asyncop cells FAILED: {'; '.join(asyncop_failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -89,7 +89,7 @@ fn canceler(queue: &Queue, n: usize, wait_ready: impl Fn(i64) -> Res<()>) -> Res
     Ok(asked)
 }
 
-pub(super) fn run_stop_inproc(dur: Dur, path: &Path, n: usize) -> Res<Run> {
+pub(crate) fn run_stop_inproc(dur: Dur, path: &Path, n: usize) -> Res<Run> {
     let h = Handle::open(Impl::Asyncop, path, dur)?;
     let queue = h.worker_seed().ok_or("stop needs asyncop")?;
     let (tx, rx) = mpsc::channel::<i64>();
@@ -114,7 +114,7 @@ pub(super) fn run_stop_inproc(dur: Dur, path: &Path, n: usize) -> Res<Run> {
     finish(h, latency_value(latencies(&asked, &seen)?)?)
 }
 
-pub(super) fn run_stop_xproc(dur: Dur, path: &Path, n: usize) -> Res<Run> {
+pub(crate) fn run_stop_xproc(dur: Dur, path: &Path, n: usize) -> Res<Run> {
     let h = Handle::open(Impl::Asyncop, path, dur)?;
     let queue = h.worker_seed().ok_or("stop needs asyncop")?;
     let path_str = path.to_str().ok_or("temp path is not UTF-8")?;
@@ -142,7 +142,7 @@ pub(super) fn run_stop_xproc(dur: Dur, path: &Path, n: usize) -> Res<Run> {
 }
 
 /// `--child stop <durability> <path> <host> <samples>`.
-pub(super) fn child_stop(dur: &str, path: &Path, host: &str, samples: &str) -> Res<()> {
+pub(crate) fn child_stop(dur: &str, path: &Path, host: &str, samples: &str) -> Res<()> {
     let h = Handle::open(Impl::Asyncop, path, Dur::parse(dur)?)?;
     let queue = h.worker_seed().ok_or("stop needs asyncop")?;
     fs::write(beside(path, &format!("ready-{host}")), b"")?;

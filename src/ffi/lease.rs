@@ -11,9 +11,9 @@ use std::ffi::c_char;
 
 // The outcomes; `ffi::lease::*` still names them. cbindgen emits a module's own
 // items before its submodules, so the header keeps its order.
-mod outcomes;
+pub(crate) mod outcomes;
 mod records;
-mod stop;
+pub(crate) mod stop;
 
 pub use outcomes::*;
 pub use records::*;

@@ -21,6 +21,7 @@ use std::ffi::c_char;
 // order), so the header keeps its order.
 mod actions;
 mod cleanup;
+mod complete_and_poll;
 mod events;
 mod poll;
 

@@ -8,7 +8,9 @@
 //!
 //! - this module: opening, submitting, reading;
 //! - `actions`: the user actions (§3.4, §4);
-//! - `host`: polls, claims, renewals, host outcomes, maintenance, waiting;
+//! - `claims`: polls (waiting or not), the claim transaction, renewals;
+//! - `outcomes`: host outcomes under a lease, `complete_many`;
+//! - `complete_and_poll`: completions and the next claim in one transaction;
 //! - `cleanup`: purge, the hourly purge after polls, auto-delete, held types.
 //! - `stops`: the stop signals of running leases (§6.3).
 //! - `upkeep`: maintenance on demand and `wait_for`.
@@ -16,11 +18,13 @@
 //! - `records`: progress, a completed run's output, the attempt history.
 
 mod actions;
+mod claims;
 mod cleanup;
-mod host;
+mod complete_and_poll;
 mod leader;
 mod observe;
 mod options;
+mod outcomes;
 mod records;
 mod stops;
 mod upkeep;

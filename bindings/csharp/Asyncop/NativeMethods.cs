@@ -238,6 +238,8 @@ namespace Asyncop
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_queue_poll(QueueHandle queue, byte[] hostId, int[] types, UIntPtr typesLen, long waitMs, [Out] IntPtr[] leases, UIntPtr max, out UIntPtr count);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_queue_complete_and_poll(QueueHandle queue, IntPtr[] leases, UIntPtr count, [Out] int[] results, byte[] hostId, int[] types, UIntPtr typesLen, long waitMs, [Out] IntPtr[] newLeases, UIntPtr max, out UIntPtr newCount);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_queue_wait_for(QueueHandle queue, long id, long timeoutMs, out OperationHandle op);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_queue_run_maintenance(QueueHandle queue, out long recovered, out long poisoned, out long promoted);

@@ -5,105 +5,6 @@ using System.Threading;
 
 namespace Asyncop
 {
-    /// <summary>Why a running handler was asked to stop.</summary>
-    public enum StopReason
-    {
-        /// <summary>Not asked to stop.</summary>
-        None = 0,
-        /// <summary>A user paused (or postponed) the operation.</summary>
-        Pausing = 1,
-        /// <summary>A user canceled the operation.</summary>
-        Canceling = 2,
-        /// <summary>The lease was lost (expired or claimed again).</summary>
-        LeaseLost = 3,
-        /// <summary>The worker is shutting down after its stop timeout.</summary>
-        Shutdown = 4,
-    }
-
-    /// <summary>Throw from a handler when retrying cannot help: the operation ends Completed/Failed.</summary>
-    public class PermanentFailureException : Exception
-    {
-        /// <summary>Creates the exception with a message and an error code (0 for none).</summary>
-        public PermanentFailureException(string message, int errorCode = 0) : base(message) { ErrorCode = errorCode; }
-        /// <summary>The error code stored with the operation.</summary>
-        public int ErrorCode { get; private set; }
-    }
-
-    /// <summary>Throw from a handler for a suspend-class failure: the operation waits Suspended until a user resumes it.</summary>
-    public class SuspendOperationException : Exception
-    {
-        /// <summary>Creates the exception with a message and an error code (0 for none).</summary>
-        public SuspendOperationException(string message, int errorCode = 0) : base(message) { ErrorCode = errorCode; }
-        /// <summary>The error code stored with the operation.</summary>
-        public int ErrorCode { get; private set; }
-    }
-
-    /// <summary>What a handler receives: the claimed operation and a token that fires when it should stop.</summary>
-    public sealed class WorkerJob
-    {
-        readonly CancellationTokenSource cts = new CancellationTokenSource();
-        int reason;
-        internal long NextRenewTicks;
-
-        internal WorkerJob(Lease lease) { Lease = lease; }
-
-        /// <summary>The lease; the worker reports the outcome, the handler should not.</summary>
-        public Lease Lease { get; private set; }
-        /// <summary>The operation id.</summary>
-        public long Id { get { return Lease.Id; } }
-        /// <summary>The operation's name.</summary>
-        public string Name { get { return Lease.Name; } }
-        /// <summary>The operation type.</summary>
-        public int OperationType { get { return Lease.OperationType; } }
-        /// <summary>The payload.</summary>
-        public byte[] Data { get { return Lease.Data; } }
-        /// <summary>1 for the first run, more after retries.</summary>
-        public int Attempt { get { return Lease.Attempt; } }
-        /// <summary>Fires when a user pauses or cancels the operation, the lease is lost, or the worker shuts down.</summary>
-        public CancellationToken CancellationToken { get { return cts.Token; } }
-        /// <summary>Why the token fired, or None.</summary>
-        public StopReason StopReason { get { return (StopReason)Volatile.Read(ref reason); } }
-
-        /// <summary>Reports progress (0..100, an optional short text) for Retrieve to show; see <see cref="Asyncop.Lease.Progress"/>.
-        /// A pause or cancel request it learns of fires <see cref="CancellationToken"/>, as a renewal would; a lost lease fires
-        /// it too and returns null instead of throwing.</summary>
-        public AsyncOperationStatus? Progress(int percent, string text = null, bool durable = false)
-        {
-            AsyncOperationStatus s;
-            try { s = Lease.Progress(percent, text, durable); }
-            catch (AsyncopLeaseLostException) { RequestStop(StopReason.LeaseLost); return null; }
-            if (s == AsyncOperationStatus.Pausing) RequestStop(StopReason.Pausing);
-            else if (s == AsyncOperationStatus.Canceling) RequestStop(StopReason.Canceling);
-            return s;
-        }
-
-        internal void RequestStop(StopReason why)
-        {
-            if (why == StopReason.Canceling) Volatile.Write(ref reason, (int)why);
-            else Interlocked.CompareExchange(ref reason, (int)why, 0);
-            try { cts.Cancel(); } catch (AggregateException) { }
-        }
-
-        internal void DisposeToken() { cts.Dispose(); }
-    }
-
-    /// <summary>A handler's failed attempt, after the worker reported it (<see cref="Worker.AttemptFailed"/>).</summary>
-    public sealed class AttemptFailedEventArgs : EventArgs
-    {
-        internal AttemptFailedEventArgs(WorkerJob job, Exception exception, AsyncOperationStatus status)
-        {
-            Job = job; Exception = exception; Status = status;
-        }
-        /// <summary>The job whose handler threw.</summary>
-        public WorkerJob Job { get; private set; }
-        /// <summary>What the handler threw; its ToString() is stored as the attempt's detail.</summary>
-        public Exception Exception { get; private set; }
-        /// <summary>The operation's status after the report: Waiting for a retry, Failed for a final failure.</summary>
-        public AsyncOperationStatus Status { get; private set; }
-        /// <summary>True when the operation failed for good (a permanent failure, or a retry with the budget spent).</summary>
-        public bool IsFinal { get { return Status == AsyncOperationStatus.Failed; } }
-    }
-
     /// <summary>Runs a handler per operation type on N threads, renewing leases in the background.</summary>
     /// <remarks>A Pause, Postpone or Cancel of a running operation (or the loss of its lease) cancels the job's
     /// <see cref="WorkerJob.CancellationToken"/> at once: the library learns it through the queue's change signal
@@ -114,8 +15,15 @@ namespace Asyncop
     /// (byte[] as is, string as UTF-8, null nothing) is stored as the operation's Output; one over
     /// <see cref="AsyncOperationQueue.OutputMaxBytes"/> is dropped (counted in <see cref="Errors"/>) and the operation completes
     /// without it. A failed attempt stores the exception's ToString() as its detail (AsyncOperationQueue.Attempts) and
-    /// raises <see cref="AttemptFailed"/>.</remarks>
-    public sealed class Worker : IDisposable
+    /// raises <see cref="AttemptFailed"/>.
+    /// <para>One commit per job: a thread completes each success without output in the same transaction as its next claim
+    /// (<see cref="AsyncOperationQueue.CompleteAndPoll"/>), and claims up to <see cref="Prefetch"/> jobs at once, so several
+    /// completions and the next claim share one commit; failures, stops and successes with an output are written at once.
+    /// Claimed jobs not started yet wait in one queue that every thread takes from; their leases are renewed, and one
+    /// paused or canceled (or whose lease was lost) before it started is acknowledged without running. A crash between a
+    /// success and the thread's next claim loses that completion: the lease expires and the job runs again
+    /// (at-least-once, as always).</para></remarks>
+    public sealed partial class Worker : IDisposable
     {
         readonly AsyncOperationQueue queue;
         readonly Dictionary<int, Func<WorkerJob, byte[]>> handlers = new Dictionary<int, Func<WorkerJob, byte[]>>();
@@ -124,6 +32,10 @@ namespace Asyncop
         readonly List<StopRelay> relays = new List<StopRelay>();
         readonly ManualResetEvent stopping = new ManualResetEvent(false);
         readonly int threadCount;
+        // Claimed jobs not started yet (the lock for claimWaiting too), and whether a thread waits in a claim.
+        readonly Queue<WorkerJob> queued = new Queue<WorkerJob>();
+        bool claimWaiting;
+        int prefetch = DefaultPrefetch;
         Thread renewer;
         TimeSpan? renewEvery;
         int started;
@@ -146,8 +58,23 @@ namespace Asyncop
             PollWait = TimeSpan.FromMilliseconds(200);
         }
 
+        /// <summary>The default <see cref="Prefetch"/>.</summary>
+        public const int DefaultPrefetch = 16;
+
         /// <summary>The host id recorded on claims.</summary>
         public string HostId { get; private set; }
+        /// <summary>Jobs one claim takes at once (1..256, default <see cref="DefaultPrefetch"/>); set before
+        /// <see cref="Start"/>. 1 claims one job at a time (still completing it with the next claim).</summary>
+        public int Prefetch
+        {
+            get { return prefetch; }
+            set
+            {
+                if (value < 1 || value > 256) throw new ArgumentOutOfRangeException("value", value, "Prefetch must be 1..256");
+                if (Volatile.Read(ref started) != 0) throw new InvalidOperationException("set Prefetch before Start");
+                prefetch = value;
+            }
+        }
         /// <summary>How long one poll waits for work (default 200 ms).</summary>
         public TimeSpan PollWait { get; set; }
         /// <summary>How often running leases are renewed: more than zero and less than the queue's lease
@@ -219,10 +146,13 @@ namespace Asyncop
             renewer.Start();
         }
 
-        /// <summary>Stops polling, lets running handlers finish for up to <paramref name="timeout"/>, then asks them to stop.</summary>
+        /// <summary>Stops polling, lets running handlers finish for up to <paramref name="timeout"/>, then asks them to stop.
+        /// Claimed jobs that had not started are run first; past the timeout they are given back without running (a retry
+        /// due at once; the attempt counts). Successes waiting for a claim are completed before the threads end.</summary>
         public void Stop(TimeSpan? timeout = null)
         {
             stopping.Set();
+            lock (queued) Monitor.PulseAll(queued);
             var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
             foreach (var t in threads)
             {
@@ -246,29 +176,141 @@ namespace Asyncop
 
         void Loop(int[] types, StopRelay relay)
         {
-            while (!stopping.WaitOne(0))
+            var done = new List<WorkerJob>(); // this thread's successes, completed with its next claim
+            try
             {
-                IList<Lease> leases;
-                try { leases = queue.Poll(HostId, 1, PollWait, types); }
-                catch (ObjectDisposedException) { return; }
-                catch (AsyncopBusyException) { Interlocked.Increment(ref errors); Thread.Sleep(10); continue; }
-                catch (AsyncopException) { Interlocked.Increment(ref errors); Thread.Sleep(50); continue; }
-                foreach (var lease in leases) Run(lease, relay);
+                while (true)
+                {
+                    var job = NextJob(done, types);
+                    if (job == null) return;
+                    if (Run(job, relay)) done.Add(job);
+                }
+            }
+            finally { Flush(done); }
+        }
+
+        // The next job: a claimed one not started yet, else the first of a new claim (which completes done; the rest of
+        // the batch goes to the shared queue). A thread that just finished a job claims at once without waiting (busy
+        // threads claim side by side and their commits can share a sync); when that finds nothing, one thread at a time
+        // waits in the library for work and the others wait here until it hands some out.
+        WorkerJob NextJob(List<WorkerJob> done, int[] types)
+        {
+            bool fresh = true;
+            while (true)
+            {
+                bool waits;
+                lock (queued)
+                {
+                    if (queued.Count > 0) return queued.Dequeue();
+                    if (stopping.WaitOne(0)) return null;
+                    waits = !fresh;
+                    if (waits)
+                    {
+                        if (claimWaiting) { Monitor.Wait(queued, PollWait); continue; }
+                        claimWaiting = true;
+                    }
+                }
+                List<WorkerJob> claimed;
+                try { claimed = Claim(done, types, waits ? PollWait : (TimeSpan?)null); }
+                finally
+                {
+                    if (waits) lock (queued) { claimWaiting = false; Monitor.PulseAll(queued); }
+                }
+                if (claimed == null) return null;
+                if (claimed.Count > 0)
+                {
+                    lock (queued)
+                    {
+                        for (int i = 1; i < claimed.Count; i++) queued.Enqueue(claimed[i]);
+                        Monitor.PulseAll(queued);
+                    }
+                    return claimed[0];
+                }
+                fresh = false;
             }
         }
 
-        void Run(Lease lease, StopRelay relay)
+        // Completes done and claims the next jobs in one transaction; null when the queue is disposed. On a failure nothing
+        // was written: done is kept (still renewed) for the next try.
+        List<WorkerJob> Claim(List<WorkerJob> done, int[] types, TimeSpan? wait)
         {
-            var job = new WorkerJob(lease);
-            job.NextRenewTicks = DateTime.UtcNow.Ticks + RenewEvery.Ticks;
-            lock (active) active.Add(job);
+            CompleteAndPollResult r;
+            try { r = queue.CompleteAndPoll(done.ConvertAll(j => j.Lease), HostId, prefetch, wait, types); }
+            catch (ObjectDisposedException) { return null; }
+            catch (AsyncopBusyException) { Interlocked.Increment(ref errors); Thread.Sleep(10); return new List<WorkerJob>(); }
+            catch (AsyncopException) { Interlocked.Increment(ref errors); Thread.Sleep(50); return new List<WorkerJob>(); }
+            Settle(done, r.Errors);
+            var jobs = new List<WorkerJob>(r.Leases.Count);
+            long next = DateTime.UtcNow.Ticks + RenewEvery.Ticks;
+            foreach (var lease in r.Leases)
+            {
+                var job = new WorkerJob(lease) { NextRenewTicks = next, Prefetched = jobs.Count > 0 };
+                if (job.Prefetched)
+                {
+                    try { lease.StopRequested(); } // watched while it waits its turn
+                    catch (AsyncopException) { }
+                }
+                jobs.Add(job);
+            }
+            lock (active) active.AddRange(jobs);
+            return jobs;
+        }
+
+        // Counts and releases the deferred successes of one committed batch.
+        void Settle(List<WorkerJob> done, IReadOnlyList<AsyncopException> results)
+        {
+            for (int i = 0; i < done.Count; i++)
+            {
+                if (results[i] == null) Interlocked.Increment(ref processed);
+                else if (!(results[i] is AsyncopLeaseLostException)) Interlocked.Increment(ref errors);
+                Forget(done[i]);
+            }
+            done.Clear();
+        }
+
+        // Completes the deferred successes of a thread that ends.
+        void Flush(List<WorkerJob> done)
+        {
+            if (done.Count == 0) return;
+            IReadOnlyList<AsyncopException> results;
+            try { results = queue.CompleteMany(done.ConvertAll(j => j.Lease)); }
+            catch (Exception e) when (e is AsyncopException || e is ObjectDisposedException)
+            {
+                // Not written: the leases expire and the jobs run again (at-least-once).
+                Interlocked.Increment(ref errors);
+                results = new AsyncopException[done.Count];
+                foreach (var job in done) Forget(job);
+                done.Clear();
+                return;
+            }
+            Settle(done, results);
+        }
+
+        void Forget(WorkerJob job)
+        {
+            lock (active) active.Remove(job);
+            try { job.Lease.Dispose(); } catch (Exception) { }
+            job.DisposeToken();
+        }
+
+        // Runs one job and reports its outcome; true for a success without output, completed with the thread's next claim
+        // (its lease then stays open and renewed until Settle).
+        bool Run(WorkerJob job, StopRelay relay)
+        {
+            Lease lease = job.Lease;
+            bool deferred = false;
             try
             {
                 Func<WorkerJob, byte[]> handler;
                 if (!handlers.TryGetValue(lease.OperationType, out handler))
                 {
                     Report(() => lease.Fail((int)AsyncopErrorCode.TypeNotRecognized, "no handler for operation type " + lease.OperationType));
-                    return;
+                    return false;
+                }
+                if (job.Prefetched && (job.StopReason != StopReason.None || SafeStopRequested(lease)))
+                {
+                    StopUnstarted(job);
+                    return false;
                 }
                 Exception error = null;
                 relay.Watch(job);
@@ -276,6 +318,7 @@ namespace Asyncop
                 try { output = handler(job); }
                 catch (Exception e) { error = e; }
                 relay.Unwatch();
+                if (error == null && output == null) return deferred = true;
                 lock (active) active.Remove(job);
                 if (error == null) Report(() => CompleteWith(lease, output));
                 else if (error is OperationCanceledException && job.StopReason == StopReason.Canceling) Report(() => lease.AcknowledgeCancel());
@@ -285,14 +328,33 @@ namespace Asyncop
                     Failed(job, error, () => lease.Fail(((PermanentFailureException)error).ErrorCode, error.Message, Detail(error)));
                 else if (error is SuspendOperationException) Report(() => lease.Suspend(((SuspendOperationException)error).ErrorCode, error.Message));
                 else Failed(job, error, () => lease.Retry(error.HResult, error.GetType().Name + ": " + error.Message, null, Detail(error)));
+                return false;
             }
             finally
             {
                 relay.Unwatch();
-                lock (active) active.Remove(job);
-                try { lease.Dispose(); } catch (Exception) { }
-                job.DisposeToken();
+                if (!deferred) Forget(job);
             }
+        }
+
+        static bool SafeStopRequested(Lease lease)
+        {
+            try { return lease.StopRequested() != LeaseStopReason.None; }
+            catch (AsyncopException) { return true; }
+            catch (ObjectDisposedException) { return true; }
+        }
+
+        // A prefetched job asked to stop before it started: a pause or cancel is acknowledged (the latest request wins),
+        // a shutdown gives it back due at once, a lost lease needs nothing.
+        void StopUnstarted(WorkerJob job)
+        {
+            Lease lease = job.Lease;
+            AsyncOperationStatus? s = Report(() => lease.Renew());
+            if (s == null) return; // lost
+            Interlocked.Decrement(ref processed); // the renewal is no outcome
+            if (s == AsyncOperationStatus.Canceling) Report(() => lease.AcknowledgeCancel());
+            else if (s == AsyncOperationStatus.Pausing) Report(() => lease.AcknowledgePause());
+            else Report(() => lease.Retry(0, "released before it started (" + job.StopReason + ")", DateTime.UtcNow));
         }
 
         AsyncOperationStatus? Report(Func<AsyncOperationStatus> outcome)
@@ -327,39 +389,6 @@ namespace Asyncop
             string text;
             try { text = error.ToString(); } catch (Exception) { text = error.GetType().FullName; }
             return text.Replace("\0", "\\0");
-        }
-
-        void RenewLoop()
-        {
-            long renewEvery = RenewEvery.Ticks;
-            int sleepMs = (int)Math.Max(10, Math.Min(1000, TimeSpan.FromTicks(renewEvery).TotalMilliseconds / 4));
-            while (true)
-            {
-                bool stop = stopping.WaitOne(sleepMs);
-                WorkerJob[] jobs;
-                lock (active) jobs = active.ToArray();
-                if (stop && jobs.Length == 0)
-                {
-                    bool alive = false;
-                    foreach (var t in threads) alive |= t.IsAlive;
-                    if (!alive) return;
-                }
-                long now = DateTime.UtcNow.Ticks;
-                foreach (var job in jobs)
-                {
-                    if (now < job.NextRenewTicks) continue;
-                    job.NextRenewTicks = now + renewEvery;
-                    try
-                    {
-                        var s = job.Lease.Renew();
-                        if (s == AsyncOperationStatus.Pausing) job.RequestStop(StopReason.Pausing);
-                        else if (s == AsyncOperationStatus.Canceling) job.RequestStop(StopReason.Canceling);
-                    }
-                    catch (AsyncopLeaseLostException) { job.RequestStop(StopReason.LeaseLost); }
-                    catch (ObjectDisposedException) { }
-                    catch (AsyncopException) { Interlocked.Increment(ref errors); }
-                }
-            }
         }
     }
 }

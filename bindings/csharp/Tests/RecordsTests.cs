@@ -122,7 +122,9 @@ namespace Asyncop.Tests
                 long bytes = q.Submit("bytes", 8);
                 long boom = q.Submit("boom", 9);
                 var failed = new List<AttemptFailedEventArgs>();
-                var worker = new Worker(q, "cs-host", 1) { PollWait = TimeSpan.FromMilliseconds(20) };
+                // Prefetch 1: with a 300 ms lease, a prefetched lease waiting behind "text" can expire on a loaded
+                // PostgreSQL (its renewal was seen to queue ~300 ms behind the renewal of the running job).
+                var worker = new Worker(q, "cs-host", 1) { PollWait = TimeSpan.FromMilliseconds(20), Prefetch = 1 };
                 worker.RegisterWithResult(7, job => { job.Progress(50, "half"); return "héllo"; });
                 worker.RegisterWithResult(8, job => new byte[] { 9, 8 });
                 worker.Register(9, job => { throw new InvalidOperationException("kaput"); });

@@ -67,7 +67,7 @@ from ._types import (
     Status,
     StopReason,
 )
-from ._worker import Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError, Worker
+from ._worker import DEFAULT_PREFETCH, Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError, Worker
 
 __version__ = "0.1.0"
 
@@ -89,6 +89,7 @@ def status_name(code: int) -> str:
 __all__ = [
     "ABI_VERSION",
     "ATTEMPTS_KEPT",
+    "DEFAULT_PREFETCH",
     "Attempt",
     "AttemptEnding",
     "AsyncopError",

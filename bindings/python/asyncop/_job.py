@@ -76,6 +76,9 @@ class Job:
         #: Why: Status.PAUSING, Status.CANCELING, "lease lost" or "shutdown"; None while not asked.
         self.stop_reason: Status | str | None = None
         self._next_renew = time.monotonic() + renew_every
+        #: Claimed with others in one batch and not first: it waited its turn,
+        #: so its stop signal is checked before it starts.
+        self._prefetched = False
 
     @property
     def id(self) -> int:

@@ -1,17 +1,17 @@
-"""Lease: the Python face of ``asyncop_lease``, one claimed operation, and the
-host-side calls that create and batch-complete leases for :class:`Queue`."""
+"""Lease: the Python face of ``asyncop_lease``, one claimed operation. The
+host-side calls that create and batch-complete leases for :class:`Queue` are
+in ``_claims.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p
+from ctypes import byref, c_int32, c_void_p
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import _convert as cv
-from ._codes import POLL_MAX, TIME_NONE, ErrorCode
-from ._errors import AsyncopError, ClosedError, ForkedError, InvalidArgumentError, LeaseLostError, make_error
+from ._codes import TIME_NONE, ErrorCode
+from ._errors import AsyncopError, ClosedError, ForkedError, LeaseLostError
 from ._handle import _Native
 from ._lease_fields import read_fields
 from ._native import hot, lib, raise_status
@@ -311,106 +311,10 @@ class Lease(_Native):
 
 
 _FREE = lib.asyncop_lease_free
-_ONE_HANDLE = c_void_p * 1
-_POLL = hot("asyncop_queue_poll")
 _HOT_OUTCOMES = {
     name: hot(name) for name in ("asyncop_lease_complete", "asyncop_lease_acknowledge_pause", "asyncop_lease_acknowledge_cancel")
 }
 _STATUSES = {s.value: s for s in Status}
-
-def adopt_leases(queue: Queue, raw: Sequence[int | None], host_id: str) -> list[Lease]:
-    """Wraps the lease handles a poll wrote; on any failure frees every one of them."""
-    handles = list(raw)
-    leases: list[Lease] = []
-    try:
-        for i, lease_h in enumerate(handles):
-            assert lease_h is not None
-            leases.append(Lease._adopt(queue, lease_h, host_id))
-            handles[i] = None
-    except BaseException:
-        for lease in leases:
-            lease.close()
-        for lease_h in handles:
-            if lease_h is not None:
-                lib.asyncop_lease_free(lease_h)
-        raise
-    return leases
-
-
-def poll(queue: Queue, host_id: Any, max_: Any, wait: Any, operation_types: Any) -> list[Lease]:
-    """The body of :meth:`Queue.poll` (documented there)."""
-    h = queue._handle()
-    host_b = cv.text(host_id, "host_id")
-    n_max = cv.integer(max_, "max")
-    if not 1 <= n_max <= POLL_MAX:
-        raise InvalidArgumentError(f"max must be 1..={POLL_MAX} (ASYNCOP_POLL_MAX), got {n_max}", ErrorCode.INVALID_ARG)
-    wait_ms = 0 if wait is None else cv.duration_ms(wait, "wait")
-    if operation_types is None:
-        types, n_types = None, 0
-    else:
-        if isinstance(operation_types, (str, bytes)) or not isinstance(operation_types, Iterable):
-            raise TypeError(f"operation_types must be an iterable of int, not {type(operation_types).__name__}")
-        values = [cv.i32(t, "operation type") for t in operation_types]
-        if not values:
-            return []  # "only these types" with no types: nothing can be claimed
-        types, n_types = (c_int32 * len(values))(*values), len(values)
-    out = _ONE_HANDLE() if n_max == 1 else (c_void_p * n_max)()
-    count = c_size_t()
-    status = _POLL(c_void_p(h), host_b, types, c_size_t(n_types), c_int64(wait_ms), out, c_size_t(n_max), byref(count))
-    if status:
-        raise_status(status, "asyncop_queue_poll")
-    n = count.value
-    if n == 0:
-        return []
-    return adopt_leases(queue, out[:n], host_id)
-
-
-def complete_many(queue: Queue, leases: Sequence[Lease]) -> list[AsyncopError | None]:
-    """The body of :meth:`Queue.complete_many` (documented there)."""
-    queue._handle()
-    if isinstance(leases, (str, bytes)) or not isinstance(leases, Iterable):
-        raise TypeError(f"complete_many takes a sequence of Lease objects, not {type(leases).__name__}")
-    items = list(leases)
-    for i, lease in enumerate(items):
-        if not isinstance(lease, Lease):
-            raise TypeError(f"complete_many takes Lease objects, not {type(lease).__name__} (leases[{i}])")
-        if lease.queue is not queue:
-            raise InvalidArgumentError(
-                f"leases[{i}] (operation {lease.id}) was claimed through another Queue; "
-                "complete it with that queue's complete_many",
-                ErrorCode.INVALID_ARG,
-                0,
-            )
-    handles = [lease._handle() for lease in items]  # ClosedError for a closed lease
-    n = len(items)
-    if n == 0:
-        return []
-    array = (c_void_p * n)(*handles)
-    codes = (c_int32 * n)()
-    first_message = ""
-    try:
-        lib.asyncop_lease_complete_many(array, n, codes)
-    except AsyncopError as e:
-        # A whole-call failure (nothing was written) sets every entry to its
-        # code, which is never LEASE_LOST; otherwise the entries are per lease.
-        if e.code != ErrorCode.LEASE_LOST and all(c == e.code for c in codes):
-            raise
-        first_message = e.message
-    out: list[AsyncopError | None] = []
-    for i, (lease, code) in enumerate(zip(items, codes)):
-        if code in (ErrorCode.OK, ErrorCode.LEASE_LOST):
-            lease._finished = True
-        if code == ErrorCode.OK:
-            out.append(None)
-            continue
-        text = f"leases[{i}] (operation {lease.id}, lock token {lease.lock_token}) was not completed"
-        if first_message:
-            text, first_message = f"{text}: {first_message}", ""
-        else:
-            name = lib.asyncop_status_name(code).decode("ascii")
-            text = f"{text} ({name})"
-        out.append(make_error(code, text, lib.asyncop_status_hresult(code)))
-    return out
 
 
 def _describe(exc: BaseException) -> str:

@@ -213,6 +213,11 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_queue_set_state": (_STATUS, [_H, c_int64, c_int32, c_int32]),
     "asyncop_queue_set_recurrence": (_STATUS, [_H, c_int64, c_char_p]),
     "asyncop_queue_poll": (_STATUS, [_H, c_char_p, _P_I32, c_size_t, c_int64, _P_HANDLE, c_size_t, _P_SIZE]),
+    # leases, count, out_results (asyncop_status[]), then asyncop_queue_poll's arguments
+    "asyncop_queue_complete_and_poll": (
+        _STATUS,
+        [_H, _P_HANDLE, c_size_t, _P_I32, c_char_p, _P_I32, c_size_t, c_int64, _P_HANDLE, c_size_t, _P_SIZE],
+    ),
     "asyncop_queue_wait_for": (_STATUS, [_H, c_int64, c_int64, _P_HANDLE]),
     "asyncop_queue_run_maintenance": (_STATUS, [_H, _P_I64, _P_I64, _P_I64]),
     "asyncop_queue_check_integrity": (_STATUS, [_H]),

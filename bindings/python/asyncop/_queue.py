@@ -1,6 +1,7 @@
 """Queue: the Python face of ``asyncop_queue``, an open queue file.
 
-Leases live in ``_lease.py``, snapshot and record reading in ``_snapshot.py``,
+Leases live in ``_lease.py`` (poll and the batch completions in ``_claims.py``),
+snapshot and record reading in ``_snapshot.py``,
 the reading methods (retrieve, query, counts, wait_for) in ``_queue_reads.py``,
 purge and held types in ``_queue_cleanup.py``, the user actions (cancel ... set_state,
 set_recurrence) in ``_queue_actions.py``."""
@@ -19,7 +20,8 @@ from typing import Any
 from . import _convert as cv
 from ._codes import POLL_MAX, TIME_NONE
 from ._errors import AsyncopError
-from ._lease import Lease, complete_many, poll
+from ._claims import complete_and_poll, complete_many, poll
+from ._lease import Lease
 from ._native import hot, lib, raise_status
 from ._options import open_queue
 from ._queue_actions import _QueueActions
@@ -313,6 +315,38 @@ class Queue(_QueueReads, _QueueActions, _QueueCleanup, _QueueEvents):
                 failed as a whole; nothing was completed.
         """
         return complete_many(self, leases)
+
+    def complete_and_poll(
+        self,
+        leases: Sequence[Lease],
+        host_id: str,
+        *,
+        max: int = 1,
+        wait: cv.Duration | None = None,
+        operation_types: Iterable[int] | None = None,
+    ) -> tuple[list[AsyncopError | None], list[Lease]]:
+        """Completes ``leases`` as :meth:`complete_many` does and claims up to
+        ``max`` operations for ``host_id`` as :meth:`poll` does, in ONE
+        transaction (one commit): what a worker does between two jobs. The
+        claim runs after the completions and sees them (a completion that
+        unblocks the next operation of its dependency token lets this call
+        claim it).
+
+        Returns ``(results, new_leases)``: ``results`` has one entry per lease,
+        in order, exactly as :meth:`complete_many` returns them (``None`` or
+        the lease's error, usually a :class:`LeaseLostError`, not raised; the
+        others still completed); ``new_leases`` as :meth:`poll` returns them.
+        ``complete_and_poll([], ...)`` is a plain poll (``results`` empty).
+
+        With ``wait`` and nothing to claim, the completions are committed
+        first and the call then waits like :meth:`poll`.
+
+        Raises (nothing was written, not even the completions): TypeError,
+        InvalidArgumentError (a bad ``max``, host id or wait, a lease of
+        another Queue), ClosedError, BusyError (retryable), and the errors of
+        :meth:`complete_many`.
+        """
+        return complete_and_poll(self, leases, host_id, max, wait, operation_types)
 
     def check_integrity(self) -> None:
         """Checks the file's structure with SQLite's ``PRAGMA quick_check``

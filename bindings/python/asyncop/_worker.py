@@ -1,44 +1,39 @@
 """Worker: runs handler functions for claimed operations on a pool of threads.
 
-What a handler receives (Job) and the exceptions it raises live in ``_job.py``."""
+What a handler receives (Job) and the exceptions it raises live in ``_job.py``;
+how one job runs and ends in ``_worker_jobs.py``."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 import socket
 import threading
 import time
-import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 from . import _convert as cv
-from ._errors import (
-    TYPE_NOT_RECOGNIZED,
-    AsyncopError,
-    BusyError,
-    ClosedError,
-    ForkedError,
-    InvalidArgumentError,
-    LeaseLostError,
-)
+from ._codes import POLL_MAX
+from ._errors import AsyncopError, BusyError, ClosedError, ForkedError, LeaseLostError
 from ._job import Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError
-from ._lease import Lease, _describe
+from ._types import Status
 from ._queue import Queue
 from ._stop_relay import StopRelay
-from ._types import Status
+from ._worker_jobs import _JobRuns
+
+#: The default :class:`Worker` ``prefetch``: jobs one thread claims at once.
+DEFAULT_PREFETCH = 16
 
 __all__ = ["Worker", "Job", "Handler", "StopRequested", "RetryableError", "PermanentError", "SuspendError"]
 
 log = logging.getLogger("asyncop.worker")
 
 
-class Worker:
+class Worker(_JobRuns):
     """Runs one handler function per operation type on a pool of threads.
 
     Each thread polls the queue, runs the handler for the claimed operation and
@@ -79,6 +74,20 @@ class Worker:
     serialisable, or over ``OUTPUT_MAX_BYTES``) is logged at ERROR and the
     operation completes without it.
 
+    **One commit per job.** A thread completes each success (a handler that
+    returned None) in the same transaction as its next claim
+    (:meth:`Queue.complete_and_poll`), and claims up to ``prefetch`` jobs at
+    once, so several completions and the next claim share one commit. Failed,
+    retried, suspended and stopped jobs, and successes with an output, are
+    written at once. Prefetched jobs wait their turn on their thread; their
+    leases are renewed like running ones, and one paused or canceled (or whose
+    lease was lost) before it started is acknowledged without running. A crash
+    between a success and the thread's next claim loses that completion: the
+    lease expires and the job runs again (at-least-once, as always).
+    ``prefetch=1`` claims one job at a time (still completing it with the next
+    claim); use it for long jobs, so that one thread does not hold work that
+    another idle thread could run.
+
     By default the worker claims only the types it has handlers for, so other
     types stay Ready for other hosts. With ``claim_unhandled=True`` it claims
     every type and fails the ones it cannot run with 0x80044303.
@@ -103,6 +112,8 @@ class Worker:
             quickly :meth:`stop` is noticed by idle threads.
         renew_every: lease renewal period in seconds (default lease / 3).
         claim_unhandled: also claim types without a handler (to fail them).
+        prefetch: jobs one thread claims at once (1..256, default
+            ``DEFAULT_PREFETCH``).
         queue_options: keyword arguments for :class:`Queue` when given a path.
     """
 
@@ -117,6 +128,7 @@ class Worker:
         renew_every: cv.Duration | None = None,
         claim_unhandled: bool = False,
         queue_options: Mapping[str, Any] | None = None,
+        prefetch: int = DEFAULT_PREFETCH,
     ) -> None:
         if not isinstance(handlers, Mapping):
             raise TypeError(f"handlers must be a mapping of operation type to callable, not {type(handlers).__name__}")
@@ -131,6 +143,7 @@ class Worker:
         cv.text(self.host_id, "host_id")
         self._poll_wait = cv.duration_ms(poll_wait, "poll_wait") / 1000.0
         self._claim_unhandled = cv.flag(claim_unhandled, "claim_unhandled")
+        self._prefetch = cv.integer(prefetch, "prefetch", 1, min(256, POLL_MAX))
         if isinstance(queue_or_path, Queue):
             if queue_options:
                 raise TypeError("queue_options apply only when the worker opens the queue from a path")
@@ -151,6 +164,11 @@ class Worker:
         self._renewer: threading.Thread | None = None
         self._relays: list[StopRelay] = []
         self._stats: Counter[str] = Counter()
+        # Claimed jobs not started yet, shared by the threads (any idle thread
+        # takes the next), and whether a thread is in a waiting claim.
+        self._queued: deque[Job] = deque()
+        self._turns = threading.Condition(self._lock)
+        self._claim_waiting = False
 
     # -- control --------------------------------------------------------------------
 
@@ -171,14 +189,21 @@ class Worker:
     def stop(self, timeout: float | None = None) -> bool:
         """Stops polling, lets in-flight handlers finish, and returns True once
         every thread has ended (then closes the queue if the worker opened it).
+        Prefetched jobs that had not started yet are run first (they are
+        claimed already), and the successes still waiting for a claim are
+        completed, so a clean stop leaves no lease behind.
 
         If ``timeout`` seconds pass first, the running handlers are asked to
         stop (their :attr:`Job.stop_requested` is set, reason "shutdown"; a
-        handler that then raises StopRequested is released for a retry), their
-        leases keep being renewed, and False is returned: call stop() again to
-        wait for them.
+        handler that then raises StopRequested is released for a retry), the
+        prefetched jobs not started yet are given back without running (a
+        retry due at once; the attempt counts), their leases keep being
+        renewed meanwhile, and False is returned: call stop() again to wait for
+        them.
         """
         self._stopping.set()
+        with self._turns:
+            self._turns.notify_all()
         deadline = None if timeout is None else time.monotonic() + timeout
         for t in self._threads:
             t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
@@ -243,136 +268,88 @@ class Worker:
 
     def _work_loop(self, relay: StopRelay) -> None:
         types = None if self._claim_unhandled else list(self._handlers)
-        while not self._stopping.is_set():
-            try:
-                leases = self.queue.poll(self.host_id, max=1, wait=self._poll_wait, operation_types=types)
-            except (ClosedError, ForkedError):
-                return  # the queue is gone for this process
-            except BusyError:
-                continue
-            except Exception:  # noqa: BLE001 - keep the thread alive, say why, back off
-                log.exception("asyncop worker %s: poll failed", self.host_id)
-                self._count("errors")
-                self._stopping.wait(self._poll_wait)
-                continue
-            for lease in leases:
-                self._run(lease, relay)
-
-    def _run(self, lease: Lease, relay: StopRelay) -> None:
-        job = Job(lease, self._renew_every)
-        with self._lock:
-            self._active[lease.id] = job
+        done: list[Job] = []  # this thread's successes, completed with its next claim
         try:
-            handler = self._handlers.get(lease.operation_type)
-            if handler is None:
-                lease.fail(
-                    f"The operation type of the async operation was not recognized. (type {lease.operation_type})",
-                    error_code=TYPE_NOT_RECOGNIZED,
-                )
-                self._count("unrecognized")
-                return
-            relay.watch(job)
-            try:
-                try:
-                    result = handler(job)
-                finally:
-                    relay.unwatch()
-            except StopRequested:
-                self._stop_at_safe_point(job)
-            except PermanentError as e:
-                status = lease.fail(str(e) or None, error_code=e.error_code, detail=_traceback())
-                self._log_failure(lease, status, e)
-                self._count("failed")
-            except SuspendError as e:
-                lease.suspend(str(e) or None, error_code=e.error_code)
-                self._count("suspended")
-            except RetryableError as e:
-                status = lease.retry(str(e) or None, error_code=e.error_code, at=e.retry_at, detail=_traceback())
-                self._log_failure(lease, status, e)
-                self._count("retried")
-            except Exception as e:  # noqa: BLE001 - every other failure is retryable
-                status = lease.retry(_describe(e), detail=_traceback())
-                self._log_failure(lease, status, e)
-                self._count("retried")
-            else:
-                self._complete(lease, result)
-                self._count("completed")
-        except LeaseLostError:
-            log.warning(
-                "asyncop worker %s: lost the lease of operation %d; its result was dropped", self.host_id, lease.id
-            )
-            self._count("lease_lost")
-        except AsyncopError:
-            # e.g. BusyError on the outcome: the lease expires and the operation is retried.
-            log.exception("asyncop worker %s: reporting operation %d failed", self.host_id, lease.id)
-            self._count("errors")
+            while True:
+                job = self._next_job(done, types)
+                if job is None:
+                    return
+                if self._run(job, relay):
+                    done.append(job)
         finally:
-            relay.unwatch()
-            with self._lock:
-                self._active.pop(lease.id, None)
-            lease.close()
+            self._flush(done)
 
-    def _log_failure(self, lease: Lease, status: Status, exc: BaseException) -> None:
-        """A failed attempt at WARNING; a final failure at ERROR with the traceback."""
-        if status == Status.FAILED:
-            log.error(
-                "asyncop worker %s: operation %d (type %d) failed for good on attempt %d: %s",
-                self.host_id,
-                lease.id,
-                lease.operation_type,
-                lease.attempt,
-                _describe(exc),
-                exc_info=exc,
-            )
-        else:
-            log.warning(
-                "asyncop worker %s: operation %d (type %d) attempt %d failed (%s): %s",
-                self.host_id,
-                lease.id,
-                lease.operation_type,
-                lease.attempt,
-                status.name,
-                _describe(exc),
-            )
-
-    def _complete(self, lease: Lease, result: Any) -> None:
-        """Completes with the handler's return value as output, or without one
-        if it cannot be stored (logged at ERROR)."""
-        try:
-            output = _output_of(result)
-        except (TypeError, ValueError) as e:
-            log.error(
-                "asyncop worker %s: operation %d returned a value that cannot be stored as output (%s); "
-                "completed without it",
-                self.host_id,
-                lease.id,
-                _describe(e),
-            )
-            output = None
-        if output is not None:
+    def _next_job(self, done: list[Job], types: list[int] | None) -> Job | None:
+        """The next job to run: a claimed one not started yet, else the first
+        of a new claim (which also completes ``done``; the rest of the batch
+        goes to the shared queue). A thread that just finished a job claims at
+        once without waiting (so busy threads claim side by side, and their
+        commits can share a sync); when that finds nothing, one thread at a
+        time waits in the library for work and the others wait here until it
+        hands some out. None: stop (the worker stops and nothing is queued, or
+        the queue is gone)."""
+        fresh = True
+        while True:
+            with self._turns:
+                if self._queued:
+                    return self._queued.popleft()
+                if self._stopping.is_set():
+                    return None
+                waits = not fresh
+                if waits:
+                    if self._claim_waiting:
+                        self._turns.wait(self._poll_wait)
+                        continue
+                    self._claim_waiting = True
             try:
-                lease.complete(output)
-                return
-            except InvalidArgumentError as e:
-                log.error(
-                    "asyncop worker %s: operation %d: its output was refused (%s); completed without it",
-                    self.host_id,
-                    lease.id,
-                    e,
-                )
-        lease.complete()
+                claimed = self._claim(done, types, self._poll_wait if waits else None)
+            finally:
+                if waits:
+                    with self._turns:
+                        self._claim_waiting = False
+                        self._turns.notify_all()
+            if claimed is None:
+                return None
+            if claimed:
+                with self._turns:
+                    self._queued.extend(claimed[1:])
+                    self._turns.notify_all()
+                return claimed[0]
+            fresh = False
 
-    def _stop_at_safe_point(self, job: Job) -> None:
-        status = job.lease.renew()  # the latest request wins (a pause may have become a cancel)
-        if status == Status.CANCELING:
-            job.lease.acknowledge_cancel()
-            self._count("canceled")
-        elif status == Status.PAUSING:
-            job.lease.acknowledge_pause()
-            self._count("paused")
-        else:
-            job.lease.retry(f"stopped before finishing ({job.stop_reason or 'StopRequested'})")
-            self._count("retried")
+    def _claim(self, done: list[Job], types: list[int] | None, wait: float | None) -> list[Job] | None:
+        """Completes ``done`` and claims the next jobs in one transaction;
+        None when the queue is closed. On a failure nothing was written:
+        ``done`` is kept (still renewed) for the next try."""
+        try:
+            results, leases = self.queue.complete_and_poll(
+                [job.lease for job in done],
+                self.host_id,
+                max=self._prefetch,
+                wait=wait,
+                operation_types=types,
+            )
+        except (ClosedError, ForkedError):
+            return None
+        except BusyError:
+            return []
+        except Exception:  # noqa: BLE001 - keep the thread alive, say why, back off
+            log.exception("asyncop worker %s: poll failed", self.host_id)
+            self._count("errors")
+            self._stopping.wait(self._poll_wait)
+            return []
+        self._settle(done, results)
+        jobs = [Job(lease, self._renew_every) for lease in leases]
+        for job in jobs[1:]:
+            job._prefetched = True
+            try:
+                job.lease.stop_requested()  # watch it while it waits its turn
+            except AsyncopError:
+                pass  # checked again before it starts
+        with self._lock:
+            for job in jobs:
+                self._active[job.id] = job
+        return jobs
 
     def _renew_loop(self) -> None:
         tick = max(0.005, min(self._renew_every / 4, 0.5))
@@ -398,22 +375,3 @@ class Worker:
                     if status in (Status.PAUSING, Status.CANCELING):
                         job._request_stop(status)
             self._wake_renewer.wait(tick)
-
-
-def _output_of(value: Any) -> bytes | None:
-    """A handler's return value as output: bytes-like as is, str as UTF-8,
-    None as nothing, anything else as JSON (TypeError/ValueError if it is not)."""
-    if value is None:
-        return None
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    return json.dumps(value).encode("utf-8")
-
-
-def _traceback() -> str:
-    """The exception being handled, formatted as a traceback that can be stored
-    (NULs and unencodable characters escaped)."""
-    text = traceback.format_exc()
-    return text.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode("utf-8")

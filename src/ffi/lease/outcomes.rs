@@ -79,7 +79,7 @@ pub unsafe extern "C" fn asyncop_lease_complete(
 /// The caller's `out_results` array of `asyncop_lease_complete_many`, or none.
 /// Written through the raw pointer, never read: its old content may be any
 /// `int32_t`, which is no valid `asyncop_status` to hold a reference to.
-struct BatchResults {
+pub(crate) struct BatchResults {
     ptr: *mut asyncop_status,
     len: usize,
 }
@@ -87,18 +87,18 @@ struct BatchResults {
 impl BatchResults {
     /// # Safety
     /// `ptr` is NULL or has `len` writable `asyncop_status` slots for this call.
-    unsafe fn new(ptr: *mut asyncop_status, len: usize) -> BatchResults {
+    pub(crate) unsafe fn new(ptr: *mut asyncop_status, len: usize) -> BatchResults {
         BatchResults { ptr, len }
     }
 
-    fn set(&self, i: usize, code: asyncop_status) {
+    pub(crate) fn set(&self, i: usize, code: asyncop_status) {
         if !self.ptr.is_null() && i < self.len {
             // SAFETY: `new`'s contract: `len` writable slots.
             unsafe { self.ptr.add(i).write(code) };
         }
     }
 
-    fn fill(&self, code: asyncop_status) {
+    pub(crate) fn fill(&self, code: asyncop_status) {
         (0..self.len).for_each(|i| self.set(i, code));
     }
 }
@@ -118,25 +118,42 @@ fn at_index(i: usize, f: Failure) -> Failure {
     )
 }
 
-/// Validates every lease handle (all before any write), then completes them
-/// in one transaction. `Err`: nothing was written; `Ok`: one result per lease.
-fn complete_batch(leases: &[*const asyncop_lease]) -> Result<Vec<Result<(), Failure>>, Failure> {
+/// Validates every lease handle of a batch (all before any write): each open,
+/// and all of one queue handle (`queue`'s, when given, else `leases[0]`'s).
+/// The guards keep the handles alive for the call.
+pub(crate) fn held_batch(
+    leases: &[*const asyncop_lease],
+    queue: Option<&Queue>,
+) -> Result<Vec<handles::Guard<asyncop_lease>>, Failure> {
     let mut held: Vec<handles::Guard<asyncop_lease>> = Vec::with_capacity(leases.len());
     for (i, &lease) in leases.iter().enumerate() {
         let h = handles::get_open(lease).map_err(|f| at_index(i, f))?;
-        if let Some(first) = held.first()
-            && !same_queue(&first.queue, &h.queue)
+        let first = queue.or_else(|| held.first().map(|g| &g.queue));
+        if let Some(first) = first
+            && !same_queue(first, &h.queue)
         {
+            let whose = if queue.is_some() {
+                "`queue`"
+            } else {
+                "leases[0]"
+            };
             return Err(Failure::new(
                 asyncop_status::ASYNCOP_ERR_INVALID_ARG,
                 format!(
-                    "leases[{i}] belongs to another queue handle than leases[0] (one call \
+                    "leases[{i}] belongs to another queue handle than {whose} (one call \
                      completes leases of one queue); no lease was completed"
                 ),
             ));
         }
         held.push(h);
     }
+    Ok(held)
+}
+
+/// Validates every lease handle (all before any write), then completes them
+/// in one transaction. `Err`: nothing was written; `Ok`: one result per lease.
+fn complete_batch(leases: &[*const asyncop_lease]) -> Result<Vec<Result<(), Failure>>, Failure> {
+    let held = held_batch(leases, None)?;
     let Some(first) = held.first() else {
         return Ok(Vec::new());
     };

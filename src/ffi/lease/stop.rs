@@ -46,7 +46,7 @@ fn signal(h: &asyncop_lease) -> Result<StopSignal, Failure> {
 
 /// The lease's outcome was reported through this handle (or refused with
 /// LEASE_LOST): its signal ends, and later calls find it ended.
-pub(super) fn end_stop(h: &asyncop_lease) {
+pub(crate) fn end_stop(h: &asyncop_lease) {
     let mut slot = h.stop.lock();
     match slot.as_ref() {
         Some(signal) => signal.end(),

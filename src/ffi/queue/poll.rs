@@ -54,36 +54,58 @@ pub unsafe extern "C" fn asyncop_queue_poll(
         let host_id = unsafe { str_arg(host_id, "host_id") }?;
         // SAFETY: `types` is NULL or has `types_len` readable values (see `# Safety`).
         let types = unsafe { slice_arg(types, types_len, "types") }?;
-        // Only the conversion: the core refuses 0 and more than MAX_POLL (before
-        // claiming anything, so `out_leases` is untouched), and so would any value
-        // that does not fit in u32.
-        let max = u32::try_from(max).map_err(|_| {
-            Failure::new(
-                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
-                format!("poll max must be 1..={MAX_POLL}, got {max}"),
-            )
-        })?;
-        let options = PollOptions {
-            max,
-            wait: (wait_ms != 0)
-                .then(|| ms_arg(wait_ms, "wait_ms"))
-                .transpose()?,
-            operation_types: (!types.is_empty()).then(|| types.to_vec()),
-        };
+        let options = poll_options(types, wait_ms, max)?;
         let leases: Vec<Lease> = q.queue.poll(host_id, &options)?;
-        let n = leases.len();
-        for (i, lease) in leases.into_iter().enumerate() {
-            let handle = handles::insert(asyncop_lease {
-                queue: q.queue.clone(),
-                lease,
-                stop: parking_lot::Mutex::new(None),
-            });
-            // SAFETY: out_leases has `max` slots and poll returns at most `max` leases.
-            unsafe { *out_leases.add(i) = handle };
-        }
-        *count = n;
+        // SAFETY: out_leases has `max` slots and poll returns at most `max` leases.
+        *count = unsafe { write_leases(&q.queue, leases, out_leases) };
         Ok(())
     })
+}
+
+/// A poll's options from its C arguments. Only the conversion of `max`: the
+/// core refuses 0 and more than MAX_POLL (before claiming anything, so
+/// `out_leases` is untouched), and so would any value that does not fit in u32.
+pub(super) fn poll_options(
+    types: &[i32],
+    wait_ms: i64,
+    max: usize,
+) -> Result<PollOptions, Failure> {
+    let max = u32::try_from(max).map_err(|_| {
+        Failure::new(
+            asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+            format!("poll max must be 1..={MAX_POLL}, got {max}"),
+        )
+    })?;
+    Ok(PollOptions {
+        max,
+        wait: (wait_ms != 0)
+            .then(|| ms_arg(wait_ms, "wait_ms"))
+            .transpose()?,
+        operation_types: (!types.is_empty()).then(|| types.to_vec()),
+    })
+}
+
+/// Hands claimed leases to C as new lease handles in `out_leases`; returns
+/// how many.
+///
+/// # Safety
+/// `out_leases` has at least `leases.len()` writable slots.
+pub(super) unsafe fn write_leases(
+    queue: &crate::Queue,
+    leases: Vec<Lease>,
+    out_leases: *mut *mut asyncop_lease,
+) -> usize {
+    let n = leases.len();
+    for (i, lease) in leases.into_iter().enumerate() {
+        let handle = handles::insert(asyncop_lease {
+            queue: queue.clone(),
+            lease,
+            stop: parking_lot::Mutex::new(None),
+        });
+        // SAFETY: the caller's contract: `leases.len()` writable slots.
+        unsafe { *out_leases.add(i) = handle };
+    }
+    n
 }
 
 /// Waits until the operation is Completed or `timeout_ms` passes, and returns

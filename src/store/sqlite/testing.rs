@@ -61,3 +61,11 @@ pub fn writer_lock_waiting(db: &std::path::Path) -> Option<u32> {
 pub fn writes_waiting(queue: &Queue) -> Result<usize> {
     Ok(store(queue)?.writes_waiting())
 }
+
+/// Installs the store's own busy handler (short jittered sleeps, `busy.rs`) on
+/// a connection the store does not own, with `timeout` as the total wait per
+/// lock attempt: the benchmark's raw-SQL limit waits for the write lock exactly
+/// as asyncop's connections do.
+pub fn install_busy_handler(conn: &Connection, timeout: std::time::Duration) -> Result<()> {
+    super::busy::install(conn, timeout)
+}

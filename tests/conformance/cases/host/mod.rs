@@ -8,6 +8,7 @@
 //! Expected values are transcribed from `operation-model.md`, never computed by the code
 //! under test.
 
+mod complete_and_poll;
 mod expiry;
 mod fencing;
 mod leader;
