@@ -156,7 +156,7 @@ pub(crate) fn sync_fs(dir: &Path) -> Res<()> {
 }
 
 pub(crate) fn remove_db(path: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", "-lock"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let _ = fs::remove_file(p);

@@ -45,6 +45,6 @@ static class Bench
             Console.WriteLine("C# submit: {0:F1} us/op ({1:F0} ops/s)", submit, 1e6 / submit);
             Console.WriteLine("C# poll+complete: {0:F1} us/op ({1:F0} ops/s)", pc, 1e6 / pc);
         }
-        foreach (var f in new[] { path, path + "-wal", path + "-shm", path + ".warm", path + ".warm-wal", path + ".warm-shm" }) if (File.Exists(f)) File.Delete(f);
+        foreach (var f in new[] { path, path + "-wal", path + "-shm", path + "-lock", path + ".warm", path + ".warm-wal", path + ".warm-shm", path + ".warm-lock" }) if (File.Exists(f)) File.Delete(f);
     }
 }

@@ -5,14 +5,14 @@ claim in one transaction)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from ctypes import byref, c_int32, c_size_t, c_void_p
+from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p
 from typing import TYPE_CHECKING, Any
 
 from . import _convert as cv
 from ._codes import POLL_MAX, ErrorCode
 from ._errors import AsyncopError, InvalidArgumentError, make_error
 from ._lease import Lease
-from ._native import lib
+from ._native import hot, lib, raise_status
 
 if TYPE_CHECKING:
     from ._queue import Queue
@@ -25,10 +25,20 @@ def poll(queue: Queue, host_id: Any, max_: Any, wait: Any, operation_types: Any)
     if args is None:
         return []  # "only these types" with no types: nothing can be claimed
     host_b, n_max, wait_ms, types, n_types = args
-    out = (c_void_p * max(n_max, 1))()
+    out = _ONE_HANDLE() if n_max == 1 else (c_void_p * n_max)()
     count = c_size_t()
-    lib.asyncop_queue_poll(h, host_b, types, n_types, wait_ms, out, n_max, byref(count))
-    return adopt_leases(queue, [out[i] for i in range(count.value)], host_id)
+    status = _POLL(c_void_p(h), host_b, types, c_size_t(n_types), c_int64(wait_ms), out, c_size_t(n_max), byref(count))
+    if status:
+        raise_status(status, "asyncop_queue_poll")
+    n = count.value
+    if n == 0:
+        return []
+    return adopt_leases(queue, out[:n], host_id)
+
+
+# The poll's call without its prototype (see _native.hot).
+_POLL = hot("asyncop_queue_poll")
+_ONE_HANDLE = c_void_p * 1
 
 
 def poll_args(host_id: Any, max_: Any, wait: Any, operation_types: Any) -> tuple[Any, int, int, Any, int] | None:

@@ -25,7 +25,7 @@ import ctypes.util
 import os
 import sys
 from ctypes import CFUNCTYPE, POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
-from typing import Any
+from typing import Any, NoReturn
 
 from ._codes import (
     ANY,
@@ -352,3 +352,25 @@ def _load() -> tuple[ctypes.CDLL, str]:
 
 
 lib, library_path = _load()
+
+
+# -- the per-call hot path -----------------------------------------------------------
+# ctypes spends about as long on a prototype's argtypes conversion and errcheck as on
+# the C call itself (measured: 1.7 µs with both, 0.6 µs without). The few calls made
+# once per submit, poll, lease and completion use these second entry points instead:
+# no argtypes (callers pass ctypes objects for every handle, int64 and size_t), the
+# status checked inline, and the same error raised as the errcheck would.
+
+
+def hot(name: str) -> Any:
+    """A second entry point to ``name`` (from :data:`_PROTOS`) without argtypes or
+    errcheck; it returns the raw ``asyncop_status``. Callers wrap every argument that
+    is not an ``int32_t``, ``const char *`` or NULL in its ctypes type."""
+    fn = lib._FuncPtr((name, lib))
+    fn.restype = _STATUS
+    return fn
+
+
+def raise_status(status: int, name: str) -> NoReturn:
+    """Raises what the errcheck of ``name`` raises for a non-OK ``status``."""
+    raise make_error(status, last_error_message() or f"{name} failed", lib.asyncop_status_hresult(status))

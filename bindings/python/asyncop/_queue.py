@@ -12,7 +12,7 @@ import os
 import re
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from ctypes import byref, c_int64
+from ctypes import byref, c_int64, c_size_t, c_void_p
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -22,7 +22,7 @@ from ._codes import POLL_MAX, TIME_NONE
 from ._errors import AsyncopError
 from ._claims import complete_and_poll, complete_many, poll
 from ._lease import Lease
-from ._native import lib
+from ._native import hot, lib, raise_status
 from ._options import open_queue
 from ._queue_actions import _QueueActions
 from ._queue_cleanup import _QueueCleanup
@@ -36,6 +36,8 @@ __all__ = ["Queue"]
 #: Largest ``max`` accepted by :meth:`Queue.poll` (it sizes an array of handles):
 #: the header's ``ASYNCOP_POLL_MAX``, the same in every language.
 MAX_POLL = POLL_MAX
+
+_SUBMIT = hot("asyncop_queue_submit")
 
 
 class Queue(_QueueReads, _QueueActions, _QueueCleanup, _QueueEvents):
@@ -241,7 +243,9 @@ class Queue(_QueueReads, _QueueActions, _QueueCleanup, _QueueEvents):
         corr = cv.opt_text(correlation_id, "correlation_id")
         until = TIME_NONE if postpone_until is None else self._when(postpone_until, "postpone_until")
         out = c_int64()
-        lib.asyncop_queue_submit(h, name_b, op_type, data, len(data), token, until, corr, byref(out))
+        status = _SUBMIT(c_void_p(h), name_b, op_type, data, c_size_t(len(data)), token, c_int64(until), corr, byref(out))
+        if status:
+            raise_status(status, "asyncop_queue_submit")
         return out.value
 
     def submit_many(self, specs: Iterable[OperationSpec | Mapping[str, Any]]) -> list[int]:

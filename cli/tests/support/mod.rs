@@ -24,7 +24,7 @@ impl Drop for Target {
     fn drop(&mut self) {
         self.q.close();
         if let Some(file) = &self.file {
-            for suffix in ["", "-wal", "-shm"] {
+            for suffix in ["", "-wal", "-shm", "-lock"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
             }
         }

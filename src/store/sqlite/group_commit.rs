@@ -11,11 +11,13 @@
 //! no hand-off: no thread switch, so a single caller is as fast as before, and
 //! under contention one fsync is shared by a whole batch.
 
+use super::writer_lock::{WriterLock, WriterLockStats};
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A queued command, type-erased: runs the caller's closure and says whether it
 /// succeeded (its result stays with the caller).
@@ -100,6 +102,10 @@ pub(super) struct GroupCommit {
     /// The connection syncs every commit (`synchronous = FULL`), so a batch of
     /// non-durable progress reports may relax it.
     full: bool,
+    /// The writer queue across processes (`writer_lock`), taken around every
+    /// transaction, and how long to wait for it.
+    side: Option<WriterLock>,
+    side_timeout: Duration,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -117,12 +123,21 @@ pub(super) struct BatchEnd {
 }
 
 impl GroupCommit {
-    pub fn new(full: bool) -> GroupCommit {
+    pub fn new(full: bool, side: Option<WriterLock>, side_timeout: Duration) -> GroupCommit {
         GroupCommit {
             pending: Mutex::new(Pending::default()),
             stats: Mutex::new(WriterStats::default()),
             full,
+            side,
+            side_timeout,
         }
+    }
+
+    /// What the side lock did (all zero without one).
+    pub fn side_lock_stats(&self) -> WriterLockStats {
+        self.side
+            .as_ref()
+            .map_or_else(WriterLockStats::default, WriterLock::stats)
     }
 
     pub fn stats(&self) -> WriterStats {
@@ -228,7 +243,7 @@ impl GroupCommit {
         let hand_off = HandOff(self);
         let batch = std::mem::take(&mut self.pending.lock().commands);
         let mut guard = conn.lock();
-        let end = run_batch(&mut guard, batch, &self.stats, self.full);
+        let end = run_batch(&mut guard, batch, self);
         drop(guard);
         drop(hand_off);
         if let Some(end) = end {
@@ -243,15 +258,14 @@ impl GroupCommit {
 fn run_batch(
     conn: &mut MutexGuard<'_, Option<Connection>>,
     mut batch: Vec<Command>,
-    stats: &Mutex<WriterStats>,
-    full: bool,
+    group: &GroupCommit,
 ) -> Option<BatchEnd> {
     let Some(conn) = conn.as_mut() else {
         finish(batch, Err(Error::Closed));
         return None;
     };
     let quiet = batch.iter().all(|c| c.kind != WriteKind::Normal);
-    let relax = full
+    let relax = group.full
         && batch
             .iter()
             .all(|c| c.kind == WriteKind::Progress { durable: false });
@@ -264,6 +278,11 @@ fn run_batch(
             return None;
         }
     };
+    // Declared before `tx`: released after the commit or the rollback.
+    let _side = group
+        .side
+        .as_ref()
+        .and_then(|side| side.acquire(group.side_timeout));
     let tx = match WriteTx::begin(conn) {
         Ok(tx) => tx,
         Err(e) => {
@@ -311,7 +330,7 @@ fn run_batch(
         return None;
     }
     {
-        let mut stats = stats.lock();
+        let mut stats = group.stats.lock();
         stats.transactions += 1;
         stats.commands += batch.len() as u64;
     }

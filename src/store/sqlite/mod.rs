@@ -9,7 +9,8 @@
 //! that holds the write connection: a group-commit writer that runs the writes
 //! of concurrent threads together in one short `BEGIN IMMEDIATE` transaction,
 //! a savepoint each. Reads: a small pool of connections, each read one
-//! snapshot, never writing.
+//! snapshot, never writing. Across processes the writers queue for SQLite's
+//! write lock on a side lock (`writer_lock`, the file `<db>-lock`).
 
 #[cfg(not(unix))]
 compile_error!(
@@ -29,12 +30,14 @@ mod statements;
 pub mod testing;
 mod tx;
 mod wal_identity;
+mod writer_lock;
 
 pub use group_commit::WriterStats;
 pub use options::{
     ALLOWED_FILE_MODE, DEFAULT_FILE_MODE, Durability, SqliteOptions, check_file_mode,
 };
 pub use schema::{APPLICATION_ID, NAME_TAIL, SCHEMA_VERSION};
+pub use writer_lock::WriterLockStats;
 
 use super::{ChangeMark, Read, Store, Write};
 use crate::error::{Error, Result};
@@ -125,13 +128,18 @@ impl SqliteStore {
         let watcher = open_connection(&path, &options, busy_timeout)?;
         let file = opening.finish()?;
         let wal = wal_identity::WalIdentity::record(&path);
+        let side = writer_lock::WriterLock::open(&path);
         Ok(SqliteStore {
             target: path.display().to_string(),
             path,
             options,
             busy_timeout,
             writer: Mutex::new(Some(writer)),
-            group: group_commit::GroupCommit::new(options.durability == Durability::Full),
+            group: group_commit::GroupCommit::new(
+                options.durability == Durability::Full,
+                side,
+                busy_timeout,
+            ),
             readers: Mutex::new(Vec::new()),
             watcher: Mutex::new(Some(watcher)),
             seen_version: Mutex::new(None),
@@ -238,6 +246,11 @@ impl SqliteStore {
     /// How many transactions and commands the writer has committed.
     pub fn writer_stats(&self) -> WriterStats {
         self.group.stats()
+    }
+
+    /// What the writer queue across processes (the side lock `<db>-lock`) did.
+    pub fn writer_lock_stats(&self) -> WriterLockStats {
+        self.group.side_lock_stats()
     }
 
     /// Writes queued behind the transaction under way (0 when idle).

@@ -53,6 +53,16 @@ pub fn writer_stats(queue: &Queue) -> Result<WriterStats> {
     Ok(store(queue)?.writer_stats())
 }
 
+/// What the writer queue across processes (the side lock) did.
+pub fn writer_lock_stats(queue: &Queue) -> Result<super::WriterLockStats> {
+    Ok(store(queue)?.writer_lock_stats())
+}
+
+/// Processes (threads) waiting for the side lock of the database at `db` now.
+pub fn writer_lock_waiting(db: &std::path::Path) -> Option<u32> {
+    super::writer_lock::waiting(db)
+}
+
 /// Writes queued behind the transaction under way (0 when idle).
 pub fn writes_waiting(queue: &Queue) -> Result<usize> {
     Ok(store(queue)?.writes_waiting())
