@@ -2156,53 +2156,6 @@ asyncop_status asyncop_queue_held_types(const struct asyncop_queue *queue,
                                         size_t *out_len);
 
 /*
- Sets the queue's event callback, replacing the previous one (NULL
- `callback`: none). It is called once per change made through this queue
- handle (submit, claim, host outcome, user action, recovery, purge), with
- `user_data` passed back as is.
-
- Threads: the callback runs on the thread that made the change, right after
- it committed and outside every lock of the store, so it may call any
- asyncop function, this queue's included (a change it makes calls it
- again, nested). It must be safe to call from any thread, must not unwind
- (no C++ exception, no longjmp) and should be quick: it delays the call that
- made the change. After this function returns with another callback (or
- NULL), a call already running on another thread may still finish calling
- the old one; keep `user_data` alive until the queue is closed.
- Errors: NULL_ARG, *_HANDLE, PANIC.
-
- # Safety
- `queue` is NULL or a queue handle; `callback` is NULL or a function
- callable as above with `user_data` from any thread until replaced or the
- queue is closed.
- */
-ASYNCOP_MUST_USE
-asyncop_status asyncop_queue_set_event_callback(const struct asyncop_queue *queue,
-                                                asyncop_event_fn callback,
-                                                void *user_data);
-
-/*
- Writes the queue's counters and latency histograms (process-local, since
- it was opened) in the Prometheus text format to `(buf, cap, *out_len)`
- (UTF-8, NUL-terminated; see the README's "Metrics and events" for the
- names). `labels` (NULL or "": none) is added to every series, e.g.
- `queue="jobs"`, as given. As every text result: `(NULL, 0)` asks the size
- and returns BUFFER_TOO_SMALL; the text may grow between two calls, so ask
- again on BUFFER_TOO_SMALL. Threads: any.
- Errors: NULL_ARG, UTF8, BUFFER_TOO_SMALL, *_HANDLE, PANIC.
-
- # Safety
- `queue` is NULL or a queue handle; `labels` is NULL or a NUL-terminated
- string; `buf` is NULL or has `cap` writable bytes; `out_len` is NULL or writable.
- */
-ASYNCOP_MUST_USE
-asyncop_status asyncop_queue_metrics_prometheus(const struct asyncop_queue *queue,
-                                                const char *labels,
-                                                char *buf,
-                                                size_t cap,
-                                                size_t *out_len);
-
-/*
  Completes `count` leases (each as asyncop_lease_complete_many would:
  Completed/Succeeded, 3/30; a lost one does not hold back the others) and
  claims up to `max` operations for `host_id` (as asyncop_queue_poll would,
@@ -2259,6 +2212,53 @@ asyncop_status asyncop_queue_complete_and_poll(const struct asyncop_queue *queue
                                                struct asyncop_lease **out_leases,
                                                size_t max,
                                                size_t *out_count);
+
+/*
+ Sets the queue's event callback, replacing the previous one (NULL
+ `callback`: none). It is called once per change made through this queue
+ handle (submit, claim, host outcome, user action, recovery, purge), with
+ `user_data` passed back as is.
+
+ Threads: the callback runs on the thread that made the change, right after
+ it committed and outside every lock of the store, so it may call any
+ asyncop function, this queue's included (a change it makes calls it
+ again, nested). It must be safe to call from any thread, must not unwind
+ (no C++ exception, no longjmp) and should be quick: it delays the call that
+ made the change. After this function returns with another callback (or
+ NULL), a call already running on another thread may still finish calling
+ the old one; keep `user_data` alive until the queue is closed.
+ Errors: NULL_ARG, *_HANDLE, PANIC.
+
+ # Safety
+ `queue` is NULL or a queue handle; `callback` is NULL or a function
+ callable as above with `user_data` from any thread until replaced or the
+ queue is closed.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_set_event_callback(const struct asyncop_queue *queue,
+                                                asyncop_event_fn callback,
+                                                void *user_data);
+
+/*
+ Writes the queue's counters and latency histograms (process-local, since
+ it was opened) in the Prometheus text format to `(buf, cap, *out_len)`
+ (UTF-8, NUL-terminated; see the README's "Metrics and events" for the
+ names). `labels` (NULL or "": none) is added to every series, e.g.
+ `queue="jobs"`, as given. As every text result: `(NULL, 0)` asks the size
+ and returns BUFFER_TOO_SMALL; the text may grow between two calls, so ask
+ again on BUFFER_TOO_SMALL. Threads: any.
+ Errors: NULL_ARG, UTF8, BUFFER_TOO_SMALL, *_HANDLE, PANIC.
+
+ # Safety
+ `queue` is NULL or a queue handle; `labels` is NULL or a NUL-terminated
+ string; `buf` is NULL or has `cap` writable bytes; `out_len` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_queue_metrics_prometheus(const struct asyncop_queue *queue,
+                                                const char *labels,
+                                                char *buf,
+                                                size_t cap,
+                                                size_t *out_len);
 
 /*
  Claims up to `max` eligible operations for host `host_id` (non-empty, <= 256
