@@ -22,17 +22,22 @@ impl Queue {
     /// resume in this process wakes it at once, one in another process within
     /// about 1 ms. Each claim transaction first runs maintenance (§6.4).
     ///
-    /// A poll also runs the hourly purge (§10) after its claim, in its own
-    /// short transactions (see `Queue::purge`).
+    /// A poll also runs, after its claim and in short transactions of their
+    /// own, the rest of a maintenance backlog that one batch did not clear
+    /// (§6.4) and the hourly purge (§10, see `Queue::purge`).
     #[cfg_attr(feature = "tracing", tracing::instrument(target = "asyncop", level = "debug", name = "poll", skip_all, fields(host = host_id, max = options.max)))]
     pub fn poll(&self, host_id: &str, options: &PollOptions) -> Result<Vec<Lease>> {
-        let leases = self.poll_claim(host_id, options)?;
+        let (leases, more_due) = self.poll_claim(host_id, options)?;
+        if more_due {
+            self.maintenance_after_poll();
+        }
         self.purge_after_poll(host_id);
         Ok(leases)
     }
 
-    /// `poll` without the purge.
-    fn poll_claim(&self, host_id: &str, options: &PollOptions) -> Result<Vec<Lease>> {
+    /// `poll` without the purge; also whether the last claim's maintenance
+    /// batch was full (more may be due).
+    fn poll_claim(&self, host_id: &str, options: &PollOptions) -> Result<(Vec<Lease>, bool)> {
         let store = self.open_store()?;
         lease::check_host_id(host_id)?;
         if options.max == 0 || options.max > lease::MAX_POLL {
@@ -53,14 +58,18 @@ impl Queue {
             let mark = store.change_mark()?;
             // After the first try, take the write lock only when a claim could succeed.
             if first || store.read(|tx| tx.may_have_work(self.now_in(tx)?, types))? {
-                let leases = self.claim(host_id, options.max, types)?;
-                if !leases.is_empty() {
-                    return Ok(leases);
+                let (leases, more_due) = self.claim(host_id, options.max, types)?;
+                if !leases.is_empty() || (more_due && Instant::now() >= deadline) {
+                    return Ok((leases, more_due));
+                }
+                if more_due {
+                    // Due work remains unpromoted: look again at once (§6.4).
+                    continue;
                 }
             }
             first = false;
             if Instant::now() >= deadline {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), false));
             }
             // Time alone can make work due (a postponed row, an expired lease).
             let due = store
@@ -77,9 +86,9 @@ impl Queue {
     }
 
     #[cfg_attr(feature = "tracing", tracing::instrument(target = "asyncop", level = "debug", name = "claim", skip_all, fields(host = host_id, max)))]
-    fn claim(&self, host_id: &str, max: u32, types: Option<&[i32]>) -> Result<Vec<Lease>> {
+    fn claim(&self, host_id: &str, max: u32, types: Option<&[i32]>) -> Result<(Vec<Lease>, bool)> {
         let started = Instant::now();
-        let (claimed, report, now) = self.store().write(|tx| {
+        let (claimed, (report, more_due), now) = self.store().write(|tx| {
             let (now, store_clock) = self.clock_in(tx)?;
             let report = maintenance::run(tx, now, &self.inner.settings.retry)?;
             let change = ClaimMove::new(host_id, now, self.inner.lease_ms);
@@ -108,7 +117,7 @@ impl Queue {
             })
             .collect();
         self.observe_claim(&leases, &report, now, took);
-        Ok(leases)
+        Ok((leases, more_due))
     }
 
     /// Extends the lease by the lease length from now and returns the current

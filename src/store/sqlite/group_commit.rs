@@ -16,6 +16,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A queued command, type-erased: runs the caller's closure and says whether it
 /// succeeded (its result stays with the caller).
@@ -92,6 +93,10 @@ pub struct WriterStats {
     pub transactions: u64,
     /// Commands (calls of `Store::write`) in those transactions.
     pub commands: u64,
+    /// The longest time a write transaction held the write lock, from its
+    /// BEGIN IMMEDIATE to its COMMIT (or rollback), since the store opened
+    /// or `reset_longest_hold`.
+    pub longest_hold: Duration,
 }
 
 pub(super) struct GroupCommit {
@@ -127,6 +132,11 @@ impl GroupCommit {
 
     pub fn stats(&self) -> WriterStats {
         *self.stats.lock()
+    }
+
+    /// Starts `WriterStats::longest_hold` again from zero.
+    pub fn reset_longest_hold(&self) {
+        self.stats.lock().longest_hold = Duration::ZERO;
     }
 
     /// Commands queued and not yet taken by a leader.
@@ -264,6 +274,7 @@ fn run_batch(
             return None;
         }
     };
+    let held_since = Instant::now();
     let tx = match WriteTx::begin(conn) {
         Ok(tx) => tx,
         Err(e) => {
@@ -302,11 +313,14 @@ fn run_batch(
     if !any_ok {
         // Nothing to keep: a rollback is cheaper than a commit (no fsync).
         drop(tx);
+        note_hold(stats, held_since);
         finish(batch, Ok(()));
         return None;
     }
     let changed = !quiet && tx.conn.total_changes() != before;
-    if let Err(e) = tx.commit() {
+    let committed = tx.commit();
+    note_hold(stats, held_since);
+    if let Err(e) = committed {
         finish(batch, Err(e));
         return None;
     }
@@ -317,6 +331,13 @@ fn run_batch(
     }
     finish(batch, Ok(()));
     Some(BatchEnd { changed })
+}
+
+/// Keeps the longest write-lock hold in `stats`.
+fn note_hold(stats: &Mutex<WriterStats>, since: Instant) {
+    let held = since.elapsed();
+    let mut stats = stats.lock();
+    stats.longest_hold = stats.longest_hold.max(held);
 }
 
 /// A write transaction begun and ended with cached statements (rusqlite's

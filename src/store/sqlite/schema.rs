@@ -14,10 +14,10 @@ use std::path::Path;
 pub const APPLICATION_ID: i32 = 0x4153_4F50;
 
 /// Schema version this library writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// `MIGRATIONS[v - 1]` brings a file from version v - 1 to v. Append only.
-const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 /// Version 1. Recurrence (§8) and retention (§10) columns and settings are
 /// already here so that adding those features needs no migration.
@@ -59,6 +59,66 @@ CREATE TABLE held_type (
     operation_type INTEGER PRIMARY KEY CHECK (operation_type > 0),
     held_on        INTEGER NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+/// Version 4 (issue 15): claims that do not grow with what they skip.
+/// `blocked` is 1 on an unfinished row with a dependency token while an
+/// earlier unfinished row with that token exists (§7); the triggers below keep
+/// it on every write, so only a token's head is ever 0 among its unfinished
+/// rows. The Ready indexes hold only unblocked rows: one in id order for
+/// unfiltered claims, one per type for filtered claims and claims beside held
+/// types (§6.7). Existing rows get their flag computed here.
+const SCHEMA_V4: &str = r#"
+ALTER TABLE operation ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1));
+UPDATE operation SET blocked = 1
+    WHERE state < 3 AND dependency_token IS NOT NULL AND EXISTS (
+        SELECT 1 FROM operation AS p WHERE p.dependency_token = operation.dependency_token
+        AND p.state < 3 AND p.id < operation.id);
+DROP INDEX operation_ready;
+CREATE INDEX operation_ready ON operation (id) WHERE state = 0 AND blocked = 0;
+CREATE INDEX operation_ready_type ON operation (operation_type, id) WHERE state = 0 AND blocked = 0;
+
+-- A new unfinished row with a token is blocked if an earlier one is unfinished
+-- (ids only grow, so no later row can be the token's head).
+CREATE TRIGGER operation_token_insert AFTER INSERT ON operation
+WHEN NEW.dependency_token IS NOT NULL AND NEW.state < 3
+BEGIN
+    UPDATE operation SET blocked = 1 WHERE id = NEW.id AND EXISTS (
+        SELECT 1 FROM operation AS p WHERE p.dependency_token = NEW.dependency_token
+        AND p.state < 3 AND p.id < NEW.id);
+END;
+
+-- A row that completes (any status) or is deleted unfinished releases the
+-- token's next unfinished row (lowest id), whichever row it was.
+CREATE TRIGGER operation_token_done AFTER UPDATE OF state ON operation
+WHEN NEW.dependency_token IS NOT NULL AND OLD.state < 3 AND NEW.state = 3
+BEGIN
+    UPDATE operation SET blocked = 0 WHERE blocked = 1 AND id = (
+        SELECT min(id) FROM operation
+        WHERE dependency_token = NEW.dependency_token AND state < 3);
+END;
+
+CREATE TRIGGER operation_token_delete AFTER DELETE ON operation
+WHEN OLD.dependency_token IS NOT NULL AND OLD.state < 3
+BEGIN
+    UPDATE operation SET blocked = 0 WHERE blocked = 1 AND id = (
+        SELECT min(id) FROM operation
+        WHERE dependency_token = OLD.dependency_token AND state < 3);
+END;
+
+-- A Completed row made unfinished again (none of today's moves does this):
+-- it is blocked by an earlier unfinished row, and blocks the token's head if
+-- that head is later.
+CREATE TRIGGER operation_token_reopen AFTER UPDATE OF state ON operation
+WHEN NEW.dependency_token IS NOT NULL AND OLD.state = 3 AND NEW.state < 3
+BEGIN
+    UPDATE operation SET blocked = EXISTS (
+        SELECT 1 FROM operation AS p WHERE p.dependency_token = NEW.dependency_token
+        AND p.state < 3 AND p.id < NEW.id) WHERE id = NEW.id;
+    UPDATE operation SET blocked = 1 WHERE blocked = 0 AND id = (
+        SELECT min(id) FROM operation
+        WHERE dependency_token = NEW.dependency_token AND state < 3 AND id > NEW.id);
+END;
 "#;
 
 const SCHEMA_V1: &str = r#"

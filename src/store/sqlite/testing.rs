@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::queue::Queue;
 use rusqlite::Connection;
 
-pub use super::statements::claims::claim_sql;
+pub use super::statements::claims::{claim_sql, last_claim_vm_steps};
 pub use super::statements::maintenance::{due_postponed_sql, expired_leases_sql};
 pub use super::statements::query::query_sql;
 
@@ -45,6 +45,13 @@ pub fn read<T>(queue: &Queue, f: impl FnOnce(&Connection) -> Result<T>) -> Resul
 /// How many transactions and commands the writer has committed.
 pub fn writer_stats(queue: &Queue) -> Result<WriterStats> {
     Ok(store(queue)?.writer_stats())
+}
+
+/// Starts the writer's longest write-lock hold (`WriterStats::longest_hold`)
+/// again from zero, e.g. after a test's set-up.
+pub fn reset_longest_hold(queue: &Queue) -> Result<()> {
+    store(queue)?.reset_longest_hold();
+    Ok(())
 }
 
 /// Writes queued behind the transaction under way (0 when idle).
