@@ -8,6 +8,7 @@
 //! Expected values are transcribed from `operation-model.md`, never computed by the code
 //! under test.
 
+mod eligibility;
 mod expiry;
 mod fencing;
 mod leader;
