@@ -112,7 +112,7 @@ impl Read for PgTx<'_> {
             &format!(
                 "WITH expired AS (SELECT {COLUMNS} FROM operation \
                      WHERE state = 2 AND lease_expires_at <= $1 \
-                     ORDER BY lease_expires_at LIMIT {limit} FOR UPDATE SKIP LOCKED), \
+                     ORDER BY id LIMIT {limit} FOR UPDATE SKIP LOCKED), \
                  due AS (SELECT {COLUMNS} FROM operation WHERE state = 1 \
                      AND postpone_until IS NOT NULL AND postpone_until <= $1 \
                      ORDER BY postpone_until LIMIT {limit} FOR UPDATE SKIP LOCKED) \
@@ -130,7 +130,10 @@ impl Read for PgTx<'_> {
                 due.push(op);
             }
         }
-        expired.sort_by_key(|o| (o.lease_expires_at, o.id));
+        // Leased rows are indexed by id (a renewal changes no indexed
+        // column), so a batch of expired leases is the oldest ids, not the
+        // earliest expiries; due rows come in due-time order, ties by id.
+        expired.sort_by_key(|o| o.id);
         due.sort_by_key(|o| (o.postpone_until, o.id));
         if expired.is_empty() {
             *self.due.borrow_mut() = Some((now, limit, due));
