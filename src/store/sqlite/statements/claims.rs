@@ -21,9 +21,14 @@ pub fn last_claim_vm_steps() -> i64 {
 }
 
 /// Adds the VM steps `stmt` took since it was last counted.
-pub(super) fn count_steps(stmt: &rusqlite::Statement<'_>, first: bool) {
+pub(super) fn count_steps(stmt: &rusqlite::Statement<'_>) {
     let steps = i64::from(stmt.reset_status(StatementStatus::VmStep));
-    CLAIM_VM_STEPS.with(|c| c.set(if first { steps } else { c.get() + steps }));
+    CLAIM_VM_STEPS.with(|c| c.set(c.get() + steps));
+}
+
+/// Starts counting the VM steps of a claim (or waiting poll's look).
+pub(super) fn start_counting() {
+    CLAIM_VM_STEPS.with(|c| c.set(0));
 }
 
 /// Which eligible rows a claim walks (§6.1, §6.7). Eligible rows are the
@@ -48,7 +53,7 @@ pub(crate) fn walk(conn: &Connection, types: Option<&[i32]>) -> Result<Walk> {
     let held = stmt
         .query_map([], |r| r.get::<_, i32>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    count_steps(&stmt, true);
+    count_steps(&stmt);
     let mut list = match types {
         None if held.is_empty() => return Ok(Walk::All),
         None => ready_types(conn)?,
@@ -76,7 +81,7 @@ fn ready_types(conn: &Connection) -> Result<Vec<i32>> {
     let types = stmt
         .query_map([], |r| r.get::<_, i32>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    count_steps(&stmt, false);
+    count_steps(&stmt);
     Ok(types)
 }
 
@@ -153,16 +158,47 @@ pub fn claim_sql(change: &ClaimMove, types: Option<&[i32]>, max: u32) -> Option<
 }
 
 /// Claims up to `request.max` eligible operations with [`claim_sql`], in FIFO order.
+///
+/// An unfiltered claim first runs the walk of every type guarded by "no type
+/// is held" (`NOT EXISTS` on `held_type`, a constant that SQLite tests once,
+/// before the walk): the common case is then one statement. Only when that
+/// finds nothing does it look whether types are held, and then claims by type.
 pub fn claim(conn: &Connection, request: &ClaimRequest<'_>) -> Result<Vec<Claimed>> {
-    let change = request.change;
+    start_counting();
+    if request.types.is_none() {
+        let sql = claim_sql_unless_held(request.change, request.max);
+        let claimed = run_claim(conn, request.change, &sql)?;
+        if !claimed.is_empty() {
+            return Ok(claimed);
+        }
+    }
     let types = match walk(conn, request.types)? {
-        Walk::All => None,
-        Walk::Types(list) => Some(list),
+        Walk::All => return Ok(Vec::new()), // nothing held: the first look was complete
+        Walk::Types(list) => list,
     };
-    let Some(sql) = claim_sql(change, types.as_deref(), request.max) else {
-        return Ok(Vec::new());
-    };
-    let mut stmt = conn.prepare_cached(&sql)?;
+    match claim_sql(request.change, Some(&types), request.max) {
+        Some(sql) => run_claim(conn, request.change, &sql),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// [`claim_sql`] of every type, taking nothing while some type is held: its
+/// LIMIT is 0 then. SQLite evaluates a LIMIT once, before the walk, and does
+/// not walk at all for 0 (a `NOT EXISTS` in the WHERE clause would be tested
+/// on every row the walk visits).
+fn claim_sql_unless_held(change: &ClaimMove, max: u32) -> String {
+    let sql = claim_sql(change, None, max).unwrap_or_default();
+    sql.replace(
+        &format!("ORDER BY c.id LIMIT {max})"),
+        &format!(
+            "ORDER BY c.id LIMIT (CASE WHEN EXISTS (SELECT 1 FROM held_type) THEN 0 ELSE {max} END))"
+        ),
+    )
+}
+
+/// Runs one claim statement `sql` (see [`claim_sql`]).
+fn run_claim(conn: &Connection, change: &ClaimMove, sql: &str) -> Result<Vec<Claimed>> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let args = params![change.host_id, change.lease_expires_at, change.now];
     let rows = stmt.query_map(args, |r| {
         Ok(Claimed {
@@ -178,7 +214,7 @@ pub fn claim(conn: &Connection, request: &ClaimRequest<'_>) -> Result<Vec<Claime
         })
     })?;
     let mut claimed = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    count_steps(&stmt, false);
+    count_steps(&stmt);
     // RETURNING gives no order guarantee; hosts get FIFO order.
     claimed.sort_by_key(|c| c.id);
     Ok(claimed)

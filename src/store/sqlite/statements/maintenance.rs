@@ -3,7 +3,7 @@
 //! find work, each pinned to its partial index so that its cost does not grow
 //! with the rows of other states.
 
-use super::claims::{count_steps, eligible_sql, walk};
+use super::claims::{count_steps, eligible_sql, start_counting, walk};
 use super::rows::{COLUMNS, operation_from_row};
 use crate::error::Result;
 use crate::operation::Operation;
@@ -67,6 +67,7 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
 /// dependency token, or of types it does not handle).
 pub fn may_have_work(conn: &Connection, now: i64, types: Option<&[i32]>) -> Result<bool> {
     let claimable = transition::claimable().state();
+    start_counting();
     let ready = match eligible_sql(claimable, &walk(conn, types)?, 1) {
         Some(sql) => format!("EXISTS ({sql})"),
         None => "0".to_owned(),
@@ -79,6 +80,6 @@ pub fn may_have_work(conn: &Connection, now: i64, types: Option<&[i32]>) -> Resu
                         WHERE state = 1 AND postpone_until IS NOT NULL AND postpone_until <= ?1)"
     ))?;
     let found = stmt.query_row([now], |r| r.get(0))?;
-    count_steps(&stmt, false);
+    count_steps(&stmt);
     Ok(found)
 }
