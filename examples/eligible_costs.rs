@@ -8,7 +8,8 @@
 //! whose head runs), `filtered-N` (N Ready operations of another type ahead
 //! of a type-filtered poll), `held-N` (N Ready operations of a held type
 //! ahead of an unfiltered poll), or `due-N` (N postponed operations fall due
-//! at once; the polls of one worker take them). `Durability::Normal`: the
+//! at once; the polls of one worker take them), or `w2-N` (the benchmark's
+//! W2 drain of N operations, one per poll). `Durability::Normal`: the
 //! figures are about the walk and the lock, not the fsync.
 
 use asyncop::store::sqlite::testing;
@@ -145,6 +146,26 @@ fn main() -> Res<()> {
                 "{n} due: all promoted after {polls} polls in {:.0} ms; longest poll {:.1} ms; longest write-lock hold {hold}",
                 started.elapsed().as_secs_f64() * 1e3,
                 longest_poll.as_secs_f64() * 1e3
+            )
+        }
+        "w2" => {
+            // The benchmark's W2 at NORMAL: drain a pre-filled queue, one per poll.
+            let specs: Vec<OperationSpec> = (0..n)
+                .map(|i| OperationSpec::new(format!("op{i}"), TYPE).data(vec![7u8; 100]))
+                .collect();
+            q.submit_many(&specs)?;
+            let started = Instant::now();
+            let mut done = 0;
+            while let Some(lease) = q.poll("host", &poll)?.pop() {
+                q.complete(lease.key())?;
+                done += 1;
+            }
+            if done != n {
+                return Err(format!("drained {done} of {n}").into());
+            }
+            format!(
+                "W2 NORMAL: {:.0} ops/s",
+                n as f64 / started.elapsed().as_secs_f64()
             )
         }
         other => return Err(format!("unknown case {other}").into()),

@@ -58,7 +58,9 @@ fn claim_steps(path: &std::path::Path, types: Option<&[i32]>) -> (i32, i32) {
         .query_map(params!["host", 10_000, 1], |r| r.get::<_, i64>(0))
         .unwrap()
         .count();
-    assert_eq!(claimed, 3);
+    // An unfiltered claim statement takes one operation (more are claimed
+    // by type, after a look for the types that have eligible rows).
+    assert_eq!(claimed, if types.is_none() { 1 } else { 3 });
     // "Full scan" steps count the walk over the (partial) Ready index too, so
     // they are compared between the two tables rather than expected to be zero.
     (
@@ -104,12 +106,7 @@ fn claim_plan_walks_the_ready_index() {
             .map(Result::unwrap)
             .collect();
         let text = plan.join("\n");
-        let index = if types.is_some() {
-            "INDEX operation_ready_type"
-        } else {
-            "INDEX operation_ready"
-        };
-        assert!(text.contains(index), "{text}");
+        assert!(text.contains("INDEX operation_ready_type"), "{text}");
         // No row is tested for its token: blocked rows are not in the index.
         assert!(!text.contains("operation_dependency"), "{text}");
         assert!(!text.contains("TEMP B-TREE"), "{text}");

@@ -11,7 +11,7 @@ use asyncop::{ManualClock, OperationSpec, PollOptions, Queue, Status};
 use support::{NORMAL_TYPE, T0, TempDir, options};
 
 /// Takes a version-4 file back to version 3: the `blocked` flag, its
-/// triggers and the Ready indexes of unblocked rows go, the Ready index of
+/// triggers and the Ready index of unblocked rows go, the Ready index of
 /// version 1 comes back.
 const UNDO_V4: &str = "
     DROP TRIGGER operation_token_insert;
@@ -19,7 +19,6 @@ const UNDO_V4: &str = "
     DROP TRIGGER operation_token_delete;
     DROP TRIGGER operation_token_reopen;
     DROP INDEX operation_ready_type;
-    DROP INDEX operation_ready;
     ALTER TABLE operation DROP COLUMN blocked;
     CREATE INDEX operation_ready ON operation (id) WHERE state = 0;
     PRAGMA user_version = 3;";

@@ -65,17 +65,17 @@ CREATE TABLE held_type (
 /// `blocked` is 1 on an unfinished row with a dependency token while an
 /// earlier unfinished row with that token exists (§7); the triggers below keep
 /// it on every write, so only a token's head is ever 0 among its unfinished
-/// rows. The Ready indexes hold only unblocked rows: one in id order for
-/// unfiltered claims, one per type for filtered claims and claims beside held
-/// types (§6.7). Existing rows get their flag computed here.
+/// rows. The Ready index holds only unblocked rows, by (type, id): a claim
+/// merges the heads of the types it may take (§6.1, §6.7). Existing rows get
+/// their flag computed here.
 const SCHEMA_V4: &str = r#"
 ALTER TABLE operation ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1));
 UPDATE operation SET blocked = 1
     WHERE state < 3 AND dependency_token IS NOT NULL AND EXISTS (
         SELECT 1 FROM operation AS p WHERE p.dependency_token = operation.dependency_token
         AND p.state < 3 AND p.id < operation.id);
+-- Replaces operation_ready: one Ready index, so a claim dirties no more pages than before.
 DROP INDEX operation_ready;
-CREATE INDEX operation_ready ON operation (id) WHERE state = 0 AND blocked = 0;
 CREATE INDEX operation_ready_type ON operation (operation_type, id) WHERE state = 0 AND blocked = 0;
 
 -- A new unfinished row with a token is blocked if an earlier one is unfinished

@@ -1,5 +1,5 @@
 //! The statements of hosts: the claim and lease renewal, pinned to the
-//! partial indexes of eligible Ready rows so that their cost grows neither
+//! partial index of eligible Ready rows so that their cost grows neither
 //! with the rows of other states nor with the Ready rows they skip.
 
 use crate::error::Result;
@@ -34,28 +34,34 @@ pub(super) fn start_counting() {
 /// Which eligible rows a claim walks (§6.1, §6.7). Eligible rows are the
 /// Ready rows with `blocked = 0` (§7: the triggers of schema version 4 keep
 /// the flag), so no row waiting behind a dependency token is ever visited.
+/// They sit in one index, `operation_ready_type` on (type, id): a claim
+/// takes the head of each type it may take and merges them by id, so rows of
+/// other types and of held types (left out by type, never row by row) are
+/// not visited either.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Walk {
-    /// Every type: one walk of `operation_ready` in id order.
+    /// Every type that has eligible rows and is not held, found by a
+    /// skip-scan of the index (one seek per type) in the statement itself:
+    /// one operation (`max` 1) in one statement.
     All,
-    /// Only these types (sorted, none held): the head of each type's walk of
-    /// `operation_ready_type`, merged by id. Empty: nothing to claim.
+    /// Only these types (sorted, none held). Empty: nothing to claim.
     Types(Vec<i32>),
 }
 
-/// The walk for a claim of `types` (`None`: any): held types (§6.7) are left
-/// out by type, never row by row, so held rows are not visited either. An
-/// unfiltered claim while some type is held walks the types that have
-/// eligible rows, found by a skip-scan of `operation_ready_type` (one seek
-/// per type).
-pub(crate) fn walk(conn: &Connection, types: Option<&[i32]>) -> Result<Walk> {
+/// The walk for a claim of up to `max` operations of `types` (`None`: any).
+/// A claim of one operation of any type is one statement ([`Walk::All`]);
+/// otherwise the held types are read here and left out of the list, and an
+/// unfiltered claim first finds the types that have eligible rows.
+pub(crate) fn walk(conn: &Connection, types: Option<&[i32]>, max: u32) -> Result<Walk> {
+    if types.is_none() && max == 1 {
+        return Ok(Walk::All);
+    }
     let mut stmt = conn.prepare_cached("SELECT operation_type FROM held_type")?;
     let held = stmt
         .query_map([], |r| r.get::<_, i32>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     count_steps(&stmt);
     let mut list = match types {
-        None if held.is_empty() => return Ok(Walk::All),
         None => ready_types(conn)?,
         Some(list) => list.to_vec(),
     };
@@ -65,18 +71,27 @@ pub(crate) fn walk(conn: &Connection, types: Option<&[i32]>) -> Result<Walk> {
     Ok(Walk::Types(list))
 }
 
-/// The types with eligible rows, by a loose index scan: one seek per type.
+/// The skip-scan of `operation_ready_type`: a recursive CTE `ready_type(x)`
+/// of the types that have eligible rows, one seek per type (and a last row
+/// with NULL).
+fn ready_types_cte(state: u8) -> String {
+    format!(
+        "WITH RECURSIVE ready_type(x) AS ( \
+             SELECT (SELECT min(operation_type) FROM operation INDEXED BY operation_ready_type \
+                     WHERE state = {state} AND blocked = 0) \
+             UNION ALL \
+             SELECT (SELECT min(operation_type) FROM operation INDEXED BY operation_ready_type \
+                     WHERE state = {state} AND blocked = 0 AND operation_type > ready_type.x) \
+             FROM ready_type WHERE ready_type.x IS NOT NULL)"
+    )
+}
+
+/// The types with eligible rows, by the skip-scan: one seek per type.
 fn ready_types(conn: &Connection) -> Result<Vec<i32>> {
     let claimable = crate::transition::claimable().state().code();
     let mut stmt = conn.prepare_cached(&format!(
-        "WITH RECURSIVE t(x) AS ( \
-             SELECT (SELECT min(operation_type) FROM operation INDEXED BY operation_ready_type \
-                     WHERE state = {claimable} AND blocked = 0) \
-             UNION ALL \
-             SELECT (SELECT min(operation_type) FROM operation INDEXED BY operation_ready_type \
-                     WHERE state = {claimable} AND blocked = 0 AND operation_type > t.x) \
-             FROM t WHERE t.x IS NOT NULL) \
-         SELECT x FROM t WHERE x IS NOT NULL"
+        "{} SELECT x FROM ready_type WHERE x IS NOT NULL",
+        ready_types_cte(claimable)
     ))?;
     let types = stmt
         .query_map([], |r| r.get::<_, i32>(0))?
@@ -86,31 +101,35 @@ fn ready_types(conn: &Connection) -> Result<Vec<i32>> {
 }
 
 /// The ids of the `max` oldest eligible operations of `walk` (§6.1, §7),
-/// or `None` when the walk is empty. `state` is the claimable state, written
-/// into the text like the types and `max`: the partial indexes serve only a
-/// query that names their condition literally, and each distinct text is one
-/// cached statement (a host uses one or two).
+/// or `None` when the walk is empty ([`Walk::All`] gives one id, whatever
+/// `max`). `state` is the claimable state, written into the text like the
+/// types and `max`: the partial index serves only a query that names its
+/// condition literally, and each distinct text is one cached statement (a
+/// host uses one or two).
 pub(crate) fn eligible_sql(state: State, walk: &Walk, max: u32) -> Option<String> {
     let state = state.code();
-    let one_type = |t: i32| {
+    let head = |t: &str, limit: u32| {
         format!(
             "SELECT c.id FROM operation AS c INDEXED BY operation_ready_type \
              WHERE c.operation_type = {t} AND c.state = {state} AND c.blocked = 0 \
-             ORDER BY c.id LIMIT {max}"
+             ORDER BY c.id LIMIT {limit}"
         )
     };
     match walk {
         Walk::All => Some(format!(
-            "SELECT c.id FROM operation AS c INDEXED BY operation_ready \
-             WHERE c.state = {state} AND c.blocked = 0 ORDER BY c.id LIMIT {max}"
+            "{} SELECT min(({})) FROM ready_type \
+             WHERE ready_type.x IS NOT NULL AND NOT EXISTS ( \
+                 SELECT 1 FROM held_type AS h WHERE h.operation_type = ready_type.x)",
+            ready_types_cte(state),
+            head("ready_type.x", 1)
         )),
         Walk::Types(list) => match list.as_slice() {
             [] => None,
-            [t] => Some(one_type(*t)),
+            [t] => Some(head(&t.to_string(), max)),
             many => {
                 let heads: Vec<String> = many
                     .iter()
-                    .map(|&t| format!("SELECT id FROM ({})", one_type(t)))
+                    .map(|t| format!("SELECT id FROM ({})", head(&t.to_string(), max)))
                     .collect();
                 Some(format!(
                     "SELECT id FROM ({}) ORDER BY id LIMIT {max}",
@@ -122,9 +141,10 @@ pub(crate) fn eligible_sql(state: State, walk: &Walk, max: u32) -> Option<String
 }
 
 /// The claim statement (P3): moves the `max` oldest eligible operations (FIFO by
-/// id) of `types` (`None`: any; held types already left out, see [`walk`])
-/// from `change.from` to `change.to` for host `?1` with lease expiry `?2`
-/// at time `?3`, the next lock token, and `started_on` = `modified_on` = `?3`
+/// id) of `types` (held types already left out, see [`walk`]; `None`: any
+/// type not held, which takes one operation whatever `max`) from
+/// `change.from` to `change.to` for host `?1` with lease expiry `?2` at time
+/// `?3`, the next lock token, and `started_on` = `modified_on` = `?3`
 /// (exactly `ClaimMove::apply`). `None` when `types` is empty. The codes are
 /// written into the text; they are constants of the model, so each (types,
 /// max) is one cached statement.
@@ -143,7 +163,11 @@ pub fn claim_sql(change: &ClaimMove, types: Option<&[i32]>, max: u32) -> Option<
         None => Walk::All,
         Some(list) => Walk::Types(list.to_vec()),
     };
-    let pick = if max == 1 { "=" } else { "IN" };
+    let pick = if max == 1 || walk == Walk::All {
+        "="
+    } else {
+        "IN"
+    };
     let eligible = eligible_sql(change.from.state(), &walk, max)?;
     Some(format!(
         "UPDATE operation SET state = {state}, status = {status}, host_id = ?1, \
@@ -158,47 +182,17 @@ pub fn claim_sql(change: &ClaimMove, types: Option<&[i32]>, max: u32) -> Option<
 }
 
 /// Claims up to `request.max` eligible operations with [`claim_sql`], in FIFO order.
-///
-/// An unfiltered claim first runs the walk of every type guarded by "no type
-/// is held" (`NOT EXISTS` on `held_type`, a constant that SQLite tests once,
-/// before the walk): the common case is then one statement. Only when that
-/// finds nothing does it look whether types are held, and then claims by type.
 pub fn claim(conn: &Connection, request: &ClaimRequest<'_>) -> Result<Vec<Claimed>> {
     start_counting();
-    if request.types.is_none() {
-        let sql = claim_sql_unless_held(request.change, request.max);
-        let claimed = run_claim(conn, request.change, &sql)?;
-        if !claimed.is_empty() {
-            return Ok(claimed);
-        }
-    }
-    let types = match walk(conn, request.types)? {
-        Walk::All => return Ok(Vec::new()), // nothing held: the first look was complete
-        Walk::Types(list) => list,
+    let types = match walk(conn, request.types, request.max)? {
+        Walk::All => None,
+        Walk::Types(list) => Some(list),
     };
-    match claim_sql(request.change, Some(&types), request.max) {
-        Some(sql) => run_claim(conn, request.change, &sql),
-        None => Ok(Vec::new()),
-    }
-}
-
-/// [`claim_sql`] of every type, taking nothing while some type is held: its
-/// LIMIT is 0 then. SQLite evaluates a LIMIT once, before the walk, and does
-/// not walk at all for 0 (a `NOT EXISTS` in the WHERE clause would be tested
-/// on every row the walk visits).
-fn claim_sql_unless_held(change: &ClaimMove, max: u32) -> String {
-    let sql = claim_sql(change, None, max).unwrap_or_default();
-    sql.replace(
-        &format!("ORDER BY c.id LIMIT {max})"),
-        &format!(
-            "ORDER BY c.id LIMIT (CASE WHEN EXISTS (SELECT 1 FROM held_type) THEN 0 ELSE {max} END))"
-        ),
-    )
-}
-
-/// Runs one claim statement `sql` (see [`claim_sql`]).
-fn run_claim(conn: &Connection, change: &ClaimMove, sql: &str) -> Result<Vec<Claimed>> {
-    let mut stmt = conn.prepare_cached(sql)?;
+    let Some(sql) = claim_sql(request.change, types.as_deref(), request.max) else {
+        return Ok(Vec::new());
+    };
+    let change = request.change;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let args = params![change.host_id, change.lease_expires_at, change.now];
     let rows = stmt.query_map(args, |r| {
         Ok(Claimed {

@@ -68,7 +68,7 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
 pub fn may_have_work(conn: &Connection, now: i64, types: Option<&[i32]>) -> Result<bool> {
     let claimable = transition::claimable().state();
     start_counting();
-    let ready = match eligible_sql(claimable, &walk(conn, types)?, 1) {
+    let ready = match eligible_sql(claimable, &walk(conn, types, 1)?, 1) {
         Some(sql) => format!("EXISTS ({sql})"),
         None => "0".to_owned(),
     };
