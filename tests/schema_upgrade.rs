@@ -15,9 +15,8 @@ use support::{NORMAL_TYPE, T0, TempDir, options};
 /// version 1 comes back.
 const UNDO_V4: &str = "
     DROP TRIGGER operation_token_insert;
-    DROP TRIGGER operation_token_done;
+    DROP TRIGGER operation_token_state;
     DROP TRIGGER operation_token_delete;
-    DROP TRIGGER operation_token_reopen;
     DROP INDEX operation_ready_type;
     ALTER TABLE operation DROP COLUMN blocked;
     CREATE INDEX operation_ready ON operation (id) WHERE state = 0;

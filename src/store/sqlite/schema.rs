@@ -89,13 +89,23 @@ BEGIN
 END;
 
 -- A row that completes (any status) or is deleted unfinished releases the
--- token's next unfinished row (lowest id), whichever row it was.
-CREATE TRIGGER operation_token_done AFTER UPDATE OF state ON operation
-WHEN NEW.dependency_token IS NOT NULL AND OLD.state < 3 AND NEW.state = 3
+-- token's next unfinished row (lowest id), whichever row it was. A Completed
+-- row made unfinished again (none of today's moves does this) is blocked by an
+-- earlier unfinished row, and blocks the token's head if that head is later.
+-- One trigger for both directions: each trigger costs every UPDATE of state
+-- (every claim and outcome) a sub-program call, even when WHEN is false.
+CREATE TRIGGER operation_token_state AFTER UPDATE OF state ON operation
+WHEN NEW.dependency_token IS NOT NULL AND (OLD.state = 3) != (NEW.state = 3)
 BEGIN
-    UPDATE operation SET blocked = 0 WHERE blocked = 1 AND id = (
+    UPDATE operation SET blocked = 0 WHERE NEW.state = 3 AND blocked = 1 AND id = (
         SELECT min(id) FROM operation
         WHERE dependency_token = NEW.dependency_token AND state < 3);
+    UPDATE operation SET blocked = EXISTS (
+        SELECT 1 FROM operation AS p WHERE p.dependency_token = NEW.dependency_token
+        AND p.state < 3 AND p.id < NEW.id) WHERE NEW.state < 3 AND id = NEW.id;
+    UPDATE operation SET blocked = 1 WHERE NEW.state < 3 AND blocked = 0 AND id = (
+        SELECT min(id) FROM operation
+        WHERE dependency_token = NEW.dependency_token AND state < 3 AND id > NEW.id);
 END;
 
 CREATE TRIGGER operation_token_delete AFTER DELETE ON operation
@@ -104,20 +114,6 @@ BEGIN
     UPDATE operation SET blocked = 0 WHERE blocked = 1 AND id = (
         SELECT min(id) FROM operation
         WHERE dependency_token = OLD.dependency_token AND state < 3);
-END;
-
--- A Completed row made unfinished again (none of today's moves does this):
--- it is blocked by an earlier unfinished row, and blocks the token's head if
--- that head is later.
-CREATE TRIGGER operation_token_reopen AFTER UPDATE OF state ON operation
-WHEN NEW.dependency_token IS NOT NULL AND OLD.state = 3 AND NEW.state < 3
-BEGIN
-    UPDATE operation SET blocked = EXISTS (
-        SELECT 1 FROM operation AS p WHERE p.dependency_token = NEW.dependency_token
-        AND p.state < 3 AND p.id < NEW.id) WHERE id = NEW.id;
-    UPDATE operation SET blocked = 1 WHERE blocked = 0 AND id = (
-        SELECT min(id) FROM operation
-        WHERE dependency_token = NEW.dependency_token AND state < 3 AND id > NEW.id);
 END;
 "#;
 

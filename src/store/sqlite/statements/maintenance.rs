@@ -6,9 +6,12 @@
 use super::claims::{count_steps, eligible_sql, start_counting, walk};
 use super::rows::{COLUMNS, operation_from_row};
 use crate::error::Result;
+use crate::maintenance::MAINTENANCE_BATCH;
 use crate::operation::Operation;
 use crate::transition;
 use rusqlite::Connection;
+use std::borrow::Cow;
+use std::sync::LazyLock;
 
 /// Locked rows whose lease expired at or before `?1` (§6.4), at most
 /// `limit`, earliest expiry first. Like the other statements of maintenance,
@@ -24,9 +27,26 @@ pub fn expired_leases_sql(limit: u32) -> String {
     )
 }
 
+/// The text of `sql(limit)`, built once for maintenance's own batch size
+/// (every claim runs both look-ups; the text is the statement cache's key).
+fn batch_sql(
+    cache: &'static LazyLock<String>,
+    sql: fn(u32) -> String,
+    limit: u32,
+) -> Cow<'static, str> {
+    if limit == MAINTENANCE_BATCH {
+        Cow::Borrowed(cache.as_str())
+    } else {
+        Cow::Owned(sql(limit))
+    }
+}
+
+static EXPIRED_BATCH: LazyLock<String> = LazyLock::new(|| expired_leases_sql(MAINTENANCE_BATCH));
+static DUE_BATCH: LazyLock<String> = LazyLock::new(|| due_postponed_sql(MAINTENANCE_BATCH));
+
 /// Locked rows whose lease expired at or before `now` (§6.4), at most `limit`.
 pub fn expired_leases(conn: &Connection, now: i64, limit: u32) -> Result<Vec<Operation>> {
-    let mut stmt = conn.prepare_cached(&expired_leases_sql(limit))?;
+    let mut stmt = conn.prepare_cached(&batch_sql(&EXPIRED_BATCH, expired_leases_sql, limit))?;
     let rows = stmt.query_map([now], operation_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -43,7 +63,7 @@ pub fn due_postponed_sql(limit: u32) -> String {
 
 /// Suspended rows whose `postpone_until` is due (§6.4), at most `limit`.
 pub fn due_postponed(conn: &Connection, now: i64, limit: u32) -> Result<Vec<Operation>> {
-    let mut stmt = conn.prepare_cached(&due_postponed_sql(limit))?;
+    let mut stmt = conn.prepare_cached(&batch_sql(&DUE_BATCH, due_postponed_sql, limit))?;
     let rows = stmt.query_map([now], operation_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
