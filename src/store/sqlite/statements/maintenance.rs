@@ -89,7 +89,9 @@ pub fn may_have_work(conn: &Connection, now: i64, types: Option<&[i32]>) -> Resu
     let claimable = transition::claimable().state();
     start_counting();
     let ready = match eligible_sql(claimable, &walk(conn, types, 1)?, 1) {
-        Some(sql) => format!("EXISTS ({sql})"),
+        // A scalar subquery: its first id, NULL when none (the walk of every
+        // type is an aggregate, which always gives a row).
+        Some(sql) => format!("({sql}) IS NOT NULL"),
         None => "0".to_owned(),
     };
     let mut stmt = conn.prepare_cached(&format!(
