@@ -14,7 +14,7 @@ thread_local! {
 }
 
 /// The SQLite VM steps of the statements of the last claim (or waiting
-/// poll's look, [`super::maintenance::may_have_work`]) run on this thread:
+/// poll's look, `may_have_work`) run on this thread:
 /// the walk for the types to claim, and the claim itself.
 pub fn last_claim_vm_steps() -> i64 {
     CLAIM_VM_STEPS.with(Cell::get)
@@ -141,7 +141,7 @@ pub(crate) fn eligible_sql(state: State, walk: &Walk, max: u32) -> Option<String
 }
 
 /// The claim statement (P3): moves the `max` oldest eligible operations (FIFO by
-/// id) of `types` (held types already left out, see [`walk`]; `None`: any
+/// id) of `types` (held types already left out, see `walk`; `None`: any
 /// type not held, which takes one operation whatever `max`) from
 /// `change.from` to `change.to` for host `?1` with lease expiry `?2` at time
 /// `?3`, the next lock token, and `started_on` = `modified_on` = `?3`
