@@ -61,61 +61,14 @@ CREATE TABLE held_type (
 ) WITHOUT ROWID;
 "#;
 
-/// Version 4 (issue 15): claims that do not grow with what they skip.
+/// Version 4 (issue 15, `schema_v4.sql`): claims that do not grow with what they skip.
 /// `blocked` is 1 on an unfinished row with a dependency token while an
-/// earlier unfinished row with that token exists (§7); the triggers below keep
+/// earlier unfinished row with that token exists (§7); the triggers there keep
 /// it on every write, so only a token's head is ever 0 among its unfinished
 /// rows. The Ready index holds only unblocked rows, by (type, id): a claim
 /// merges the heads of the types it may take (§6.1, §6.7). Existing rows get
 /// their flag computed here.
-const SCHEMA_V4: &str = r#"
-ALTER TABLE operation ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1));
-UPDATE operation SET blocked = 1
-    WHERE state < 3 AND dependency_token IS NOT NULL AND EXISTS (
-        SELECT 1 FROM operation AS p WHERE p.dependency_token = operation.dependency_token
-        AND p.state < 3 AND p.id < operation.id);
--- Replaces operation_ready: one Ready index, so a claim dirties no more pages than before.
-DROP INDEX operation_ready;
-CREATE INDEX operation_ready_type ON operation (operation_type, id) WHERE state = 0 AND blocked = 0;
-
--- A new unfinished row with a token is blocked if an earlier one is unfinished
--- (ids only grow, so no later row can be the token's head).
-CREATE TRIGGER operation_token_insert AFTER INSERT ON operation
-WHEN NEW.dependency_token IS NOT NULL AND NEW.state < 3
-BEGIN
-    UPDATE operation SET blocked = 1 WHERE id = NEW.id AND EXISTS (
-        SELECT 1 FROM operation AS p WHERE p.dependency_token = NEW.dependency_token
-        AND p.state < 3 AND p.id < NEW.id);
-END;
-
--- A row that completes (any status) or is deleted unfinished releases the
--- token's next unfinished row (lowest id), whichever row it was. A Completed
--- row made unfinished again (none of today's moves does this) is blocked by an
--- earlier unfinished row, and blocks the token's head if that head is later.
--- One trigger for both directions: each trigger costs every UPDATE of state
--- (every claim and outcome) a sub-program call, even when WHEN is false.
-CREATE TRIGGER operation_token_state AFTER UPDATE OF state ON operation
-WHEN NEW.dependency_token IS NOT NULL AND (OLD.state = 3) != (NEW.state = 3)
-BEGIN
-    UPDATE operation SET blocked = 0 WHERE NEW.state = 3 AND blocked = 1 AND id = (
-        SELECT min(id) FROM operation
-        WHERE dependency_token = NEW.dependency_token AND state < 3);
-    UPDATE operation SET blocked = EXISTS (
-        SELECT 1 FROM operation AS p WHERE p.dependency_token = NEW.dependency_token
-        AND p.state < 3 AND p.id < NEW.id) WHERE NEW.state < 3 AND id = NEW.id;
-    UPDATE operation SET blocked = 1 WHERE NEW.state < 3 AND blocked = 0 AND id = (
-        SELECT min(id) FROM operation
-        WHERE dependency_token = NEW.dependency_token AND state < 3 AND id > NEW.id);
-END;
-
-CREATE TRIGGER operation_token_delete AFTER DELETE ON operation
-WHEN OLD.dependency_token IS NOT NULL AND OLD.state < 3
-BEGIN
-    UPDATE operation SET blocked = 0 WHERE blocked = 1 AND id = (
-        SELECT min(id) FROM operation
-        WHERE dependency_token = OLD.dependency_token AND state < 3);
-END;
-"#;
+const SCHEMA_V4: &str = include_str!("schema_v4.sql");
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE operation (
