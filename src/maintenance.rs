@@ -1,7 +1,11 @@
 //! Housekeeping that keeps the queue moving (§6.4, §6.5): recovery of expired
 //! leases (with poison protection), promotion of due postponed operations,
-//! each decided by `transition` (the back-off schedule is `transition::retry`). It runs inside every claim transaction and
-//! can be run on its own (`Queue::run_maintenance`).
+//! each decided by `transition` (the back-off schedule is `transition::retry`).
+//! It works in batches of at most [`MAINTENANCE_BATCH`] rows of each kind, so
+//! that no transaction holds the write lock for long whatever the backlog:
+//! every claim transaction runs one batch before it claims, a poll whose
+//! batch was full runs more in transactions of their own after its claim,
+//! and `Queue::run_maintenance` runs batches until nothing is due.
 
 use crate::error::{LEASE_LOST_CODE, Result};
 use crate::store::Write;
@@ -21,10 +25,32 @@ pub struct MaintenanceReport {
     pub promoted: usize,
 }
 
-/// Recovery, then promotion (§6.4), inside the caller's write transaction.
-pub(crate) fn run(tx: &dyn Write, now: i64, policy: &RetryPolicy) -> Result<MaintenanceReport> {
+impl MaintenanceReport {
+    /// Both reports' counts added.
+    pub(crate) fn add(&mut self, other: &MaintenanceReport) {
+        self.recovered += other.recovered;
+        self.poisoned += other.poisoned;
+        self.promoted += other.promoted;
+    }
+}
+
+/// At most this many expired leases, and this many due postponed rows, are
+/// moved by one batch (§6.4): about a millisecond of write lock each.
+pub const MAINTENANCE_BATCH: u32 = 100;
+
+/// One batch of recovery, then promotion (§6.4), inside the caller's write
+/// transaction: the earliest expired leases and the earliest due postponed
+/// rows, at most [`MAINTENANCE_BATCH`] of each. Also returns whether a batch
+/// was full, i.e. whether more may be due.
+pub(crate) fn run(
+    tx: &dyn Write,
+    now: i64,
+    policy: &RetryPolicy,
+) -> Result<(MaintenanceReport, bool)> {
     let mut report = MaintenanceReport::default();
-    for row in tx.expired_leases(now)? {
+    let expired = tx.expired_leases(now, MAINTENANCE_BATCH)?;
+    let mut more = expired.len() >= MAINTENANCE_BATCH as usize;
+    for row in expired {
         let plan = policy.plan(row.retry_count, now, None);
         let Some(change) = transition::lease_expired(row.status, plan.exhausted) else {
             continue;
@@ -63,7 +89,9 @@ pub(crate) fn run(tx: &dyn Write, now: i64, policy: &RetryPolicy) -> Result<Main
             }
         }
     }
-    for row in tx.due_postponed(now)? {
+    let due = tx.due_postponed(now, MAINTENANCE_BATCH)?;
+    more |= due.len() >= MAINTENANCE_BATCH as usize;
+    for row in due {
         let Some(change) = transition::postpone_due(row.status, row.postpone_until, now) else {
             continue;
         };
@@ -72,5 +100,5 @@ pub(crate) fn run(tx: &dyn Write, now: i64, policy: &RetryPolicy) -> Result<Main
             report.promoted += 1;
         }
     }
-    Ok(report)
+    Ok((report, more))
 }

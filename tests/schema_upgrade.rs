@@ -199,3 +199,65 @@ fn a_version_3_file_is_upgraded_with_its_rows_counts_and_ids_intact() {
         .unwrap();
     assert_eq!(attempts, 1);
 }
+
+/// A version-3 file whose Ready rows wait behind dependency tokens gets each
+/// unfinished row's `blocked` flag computed by the upgrade (version 5), and
+/// claims then follow the tokens (§7).
+#[test]
+fn a_version_3_file_gets_the_blocked_flags_of_its_rows() {
+    let dir = TempDir::new("upgrade-v3-blocked");
+    let path = dir.file("v3.db");
+    let clock = ManualClock::new(T0);
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
+        let tx = conn.transaction().unwrap();
+        create_schema_at(&tx, 3).unwrap();
+        // 1 "a" (token t) runs for host "host"; 2 "b" and 3 "c" (t) wait behind
+        // it; 4 "d" has no token; 5 "e" is the head of u; 6 "done" (v) was
+        // canceled, so 7 "after-done" is the head of v.
+        let far = T0 + 3_600_000;
+        tx.execute_batch(&format!(
+            "INSERT INTO operation (id, name, operation_type, state, status, data,
+                 dependency_token, host_id, lease_expires_at, lock_token, started_on,
+                 created_on, modified_on)
+             VALUES (1, 'a', {NORMAL_TYPE}, 2, 20, x'', 't', 'host', {far}, 1, {T0}, {T0}, {T0});
+             INSERT INTO operation (id, name, operation_type, state, status, data,
+                 dependency_token, created_on, modified_on)
+             VALUES (2, 'b', {NORMAL_TYPE}, 0, 0, x'', 't', {T0}, {T0}),
+                    (3, 'c', {NORMAL_TYPE}, 0, 0, x'', 't', {T0}, {T0}),
+                    (4, 'd', {NORMAL_TYPE}, 0, 0, x'', NULL, {T0}, {T0}),
+                    (5, 'e', {NORMAL_TYPE}, 0, 0, x'', 'u', {T0}, {T0}),
+                    (7, 'after-done', {NORMAL_TYPE}, 0, 0, x'', 'v', {T0}, {T0});
+             INSERT INTO operation (id, name, operation_type, state, status, data,
+                 dependency_token, created_on, modified_on, completed_on)
+             VALUES (6, 'done', {NORMAL_TYPE}, 3, 32, x'', 'v', {T0}, {T0}, {T0});"
+        ))
+        .unwrap();
+        tx.commit().unwrap();
+    }
+
+    let q = Queue::open(&path, options(&clock)).unwrap();
+    let blocked: Vec<i64> = {
+        let conn = Connection::open(&path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT id FROM operation WHERE blocked = 1 ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(blocked, vec![2, 3]);
+    // Eligible: d, e, after-done (b and c wait behind the running a).
+    let ids = |leases: Vec<asyncop::Lease>| leases.iter().map(|l| l.id).collect::<Vec<_>>();
+    let max10 = PollOptions::default().max(10);
+    assert_eq!(ids(q.poll("host", &max10).unwrap()), vec![4, 5, 7]);
+    // a completes: b, and only b, becomes claimable.
+    let a = asyncop::LeaseKey {
+        id: 1,
+        lock_token: 1,
+    };
+    assert_eq!(q.complete(a).unwrap(), Status::Succeeded);
+    assert_eq!(ids(q.poll("host", &max10).unwrap()), vec![2]);
+}

@@ -11,9 +11,17 @@ use crate::store::{ClaimRequest, Renewal, Write};
 use crate::transition::{self, ClaimMove, Status};
 use std::time::{Duration, Instant};
 
-/// What one claim inside a write transaction took: the leases, the
-/// maintenance it ran first, and the transaction's now.
-pub(super) type Claimed = (Vec<Lease>, MaintenanceReport, i64);
+/// What one claim inside a write transaction did.
+pub(super) struct Claimed {
+    /// The leases it took, oldest first.
+    pub(super) leases: Vec<Lease>,
+    /// The maintenance batch it ran first (§6.4).
+    pub(super) report: MaintenanceReport,
+    /// The transaction's now.
+    pub(super) now: i64,
+    /// The maintenance batch was full: more may be due (§6.4).
+    pub(super) more_due: bool,
+}
 
 impl Queue {
     /// Claims up to `options.max` eligible operations for `host_id`, oldest
@@ -21,22 +29,34 @@ impl Queue {
     /// resume in this process wakes it at once, one in another process within
     /// about 1 ms. Each claim transaction first runs maintenance (§6.4).
     ///
-    /// A poll also runs the hourly purge (§10) after its claim, in its own
-    /// short transactions (see `Queue::purge`).
+    /// A poll also runs, after its claim and in short transactions of their
+    /// own, the rest of a maintenance backlog that one batch did not clear
+    /// (§6.4) and the hourly purge (§10, see `Queue::purge`).
     #[cfg_attr(feature = "tracing", tracing::instrument(target = "asyncop", level = "debug", name = "poll", skip_all, fields(host = host_id, max = options.max)))]
     pub fn poll(&self, host_id: &str, options: &PollOptions) -> Result<Vec<Lease>> {
-        let leases = self.poll_claim(host_id, options)?;
-        self.purge_after_poll(host_id);
+        let (leases, more_due) = self.poll_claim(host_id, options)?;
+        self.upkeep_after_poll(host_id, more_due);
         Ok(leases)
     }
 
-    /// `poll` without the purge.
-    fn poll_claim(&self, host_id: &str, options: &PollOptions) -> Result<Vec<Lease>> {
+    /// What a poll does after its claim: the rest of a maintenance backlog
+    /// (when the claim's batch was full) and the hourly purge.
+    pub(super) fn upkeep_after_poll(&self, host_id: &str, more_due: bool) {
+        if more_due {
+            self.maintenance_after_poll();
+        }
+        self.purge_after_poll(host_id);
+    }
+
+    /// `poll` without the upkeep after it; also whether the last claim's
+    /// maintenance batch was full (more may be due).
+    fn poll_claim(&self, host_id: &str, options: &PollOptions) -> Result<(Vec<Lease>, bool)> {
         self.open_store()?;
         check_poll(host_id, options)?;
         let types = options.operation_types.as_deref();
         let Some(wait) = options.wait else {
-            return self.claim(host_id, options.max, types);
+            let claimed = self.claim(host_id, options.max, types)?;
+            return Ok((claimed.leases, claimed.more_due));
         };
         self.wait_claim(host_id, options, Instant::now() + wait, true)
     }
@@ -44,28 +64,35 @@ impl Queue {
     /// The waiting part of a poll: claims until `deadline`, woken by the
     /// change signal. With `first`, the first try claims at once; after that
     /// (and from the start without it) the write lock is taken only when a
-    /// claim could succeed.
+    /// claim could succeed. Also returns whether the last claim's
+    /// maintenance batch was full.
     pub(super) fn wait_claim(
         &self,
         host_id: &str,
         options: &PollOptions,
         deadline: Instant,
         mut first: bool,
-    ) -> Result<Vec<Lease>> {
+    ) -> Result<(Vec<Lease>, bool)> {
         let store = self.open_store()?;
         let types = options.operation_types.as_deref();
         loop {
             // Taken before looking, so that a commit made while we look still wakes us.
             let mark = store.change_mark()?;
             if first || store.read(|tx| tx.may_have_work(self.now_in(tx)?, types))? {
-                let leases = self.claim(host_id, options.max, types)?;
-                if !leases.is_empty() {
-                    return Ok(leases);
+                let Claimed {
+                    leases, more_due, ..
+                } = self.claim(host_id, options.max, types)?;
+                if !leases.is_empty() || (more_due && Instant::now() >= deadline) {
+                    return Ok((leases, more_due));
+                }
+                if more_due {
+                    // Due work remains unpromoted: look again at once (§6.4).
+                    continue;
                 }
             }
             first = false;
             if Instant::now() >= deadline {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), false));
             }
             // Time alone can make work due (a postponed row, an expired lease).
             let due = store
@@ -82,13 +109,13 @@ impl Queue {
     }
 
     #[cfg_attr(feature = "tracing", tracing::instrument(target = "asyncop", level = "debug", name = "claim", skip_all, fields(host = host_id, max)))]
-    fn claim(&self, host_id: &str, max: u32, types: Option<&[i32]>) -> Result<Vec<Lease>> {
+    fn claim(&self, host_id: &str, max: u32, types: Option<&[i32]>) -> Result<Claimed> {
         let started = Instant::now();
-        let (leases, report, now) = self
+        let claimed = self
             .store()
             .write(|tx| self.claim_in(tx, host_id, max, types))?;
-        self.observe_claim(&leases, &report, now, started.elapsed());
-        Ok(leases)
+        self.observe_claim(&claimed.leases, &claimed.report, claimed.now, started.elapsed());
+        Ok(claimed)
     }
 
     /// One claim inside a write transaction: maintenance (§6.4), then up to
@@ -102,7 +129,7 @@ impl Queue {
         types: Option<&[i32]>,
     ) -> Result<Claimed> {
         let (now, store_clock) = self.clock_in(tx)?;
-        let report = maintenance::run(tx, now, &self.inner.settings.retry)?;
+        let (report, more_due) = maintenance::run(tx, now, &self.inner.settings.retry)?;
         let change = ClaimMove::new(host_id, now, self.inner.lease_ms);
         let request = ClaimRequest {
             change: &change,
@@ -126,7 +153,12 @@ impl Queue {
                 correlation_id: c.correlation_id,
             })
             .collect();
-        Ok((leases, report, now))
+        Ok(Claimed {
+            leases,
+            report,
+            now,
+            more_due,
+        })
     }
 
     /// Extends the lease by the lease length from now and returns the current

@@ -61,17 +61,17 @@ impl Queue {
         for (key, paused) in keys.iter().zip(paused) {
             self.inner.stops.resume(*key, paused, written.is_ok());
         }
-        let ((results, moves), (leases, report, now)) = written?;
+        let ((results, moves), claimed) = written?;
         let took = started.elapsed();
         self.observe_outcomes(Some(Outcome::Succeeded), &moves, took);
-        self.observe_claim(&leases, &report, now, took);
-        let leases = match options.wait {
-            Some(wait) if leases.is_empty() => self
+        self.observe_claim(&claimed.leases, &claimed.report, claimed.now, took);
+        let (leases, more_due) = match options.wait {
+            Some(wait) if claimed.leases.is_empty() && !claimed.more_due => self
                 .wait_claim(host_id, options, started + wait, false)
                 .unwrap_or_default(),
-            _ => leases,
+            _ => (claimed.leases, claimed.more_due),
         };
-        self.purge_after_poll(host_id);
+        self.upkeep_after_poll(host_id, more_due);
         Ok((results, leases))
     }
 }

@@ -127,10 +127,14 @@ pub trait Read {
     fn counts(&self) -> Result<Vec<CountRow>>;
     /// One queue-wide setting as stored (§6.6), `None` when absent.
     fn setting(&self, key: &str) -> Result<Option<String>>;
-    /// Locked rows whose lease expired at or before `now` (§6.4), by id.
-    fn expired_leases(&self, now: i64) -> Result<Vec<Operation>>;
-    /// Suspended rows whose `postpone_until` is due at `now` (§6.4), by id.
-    fn due_postponed(&self, now: i64) -> Result<Vec<Operation>>;
+    /// Locked rows whose lease expired at or before `now` (§6.4), at most
+    /// `limit`, so that one maintenance batch stays small whatever the
+    /// backlog: SQLite gives the earliest expiries (then id), PostgreSQL the
+    /// oldest ids (its index of leased rows is by id).
+    fn expired_leases(&self, now: i64, limit: u32) -> Result<Vec<Operation>>;
+    /// Suspended rows whose `postpone_until` is due at `now` (§6.4): the
+    /// `limit` that fell due first (by `postpone_until`, then id).
+    fn due_postponed(&self, now: i64, limit: u32) -> Result<Vec<Operation>>;
     /// The earliest time a lease expires or a postponed row becomes due: when
     /// a waiting poll must look again even if nothing is committed.
     fn next_due(&self) -> Result<Option<i64>>;

@@ -46,7 +46,7 @@ pub fn recover_and_claim_while<R: Send + 'static>(
     // A store may rerun a transaction body: `race` starts once, in the first run.
     let mut race = Some(race);
     asyncop::testing::write(q, |tx| {
-        let expired = tx.expired_leases(now)?;
+        let expired = tx.expired_leases(now, u32::MAX)?;
         let raced = race.take().expect("the racing transaction ran twice")();
         std::thread::sleep(Duration::from_millis(100));
         for row in expired {

@@ -17,7 +17,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A queued command, type-erased: runs the caller's closure and says whether it
 /// succeeded (its result stays with the caller).
@@ -94,6 +94,10 @@ pub struct WriterStats {
     pub transactions: u64,
     /// Commands (calls of `Store::write`) in those transactions.
     pub commands: u64,
+    /// The longest time a write transaction held the write lock, from its
+    /// BEGIN IMMEDIATE to its COMMIT (or rollback), since the store opened
+    /// or `reset_longest_hold`.
+    pub longest_hold: Duration,
 }
 
 pub(super) struct GroupCommit {
@@ -142,6 +146,11 @@ impl GroupCommit {
 
     pub fn stats(&self) -> WriterStats {
         *self.stats.lock()
+    }
+
+    /// Starts `WriterStats::longest_hold` again from zero.
+    pub fn reset_longest_hold(&self) {
+        self.stats.lock().longest_hold = Duration::ZERO;
     }
 
     /// Commands queued and not yet taken by a leader.
@@ -283,6 +292,7 @@ fn run_batch(
         .side
         .as_ref()
         .and_then(|side| side.acquire(group.side_timeout));
+    let held_since = Instant::now();
     let tx = match WriteTx::begin(conn) {
         Ok(tx) => tx,
         Err(e) => {
@@ -321,11 +331,14 @@ fn run_batch(
     if !any_ok {
         // Nothing to keep: a rollback is cheaper than a commit (no fsync).
         drop(tx);
+        note_hold(&group.stats, held_since);
         finish(batch, Ok(()));
         return None;
     }
     let changed = !quiet && tx.conn.total_changes() != before;
-    if let Err(e) = tx.commit() {
+    let committed = tx.commit();
+    note_hold(&group.stats, held_since);
+    if let Err(e) = committed {
         finish(batch, Err(e));
         return None;
     }
@@ -336,6 +349,13 @@ fn run_batch(
     }
     finish(batch, Ok(()));
     Some(BatchEnd { changed })
+}
+
+/// Keeps the longest write-lock hold in `stats`.
+fn note_hold(stats: &Mutex<WriterStats>, since: Instant) {
+    let held = since.elapsed();
+    let mut stats = stats.lock();
+    stats.longest_hold = stats.longest_hold.max(held);
 }
 
 /// A write transaction begun and ended with cached statements (rusqlite's

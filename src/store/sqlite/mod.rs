@@ -253,6 +253,12 @@ impl SqliteStore {
         self.group.side_lock_stats()
     }
 
+    /// Starts `WriterStats::longest_hold` again from zero.
+    #[doc(hidden)]
+    pub fn reset_longest_hold(&self) {
+        self.group.reset_longest_hold();
+    }
+
     /// Writes queued behind the transaction under way (0 when idle).
     pub fn writes_waiting(&self) -> usize {
         self.group.waiting()

@@ -17,10 +17,16 @@ pub use schema_v4::NAME_TAIL;
 pub const APPLICATION_ID: i32 = 0x4153_4F50;
 
 /// Schema version this library writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// `MIGRATIONS[v - 1]` brings a file from version v - 1 to v. Append only.
-const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, schema_v4::SCHEMA_V4];
+const MIGRATIONS: [&str; 5] = [
+    SCHEMA_V1,
+    SCHEMA_V2,
+    SCHEMA_V3,
+    schema_v4::SCHEMA_V4,
+    SCHEMA_V5,
+];
 
 /// Version 1. Recurrence (§8) and retention (§10) columns and settings are
 /// already here so that adding those features needs no migration.
@@ -63,6 +69,15 @@ CREATE TABLE held_type (
     held_on        INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#;
+
+/// Version 5 (issue 15, `schema/schema_v5.sql`): claims that do not grow with what they skip.
+/// `blocked` is 1 on an unfinished row with a dependency token while an
+/// earlier unfinished row with that token exists (§7); the triggers there keep
+/// it on every write, so only a token's head is ever 0 among its unfinished
+/// rows. The Ready index holds only unblocked rows, by (type, id): a claim
+/// merges the heads of the types it may take (§6.1, §6.7). Existing rows get
+/// their flag computed here.
+const SCHEMA_V5: &str = include_str!("schema/schema_v5.sql");
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE operation (

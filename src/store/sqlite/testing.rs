@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::queue::Queue;
 use rusqlite::Connection;
 
-pub use super::statements::claims::claim_sql;
+pub use super::statements::claims::{claim_sql, last_claim_vm_steps};
 pub use super::statements::maintenance::{due_postponed_sql, expired_leases_sql};
 pub use super::statements::query::{COUNTS_SQL, query_sql};
 
@@ -61,6 +61,13 @@ pub fn writer_lock_stats(queue: &Queue) -> Result<super::WriterLockStats> {
 /// Processes (threads) waiting for the side lock of the database at `db` now.
 pub fn writer_lock_waiting(db: &std::path::Path) -> Option<u32> {
     super::writer_lock::waiting(db)
+}
+
+/// Starts the writer's longest write-lock hold (`WriterStats::longest_hold`)
+/// again from zero, e.g. after a test's set-up.
+pub fn reset_longest_hold(queue: &Queue) -> Result<()> {
+    store(queue)?.reset_longest_hold();
+    Ok(())
 }
 
 /// Writes queued behind the transaction under way (0 when idle).

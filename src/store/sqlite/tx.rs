@@ -46,12 +46,12 @@ impl Read for SqliteTx<'_> {
         settings::setting(self.conn, key)
     }
 
-    fn expired_leases(&self, now: i64) -> Result<Vec<Operation>> {
-        maintenance::expired_leases(self.conn, now)
+    fn expired_leases(&self, now: i64, limit: u32) -> Result<Vec<Operation>> {
+        maintenance::expired_leases(self.conn, now, limit)
     }
 
-    fn due_postponed(&self, now: i64) -> Result<Vec<Operation>> {
-        maintenance::due_postponed(self.conn, now)
+    fn due_postponed(&self, now: i64, limit: u32) -> Result<Vec<Operation>> {
+        maintenance::due_postponed(self.conn, now, limit)
     }
 
     fn next_due(&self) -> Result<Option<i64>> {

@@ -42,8 +42,9 @@ pub(super) struct PgTx<'a> {
     fault: Cell<Option<Fault>>,
     /// Rows BEGIN read (and locked), each handed out once by `get`.
     begun_rows: RefCell<HashMap<i64, Operation>>,
-    /// The due postponed rows `expired_leases` read along, at its `now`.
-    due: RefCell<Option<(i64, Vec<Operation>)>>,
+    /// The due postponed rows `expired_leases` read along, at its `now`
+    /// and limit.
+    due: RefCell<Option<(i64, u32, Vec<Operation>)>>,
     /// A write transaction: `get` locks the row (`FOR UPDATE`), so that the
     /// decision taken on it and the compare-and-set that writes it see the
     /// same row, as under SQLite's single writer.

@@ -103,7 +103,7 @@ impl Read for PgTx<'_> {
         Ok(found.first().map(|r| r.try_get(0)).transpose()?)
     }
 
-    fn expired_leases(&self, now: i64) -> Result<Vec<Operation>> {
+    fn expired_leases(&self, now: i64, limit: u32) -> Result<Vec<Operation>> {
         // One round trip for both of maintenance's looks: the due postponed
         // rows come along, kept for `due_postponed` when no lease expired (a
         // recovery may make a row due, and must then be seen). SKIP LOCKED: a
@@ -111,10 +111,11 @@ impl Read for PgTx<'_> {
         let found = self.query(
             &format!(
                 "WITH expired AS (SELECT {COLUMNS} FROM operation \
-                     WHERE state = 2 AND lease_expires_at <= $1 ORDER BY id FOR UPDATE SKIP LOCKED), \
+                     WHERE state = 2 AND lease_expires_at <= $1 \
+                     ORDER BY id LIMIT {limit} FOR UPDATE SKIP LOCKED), \
                  due AS (SELECT {COLUMNS} FROM operation WHERE state = 1 \
                      AND postpone_until IS NOT NULL AND postpone_until <= $1 \
-                     ORDER BY id FOR UPDATE SKIP LOCKED) \
+                     ORDER BY postpone_until LIMIT {limit} FOR UPDATE SKIP LOCKED) \
                  SELECT true, * FROM expired UNION ALL SELECT false, * FROM due"
             ),
             &[&now],
@@ -129,27 +130,35 @@ impl Read for PgTx<'_> {
                 due.push(op);
             }
         }
+        // Leased rows are indexed by id (a renewal changes no indexed
+        // column), so a batch of expired leases is the oldest ids, not the
+        // earliest expiries; due rows come in due-time order, ties by id.
         expired.sort_by_key(|o| o.id);
-        due.sort_by_key(|o| o.id);
+        due.sort_by_key(|o| (o.postpone_until, o.id));
         if expired.is_empty() {
-            *self.due.borrow_mut() = Some((now, due));
+            *self.due.borrow_mut() = Some((now, limit, due));
         }
         Ok(expired)
     }
 
-    fn due_postponed(&self, now: i64) -> Result<Vec<Operation>> {
-        if let Some((at, due)) = self.due.borrow_mut().take()
+    fn due_postponed(&self, now: i64, limit: u32) -> Result<Vec<Operation>> {
+        if let Some((at, read_limit, due)) = self.due.borrow_mut().take()
             && at == now
+            && read_limit == limit
         {
             return Ok(due);
         }
-        rows(self.query(
+        // The index gives due-time order; ties are put in id order here.
+        let mut due = rows(self.query(
             &format!(
                 "SELECT {COLUMNS} FROM operation WHERE state = 1 AND postpone_until IS NOT NULL \
-                 AND postpone_until <= $1 ORDER BY id FOR UPDATE SKIP LOCKED"
+                 AND postpone_until <= $1 ORDER BY postpone_until LIMIT {limit} \
+                 FOR UPDATE SKIP LOCKED"
             ),
             &[&now],
-        )?)
+        )?)?;
+        due.sort_by_key(|o| (o.postpone_until, o.id));
+        Ok(due)
     }
 
     fn next_due(&self) -> Result<Option<i64>> {

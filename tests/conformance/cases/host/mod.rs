@@ -9,6 +9,7 @@
 //! under test.
 
 mod complete_and_poll;
+mod eligibility;
 mod expiry;
 mod fencing;
 mod leader;
