@@ -73,7 +73,7 @@ fn wal_pages_per_submit_claim_and_complete_are_within_the_targets() {
     let complete = per_call(&mut |i| {
         queue.complete(leases[i].key()).unwrap();
     });
-    println!("WAL pages per call: submit {submit:.2}, claim {claim:.2}, complete {complete:.2}");
+    println!("WAL pages per call: submit {submit:.3}, claim {claim:.3}, complete {complete:.3}");
     assert!(submit <= 3.2, "submit writes {submit:.2} pages");
     assert!(claim <= 4.2, "claim writes {claim:.2} pages");
     assert!(complete <= 4.1, "complete writes {complete:.2} pages");
@@ -134,7 +134,7 @@ fn run(path: &Path, sql: &str, args: Vec<rusqlite::types::Value>) -> (usize, i32
 }
 
 fn query(path: &Path, filter: &Filter) -> (usize, i32, String) {
-    let (sql, args) = testing::query_sql(filter);
+    let (sql, args) = testing::query_sql(&Connection::open(path).unwrap(), filter).unwrap();
     run(path, &sql, args)
 }
 
@@ -153,7 +153,7 @@ fn name_prefix_and_state_queries_do_not_grow_with_the_table() {
     // About 1,000 and 100,000 rows, multiples of NAME_TAIL so that both files
     // have the same unfolded tail (the 8 rows submitted last).
     let small = file_with(&small_dir, 8 * NAME_TAIL);
-    let large = file_with(&large_dir, 782 * NAME_TAIL);
+    let large = file_with(&large_dir, 391 * NAME_TAIL);
     let tail: i64 = Connection::open(&large)
         .unwrap()
         .query_row(
@@ -204,11 +204,14 @@ fn name_prefix_and_state_queries_do_not_grow_with_the_table() {
         let (rows_l, steps_l, plan_l) = query(&large, &filter);
         assert_eq!((rows_s, rows_l), (expected, expected), "{what}");
         for plan in [plan_s, plan_l] {
-            // A walk of a partial index (of the Ready rows, say) is fine; a
-            // scan of a whole table is not.
+            // A walk of a partial index (of the Ready rows, say) is fine, and
+            // so is reading a subquery's own (bounded) result; a scan of a
+            // whole table is not.
             let whole_scans = plan
                 .lines()
-                .filter(|l| l.contains("SCAN ") && !l.contains("USING INDEX"))
+                .filter(|l| {
+                    l.contains("SCAN ") && !l.contains(" INDEX ") && !l.contains("SCAN (subquery")
+                })
                 .count();
             assert_eq!(whole_scans, 0, "{what} scans:\n{plan}");
         }

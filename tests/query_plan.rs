@@ -52,7 +52,7 @@ fn queue_with(dir: &TempDir, others: usize) -> std::path::PathBuf {
 /// (rows, VM steps) of the prefix query's statement.
 fn run(path: &std::path::Path, filter: &Filter) -> (usize, i32) {
     let conn = Connection::open(path).unwrap();
-    let (sql, args) = asyncop::store::sqlite::testing::query_sql(filter);
+    let (sql, args) = asyncop::store::sqlite::testing::query_sql(&conn, filter).unwrap();
     let mut stmt = conn.prepare(&sql).unwrap();
     let rows = stmt
         .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, i64>(0))
@@ -69,7 +69,7 @@ fn a_name_prefix_searches_a_range_of_the_name_index() {
     // (A prefix of U+10FFFF only has no upper end, so it is a one-sided range
     // that the planner may trade for the id order; it still matches exactly.)
     for filter in [prefix("report-"), prefix("rep%_"), prefix("é\u{10FFFF}")] {
-        let (sql, args) = asyncop::store::sqlite::testing::query_sql(&filter);
+        let (sql, args) = asyncop::store::sqlite::testing::query_sql(&conn, &filter).unwrap();
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let plan: Vec<String> = stmt
             .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))

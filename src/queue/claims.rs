@@ -114,7 +114,12 @@ impl Queue {
         let claimed = self
             .store()
             .write(|tx| self.claim_in(tx, host_id, max, types))?;
-        self.observe_claim(&claimed.leases, &claimed.report, claimed.now, started.elapsed());
+        self.observe_claim(
+            &claimed.leases,
+            &claimed.report,
+            claimed.now,
+            started.elapsed(),
+        );
         Ok(claimed)
     }
 

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 /// Rows matching `filter` in ascending id (§11).
 pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Operation>> {
-    let (sql, args) = query_sql(filter);
+    let (sql, args) = query_sql(conn, filter)?;
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), operation_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -21,15 +21,80 @@ const NAME_TAIL_ROWS: &str =
     "SELECT id FROM operation WHERE id > (SELECT value FROM operation_mark WHERE key = 'named_to')";
 
 /// The statement of `query` for `filter` and its arguments (also for the
-/// store's plan tests).
+/// store's plan tests), read against `conn` (a Ready query needs the types
+/// that have Ready rows).
 ///
 /// State and status are written into the text (a handful of statements):
-/// SQLite uses a partial index (`WHERE state = 0`, …) only for a literal.
+/// SQLite uses a partial index (`WHERE state = 1`, …) only for a literal.
 /// Names are looked up in `operation_by_name` plus the few rows not yet
 /// folded into it (schema version 4): O(log n + NAME_TAIL).
-pub fn query_sql(filter: &Filter) -> (String, Vec<rusqlite::types::Value>) {
+///
+/// Ready rows have no index in id order (schema version 5): the unblocked
+/// ones are in `operation_ready_type` by (type, id), the blocked ones in
+/// `operation_ready_blocked`. A Ready query takes the first `offset + limit`
+/// of each type (the types from `operation_count`, O(groups)) and of the
+/// blocked rows, and merges them by id: O(types × (offset + limit)), never a
+/// walk of every Ready row when a limit is given.
+pub fn query_sql(
+    conn: &Connection,
+    filter: &Filter,
+) -> Result<(String, Vec<rusqlite::types::Value>)> {
+    let (terms, args, literal_state) = query_terms(filter);
+    let limit = filter.limit.map_or(-1, i64::from);
+    let offset = filter.offset.map_or(0, i64::from);
+    let tail = format!("ORDER BY id LIMIT {limit} OFFSET {offset}");
+    if literal_state != Some(State::Ready.code()) {
+        let sql = format!("SELECT {COLUMNS} FROM operation WHERE 1 = 1{terms} {tail}");
+        return Ok((sql, args));
+    }
+    let ready = State::Ready.code();
+    let types = match filter.operation_type {
+        Some(t) => vec![t],
+        None => ready_types(conn)?,
+    };
+    // Each arm: the first `offset + limit` rows of one walk (all, with no limit).
+    let each = if limit < 0 {
+        -1
+    } else {
+        limit.saturating_add(offset)
+    };
+    let mut arms: Vec<String> = types
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT id FROM (SELECT id FROM operation INDEXED BY operation_ready_type \
+                 WHERE operation_type = {t} AND state = {ready} AND blocked = 0{terms} \
+                 ORDER BY id LIMIT {each})"
+            )
+        })
+        .collect();
+    arms.push(format!(
+        "SELECT id FROM (SELECT id FROM operation INDEXED BY operation_ready_blocked \
+         WHERE state = {ready} AND blocked = 1{terms} ORDER BY id LIMIT {each})"
+    ));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM operation WHERE id IN ({}) {tail}",
+        arms.join(" UNION ALL ")
+    );
+    Ok((sql, args))
+}
+
+/// The operation types that have Ready rows (blocked or not), from the
+/// group counters: O(groups).
+fn ready_types(conn: &Connection) -> Result<Vec<i32>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT operation_type FROM operation_count WHERE state = ?1 AND n > 0 \
+         ORDER BY operation_type",
+    )?;
+    let rows = stmt.query_map([State::Ready.code()], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<i32>>>()?)
+}
+
+/// The `AND …` terms of `filter` (bound arguments numbered ?1, ?2, … in
+/// `args`, literal state and status), and the state written literally.
+fn query_terms(filter: &Filter) -> (String, Vec<rusqlite::types::Value>, Option<u8>) {
     use rusqlite::types::Value;
-    let mut sql = format!("SELECT {COLUMNS} FROM operation WHERE 1 = 1");
+    let mut sql = String::new();
     let mut args: Vec<Value> = Vec::new();
     let mut push = |clause: &str, v: Value| {
         args.push(v);
@@ -88,12 +153,7 @@ pub fn query_sql(filter: &Filter) -> (String, Vec<rusqlite::types::Value>) {
              UNION ALL {NAME_TAIL_ROWS} AND {terms})"
         ));
     }
-    sql.push_str(" ORDER BY id");
-    // LIMIT -1 is SQLite's "no limit".
-    let limit = filter.limit.map_or(-1, i64::from);
-    let offset = filter.offset.map_or(0, i64::from);
-    sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
-    (sql, args)
+    (sql, args, literal_state)
 }
 
 /// The statement of `counts` (also for the store's cost tests).

@@ -209,6 +209,75 @@ fn query_pages_by_after_id_limit_and_offset() {
     );
 }
 
+/// Ready rows of several types, some waiting behind their dependency token:
+/// a query by state Ready returns all of them in id order, and pages them
+/// with limit, offset and after_id like any other query (the SQLite store
+/// merges per-type walks and the blocked rows: schema version 5).
+#[test]
+fn query_of_ready_rows_merges_types_and_blocked_rows_in_id_order() {
+    let f = Fixture::new(store(), "query-ready-merge");
+    let head = f.submit_spec(OperationSpec::new("head", 5).dependency_token("t"));
+    let lease = f.claim("h", head); // runs: the next two with "t" wait behind it
+    let mut ready = Vec::new();
+    for (i, token) in [None, Some("t"), None, Some("t"), None, None]
+        .into_iter()
+        .enumerate()
+    {
+        let operation_type = [7, 5, 9, 7, 5, 9][i];
+        let spec = OperationSpec::new(format!("r{i}"), operation_type);
+        ready.push(f.submit_spec(match token {
+            Some(t) => spec.dependency_token(t),
+            None => spec,
+        }));
+    }
+    let q = |filter: Filter| -> Vec<i64> { f.q.query(&filter).unwrap().iter().map(|o| o.id).collect() };
+    let all_ready = Filter {
+        state: Some(State::Ready),
+        ..Filter::default()
+    };
+    assert_eq!(q(all_ready.clone()), ready);
+    assert_eq!(
+        q(Filter {
+            limit: Some(3),
+            ..all_ready.clone()
+        }),
+        ready[..3].to_vec()
+    );
+    assert_eq!(
+        q(Filter {
+            limit: Some(2),
+            offset: Some(3),
+            ..all_ready.clone()
+        }),
+        ready[3..5].to_vec()
+    );
+    assert_eq!(
+        q(Filter {
+            after_id: Some(ready[1]),
+            limit: Some(3),
+            ..all_ready.clone()
+        }),
+        ready[2..5].to_vec()
+    );
+    assert_eq!(
+        q(Filter {
+            operation_type: Some(7),
+            ..all_ready.clone()
+        }),
+        vec![ready[0], ready[3]]
+    );
+    assert_eq!(
+        q(Filter {
+            dependency_token: Some("t".into()),
+            ..all_ready.clone()
+        }),
+        vec![ready[1], ready[3]]
+    );
+    // The head completes: its successor is Ready and unblocked; the query is the same.
+    f.q.complete(lease.key()).unwrap();
+    assert_eq!(q(all_ready), ready);
+}
+
 #[test]
 fn query_refuses_an_impossible_pair_and_types_not_above_zero() {
     let s = six_operations("query-refused");
