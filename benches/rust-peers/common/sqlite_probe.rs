@@ -4,6 +4,9 @@
 //! `synchronous` each cell reports is read back from the connection that committed rather
 //! than assumed. Compiled against the peer's own rusqlite (and so its own SQLite).
 
+// Each peer uses the parts it needs.
+#![allow(dead_code)]
+
 use rusqlite::{Connection, ffi};
 use std::os::raw::{c_char, c_int};
 use std::sync::Mutex;
@@ -54,7 +57,9 @@ pub fn install(synchronous: Option<i32>) -> Res<()> {
     ) -> c_int = on_open;
     // SAFETY: libsqlite3-sys versions differ only in the constness of the error-message
     // pointer (`*mut *mut c_char` / `*mut *const c_char`), which `on_open` never touches:
-    // the two function pointer types have the same ABI.
+    // the two function pointer types have the same ABI. (With some versions the transmute is
+    // to the same type, hence the `allow`.)
+    #[allow(clippy::useless_transmute)]
     let rc = unsafe { ffi::sqlite3_auto_extension(Some(std::mem::transmute(entry))) };
     if rc != ffi::SQLITE_OK {
         return Err(format!("sqlite3_auto_extension failed: {rc}").into());

@@ -18,8 +18,8 @@ mod sqlite_probe;
 
 use effectum::{Job, JobRunner, Queue, RunningJob, Worker};
 use peer_common::{
-    Args, Completions, Durability, Report, Res, W3_WORKERS, Workload, header_journal,
-    main_with, payload, synchronous_name,
+    Args, Completions, Durability, Report, Res, W3_WORKERS, Workload, header_journal, main_with,
+    payload, synchronous_name,
 };
 use rusqlite::Connection;
 use std::path::Path;
@@ -61,7 +61,11 @@ fn run(args: &Args) -> Res<Report> {
     }
     // From here on, the first connection opened is effectum's writer.
     sqlite_probe::install(None)?;
-    let threads = if args.workload == Workload::W3 { W3_WORKERS } else { 2 };
+    let threads = if args.workload == Workload::W3 {
+        W3_WORKERS
+    } else {
+        2
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()
@@ -102,7 +106,8 @@ fn run(args: &Args) -> Res<Report> {
         sqlite_probe::sqlite_version(),
         match args.durability {
             Durability::Full => "at its own settings the file keeps a rollback journal",
-            Durability::Normal => "for this cell the file was switched to WAL before effectum opened it",
+            Durability::Normal =>
+                "for this cell the file was switched to WAL before effectum opened it",
         },
         match args.workload {
             Workload::W1 => "Job::add_to one per call".to_owned(),
@@ -136,11 +141,20 @@ async fn run_async(args: &Args, path: &Path) -> Res<(Duration, i64)> {
                 .map(|i| Job::builder(JOB_TYPE).payload(payload(i)).build())
                 .collect();
             queue.add_jobs(jobs).await?;
-            let runner = JobRunner::builder(JOB_TYPE, |job: RunningJob, done: Arc<Completions>| async move {
-                done.record(&job.payload).map(|_| ()).map_err(|e| e.to_string())
-            })
+            let runner = JobRunner::builder(
+                JOB_TYPE,
+                |job: RunningJob, done: Arc<Completions>| async move {
+                    done.record(&job.payload)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                },
+            )
             .build();
-            let concurrency = if args.workload == Workload::W3 { W3_WORKERS as u16 } else { 1 };
+            let concurrency = if args.workload == Workload::W3 {
+                W3_WORKERS as u16
+            } else {
+                1
+            };
             let started = Instant::now();
             let worker = Worker::builder(&queue, done.clone())
                 .jobs([runner])
