@@ -57,9 +57,10 @@ pub fn install(synchronous: Option<i32>) -> Res<()> {
     ) -> c_int = on_open;
     // SAFETY: libsqlite3-sys versions differ only in the constness of the error-message
     // pointer (`*mut *mut c_char` / `*mut *const c_char`), which `on_open` never touches:
-    // the two function pointer types have the same ABI. (With some versions the transmute is
-    // to the same type, hence the `allow`.)
-    #[allow(clippy::useless_transmute)]
+    // the two function pointer types have the same ABI. The target type is whichever this
+    // version declares, so it cannot be written down (and with some versions it is the same
+    // type): hence the `allow`s.
+    #[allow(clippy::useless_transmute, clippy::missing_transmute_annotations)]
     let rc = unsafe { ffi::sqlite3_auto_extension(Some(std::mem::transmute(entry))) };
     if rc != ffi::SQLITE_OK {
         return Err(format!("sqlite3_auto_extension failed: {rc}").into());
