@@ -11,6 +11,7 @@
 //! no hand-off: no thread switch, so a single caller is as fast as before, and
 //! under contention one fsync is shared by a whole batch.
 
+use super::write_tx::{Relaxed, WriteTx, run_sql};
 use super::writer_lock::{WriterLock, WriterLockStats};
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -356,59 +357,6 @@ fn note_hold(stats: &Mutex<WriterStats>, since: Instant) {
     let held = since.elapsed();
     let mut stats = stats.lock();
     stats.longest_hold = stats.longest_hold.max(held);
-}
-
-/// A write transaction begun and ended with cached statements (rusqlite's
-/// `Transaction` parses `BEGIN`/`COMMIT` text on every use: a few µs per
-/// write). Rolled back on drop unless committed, also when a leader unwinds.
-struct WriteTx<'c> {
-    conn: &'c Connection,
-}
-
-impl<'c> WriteTx<'c> {
-    fn begin(conn: &'c Connection) -> Result<WriteTx<'c>> {
-        run_sql(conn, "BEGIN IMMEDIATE")?;
-        Ok(WriteTx { conn })
-    }
-
-    fn commit(self) -> Result<()> {
-        run_sql(self.conn, "COMMIT")
-        // On failure `self` drops here and rolls back what SQLite left open.
-    }
-}
-
-impl Drop for WriteTx<'_> {
-    fn drop(&mut self) {
-        // After a successful COMMIT (or an error that ended the transaction)
-        // the connection is back in autocommit mode: nothing to undo.
-        if !self.conn.is_autocommit() {
-            let _ = run_sql(self.conn, "ROLLBACK");
-        }
-    }
-}
-
-/// `synchronous = NORMAL` on the write connection while it lives, `FULL` again after.
-struct Relaxed<'c> {
-    conn: &'c Connection,
-}
-
-impl<'c> Relaxed<'c> {
-    fn new(conn: &'c Connection) -> Result<Relaxed<'c>> {
-        run_sql(conn, "PRAGMA synchronous = NORMAL")?;
-        Ok(Relaxed { conn })
-    }
-}
-
-impl Drop for Relaxed<'_> {
-    fn drop(&mut self) {
-        // Outside any transaction here (committed or rolled back): allowed.
-        let _ = run_sql(self.conn, "PRAGMA synchronous = FULL");
-    }
-}
-
-fn run_sql(conn: &Connection, sql: &str) -> Result<()> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
 }
 
 fn finish(batch: Vec<Command>, result: Result<()>) {

@@ -5,7 +5,7 @@
 //! statements, one file per command family (`statements`). `tx` implements the
 //! storage interface's commands on a connection.
 //!
-//! Writes: every write goes through [`SqliteStore::write_dyn`], the one place
+//! Writes: every write goes through [`Store::write_dyn`](crate::store::Store::write_dyn), the one place
 //! that holds the write connection: a group-commit writer that runs the writes
 //! of concurrent threads together in one short `BEGIN IMMEDIATE` transaction,
 //! a savepoint each. Reads: a small pool of connections, each read one
@@ -26,10 +26,12 @@ mod guard;
 mod options;
 mod schema;
 mod statements;
+mod store_interface;
 #[doc(hidden)]
 pub mod testing;
 mod tx;
 mod wal_identity;
+mod write_tx;
 mod writer_lock;
 
 pub use group_commit::WriterStats;
@@ -39,13 +41,12 @@ pub use options::{
 pub use schema::{APPLICATION_ID, NAME_TAIL, SCHEMA_VERSION};
 pub use writer_lock::WriterLockStats;
 
-use super::{ChangeMark, Read, Store, Write};
+use super::ChangeMark;
 use crate::error::{Error, Result};
 use connection::{configure_sqlite, open_connection};
 use group_commit::WriteKind;
 use parking_lot::{Condvar, Mutex};
 use rusqlite::{Connection, TransactionBehavior};
-use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -350,55 +351,6 @@ impl SqliteStore {
                 return Ok(true);
             }
         }
-    }
-}
-
-impl Store for SqliteStore {
-    fn target(&self) -> &str {
-        &self.target
-    }
-
-    fn is_closed(&self) -> bool {
-        SqliteStore::is_closed(self)
-    }
-
-    fn close(&self) {
-        SqliteStore::close(self);
-    }
-
-    fn abandon(&self) {
-        SqliteStore::abandon(self);
-    }
-
-    fn write_dyn(&self, f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send)) -> Result<()> {
-        self.write(|conn| f(&SqliteTx::new(conn)))
-    }
-
-    fn write_progress_dyn(
-        &self,
-        _ids: &[i64],
-        durable: bool,
-        f: &mut (dyn FnMut(&dyn Write) -> Result<()> + Send),
-    ) -> Result<()> {
-        self.write_as(WriteKind::Progress { durable }, |conn| {
-            f(&SqliteTx::new(conn))
-        })
-    }
-
-    fn read_dyn(&self, f: &mut dyn FnMut(&dyn Read) -> Result<()>) -> Result<()> {
-        self.read(|conn| f(&SqliteTx::new(conn)))
-    }
-
-    fn change_mark(&self) -> Result<ChangeMark> {
-        SqliteStore::change_mark(self)
-    }
-
-    fn wait_change(&self, mark: ChangeMark, deadline: Instant) -> Result<bool> {
-        SqliteStore::wait_change(self, mark, deadline)
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

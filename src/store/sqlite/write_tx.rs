@@ -1,0 +1,60 @@
+//! The write transaction of the group-commit writer and the guard that
+//! relaxes `synchronous` around one: both run their statements through the
+//! statement cache, and both undo themselves on drop (also when a leader
+//! unwinds).
+
+use crate::error::Result;
+use rusqlite::Connection;
+
+/// A write transaction begun and ended with cached statements (rusqlite's
+/// `Transaction` parses `BEGIN`/`COMMIT` text on every use: a few µs per
+/// write). Rolled back on drop unless committed, also when a leader unwinds.
+pub(super) struct WriteTx<'c> {
+    pub(super) conn: &'c Connection,
+}
+
+impl<'c> WriteTx<'c> {
+    pub(super) fn begin(conn: &'c Connection) -> Result<WriteTx<'c>> {
+        run_sql(conn, "BEGIN IMMEDIATE")?;
+        Ok(WriteTx { conn })
+    }
+
+    pub(super) fn commit(self) -> Result<()> {
+        run_sql(self.conn, "COMMIT")
+        // On failure `self` drops here and rolls back what SQLite left open.
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        // After a successful COMMIT (or an error that ended the transaction)
+        // the connection is back in autocommit mode: nothing to undo.
+        if !self.conn.is_autocommit() {
+            let _ = run_sql(self.conn, "ROLLBACK");
+        }
+    }
+}
+
+/// `synchronous = NORMAL` on the write connection while it lives, `FULL` again after.
+pub(super) struct Relaxed<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> Relaxed<'c> {
+    pub(super) fn new(conn: &'c Connection) -> Result<Relaxed<'c>> {
+        run_sql(conn, "PRAGMA synchronous = NORMAL")?;
+        Ok(Relaxed { conn })
+    }
+}
+
+impl Drop for Relaxed<'_> {
+    fn drop(&mut self) {
+        // Outside any transaction here (committed or rolled back): allowed.
+        let _ = run_sql(self.conn, "PRAGMA synchronous = FULL");
+    }
+}
+
+pub(super) fn run_sql(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
