@@ -44,8 +44,10 @@ def table_of(
     out = []
     for r in rows:
         v = r.get("value")
-        shown = "FAILED" if r.get("error") else ("n/a" if v is None else f"{fmt_num(float(v))} {r.get('unit', '')}".strip())
-        runs = " · ".join(fmt_num(float(x)) for x in r.get("runs") or [] if x is not None)
+        # Milliseconds (the backlog rows) keep three decimals below 10: a claim takes 0.05 ms.
+        fmt = (lambda x: f"{x:.3f}" if x < 10 else f"{x:.1f}") if r.get("unit") == "ms" else fmt_num
+        shown = "FAILED" if r.get("error") else ("n/a" if v is None else f"{fmt(float(v))} {r.get('unit', '')}".strip())
+        runs = " · ".join(fmt(float(x)) for x in r.get("runs") or [] if x is not None)
         out.append(
             [
                 r["impl"],
