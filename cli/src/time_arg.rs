@@ -1,5 +1,6 @@
 //! Times on the command line: ISO 8601 in and out (UTC), durations like `10m`.
 
+use asyncop::transition::time_text::days_from_civil;
 pub use asyncop::transition::time_text::iso_utc;
 
 const DAY_MS: i64 = 86_400_000;
@@ -7,17 +8,6 @@ const DAY_MS: i64 = 86_400_000;
 /// An optional time as ISO 8601 UTC, or `-`.
 pub fn opt_iso(ms: Option<i64>) -> String {
     ms.map_or_else(|| "-".to_owned(), iso_utc)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 fn number(text: &str, what: &str, range: std::ops::RangeInclusive<i64>) -> Result<i64, String> {
