@@ -85,10 +85,22 @@ pub(crate) struct BatchResults {
 }
 
 impl BatchResults {
+    /// The results of a batch of `len` leases; INVALID_ARG when no array of
+    /// `len` lease pointers could exist (so neither could `len` results).
+    ///
     /// # Safety
     /// `ptr` is NULL or has `len` writable `asyncop_status` slots for this call.
-    pub(crate) unsafe fn new(ptr: *mut asyncop_status, len: usize) -> BatchResults {
-        BatchResults { ptr, len }
+    pub(crate) unsafe fn new(
+        ptr: *mut asyncop_status,
+        len: usize,
+    ) -> Result<BatchResults, Failure> {
+        if len > isize::MAX as usize / std::mem::size_of::<*const asyncop_lease>() {
+            return Err(Failure::new(
+                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+                format!("count {len} is too large"),
+            ));
+        }
+        Ok(BatchResults { ptr, len })
     }
 
     pub(crate) fn set(&self, i: usize, code: asyncop_status) {
@@ -220,14 +232,8 @@ pub unsafe extern "C" fn asyncop_lease_complete_many(
         if count == 0 {
             return Ok(());
         }
-        if count > isize::MAX as usize / std::mem::size_of::<*const asyncop_lease>() {
-            return Err(Failure::new(
-                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
-                format!("count {count} is too large"),
-            ));
-        }
         // SAFETY: the caller's contract: NULL or `count` writable slots.
-        let results = unsafe { BatchResults::new(out_results, count) };
+        let results = unsafe { BatchResults::new(out_results, count) }?;
         // SAFETY: `leases` is NULL or has `count` readable values (see `# Safety`).
         let batch = unsafe { slice_arg(leases, count, "leases") }.and_then(complete_batch);
         let per_lease = match batch {

@@ -72,14 +72,8 @@ pub unsafe extern "C" fn asyncop_queue_complete_and_poll(
     out_count: *mut usize,
 ) -> asyncop_status {
     ffi_boundary!({
-        if count > isize::MAX as usize / std::mem::size_of::<*const asyncop_lease>() {
-            return Err(Failure::new(
-                asyncop_status::ASYNCOP_ERR_INVALID_ARG,
-                format!("count {count} is too large"),
-            ));
-        }
         // SAFETY: the caller's contract: NULL or `count` writable slots.
-        let results = unsafe { BatchResults::new(out_results, count) };
+        let results = unsafe { BatchResults::new(out_results, count) }?;
         let run = || -> Result<Vec<Result<(), Failure>>, Failure> {
             // SAFETY: `out_count` is NULL or writable (see `# Safety`).
             let out_count = unsafe { out_param(out_count, "out_count") }?;
