@@ -15,14 +15,19 @@ namespace Asyncop
         public IList<Lease> Poll(string hostId, int max = 1, TimeSpan? wait = null, int[] types = null)
         {
             byte[] h = Interop.Utf8z(hostId, "hostId");
-            if (max < 1) throw new ArgumentOutOfRangeException("max", max, "max must be >= 1");
-            // Before anything is allocated: max sizes two arrays.
-            if (max > MaxPoll)
-                throw new AsyncopInvalidArgumentException(AsyncopErrorCode.InvalidArgument,
-                    "max must be 1.." + MaxPoll + " (ASYNCOP_POLL_MAX), got " + max);
+            CheckPollMax(max);
             long waitMs = wait.HasValue ? Interop.DurationMs(wait.Value, "wait") : 0;
             int[] t = types == null ? null : (int[])types.Clone();
             return ClaimInto(max, (IntPtr[] raw, out UIntPtr count) => NativeMethods.asyncop_queue_poll(Handle, h, t, new UIntPtr((uint)(t == null ? 0 : t.Length)), waitMs, raw, new UIntPtr((uint)max), out count));
+        }
+
+        // A claim's max, checked before anything is allocated (max sizes two arrays).
+        static void CheckPollMax(int max)
+        {
+            if (max < 1) throw new ArgumentOutOfRangeException("max", max, "max must be >= 1");
+            if (max > MaxPoll)
+                throw new AsyncopInvalidArgumentException(AsyncopErrorCode.InvalidArgument,
+                    "max must be 1.." + MaxPoll + " (ASYNCOP_POLL_MAX), got " + max);
         }
 
         delegate int ClaimCall(IntPtr[] raw, out UIntPtr count);
@@ -109,10 +114,7 @@ namespace Asyncop
         {
             Lease[] items = BatchOf(leases);
             byte[] h = Interop.Utf8z(hostId, "hostId");
-            if (max < 1) throw new ArgumentOutOfRangeException("max", max, "max must be >= 1");
-            if (max > MaxPoll)
-                throw new AsyncopInvalidArgumentException(AsyncopErrorCode.InvalidArgument,
-                    "max must be 1.." + MaxPoll + " (ASYNCOP_POLL_MAX), got " + max);
+            CheckPollMax(max);
             long waitMs = wait.HasValue ? Interop.DurationMs(wait.Value, "wait") : 0;
             int[] t = types == null ? null : (int[])types.Clone();
             ThrowIfDisposed();
