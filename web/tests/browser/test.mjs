@@ -109,7 +109,11 @@ try {
   await step("postpone a job with the date-time picker (UTC)", async () => {
     await page.fill('#filters input[name="name"]', "archive");
     await page.click("#apply");
-    await page.locator("#grid tbody tr[data-id] .pick").first().waitFor();
+    // Wait for the filtered grid: until it is applied, the rows shown are the old ones.
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll("#grid tbody tr[data-id]")];
+      return rows.length > 0 && rows.every((tr) => tr.textContent.includes("archive"));
+    });
     const id = await page.getAttribute("#grid tbody tr[data-id]", "data-id");
     await page.check(`#grid tr[data-id="${id}"] .pick`);
     await page.fill("#postpone-until", "2030-01-02T03:04");
