@@ -269,30 +269,40 @@ fn many_threads_share_transactions_and_lose_nothing() {
     );
 }
 
-/// A progress report commits with `synchronous = NORMAL` on a FULL queue (the
-/// next FULL commit's fsync covers it), the durable variant and every other
-/// write with FULL; the setting is put back after the progress commit.
+/// On a FULL queue every write commits without SQLite's own fsync
+/// (`synchronous = NORMAL`) and the store syncs the WAL after it (`wal_sync`),
+/// except a non-durable progress report, which the next synced commit covers.
+/// A NORMAL queue syncs nothing itself.
 #[test]
-fn a_progress_write_relaxes_sync_for_its_own_commit_only() {
+fn a_full_queue_syncs_after_every_write_but_a_progress_report() {
     let f = Fixture::with(Store::Sqlite, "progress-sync", |o| {
         o.sqlite.durability = asyncop::Durability::Full;
     });
+    use asyncop::store::sqlite::testing;
     let sync = |c: &rusqlite::Connection| -> asyncop::Result<i64> {
         Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?)
     };
-    let (normal, full) = (1, 2);
-    let testing = |durable| asyncop::store::sqlite::testing::write_progress(&f.q, durable, sync);
-    assert_eq!(testing(false), Ok(normal));
-    assert_eq!(asyncop::store::sqlite::testing::write(&f.q, sync), Ok(full));
-    assert_eq!(testing(true), Ok(full));
-    // Through the API: a progress report, then an ordinary write still syncs.
+    let normal = 1;
+    let syncs = |q: &asyncop::Queue| testing::writer_stats(q).unwrap().wal_syncs;
+    let before = syncs(&f.q);
+    assert_eq!(testing::write_progress(&f.q, false, sync), Ok(normal));
+    assert_eq!(syncs(&f.q), before, "a progress report is not synced");
+    assert_eq!(testing::write(&f.q, sync), Ok(normal));
+    assert_eq!(syncs(&f.q), before + 1, "a write is");
+    assert_eq!(testing::write_progress(&f.q, true, sync), Ok(normal));
+    assert_eq!(syncs(&f.q), before + 2, "so is a durable progress report");
+    // Through the API: a progress report, then an ordinary write.
     let id = f.submit("x", 1);
     let lease = f.claim("h", id);
+    let before = syncs(&f.q);
     f.q.report_progress(lease.key(), &asyncop::Progress::new(10, None))
         .unwrap();
-    assert_eq!(asyncop::store::sqlite::testing::write(&f.q, sync), Ok(full));
-    // A queue opened at NORMAL stays NORMAL either way.
+    assert_eq!(syncs(&f.q), before);
+    f.q.complete(lease.key()).unwrap();
+    assert_eq!(syncs(&f.q), before + 1);
+    // A queue opened at NORMAL syncs nothing itself.
     let g = Fixture::new(Store::Sqlite, "progress-sync-normal");
-    let r = asyncop::store::sqlite::testing::write_progress(&g.q, true, sync);
-    assert_eq!(r, Ok(normal));
+    assert_eq!(testing::write_progress(&g.q, true, sync), Ok(normal));
+    g.submit("x", 1);
+    assert_eq!(syncs(&g.q), 0);
 }

@@ -5,7 +5,10 @@
 //! binary run again as `child`, see `support::child`) drain one queue: every
 //! operation is completed exactly once and every process finishes; a process
 //! SIGKILLed while it holds the side lock (inside a write transaction) does not
-//! stop the others: the kernel drops its lock and the waiter takes it.
+//! stop the others: the kernel drops its lock and the waiter takes it. At
+//! `Durability::Full` the processes share their WAL syncs (`wal_sync`): every
+//! completion is still there, and no process synced more often than it
+//! committed.
 //!
 //! No throughput is asserted: the benchmark (examples/drain_processes.rs) shows
 //! the speed.
@@ -24,13 +27,18 @@ use support::child::{Children, Lines, env, is_role, spawn, test_name};
 
 const PATH_ENV: &str = "ASYNCOP_TEST_QUEUE_PATH";
 const HOST_ENV: &str = "ASYNCOP_TEST_HOST";
+const FULL_ENV: &str = "ASYNCOP_TEST_FULL";
 /// How long any child may take for any step.
 const LIMIT: Duration = Duration::from_secs(60);
 
 fn options() -> Options {
+    options_at(Durability::Normal)
+}
+
+fn options_at(durability: Durability) -> Options {
     Options {
         sqlite: SqliteOptions {
-            durability: Durability::Normal,
+            durability,
             ..SqliteOptions::default()
         },
         ..Options::default()
@@ -38,12 +46,28 @@ fn options() -> Options {
 }
 
 fn spawn_child(children: &mut Children, role: &str, path: &Path, host: &str) -> Lines {
+    spawn_child_at(children, role, path, host, Durability::Normal)
+}
+
+fn spawn_child_at(
+    children: &mut Children,
+    role: &str,
+    path: &Path,
+    host: &str,
+    durability: Durability,
+) -> Lines {
+    let full = if durability == Durability::Full {
+        "1"
+    } else {
+        "0"
+    };
     let mut child = spawn(
         &test_name(module_path!(), "child"),
         role,
         &[
             (PATH_ENV, path.display().to_string()),
             (HOST_ENV, host.to_owned()),
+            (FULL_ENV, full.to_owned()),
         ],
         Stdio::piped(),
     );
@@ -62,10 +86,15 @@ fn child() {
     }
 }
 
-/// Drains the queue one claim at a time; prints the ids it completed and what
-/// the side lock did.
+/// Drains the queue one claim at a time; prints the ids it completed, what
+/// the side lock did and how many WAL syncs and transactions it made.
 fn drain_child() {
-    let queue = Queue::open(env(PATH_ENV), options()).unwrap();
+    let durability = if env(FULL_ENV) == "1" {
+        Durability::Full
+    } else {
+        Durability::Normal
+    };
+    let queue = Queue::open(env(PATH_ENV), options_at(durability)).unwrap();
     let host = env(HOST_ENV);
     println!("@@ready");
     let mut done = Vec::new();
@@ -83,6 +112,8 @@ fn drain_child() {
     let ids: Vec<String> = done.iter().map(i64::to_string).collect();
     println!("@@done {}", ids.join(","));
     println!("@@lock {} {}", stats.taken, stats.timed_out);
+    let writer = testing::writer_stats(&queue).unwrap();
+    println!("@@writer {} {}", writer.wal_syncs, writer.transactions);
     queue.close();
 }
 
@@ -100,17 +131,26 @@ fn hold_child() {
 
 #[test]
 fn processes_draining_one_queue_complete_every_operation_exactly_once() {
+    drain_in_processes(Durability::Normal);
+}
+
+#[test]
+fn processes_draining_at_full_share_syncs_and_lose_nothing() {
+    drain_in_processes(Durability::Full);
+}
+
+fn drain_in_processes(durability: Durability) {
     const PROCESSES: usize = 4;
     const OPERATIONS: usize = 400;
     let dir = TempDir::new("writer-queue-drain");
     let path = dir.file("queue.db");
-    let queue = Queue::open(&path, options()).unwrap();
+    let queue = Queue::open(&path, options_at(durability)).unwrap();
     let ids = queue
         .submit_many(&vec![OperationSpec::new("job", 100); OPERATIONS])
         .unwrap();
     let mut children = Children::default();
     let lines: Vec<Lines> = (0..PROCESSES)
-        .map(|i| spawn_child(&mut children, "drain", &path, &format!("p{i}")))
+        .map(|i| spawn_child_at(&mut children, "drain", &path, &format!("p{i}"), durability))
         .collect();
     let mut completed: BTreeMap<i64, usize> = BTreeMap::new();
     let mut taken = 0;
@@ -132,6 +172,22 @@ fn processes_draining_one_queue_complete_every_operation_exactly_once() {
             .collect();
         taken += words[0];
         assert_eq!(words[1], 0, "no writer gave up waiting for the side lock");
+        let writer = l.expect_marked(LIMIT);
+        let words: Vec<u64> = writer
+            .strip_prefix("writer ")
+            .unwrap()
+            .split(' ')
+            .map(|w| w.parse().unwrap())
+            .collect();
+        let (syncs, transactions) = (words[0], words[1]);
+        if durability == Durability::Full {
+            assert!(
+                (1..=transactions).contains(&syncs),
+                "a process syncs at most once per commit ({syncs} syncs, {transactions} commits)"
+            );
+        } else {
+            assert_eq!(syncs, 0, "NORMAL syncs nothing itself");
+        }
     }
     let deadline = Instant::now() + LIMIT;
     for (name, child) in &mut children.0 {

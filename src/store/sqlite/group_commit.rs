@@ -5,13 +5,15 @@
 //! queues its command; if no leader is active it becomes the leader, otherwise
 //! it sleeps on its own ticket. The leader takes every queued command, runs each
 //! in its own savepoint inside one `BEGIN IMMEDIATE` transaction, commits, and
-//! only then answers each caller (so `synchronous=FULL` holds for every one of
-//! them). It then hands the leadership to the first command queued meanwhile.
+//! hands the leadership to the first command queued meanwhile, and only then,
+//! once the commit is durable (`wal_sync`: the fsync runs while the next batch
+//! does), answers each caller.
 //! A lone caller runs its own command on its own thread, with no savepoint and
 //! no hand-off: no thread switch, so a single caller is as fast as before, and
 //! under contention one fsync is shared by a whole batch.
 
-use super::write_tx::{Relaxed, WriteTx, run_sql};
+use super::wal_sync::{Pending as PendingSync, WalSync};
+use super::write_tx::{WriteTx, run_sql};
 use super::writer_lock::{WriterLock, WriterLockStats};
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -56,8 +58,8 @@ pub(crate) enum WriteKind {
     /// Synced at the store's durability; wakes waiters if it changed a row.
     Normal,
     /// A progress report: wakes no waiter. Unless `durable`, a batch of only
-    /// such reports commits with `synchronous = NORMAL` (in WAL mode the next
-    /// synced commit's fsync covers it; a power loss before that may lose it).
+    /// such reports is not synced (the next synced commit's fsync covers it;
+    /// a power loss before that may lose it).
     Progress {
         /// Synced like a normal write.
         durable: bool,
@@ -99,14 +101,16 @@ pub struct WriterStats {
     /// BEGIN IMMEDIATE to its COMMIT (or rollback), since the store opened
     /// or `reset_longest_hold`.
     pub longest_hold: Duration,
+    /// fsyncs of the WAL this store made after its commits (`Durability::Full`
+    /// only); below `transactions` when syncs were shared.
+    pub wal_syncs: u64,
 }
 
 pub(super) struct GroupCommit {
     pending: Mutex<Pending>,
     stats: Mutex<WriterStats>,
-    /// The connection syncs every commit (`synchronous = FULL`), so a batch of
-    /// non-durable progress reports may relax it.
-    full: bool,
+    /// `Durability::Full`: what makes a commit durable after it.
+    wal_sync: Option<WalSync>,
     /// The writer queue across processes (`writer_lock`), taken around every
     /// transaction, and how long to wait for it.
     side: Option<WriterLock>,
@@ -128,11 +132,15 @@ pub(super) struct BatchEnd {
 }
 
 impl GroupCommit {
-    pub fn new(full: bool, side: Option<WriterLock>, side_timeout: Duration) -> GroupCommit {
+    pub fn new(
+        wal_sync: Option<WalSync>,
+        side: Option<WriterLock>,
+        side_timeout: Duration,
+    ) -> GroupCommit {
         GroupCommit {
             pending: Mutex::new(Pending::default()),
             stats: Mutex::new(WriterStats::default()),
-            full,
+            wal_sync,
             side,
             side_timeout,
         }
@@ -146,7 +154,17 @@ impl GroupCommit {
     }
 
     pub fn stats(&self) -> WriterStats {
-        *self.stats.lock()
+        WriterStats {
+            wal_syncs: self.wal_sync.as_ref().map_or(0, WalSync::syncs),
+            ..*self.stats.lock()
+        }
+    }
+
+    /// `Err` once a sync failed: the handle refuses every later call.
+    pub fn ensure_intact(&self) -> Result<()> {
+        self.wal_sync
+            .as_ref()
+            .map_or(Ok(()), WalSync::ensure_intact)
     }
 
     /// Starts `WriterStats::longest_hold` again from zero.
@@ -253,43 +271,58 @@ impl GroupCommit {
         let hand_off = HandOff(self);
         let batch = std::mem::take(&mut self.pending.lock().commands);
         let mut guard = conn.lock();
-        let end = run_batch(&mut guard, batch, self);
+        let ran = run_batch(&mut guard, batch, self);
         drop(guard);
         drop(hand_off);
-        if let Some(end) = end {
-            on_end(end);
+        // Outside every lock: the next batch runs while this one is synced.
+        if let Some(Committed {
+            batch,
+            sync,
+            changed,
+        }) = ran
+        {
+            let result = match (sync, &self.wal_sync) {
+                (Some(pending), Some(wal)) => wal.settle(pending, self.side.as_ref()),
+                _ => Ok(()),
+            };
+            let ok = result.is_ok();
+            finish(batch, result);
+            if ok {
+                on_end(BatchEnd { changed });
+            }
         }
     }
 }
 
+/// A batch whose transaction committed, to answer once it is durable.
+struct Committed {
+    batch: Vec<Command>,
+    /// What makes it durable (`None`: nothing to sync).
+    sync: Option<PendingSync>,
+    /// Some command changed a row.
+    changed: bool,
+}
+
 /// One transaction for the whole batch; a savepoint per command when there is
-/// more than one, so a failing command never undoes another. Answers every
-/// command after the commit (or with the error that ended the transaction).
+/// more than one, so a failing command never undoes another. `None` when every
+/// command was answered already (the error that ended the transaction, or a
+/// rollback of a batch with nothing to keep).
 fn run_batch(
     conn: &mut MutexGuard<'_, Option<Connection>>,
     mut batch: Vec<Command>,
     group: &GroupCommit,
-) -> Option<BatchEnd> {
+) -> Option<Committed> {
     let Some(conn) = conn.as_mut() else {
         finish(batch, Err(Error::Closed));
         return None;
     };
     let quiet = batch.iter().all(|c| c.kind != WriteKind::Normal);
-    let relax = group.full
+    let durable = group.wal_sync.is_some()
         && batch
             .iter()
-            .all(|c| c.kind == WriteKind::Progress { durable: false });
-    // Set before BEGIN (SQLite refuses it inside a transaction); put back
-    // when `_relaxed` drops, after the commit or the rollback.
-    let _relaxed = match relax.then(|| Relaxed::new(conn)).transpose() {
-        Ok(r) => r,
-        Err(e) => {
-            finish(batch, Err(e));
-            return None;
-        }
-    };
+            .any(|c| c.kind != WriteKind::Progress { durable: false });
     // Declared before `tx`: released after the commit or the rollback.
-    let _side = group
+    let side = group
         .side
         .as_ref()
         .and_then(|side| side.acquire(group.side_timeout));
@@ -338,6 +371,8 @@ fn run_batch(
     }
     let changed = !quiet && tx.conn.total_changes() != before;
     let committed = tx.commit();
+    let sync = (committed.is_ok() && durable).then(|| WalSync::note(side.as_ref()));
+    drop(side);
     note_hold(&group.stats, held_since);
     if let Err(e) = committed {
         finish(batch, Err(e));
@@ -348,8 +383,11 @@ fn run_batch(
         stats.transactions += 1;
         stats.commands += batch.len() as u64;
     }
-    finish(batch, Ok(()));
-    Some(BatchEnd { changed })
+    Some(Committed {
+        batch,
+        sync,
+        changed,
+    })
 }
 
 /// Keeps the longest write-lock hold in `stats`.

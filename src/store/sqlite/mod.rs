@@ -31,6 +31,7 @@ mod store_interface;
 pub mod testing;
 mod tx;
 mod wal_identity;
+mod wal_sync;
 mod write_tx;
 mod writer_lock;
 
@@ -130,17 +131,21 @@ impl SqliteStore {
         let file = opening.finish()?;
         let wal = wal_identity::WalIdentity::record(&path);
         let side = writer_lock::WriterLock::open(&path);
+        // FULL's fsync moves out of COMMIT, after the write lock (`wal_sync`).
+        let wal_sync = if options.durability == Durability::Full {
+            let sync = wal_sync::WalSync::open(&path)?;
+            writer.pragma_update(None, "synchronous", "NORMAL")?;
+            Some(sync)
+        } else {
+            None
+        };
         Ok(SqliteStore {
             target: path.display().to_string(),
             path,
             options,
             busy_timeout,
             writer: Mutex::new(Some(writer)),
-            group: group_commit::GroupCommit::new(
-                options.durability == Durability::Full,
-                side,
-                busy_timeout,
-            ),
+            group: group_commit::GroupCommit::new(wal_sync, side, busy_timeout),
             readers: Mutex::new(Vec::new()),
             watcher: Mutex::new(Some(watcher)),
             seen_version: Mutex::new(None),
@@ -222,6 +227,7 @@ impl SqliteStore {
             return Err(Error::Closed);
         }
         self.wal.ensure_intact()?;
+        self.group.ensure_intact()?;
         let value = self.group.write(
             &self.writer,
             kind,
@@ -272,6 +278,7 @@ impl SqliteStore {
             return Err(Error::Closed);
         }
         self.wal.ensure_intact()?;
+        self.group.ensure_intact()?;
         let pooled = self.readers.lock().pop();
         let mut conn = match pooled {
             Some(c) => c,

@@ -1,6 +1,5 @@
-//! The write transaction of the group-commit writer and the guard that
-//! relaxes `synchronous` around one: both run their statements through the
-//! statement cache, and both undo themselves on drop (also when a leader
+//! The write transaction of the group-commit writer: it runs its statements
+//! through the statement cache and undoes itself on drop (also when a leader
 //! unwinds).
 
 use crate::error::Result;
@@ -32,25 +31,6 @@ impl Drop for WriteTx<'_> {
         if !self.conn.is_autocommit() {
             let _ = run_sql(self.conn, "ROLLBACK");
         }
-    }
-}
-
-/// `synchronous = NORMAL` on the write connection while it lives, `FULL` again after.
-pub(super) struct Relaxed<'c> {
-    conn: &'c Connection,
-}
-
-impl<'c> Relaxed<'c> {
-    pub(super) fn new(conn: &'c Connection) -> Result<Relaxed<'c>> {
-        run_sql(conn, "PRAGMA synchronous = NORMAL")?;
-        Ok(Relaxed { conn })
-    }
-}
-
-impl Drop for Relaxed<'_> {
-    fn drop(&mut self) {
-        // Outside any transaction here (committed or rolled back): allowed.
-        let _ = run_sql(self.conn, "PRAGMA synchronous = FULL");
     }
 }
 

@@ -28,6 +28,13 @@
 //!   the side lock within the busy timeout goes on without it, and an unusable
 //!   lock file (cannot be created, opened or mapped) means no side lock at all.
 //! * Readers never take it.
+//! * **Shared syncs.** At `Durability::Full` a writer commits without an fsync
+//!   while it holds the lock, numbers its commit (bytes 16..24), and makes it
+//!   durable after releasing the lock (`wal_sync`): whoever syncs the WAL
+//!   records the last commit number it covered (bytes 24..32), so a process
+//!   whose commit is already covered skips its own fsync. The sync itself is
+//!   serialised by a second record lock (byte 9), blocking: released by the
+//!   kernel if its holder dies, so nobody waits for a dead syncer.
 //!
 //! Off Linux there is no futex: waiters poll the record lock with short sleeps.
 
@@ -39,10 +46,14 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The file's size: the futex generation (bytes 0..4), the waiter count
-/// (bytes 4..8) and the locked byte (8).
-const FILE_LEN: u64 = 16;
+/// (bytes 4..8), the locked bytes (8: writer, 9: syncer), the last commit
+/// number (16..24) and the last commit number known durable (24..32).
+/// Files of 16 bytes (made before shared syncs) are grown; never shrunk.
+const FILE_LEN: u64 = 32;
 /// The byte whose record lock is the writer's.
 const LOCK_BYTE: i64 = 8;
+/// The byte whose record lock is the syncer's.
+const SYNC_BYTE: i64 = 9;
 /// The longest single sleep of a waiter before it retries the record lock:
 /// bounds what a holder that died without waking anybody costs.
 const SLICE: Duration = Duration::from_millis(10);
@@ -161,6 +172,50 @@ impl WriterLock {
     fn waiters(&self) -> &AtomicU32 {
         // SAFETY: as in `generation`, 4 bytes further.
         unsafe { &*self.map.add(4).cast::<AtomicU32>() }
+    }
+
+    /// The number of the last commit made under the lock.
+    fn committed(&self) -> &AtomicU64 {
+        // SAFETY: as in `generation`; offset 16 is 8-byte aligned.
+        unsafe { &*self.map.add(16).cast::<AtomicU64>() }
+    }
+
+    /// The number of the last commit known to be durable.
+    fn synced(&self) -> &AtomicU64 {
+        // SAFETY: as in `committed`, 8 bytes further.
+        unsafe { &*self.map.add(24).cast::<AtomicU64>() }
+    }
+
+    /// Makes the commit numbered `seq` (from `Held::note_commit`) durable:
+    /// returns at once if a sync since covered it, otherwise waits for the
+    /// sync in progress (if any), and runs `sync` itself only if that one did
+    /// not cover it either. `Ok(true)` when this call ran `sync`.
+    pub(super) fn await_synced(
+        &self,
+        seq: u64,
+        sync: impl FnOnce() -> std::io::Result<()>,
+    ) -> std::io::Result<bool> {
+        if self.synced().load(Ordering::Acquire) >= seq {
+            return Ok(false);
+        }
+        // Without the record lock the sync is still correct, only not shared.
+        let locked = lock_blocking(&self.file, SYNC_BYTE);
+        if locked && self.synced().load(Ordering::Acquire) >= seq {
+            record_lock_at(&self.file, libc::F_UNLCK, SYNC_BYTE);
+            return Ok(false);
+        }
+        // Read before the sync: every commit numbered up to here has written
+        // its frames already (numbers are taken after COMMIT), so the sync
+        // covers them all.
+        let target = self.committed().load(Ordering::Acquire);
+        let result = sync();
+        if result.is_ok() {
+            self.synced().fetch_max(target, Ordering::AcqRel);
+        }
+        if locked {
+            record_lock_at(&self.file, libc::F_UNLCK, SYNC_BYTE);
+        }
+        result.map(|()| true)
     }
 
     /// Takes the lock, waiting up to `timeout`. `None` when it could not be
@@ -286,6 +341,15 @@ enum Attempt {
 /// The side lock, held until dropped.
 pub(super) struct Held<'a>(&'a WriterLock);
 
+impl Held<'_> {
+    /// Numbers a commit just made under this lock, for `await_synced`.
+    pub(super) fn note_commit(&self) -> u64 {
+        // Only the holder writes it: a plain increment would do, but an
+        // older holder that died mid-update must not matter either.
+        self.0.committed().fetch_add(1, Ordering::AcqRel) + 1
+    }
+}
+
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.0.release();
@@ -295,15 +359,39 @@ impl Drop for Held<'_> {
 /// Sets (`F_WRLCK`) or clears (`F_UNLCK`) this process's record lock on the
 /// lock byte, without waiting.
 fn record_lock(file: &File, kind: libc::c_int) -> bool {
-    let lock = libc::flock {
-        l_type: kind as libc::c_short,
-        l_whence: libc::SEEK_SET as libc::c_short,
-        l_start: LOCK_BYTE,
-        l_len: 1,
-        l_pid: 0,
-    };
+    record_lock_at(file, kind, LOCK_BYTE)
+}
+
+/// `record_lock` on the byte `at`.
+fn record_lock_at(file: &File, kind: libc::c_int, at: i64) -> bool {
+    let lock = flock_of(kind, at);
     // SAFETY: a valid descriptor and a fully initialised flock.
     unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lock) == 0 }
+}
+
+/// Takes this process's write record lock on the byte `at`, waiting for it in
+/// the kernel; `false` if record locks do not work here.
+fn lock_blocking(file: &File, at: i64) -> bool {
+    let lock = flock_of(libc::F_WRLCK, at);
+    loop {
+        // SAFETY: a valid descriptor and a fully initialised flock.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLKW, &lock) } == 0 {
+            return true;
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return false;
+        }
+    }
+}
+
+fn flock_of(kind: libc::c_int, at: i64) -> libc::flock {
+    libc::flock {
+        l_type: kind as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: at,
+        l_len: 1,
+        l_pid: 0,
+    }
 }
 
 /// How many waiters the side lock of the database at `db` counts now (tests).
