@@ -268,7 +268,9 @@ def render(
             "`synchronous` level it really used (2 = FULL, 1 = NORMAL, 0 = OFF). `journal_mode` is read back "
             "from each database file with a separate sqlite3 connection; `synchronous` is a per-connection "
             "setting, so a peer's is read on its own connection (the note says when a separate connection "
-            "reads another level), and asyncop's is the one it sets on every connection from its durability."
+            "reads another level), and asyncop's is the one it sets on every connection from its durability "
+            "(`NORMAL+fdatasync`: asyncop at FULL commits at NORMAL and then fdatasyncs the WAL itself, outside "
+            "the write lock, before it answers: `src/store/sqlite/wal_sync.rs`)."
         ),
         "",
     ]

@@ -133,14 +133,22 @@ impl Handle {
                 conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
             ))
         };
+        // asyncop at FULL commits at NORMAL and fdatasyncs the WAL itself after
+        // the commit (src/store/sqlite/wal_sync.rs): its write counts a sync.
+        let mut own_sync = false;
         let (mode, sync) = match self {
             // The writer connection: the one whose commits were measured.
             Handle::Asyncop(q) => {
-                asyncop::store::sqlite::testing::write(q, |conn| Ok(read(conn)?))?
+                use asyncop::store::sqlite::testing;
+                let before = testing::writer_stats(q)?.wal_syncs;
+                let pragmas = testing::write(q, |conn| Ok(read(conn)?))?;
+                own_sync = testing::writer_stats(q)?.wal_syncs > before;
+                pragmas
             }
             Handle::Raw(db) => read(&db.conn)?,
         };
         let sync = match sync {
+            1 if own_sync => "NORMAL+fdatasync".to_owned(),
             0 => "OFF".to_owned(),
             1 => "NORMAL".to_owned(),
             2 => "FULL".to_owned(),
