@@ -6,10 +6,91 @@ use crate::error::{Error, Result};
 use postgres::Client;
 
 /// Schema version this library writes (`schema_version.version`).
-pub(crate) const PG_SCHEMA_VERSION: i32 = 3;
+pub(crate) const PG_SCHEMA_VERSION: i32 = 4;
 
 /// `MIGRATIONS[v - 1]` brings a schema from version v - 1 to v. Append only.
-const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+
+/// Version 4 (issue 15, item 7, as SQLite's schema 5): a `blocked` flag on the
+/// unfinished rows that wait behind an earlier unfinished row of their
+/// dependency token, kept by triggers, and one index of the Ready rows that
+/// are not blocked, by (type, id). A claim takes the head of each type it may
+/// take from that index, so it never visits a blocked row, a row of a type it
+/// does not take, or a row of a held type.
+///
+/// Concurrency (READ COMMITTED): submits of a token hold its advisory lock
+/// (exclusive, taken by the store before the INSERT); a row that finishes or
+/// is deleted unfinished takes it shared in its trigger, so a submit and a
+/// release of one token are serialised, and each statement of the trigger
+/// runs on a fresh snapshot. Releases of one token may run together: each
+/// unblocks the token's first unfinished row until the head it sees, after
+/// waiting for any row lock on it, is unblocked (or there is none). The
+/// functions keep the schema's search path (`FROM CURRENT`), whatever the
+/// session's.
+const SCHEMA_V4: &str = r#"
+ALTER TABLE operation ADD COLUMN blocked boolean NOT NULL DEFAULT false;
+UPDATE operation AS o SET blocked = true
+    WHERE o.state < 3 AND o.dependency_token IS NOT NULL AND EXISTS (
+        SELECT 1 FROM operation AS p WHERE p.dependency_token = o.dependency_token
+        AND p.state < 3 AND p.id < o.id);
+DROP INDEX operation_ready;
+CREATE INDEX operation_ready_type ON operation (operation_type, id)
+    WHERE state = 0 AND NOT blocked;
+
+-- A new unfinished row with a token is blocked if an earlier one is unfinished.
+CREATE FUNCTION operation_token_insert() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $f$
+BEGIN
+    NEW.blocked := EXISTS (
+        SELECT 1 FROM operation AS p WHERE p.dependency_token = NEW.dependency_token
+        AND p.state < 3 AND p.id < NEW.id);
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER operation_token_insert BEFORE INSERT ON operation FOR EACH ROW
+    WHEN (NEW.dependency_token IS NOT NULL AND NEW.state < 3)
+    EXECUTE FUNCTION operation_token_insert();
+
+-- The token's first unfinished row is not blocked.
+CREATE FUNCTION operation_token_release(token text) RETURNS void LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $f$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended(token, 1));
+    LOOP
+        UPDATE operation SET blocked = false WHERE blocked AND id = (
+            SELECT min(id) FROM operation WHERE dependency_token = token AND state < 3);
+        EXIT WHEN NOT EXISTS (
+            SELECT 1 FROM operation WHERE blocked AND id = (
+                SELECT min(id) FROM operation WHERE dependency_token = token AND state < 3));
+    END LOOP;
+END $f$;
+
+-- A row that finishes (any status) or is deleted unfinished releases its
+-- token's next row. A finished row made unfinished again (none of today's
+-- moves does this) is blocked by an earlier unfinished row, and blocks the
+-- token's head if that head is later.
+CREATE FUNCTION operation_token_state() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $f$
+BEGIN
+    IF TG_OP = 'DELETE' OR NEW.state = 3 THEN
+        PERFORM operation_token_release(OLD.dependency_token);
+    ELSE
+        PERFORM pg_advisory_xact_lock(hashtextextended(NEW.dependency_token, 1));
+        UPDATE operation SET blocked = EXISTS (
+            SELECT 1 FROM operation AS p WHERE p.dependency_token = NEW.dependency_token
+            AND p.state < 3 AND p.id < NEW.id) WHERE id = NEW.id;
+        UPDATE operation SET blocked = true WHERE NOT blocked AND id = (
+            SELECT min(id) FROM operation
+            WHERE dependency_token = NEW.dependency_token AND state < 3 AND id > NEW.id);
+    END IF;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER operation_token_state AFTER UPDATE OF state ON operation FOR EACH ROW
+    WHEN (NEW.dependency_token IS NOT NULL AND (OLD.state = 3) <> (NEW.state = 3))
+    EXECUTE FUNCTION operation_token_state();
+CREATE TRIGGER operation_token_delete AFTER DELETE ON operation FOR EACH ROW
+    WHEN (OLD.dependency_token IS NOT NULL AND OLD.state < 3)
+    EXECUTE FUNCTION operation_token_state();
+"#;
 
 /// Version 2: one row per leadership (periodic work one host at a time does,
 /// such as retention), held until `expires_at` by the database's clock.

@@ -175,11 +175,11 @@ impl Read for PgTx<'_> {
     fn may_have_work(&self, now: i64, types: Option<&[i32]>) -> Result<bool> {
         let claimable = transition::claimable().state();
         let sql = format!(
-            "SELECT EXISTS ({} LIMIT 1) \
+            "SELECT EXISTS ({}) \
                  OR EXISTS (SELECT 1 FROM operation WHERE state = 2 AND lease_expires_at <= $1) \
                  OR EXISTS (SELECT 1 FROM operation WHERE state = 1 \
                             AND postpone_until IS NOT NULL AND postpone_until <= $1)",
-            eligible_sql(claimable, types.is_some()).replace("$4", "$2")
+            eligible_sql(claimable, types.map(|_| "$2"), 1, false)
         );
         let found = match types {
             Some(t) => {
