@@ -146,6 +146,13 @@ impl<'a> PgTx<'a> {
 /// that have eligible rows, found by a skip-scan of the index (one seek per
 /// type). With `lock`, each head is taken `FOR UPDATE SKIP LOCKED`: up to
 /// `max` rows per type are locked, of which the `max` oldest are used.
+///
+/// The type is bounded by a range (`>= x AND <= x`), not `= x`, and the
+/// order is (type, id): an equality would make (type, id) order the same as
+/// id order, and the planner, which cannot know how many rows of the type
+/// `x` (a value of the outer row) has, would then walk the primary key in id
+/// order and filter, through every skipped row. Only `operation_ready_type`
+/// gives this order.
 fn eligible_sql(state: State, types_param: Option<&str>, max: u32, lock: bool) -> String {
     let state = state.code();
     let ready = format!("FROM operation WHERE state = {state} AND NOT blocked");
@@ -163,8 +170,9 @@ fn eligible_sql(state: State, types_param: Option<&str>, max: u32, lock: bool) -
     format!(
         "SELECT h.id FROM ({types}) AS t(x) CROSS JOIN LATERAL ( \
              SELECT c.id FROM operation AS c \
-             WHERE c.operation_type = t.x AND c.state = {state} AND NOT c.blocked \
-             ORDER BY c.id LIMIT {max}{lock}) AS h \
+             WHERE c.operation_type >= t.x AND c.operation_type <= t.x \
+                 AND c.state = {state} AND NOT c.blocked \
+             ORDER BY c.operation_type, c.id LIMIT {max}{lock}) AS h \
          WHERE NOT EXISTS (SELECT 1 FROM held_type AS ht WHERE ht.operation_type = t.x) \
          ORDER BY h.id LIMIT {max}"
     )
