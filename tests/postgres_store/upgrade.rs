@@ -1,6 +1,6 @@
 //! A schema written by the previous version is brought to the current one with
 //! its rows intact. The old schema is made by taking a current one back to
-//! version 2 (dropping what versions 3 and 4 added), which is what version 2
+//! version 2 (dropping what versions 3 to 5 added), which is what version 2
 //! wrote.
 
 use super::*;
@@ -25,7 +25,12 @@ fn a_version_2_schema_is_upgraded_with_its_rows_intact() {
     };
     sql()
         .batch_execute(&format!(
-            "DROP FUNCTION {schema}.operation_token_insert() CASCADE; \
+            "DROP FUNCTION {schema}.operation_count_insert() CASCADE; \
+             DROP FUNCTION {schema}.operation_count_delete() CASCADE; \
+             DROP FUNCTION {schema}.operation_count_move() CASCADE; \
+             DROP FUNCTION {schema}.operation_count_fold(); \
+             DROP TABLE {schema}.operation_count, {schema}.operation_count_change; \
+             DROP FUNCTION {schema}.operation_token_insert() CASCADE; \
              DROP FUNCTION {schema}.operation_token_state() CASCADE; \
              DROP FUNCTION {schema}.operation_token_release(text); \
              ALTER TABLE {schema}.operation DROP COLUMN blocked; \
@@ -52,5 +57,5 @@ fn a_version_2_schema_is_upgraded_with_its_rows_intact() {
         .query_one(&format!("SELECT version FROM {schema}.schema_version"), &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }

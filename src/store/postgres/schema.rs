@@ -6,10 +6,87 @@ use crate::error::{Error, Result};
 use postgres::Client;
 
 /// Schema version this library writes (`schema_version.version`).
-pub(crate) const PG_SCHEMA_VERSION: i32 = 4;
+pub(crate) const PG_SCHEMA_VERSION: i32 = 5;
 
 /// `MIGRATIONS[v - 1]` brings a schema from version v - 1 to v. Append only.
-const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+
+/// Version 5 (issue 15, item 8): `counts()` in O(groups). Each write appends
+/// its change of the counts per (status, type) to `operation_count_change`
+/// (a heap without indexes: writers never wait for each other there, no
+/// counter row is shared), and the changes are folded into `operation_count`
+/// (one row per group) now and then, by the writer whose trigger draws a
+/// fold (1 in 128 calls), one at a time (a try-lock: the others go on). A
+/// count is the group's row plus its pending changes, in one snapshot.
+const SCHEMA_V5: &str = r#"
+CREATE TABLE operation_count (
+    status         integer NOT NULL,
+    operation_type integer NOT NULL,
+    n              bigint  NOT NULL,
+    PRIMARY KEY (status, operation_type)
+);
+CREATE TABLE operation_count_change (
+    status         integer NOT NULL,
+    operation_type integer NOT NULL,
+    n              bigint  NOT NULL
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+INSERT INTO operation_count (status, operation_type, n)
+    SELECT status, operation_type, count(*) FROM operation GROUP BY status, operation_type;
+
+CREATE FUNCTION operation_count_fold() RETURNS void LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $f$
+BEGIN
+    IF pg_try_advisory_xact_lock(hashtextextended(current_schema() || '.operation_count', 0)) THEN
+        WITH folded AS (DELETE FROM operation_count_change RETURNING status, operation_type, n)
+        INSERT INTO operation_count AS c (status, operation_type, n)
+            SELECT status, operation_type, sum(n) FROM folded GROUP BY status, operation_type
+            ON CONFLICT (status, operation_type) DO UPDATE SET n = c.n + excluded.n;
+        DELETE FROM operation_count WHERE n = 0;
+    END IF;
+END $f$;
+
+CREATE FUNCTION operation_count_insert() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $f$
+BEGIN
+    INSERT INTO operation_count_change (status, operation_type, n)
+        SELECT status, operation_type, count(*) FROM new_rows GROUP BY status, operation_type;
+    IF random() < 1.0 / 128 THEN
+        PERFORM operation_count_fold();
+    END IF;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER operation_count_insert AFTER INSERT ON operation
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION operation_count_insert();
+
+CREATE FUNCTION operation_count_delete() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $f$
+BEGIN
+    INSERT INTO operation_count_change (status, operation_type, n)
+        SELECT status, operation_type, -count(*) FROM old_rows GROUP BY status, operation_type;
+    IF random() < 1.0 / 128 THEN
+        PERFORM operation_count_fold();
+    END IF;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER operation_count_delete AFTER DELETE ON operation
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION operation_count_delete();
+
+CREATE FUNCTION operation_count_move() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $f$
+BEGIN
+    INSERT INTO operation_count_change (status, operation_type, n)
+        VALUES (OLD.status, OLD.operation_type, -1), (NEW.status, NEW.operation_type, 1);
+    IF random() < 1.0 / 128 THEN
+        PERFORM operation_count_fold();
+    END IF;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER operation_count_move AFTER UPDATE OF status ON operation FOR EACH ROW
+    WHEN (OLD.status <> NEW.status)
+    EXECUTE FUNCTION operation_count_move();
+"#;
 
 /// Version 4 (issue 15, item 7, as SQLite's schema 5): a `blocked` flag on the
 /// unfinished rows that wait behind an earlier unfinished row of their

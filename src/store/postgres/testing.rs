@@ -39,3 +39,8 @@ pub fn claim_sql(types: bool, max: u32) -> String {
     let to = crate::transition::host::claim(from).map_or(from, |c| c.status);
     super::tx::claim_sql(from.state(), to, types, max, false)
 }
+
+/// The text of the store's `counts()` statement (for an `EXPLAIN` of it).
+pub fn counts_sql() -> &'static str {
+    super::tx::COUNTS
+}

@@ -178,5 +178,13 @@ fn eligible_sql(state: State, types_param: Option<&str>, max: u32, lock: bool) -
     )
 }
 
+/// The counts per (state, status, type): each group's row of
+/// `operation_count` plus its pending changes (schema version 5), so the
+/// cost grows with the groups and the changes not yet folded, not the rows.
+pub(super) const COUNTS: &str = "SELECT status / 10, status, operation_type, sum(n)::bigint \
+    FROM (SELECT status, operation_type, n FROM operation_count \
+          UNION ALL SELECT status, operation_type, n FROM operation_count_change) AS c \
+    GROUP BY status, operation_type HAVING sum(n) <> 0 ORDER BY status, operation_type";
+
 /// The server's clock in UTC ms, read when the expression runs.
 const CLOCK_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";

@@ -77,12 +77,10 @@ impl Read for PgTx<'_> {
         rows(self.query(&sql, &params)?)
     }
 
+    /// O(groups): the counts kept per (status, type) by the triggers of
+    /// schema version 5, plus their pending changes.
     fn counts(&self) -> Result<Vec<CountRow>> {
-        let found = self.query(
-            "SELECT state, status, operation_type, count(*) FROM operation \
-             GROUP BY state, status, operation_type ORDER BY state, status, operation_type",
-            &[],
-        )?;
+        let found = self.query(COUNTS, &[])?;
         found
             .iter()
             .map(|r| {
