@@ -58,13 +58,21 @@ fn insert_ready(c: &mut postgres::Client, n: i64, operation_type: i32, token: Op
 }
 
 /// The shared buffers (hit + read) of the store's claim statement, run under
-/// `EXPLAIN (ANALYZE, BUFFERS)` in a transaction that is rolled back; the
-/// claim must take exactly one row.
-fn claim_buffers(c: &mut postgres::Client, types: Option<&[i32]>) -> u64 {
+/// `EXPLAIN (ANALYZE, BUFFERS)` in a transaction that is rolled back, with
+/// the plan for its arguments or (`generic`) the generic plan a prepared
+/// statement switches to after five runs; the claim must take exactly one row.
+fn claim_buffers(c: &mut postgres::Client, types: Option<&[i32]>, generic: bool) -> u64 {
     let text = testing::claim_sql(types.is_some(), 1);
     let mut tx = c.transaction().unwrap();
-    tx.batch_execute(&format!("DEALLOCATE ALL; PREPARE claim AS {text}"))
-        .unwrap();
+    let mode = if generic {
+        "force_generic_plan"
+    } else {
+        "auto"
+    };
+    tx.batch_execute(&format!(
+        "SET LOCAL plan_cache_mode = {mode}; DEALLOCATE ALL; PREPARE claim AS {text}"
+    ))
+    .unwrap();
     let args = match types {
         Some(t) => format!(
             "('host', 1, 0, '{{{}}}')",
@@ -100,8 +108,9 @@ fn claim_buffers(c: &mut postgres::Client, types: Option<&[i32]>) -> u64 {
 }
 
 /// Sets up a queue where a claim must skip `skipped` rows of `case`, then
-/// returns the buffers of the claim that finds the one eligible operation.
-fn claim_buffers_past(url: &str, case: &str, skipped: i64) -> u64 {
+/// returns the buffers of the claim that finds the one eligible operation
+/// (with the custom and with the generic plan).
+fn claim_buffers_past(url: &str, case: &str, skipped: i64) -> (u64, u64) {
     let schema = fresh_schema(&case.replace(' ', "_"));
     let queue = Queue::open(format!("{url}?schema={schema}"), Options::default()).unwrap();
     let mut c = sql(url, &schema);
@@ -130,8 +139,11 @@ fn claim_buffers_past(url: &str, case: &str, skipped: i64) -> u64 {
         .unwrap();
     c.batch_execute("ANALYZE operation").unwrap();
     // The first run sets hint bits and the like; the second is counted.
-    claim_buffers(&mut c, types.as_deref());
-    let buffers = claim_buffers(&mut c, types.as_deref());
+    claim_buffers(&mut c, types.as_deref(), false);
+    let buffers = (
+        claim_buffers(&mut c, types.as_deref(), false),
+        claim_buffers(&mut c, types.as_deref(), true),
+    );
     // And the store's claim takes that operation.
     let mut poll = PollOptions::default();
     if let Some(t) = types {
@@ -148,14 +160,22 @@ fn claim_buffers_past(url: &str, case: &str, skipped: i64) -> u64 {
 
 fn assert_flat(case: &str) {
     let Some(url) = url() else { return };
-    let few = claim_buffers_past(&url, case, 1_000);
-    let many = claim_buffers_past(&url, case, 100_000);
-    eprintln!("{case}: claim shared buffers past 1,000: {few}, past 100,000: {many}");
-    assert!(few > 0, "{case}: buffers were counted");
-    assert!(
-        2 * many <= 3 * few && 2 * few <= 3 * many,
-        "{case}: claim buffers past 1,000 rows {few}, past 100,000 rows {many}"
+    let (few, few_generic) = claim_buffers_past(&url, case, 1_000);
+    let (many, many_generic) = claim_buffers_past(&url, case, 100_000);
+    eprintln!(
+        "{case}: claim shared buffers past 1,000: {few}, past 100,000: {many} \
+         (generic plan: {few_generic}, {many_generic})"
     );
+    for (plan, few, many) in [
+        ("custom", few, many),
+        ("generic", few_generic, many_generic),
+    ] {
+        assert!(few > 0, "{case}: buffers were counted");
+        assert!(
+            2 * many <= 3 * few && 2 * few <= 3 * many,
+            "{case}, {plan} plan: claim buffers past 1,000 rows {few}, past 100,000 rows {many}"
+        );
+    }
 }
 
 #[test]
