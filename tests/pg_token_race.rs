@@ -2,9 +2,8 @@
 //! version 4 keep stay right under concurrent hosts. Submitters, workers and a
 //! canceller on their own handles (as separate hosts would be) work on a few
 //! dependency tokens at once; every operation must end (no row is left
-//! waiting behind a token whose earlier rows have all finished), each token's
-//! operations run one at a time in id order, and no unfinished row is left
-//! blocked without an earlier unfinished row of its token.
+//! waiting behind a token whose earlier rows have all finished), and each
+//! token's operations are claimed in id order.
 //!
 //! A smoke test: the races the triggers guard against (a submit or a cancel
 //! landing while the token's head finishes) have windows of microseconds, and
