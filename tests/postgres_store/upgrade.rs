@@ -1,6 +1,7 @@
 //! A schema written by the previous version is brought to the current one with
 //! its rows intact. The old schema is made by taking a current one back to
-//! version 2 (dropping what version 3 added), which is what version 2 wrote.
+//! version 2 (dropping what versions 3 to 5 added), which is what version 2
+//! wrote.
 
 use super::*;
 use asyncop::{OperationSpec, PollOptions, Status};
@@ -24,7 +25,17 @@ fn a_version_2_schema_is_upgraded_with_its_rows_intact() {
     };
     sql()
         .batch_execute(&format!(
-            "ALTER TABLE {schema}.operation DROP COLUMN progress, DROP COLUMN progress_text, \
+            "DROP FUNCTION {schema}.operation_count_insert() CASCADE; \
+             DROP FUNCTION {schema}.operation_count_delete() CASCADE; \
+             DROP FUNCTION {schema}.operation_count_move() CASCADE; \
+             DROP FUNCTION {schema}.operation_count_fold(); \
+             DROP TABLE {schema}.operation_count, {schema}.operation_count_change; \
+             DROP FUNCTION {schema}.operation_token_insert() CASCADE; \
+             DROP FUNCTION {schema}.operation_token_state() CASCADE; \
+             DROP FUNCTION {schema}.operation_token_release(text); \
+             ALTER TABLE {schema}.operation DROP COLUMN blocked; \
+             CREATE INDEX operation_ready ON {schema}.operation (id) WHERE state = 0; \
+             ALTER TABLE {schema}.operation DROP COLUMN progress, DROP COLUMN progress_text, \
              DROP COLUMN output; DROP TABLE {schema}.attempt; DROP TABLE {schema}.held_type; \
              UPDATE {schema}.schema_version SET version = 2"
         ))
@@ -46,5 +57,5 @@ fn a_version_2_schema_is_upgraded_with_its_rows_intact() {
         .query_one(&format!("SELECT version FROM {schema}.schema_version"), &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, 3);
+    assert_eq!(version, 5);
 }

@@ -30,3 +30,17 @@ impl PgStore {
 pub fn execute_batch(queue: &Queue, sql: &str) -> Result<()> {
     store(queue)?.execute_batch(sql)
 }
+
+/// The text of the store's claim statement (for an `EXPLAIN` of it): up to
+/// `max` operations, of the types in the array `$4` when `types`; `$1` is the
+/// host, `$2` the lease's end and `$3` the time of the claim.
+pub fn claim_sql(types: bool, max: u32) -> String {
+    let from = crate::transition::claimable();
+    let to = crate::transition::host::claim(from).map_or(from, |c| c.status);
+    super::tx::claim_sql(from.state(), to, types, max, false)
+}
+
+/// The text of the store's `counts()` statement (for an `EXPLAIN` of it).
+pub fn counts_sql() -> &'static str {
+    super::tx::COUNTS
+}

@@ -12,6 +12,7 @@ mod read;
 mod write;
 
 pub(super) use framing::{begin, commit, rollback};
+pub(super) use write::claim_sql;
 
 use super::pool::STATEMENT_CACHE;
 use super::retry::{Fault, fault_of};
@@ -135,28 +136,55 @@ impl<'a> PgTx<'a> {
     }
 }
 
-/// Ready rows no earlier unfinished operation with the same token blocks,
-/// whose token has no Locked operation (ids are taken before commits land, so
-/// the second condition covers what the per-token submit lock cannot see),
-/// and whose type is not held (§6.7: a primary-key probe of the small
-/// `held_type` table per row visited, in the same walk).
-fn eligible_sql(state: State, types: bool) -> String {
-    let type_filter = if types {
-        "AND c.operation_type = ANY($4)"
-    } else {
-        ""
+/// The ids of the `max` oldest eligible rows (§6.1, §6.7, §7), FIFO by id:
+/// Ready rows not `blocked` (schema version 4: no earlier unfinished row of
+/// their token) of a type not held. They sit in `operation_ready_type`
+/// (type, id), and the statement takes the head of each type it may take
+/// there (a LATERAL per type) and merges them by id: a row waiting behind a
+/// token, of a type not asked for or of a held type is never visited. The
+/// types are the array `types_param` (distinct), or without a filter those
+/// that have eligible rows, found by a skip-scan of the index (one seek per
+/// type). With `lock`, each head is taken `FOR UPDATE SKIP LOCKED`: up to
+/// `max` rows per type are locked, of which the `max` oldest are used.
+///
+/// The type is bounded by a range (`>= x AND <= x`), not `= x`, and the
+/// order is (type, id): an equality would make (type, id) order the same as
+/// id order, and the planner, which cannot know how many rows of the type
+/// `x` (a value of the outer row) has, would then walk the primary key in id
+/// order and filter, through every skipped row. Only `operation_ready_type`
+/// gives this order.
+fn eligible_sql(state: State, types_param: Option<&str>, max: u32, lock: bool) -> String {
+    let state = state.code();
+    let ready = format!("FROM operation WHERE state = {state} AND NOT blocked");
+    let types = match types_param {
+        Some(p) => format!("SELECT DISTINCT x FROM unnest({p}::int[]) AS u(x)"),
+        None => format!(
+            "WITH RECURSIVE ready_type(x) AS ( \
+                 SELECT min(operation_type) {ready} \
+                 UNION ALL SELECT (SELECT min(operation_type) {ready} AND operation_type > r.x) \
+                 FROM ready_type AS r WHERE r.x IS NOT NULL) \
+             SELECT x FROM ready_type WHERE x IS NOT NULL"
+        ),
     };
+    let lock = if lock { " FOR UPDATE SKIP LOCKED" } else { "" };
     format!(
-        "SELECT c.id FROM operation AS c WHERE c.state = {state} {type_filter} \
-           AND NOT EXISTS (SELECT 1 FROM held_type AS h WHERE h.operation_type = c.operation_type) \
-           AND (c.dependency_token IS NULL OR NOT EXISTS ( \
-               SELECT 1 FROM operation AS p WHERE p.dependency_token = c.dependency_token \
-               AND ((p.state < {done} AND p.id < c.id) OR p.state = {locked})))",
-        state = state.code(),
-        done = State::Completed.code(),
-        locked = State::Locked.code(),
+        "SELECT h.id FROM ({types}) AS t(x) CROSS JOIN LATERAL ( \
+             SELECT c.id FROM operation AS c \
+             WHERE c.operation_type >= t.x AND c.operation_type <= t.x \
+                 AND c.state = {state} AND NOT c.blocked \
+             ORDER BY c.operation_type, c.id LIMIT {max}{lock}) AS h \
+         WHERE NOT EXISTS (SELECT 1 FROM held_type AS ht WHERE ht.operation_type = t.x) \
+         ORDER BY h.id LIMIT {max}"
     )
 }
+
+/// The counts per (state, status, type): each group's row of
+/// `operation_count` plus its pending changes (schema version 5), so the
+/// cost grows with the groups and the changes not yet folded, not the rows.
+pub(super) const COUNTS: &str = "SELECT status / 10, status, operation_type, sum(n)::bigint \
+    FROM (SELECT status, operation_type, n FROM operation_count \
+          UNION ALL SELECT status, operation_type, n FROM operation_count_change) AS c \
+    GROUP BY status, operation_type HAVING sum(n) <> 0 ORDER BY status, operation_type";
 
 /// The server's clock in UTC ms, read when the expression runs.
 const CLOCK_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";

@@ -77,12 +77,10 @@ impl Read for PgTx<'_> {
         rows(self.query(&sql, &params)?)
     }
 
+    /// O(groups): the counts kept per (status, type) by the triggers of
+    /// schema version 5, plus their pending changes.
     fn counts(&self) -> Result<Vec<CountRow>> {
-        let found = self.query(
-            "SELECT state, status, operation_type, count(*) FROM operation \
-             GROUP BY state, status, operation_type ORDER BY state, status, operation_type",
-            &[],
-        )?;
+        let found = self.query(COUNTS, &[])?;
         found
             .iter()
             .map(|r| {
@@ -175,11 +173,11 @@ impl Read for PgTx<'_> {
     fn may_have_work(&self, now: i64, types: Option<&[i32]>) -> Result<bool> {
         let claimable = transition::claimable().state();
         let sql = format!(
-            "SELECT EXISTS ({} LIMIT 1) \
+            "SELECT EXISTS ({}) \
                  OR EXISTS (SELECT 1 FROM operation WHERE state = 2 AND lease_expires_at <= $1) \
                  OR EXISTS (SELECT 1 FROM operation WHERE state = 1 \
                             AND postpone_until IS NOT NULL AND postpone_until <= $1)",
-            eligible_sql(claimable, types.is_some()).replace("$4", "$2")
+            eligible_sql(claimable, types.map(|_| "$2"), 1, false)
         );
         let found = match types {
             Some(t) => {

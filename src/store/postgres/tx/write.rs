@@ -6,13 +6,49 @@ use crate::error::{Error, Result};
 use crate::lease::LeaseKey;
 use crate::operation::Operation;
 use crate::store::{ClaimRequest, Claimed, HeldMove, Lead, NewOperation, Renewal, Write};
-use crate::transition::Status;
+use crate::transition::{State, Status};
 use postgres::types::ToSql;
 
 const UPDATE: &str = "UPDATE operation SET state = $2, status = $3, postpone_until = $4, \
     host_id = $5, lease_expires_at = $6, retry_count = $7, error_code = $8, message = $9, \
     friendly_message = $10, modified_on = $11, completed_on = $12, execution_time_span = $13 \
     WHERE id = $1 AND state = $14 AND status = $15";
+
+/// The claim statement: moves the `max` oldest eligible rows of state `from`
+/// (of the types `$4` when `types`) to `to` for host `$1`, with the lease
+/// ending at `$2` moved by as much as the claim's time is after `$3`.
+pub(crate) fn claim_sql(
+    from: State,
+    to: Status,
+    types: bool,
+    max: u32,
+    store_clock: bool,
+) -> String {
+    // MATERIALIZED: the picked rows are fixed before the UPDATE runs, so the
+    // planner cannot turn the LIMIT into a loop that updates more rows.
+    // With the store's clock, the claim's time is read by the claim itself,
+    // after its snapshot: never earlier than a commit that snapshot sees
+    // (a predecessor's completion), and the lease moves by as much.
+    let at = if store_clock {
+        format!("greatest($3::bigint, {CLOCK_MS})")
+    } else {
+        "$3::bigint".to_owned()
+    };
+    format!(
+        "WITH picked AS MATERIALIZED ({}), \
+             clock AS MATERIALIZED (SELECT {at} AS at) \
+         UPDATE operation AS o SET state = {}, status = {}, host_id = $1, \
+             lease_expires_at = $2::bigint + (clock.at - $3::bigint), lock_token = o.lock_token + 1, \
+             started_on = clock.at, modified_on = clock.at, \
+             progress = NULL, progress_text = NULL \
+         FROM picked, clock WHERE o.id = picked.id \
+         RETURNING o.id, o.lock_token, o.operation_type, o.name, o.data, o.retry_count, \
+             o.dependency_token, o.correlation_id, o.lease_expires_at",
+        eligible_sql(from, types.then_some("$4"), max, true),
+        to.state().code(),
+        to.code(),
+    )
+}
 
 impl PgTx<'_> {
     fn update_row(&self, key: Option<LeaseKey>, cur: &Operation, next: &Operation) -> Result<bool> {
@@ -92,30 +128,12 @@ impl Write for PgTx<'_> {
 
     fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<Claimed>> {
         let change = request.change;
-        // MATERIALIZED: the picked rows are fixed before the UPDATE runs, so the
-        // planner cannot turn the LIMIT into a loop that updates more rows.
-        // With the store's clock, the claim's time is read by the claim itself,
-        // after its snapshot: never earlier than a commit that snapshot sees
-        // (a predecessor's completion), and the lease moves by as much.
-        let at = if request.store_clock {
-            format!("greatest($3::bigint, {CLOCK_MS})")
-        } else {
-            "$3::bigint".to_owned()
-        };
-        let sql = format!(
-            "WITH picked AS MATERIALIZED ({} ORDER BY c.id LIMIT {} FOR UPDATE SKIP LOCKED), \
-                 clock AS MATERIALIZED (SELECT {at} AS at) \
-             UPDATE operation AS o SET state = {}, status = {}, host_id = $1, \
-                 lease_expires_at = $2::bigint + (clock.at - $3::bigint), lock_token = o.lock_token + 1, \
-                 started_on = clock.at, modified_on = clock.at, \
-                 progress = NULL, progress_text = NULL \
-             FROM picked, clock WHERE o.id = picked.id \
-             RETURNING o.id, o.lock_token, o.operation_type, o.name, o.data, o.retry_count, \
-                 o.dependency_token, o.correlation_id, o.lease_expires_at",
-            eligible_sql(change.from.state(), request.types.is_some()),
+        let sql = claim_sql(
+            change.from.state(),
+            change.to,
+            request.types.is_some(),
             request.max,
-            change.to.state().code(),
-            change.to.code(),
+            request.store_clock,
         );
         let found = match request.types {
             Some(t) => {
