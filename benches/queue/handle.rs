@@ -134,15 +134,16 @@ impl Handle {
             ))
         };
         // asyncop at FULL commits at NORMAL and fdatasyncs the WAL itself after
-        // the commit (src/store/sqlite/wal_sync.rs): its write counts a sync.
+        // the commit (src/store/sqlite/wal_sync.rs): its write counts a synced
+        // commit (the sync may be another process's that covered it).
         let mut own_sync = false;
         let (mode, sync) = match self {
             // The writer connection: the one whose commits were measured.
             Handle::Asyncop(q) => {
                 use asyncop::store::sqlite::testing;
-                let before = testing::writer_stats(q)?.wal_syncs;
+                let before = testing::writer_stats(q)?.synced_commits;
                 let pragmas = testing::write(q, |conn| Ok(read(conn)?))?;
-                own_sync = testing::writer_stats(q)?.wal_syncs > before;
+                own_sync = testing::writer_stats(q)?.synced_commits > before;
                 pragmas
             }
             Handle::Raw(db) => read(&db.conn)?,

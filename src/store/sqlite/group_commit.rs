@@ -102,8 +102,11 @@ pub struct WriterStats {
     /// or `reset_longest_hold`.
     pub longest_hold: Duration,
     /// fsyncs of the WAL this store made after its commits (`Durability::Full`
-    /// only); below `transactions` when syncs were shared.
+    /// only); below `synced_commits` when syncs were shared.
     pub wal_syncs: u64,
+    /// Commits made durable after the commit (`Durability::Full` only), by
+    /// this store's sync or by one of another thread or process that covered it.
+    pub synced_commits: u64,
 }
 
 pub(super) struct GroupCommit {
@@ -282,7 +285,13 @@ impl GroupCommit {
         }) = ran
         {
             let result = match (sync, &self.wal_sync) {
-                (Some(pending), Some(wal)) => wal.settle(pending, self.side.as_ref()),
+                (Some(pending), Some(wal)) => {
+                    let settled = wal.settle(pending, self.side.as_ref());
+                    if settled.is_ok() {
+                        self.stats.lock().synced_commits += 1;
+                    }
+                    settled
+                }
                 _ => Ok(()),
             };
             let ok = result.is_ok();
