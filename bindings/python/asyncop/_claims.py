@@ -27,7 +27,16 @@ def poll(queue: Queue, host_id: Any, max_: Any, wait: Any, operation_types: Any)
     host_b, n_max, wait_ms, types, n_types = args
     out = _ONE_HANDLE() if n_max == 1 else (c_void_p * n_max)()
     count = c_size_t()
-    status = _POLL(c_void_p(h), host_b, types, c_size_t(n_types), c_int64(wait_ms), out, c_size_t(n_max), byref(count))
+    status = _POLL(
+        c_void_p(h),
+        host_b,
+        types,
+        _SIZES[n_types] if n_types < _N_SIZES else c_size_t(n_types),
+        c_int64(wait_ms) if wait_ms else _NO_WAIT,
+        out,
+        _SIZES[n_max] if n_max < _N_SIZES else c_size_t(n_max),
+        byref(count),
+    )
     if status:
         raise_status(status, "asyncop_queue_poll")
     n = count.value
@@ -39,13 +48,26 @@ def poll(queue: Queue, host_id: Any, max_: Any, wait: Any, operation_types: Any)
 # The poll's call without its prototype (see _native.hot).
 _POLL = hot("asyncop_queue_poll")
 _ONE_HANDLE = c_void_p * 1
+# Arguments made once: C passes them by value and never writes them, so every
+# thread shares them (small counts, and a wait of 0 ms).
+_N_SIZES = 65
+_SIZES = tuple(c_size_t(i) for i in range(_N_SIZES))
+_NO_WAIT = c_int64(0)
+# The last host id seen and its checked UTF-8 bytes (a str is immutable: the same
+# object converts to the same bytes); a worker polls with one host id. The first
+# entry is no str, so the first call converts (and None is refused as before).
+_last_host: tuple[Any, bytes] = (object(), b"")
 
 
 def poll_args(host_id: Any, max_: Any, wait: Any, operation_types: Any) -> tuple[Any, int, int, Any, int] | None:
     """A poll's arguments converted for C: (host id, max, wait ms, types array,
     number of types); None when ``operation_types`` is empty (nothing can be claimed)."""
-    host_b = cv.text(host_id, "host_id")
-    n_max = cv.integer(max_, "max")
+    global _last_host
+    last, host_b = _last_host
+    if host_id is not last:
+        host_b = cv.text(host_id, "host_id")
+        _last_host = (host_id, host_b)
+    n_max = max_ if type(max_) is int else cv.integer(max_, "max")
     if not 1 <= n_max <= POLL_MAX:
         raise InvalidArgumentError(f"max must be 1..={POLL_MAX} (ASYNCOP_POLL_MAX), got {n_max}", ErrorCode.INVALID_ARG)
     wait_ms = 0 if wait is None else cv.duration_ms(wait, "wait")
@@ -83,11 +105,13 @@ def batch_handles(queue: Queue, leases: Sequence[Lease], what: str) -> tuple[lis
     """The leases of a batch call and their handles, checked: Lease objects of
     ``queue`` (TypeError, InvalidArgumentError), open (ClosedError)."""
     queue._handle()
-    if isinstance(leases, (str, bytes)) or not isinstance(leases, Iterable):
-        raise TypeError(f"{what} takes a sequence of Lease objects, not {type(leases).__name__}")
+    # A list or tuple skips the ABC check (isinstance of Iterable costs a µs per call).
+    if type(leases) is not list and type(leases) is not tuple:
+        if isinstance(leases, (str, bytes)) or not isinstance(leases, Iterable):
+            raise TypeError(f"{what} takes a sequence of Lease objects, not {type(leases).__name__}")
     items = list(leases)
     for i, lease in enumerate(items):
-        if not isinstance(lease, Lease):
+        if type(lease) is not Lease and not isinstance(lease, Lease):
             raise TypeError(f"{what} takes Lease objects, not {type(lease).__name__} (leases[{i}])")
         if lease.queue is not queue:
             raise InvalidArgumentError(
@@ -103,6 +127,10 @@ def batch_results(items: Sequence[Lease], codes: Sequence[int], first_message: s
     """One entry per lease of a batch completion from its per-lease codes:
     None (completed) or the lease's error; completed and lost leases are
     marked finished."""
+    if not any(codes):  # the common case: every lease completed
+        for lease in items:
+            lease._finished = True
+        return [None] * len(items)
     out: list[AsyncopError | None] = []
     for i, (lease, code) in enumerate(zip(items, codes)):
         if code in (ErrorCode.OK, ErrorCode.LEASE_LOST):
@@ -134,13 +162,30 @@ def complete_and_poll(
     n = len(items)
     array = (c_void_p * n)(*handles)
     codes = (c_int32 * n)()
-    out = (c_void_p * n_max)()
+    out = _ONE_HANDLE() if n_max == 1 else (c_void_p * n_max)()
     count = c_size_t()
-    lib.asyncop_queue_complete_and_poll(
-        queue._handle(), array, n, codes, host_b, types, n_types, wait_ms, out, n_max, byref(count)
+    status = _COMPLETE_AND_POLL(
+        c_void_p(queue._handle()),
+        array,
+        _SIZES[n] if n < _N_SIZES else c_size_t(n),
+        codes,
+        host_b,
+        types,
+        _SIZES[n_types] if n_types < _N_SIZES else c_size_t(n_types),
+        c_int64(wait_ms) if wait_ms else _NO_WAIT,
+        out,
+        _SIZES[n_max] if n_max < _N_SIZES else c_size_t(n_max),
+        byref(count),
     )
-    claimed = adopt_leases(queue, [out[i] for i in range(count.value)], host_id)
+    if status:
+        raise_status(status, "asyncop_queue_complete_and_poll")
+    c = count.value
+    claimed = adopt_leases(queue, out[:c], host_id) if c else []
     return batch_results(items, codes, ""), claimed
+
+
+# complete_and_poll's call without its prototype (see _native.hot).
+_COMPLETE_AND_POLL = hot("asyncop_queue_complete_and_poll")
 
 
 def adopt_leases(queue: Queue, raw: Sequence[int | None], host_id: str) -> list[Lease]:

@@ -35,15 +35,13 @@ _BUFFER_CAP = c_size_t(_BUFFER_BYTES)
 
 
 class _Scratch(threading.local):
-    """One thread's buffer, fields struct and length, with their C arguments made once."""
+    """One thread's buffer, fields struct and length with their C arguments, made
+    once, as one tuple (each attribute of a thread-local costs a lookup):
+    ``(buf, base address, fields, byref(fields), n, byref(n))``."""
 
     def __init__(self) -> None:
-        self.buf = create_string_buffer(_BUFFER_BYTES)
-        self.base = addressof(self.buf)
-        self.fields = LeaseFields()
-        self.p_fields = byref(self.fields)
-        self.n = c_size_t()
-        self.p_n = byref(self.n)
+        buf, fields, n = create_string_buffer(_BUFFER_BYTES), LeaseFields(), c_size_t()
+        self.args = (buf, addressof(buf), fields, byref(fields), n, byref(n))
 
 
 _scratch = _Scratch()
@@ -52,15 +50,14 @@ _scratch = _Scratch()
 def read_fields(lease: Lease, hv: c_void_p) -> None:
     """Reads the claimed operation's fields into ``lease`` with one C call (two
     when its texts and payload are bigger than the thread's buffer)."""
-    s = _scratch
-    buf, base = s.buf, s.base
-    status = _READ(hv, buf, _BUFFER_CAP, s.p_fields, s.p_n)
+    buf, base, fields, p_fields, n, p_n = _scratch.args
+    status = _READ(hv, buf, _BUFFER_CAP, p_fields, p_n)
     if status:
         if status != ErrorCode.BUFFER_TOO_SMALL:
             raise_status(status, "asyncop_lease_read")
-        buf = create_string_buffer(s.n.value)
+        buf = create_string_buffer(n.value)
         base = addressof(buf)
-        status = _READ(hv, buf, c_size_t(s.n.value), s.p_fields, s.p_n)
+        status = _READ(hv, buf, c_size_t(n.value), p_fields, p_n)
         if status:
             raise_status(status, "asyncop_lease_read")
     (
@@ -79,7 +76,7 @@ def read_fields(lease: Lease, hv: c_void_p) -> None:
         token_len,
         correlation,
         correlation_len,
-    ) = _LAYOUT.unpack_from(s.fields)
+    ) = _LAYOUT.unpack_from(fields)
     # The name starts the buffer and the payload follows its NUL (asyncop_lease_fields).
     lease.name = buf[:name_len].decode("utf-8")
     data -= base
