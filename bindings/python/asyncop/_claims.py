@@ -4,6 +4,7 @@ claim in one transaction)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 def poll(queue: Queue, host_id: Any, max_: Any, wait: Any, operation_types: Any) -> list[Lease]:
     """The body of :meth:`Queue.poll` (documented there)."""
-    h = queue._handle()
+    queue._handle()
     args = poll_args(host_id, max_, wait, operation_types)
     if args is None:
         return []  # "only these types" with no types: nothing can be claimed
@@ -28,7 +29,7 @@ def poll(queue: Queue, host_id: Any, max_: Any, wait: Any, operation_types: Any)
     out = _ONE_HANDLE() if n_max == 1 else (c_void_p * n_max)()
     count = c_size_t()
     status = _POLL(
-        c_void_p(h),
+        queue._hv,
         host_b,
         types,
         _SIZES[n_types] if n_types < _N_SIZES else c_size_t(n_types),
@@ -101,7 +102,7 @@ def complete_many(queue: Queue, leases: Sequence[Lease]) -> list[AsyncopError | 
     return batch_results(items, codes, first_message)
 
 
-def batch_handles(queue: Queue, leases: Sequence[Lease], what: str) -> tuple[list[Lease], list[int]]:
+def batch_handles(queue: Queue, leases: Sequence[Lease], what: str) -> tuple[list[Lease], list[Any]]:
     """The leases of a batch call and their handles, checked: Lease objects of
     ``queue`` (TypeError, InvalidArgumentError), open (ClosedError)."""
     queue._handle()
@@ -120,7 +121,10 @@ def batch_handles(queue: Queue, leases: Sequence[Lease], what: str) -> tuple[lis
                 ErrorCode.INVALID_ARG,
                 0,
             )
-    return items, [lease._handle() for lease in items]  # ClosedError for a closed lease
+    handles = [lease._h for lease in items]
+    if None in handles:
+        items[handles.index(None)]._handle()  # ClosedError for a closed lease
+    return items, handles
 
 
 def batch_results(items: Sequence[Lease], codes: Sequence[int], first_message: str) -> list[AsyncopError | None]:
@@ -160,12 +164,17 @@ def complete_and_poll(
         return [], poll(queue, host_id, max_, wait, operation_types)
     host_b, n_max, wait_ms, types, n_types = args
     n = len(items)
-    array = (c_void_p * n)(*handles)
-    codes = (c_int32 * n)()
-    out = _ONE_HANDLE() if n_max == 1 else (c_void_p * n_max)()
-    count = c_size_t()
+    if n == 1 and n_max == 1:  # a worker's step: this thread's arrays of one
+        array, codes, out, count, p_count = _one.args
+        array[0] = handles[0]
+    else:
+        array = (c_void_p * n)(*handles)
+        codes = (c_int32 * n)()
+        out = (c_void_p * n_max)()
+        count = c_size_t()
+        p_count = byref(count)
     status = _COMPLETE_AND_POLL(
-        c_void_p(queue._handle()),
+        queue._hv,
         array,
         _SIZES[n] if n < _N_SIZES else c_size_t(n),
         codes,
@@ -175,13 +184,26 @@ def complete_and_poll(
         c_int64(wait_ms) if wait_ms else _NO_WAIT,
         out,
         _SIZES[n_max] if n_max < _N_SIZES else c_size_t(n_max),
-        byref(count),
+        p_count,
     )
     if status:
         raise_status(status, "asyncop_queue_complete_and_poll")
+    # Read this thread's arrays before anything else can run on it.
+    results = batch_results(items, codes, "")
     c = count.value
-    claimed = adopt_leases(queue, out[:c], host_id) if c else []
-    return batch_results(items, codes, ""), claimed
+    return results, adopt_leases(queue, out[:c], host_id) if c else []
+
+
+class _One(threading.local):
+    """One thread's arguments of a complete_and_poll of one lease claiming at most
+    one: ``(leases, results, out_leases, count, byref(count))``."""
+
+    def __init__(self) -> None:
+        count = c_size_t()
+        self.args = ((c_void_p * 1)(), (c_int32 * 1)(), (c_void_p * 1)(), count, byref(count))
+
+
+_one = _One()
 
 
 # complete_and_poll's call without its prototype (see _native.hot).

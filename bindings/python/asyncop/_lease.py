@@ -92,8 +92,12 @@ class Lease(_Native):
             self._h = None
             _FREE(self._hv)  # never raises (no status check); a second free is refused by the library
 
+    # Until _adopt sets it (and for an object whose __init__ refused it): no handle.
+    # __del__ reads the attribute, not __dict__, which would build the dict.
+    _h = None
+
     def __del__(self) -> None:
-        if self.__dict__.get("_h") is not None:
+        if self._h is not None:
             self._h = None
             try:
                 _FREE(self._hv)
