@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from ctypes import byref, c_int32, c_int64, c_size_t, c_void_p
+from ctypes import Array, byref, c_int32, c_int64, c_size_t, c_void_p
 from typing import TYPE_CHECKING, Any
 
 from . import _convert as cv
@@ -107,9 +107,10 @@ def batch_handles(queue: Queue, leases: Sequence[Lease], what: str) -> tuple[lis
     ``queue`` (TypeError, InvalidArgumentError), open (ClosedError)."""
     queue._handle()
     # A list or tuple skips the ABC check (isinstance of Iterable costs a µs per call).
-    if type(leases) is not list and type(leases) is not tuple:
-        if isinstance(leases, (str, bytes)) or not isinstance(leases, Iterable):
-            raise TypeError(f"{what} takes a sequence of Lease objects, not {type(leases).__name__}")
+    if (type(leases) is not list and type(leases) is not tuple) and (
+        isinstance(leases, (str, bytes)) or not isinstance(leases, Iterable)
+    ):
+        raise TypeError(f"{what} takes a sequence of Lease objects, not {type(leases).__name__}")
     items = list(leases)
     for i, lease in enumerate(items):
         if type(lease) is not Lease and not isinstance(lease, Lease):
@@ -127,7 +128,9 @@ def batch_handles(queue: Queue, leases: Sequence[Lease], what: str) -> tuple[lis
     return items, handles
 
 
-def batch_results(items: Sequence[Lease], codes: Sequence[int], first_message: str) -> list[AsyncopError | None]:
+def batch_results(
+    items: Sequence[Lease], codes: Sequence[int] | Array[c_int32], first_message: str
+) -> list[AsyncopError | None]:
     """One entry per lease of a batch completion from its per-lease codes:
     None (completed) or the lease's error; completed and lost leases are
     marked finished."""

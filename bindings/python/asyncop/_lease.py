@@ -62,6 +62,8 @@ class Lease(_Native):
     queue: Queue
     # The handle as a c_void_p, for the calls without prototypes (see _native.hot).
     _hv: c_void_p
+    # expires_at in UTC ms, converted on access.
+    _expires_ms: int
 
     def __init__(self) -> None:
         raise TypeError("leases come from Queue.poll()")
@@ -94,7 +96,7 @@ class Lease(_Native):
 
     # Until _adopt sets it (and for an object whose __init__ refused it): no handle.
     # __del__ reads the attribute, not __dict__, which would build the dict.
-    _h = None
+    _h: int | None = None
 
     def __del__(self) -> None:
         if self._h is not None:

@@ -50,6 +50,7 @@ _scratch = _Scratch()
 def read_fields(lease: Lease, hv: c_void_p) -> None:
     """Reads the claimed operation's fields into ``lease`` with one C call (two
     when its texts and payload are bigger than the thread's buffer)."""
+    buf: Any
     buf, base, fields, p_fields, n, p_n = _scratch.args
     status = _READ(hv, buf, _BUFFER_CAP, p_fields, p_n)
     if status:
