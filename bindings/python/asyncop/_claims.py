@@ -159,6 +159,22 @@ def complete_and_poll(
     queue: Queue, leases: Sequence[Lease], host_id: Any, max_: Any, wait: Any, operation_types: Any
 ) -> tuple[list[AsyncopError | None], list[Lease]]:
     """The body of :meth:`Queue.complete_and_poll` (documented there)."""
+    # A worker's step (one lease, at most one claimed, no wait or types, the host id of
+    # the last call) takes the short way: these checks are batch_handles' and poll_args'.
+    last, host_b = _last_host  # one read: another thread may replace it
+    if (
+        type(leases) is list
+        and len(leases) == 1
+        and host_id is last
+        and max_ == 1
+        and type(max_) is int
+        and wait is None
+        and operation_types is None
+        and queue._h is not None
+    ):
+        lease = leases[0]
+        if type(lease) is Lease and lease.queue is queue and lease._h is not None:
+            return _step(queue, lease, host_id, host_b)
     items, handles = batch_handles(queue, leases, "complete_and_poll")
     args = poll_args(host_id, max_, wait, operation_types)
     if args is None:  # no types: nothing can be claimed, the completions still count
@@ -195,6 +211,25 @@ def complete_and_poll(
     results = batch_results(items, codes, "")
     c = count.value
     return results, adopt_leases(queue, out[:c], host_id) if c else []
+
+
+def _step(queue: Queue, lease: Lease, host_id: str, host_b: bytes) -> tuple[list[AsyncopError | None], list[Lease]]:
+    """A worker's step, as complete_and_poll does it: one open lease of ``queue``,
+    claiming at most one for ``host_id`` (``host_b`` its checked UTF-8), without wait or
+    types (the checks of batch_handles and poll_args passed, made by the caller)."""
+    array, codes, out, count, p_count = _one.args
+    array[0] = lease._h
+    status = _COMPLETE_AND_POLL(
+        queue._hv, array, _SIZES[1], codes, host_b, None, _SIZES[0], _NO_WAIT, out, _SIZES[1], p_count
+    )
+    if status:
+        raise_status(status, "asyncop_queue_complete_and_poll")
+    if codes[0] == 0:  # completed
+        lease._finished = True
+        results: list[AsyncopError | None] = [None]
+    else:
+        results = batch_results([lease], codes, "")
+    return results, adopt_leases(queue, out[:1], host_id) if count.value else []
 
 
 class _One(threading.local):
