@@ -229,7 +229,16 @@ def _step(queue: Queue, lease: Lease, host_id: str, host_b: bytes) -> tuple[list
         results: list[AsyncopError | None] = [None]
     else:
         results = batch_results([lease], codes, "")
-    return results, adopt_leases(queue, out[:1], host_id) if count.value else []
+    if not count.value:
+        return results, []
+    h = out[0]
+    assert h is not None  # the library wrote one handle
+    try:
+        claimed = Lease._adopt(queue, h, host_id)
+    except BaseException:
+        lib.asyncop_lease_free(h)  # if _adopt freed it already, the library refuses this one
+        raise
+    return results, [claimed]
 
 
 class _One(threading.local):
