@@ -1,7 +1,9 @@
 """CPU per call of the three W2 calls through the Python package: submit,
-poll (one lease) and complete, at durability "normal". The same sequence as
-examples/call_cost.rs (through the Rust API): the difference is the Python
-layer's cost per call.
+poll (one lease) and complete, and per job of the benchmark's W2 drain (each
+step one complete_and_poll, as benches/python/peers.py drains), at durability
+"normal". The same sequence as examples/call_cost.rs (through the Rust API):
+the difference is the Python layer's cost per call (per job for the drain: two
+calls, claim and complete).
 
 Run: ASYNCOP_LIBRARY=target/release/libasyncop.so PYTHONPATH=bindings/python \
      python3 examples/call_cost.py [n] [rounds] [--profile]
@@ -31,7 +33,7 @@ def main():
     try:
         q = asyncop.Queue(os.path.join(d, "q.db"), durability="normal")
         payload = bytes([7]) * 100
-        s, p, c = [], [], []
+        s, p, c, d = [], [], [], []
         for r in range(rounds):
             s.append(per_call(n, lambda i: q.submit("job", payload, operation_type=100)))
             leases = []
@@ -40,10 +42,29 @@ def main():
             c.append(per_call(n, lambda i: leases[i].complete()))
             for lease in leases:
                 lease.close()
-            print(f"round {r}: submit {s[-1]:.1f} µs, poll {p[-1]:.1f} µs, complete {c[-1]:.1f} µs")
+            for i in range(n):
+                q.submit("job", payload, operation_type=100)
+            held = q.poll("host", max=1)
+
+            def step(i):
+                nonlocal held
+                errors, nxt = q.complete_and_poll(held, "host", max=1)
+                if any(e is not None for e in errors):
+                    raise RuntimeError(f"complete_and_poll: {errors}")
+                for lease in held:
+                    lease.close()
+                held = nxt
+
+            d.append(per_call(n, step))
+            print(f"round {r}: submit {s[-1]:.1f} µs, poll {p[-1]:.1f} µs, complete {c[-1]:.1f} µs, drain {d[-1]:.1f} µs")
         med = lambda v: sorted(v)[len(v) // 2]
-        print(f"python min: submit {min(s):.1f} µs, poll {min(p):.1f} µs, complete {min(c):.1f} µs")
-        print(f"python median: submit {med(s):.1f} µs, poll {med(p):.1f} µs, complete {med(c):.1f} µs")
+        print(
+            f"python min: submit {min(s):.1f} µs, poll {min(p):.1f} µs, complete {min(c):.1f} µs, drain {min(d):.1f} µs"
+        )
+        print(
+            f"python median: submit {med(s):.1f} µs, poll {med(p):.1f} µs, complete {med(c):.1f} µs, "
+            f"drain {med(d):.1f} µs"
+        )
         q.close()
     finally:
         shutil.rmtree(d, ignore_errors=True)

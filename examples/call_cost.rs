@@ -1,11 +1,14 @@
 //! CPU per call of the three W2 calls through the Rust API: submit, poll (one
-//! lease) and complete, at `synchronous=NORMAL` (no fsync: what is left is the
-//! library and SQLite). `examples/call_cost.py` does the same through the
-//! Python package; the difference is the Python layer's cost per call.
+//! lease) and complete, and per job of the benchmark's W2 drain (each step one
+//! complete_and_poll that completes the last job and claims the next), at
+//! `synchronous=NORMAL` (no fsync: what is left is the library and SQLite).
+//! `examples/call_cost.py` does the same through the Python package; the
+//! difference is the Python layer's cost per call (per job for the drain: two
+//! calls, claim and complete).
 //!
 //! Run: `cargo run --release --example call_cost -- [n] [rounds]` (default 3000, 5).
-//! Prints, per round, µs of process CPU time (user + system) per call, and the
-//! median over the rounds.
+//! Prints, per round, µs of process CPU time (user + system) per call (per job
+//! for the drain), and the min and median over the rounds.
 
 use asyncop::{Durability, OperationSpec, Options, PollOptions, Queue, SqliteOptions};
 use std::time::Duration;
@@ -54,7 +57,7 @@ fn main() -> Res<()> {
     )?;
     let spec = OperationSpec::new("job", 100).data(vec![7u8; 100]);
     let poll = PollOptions::default().max(1);
-    let (mut s, mut p, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut s, mut p, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         s.push(per_call(n, |_| {
             queue.submit(&spec)?;
@@ -72,23 +75,38 @@ fn main() -> Res<()> {
             queue.complete(leases[i].key())?;
             Ok(())
         })?);
+        for _ in 0..n {
+            queue.submit(&spec)?;
+        }
+        let mut leases = queue.poll("host", &poll)?;
+        d.push(per_call(n, |_| {
+            let keys: Vec<_> = leases.iter().map(|l| l.key()).collect();
+            let (results, next) = queue.complete_and_poll(&keys, "host", &poll)?;
+            for result in results {
+                result?;
+            }
+            leases = next;
+            Ok(())
+        })?);
         println!(
-            "round {round}: submit {:.1} µs, poll {:.1} µs, complete {:.1} µs",
-            s[round], p[round], c[round]
+            "round {round}: submit {:.1} µs, poll {:.1} µs, complete {:.1} µs, drain {:.1} µs",
+            s[round], p[round], c[round], d[round]
         );
     }
     let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
     println!(
-        "rust min: submit {:.1} µs, poll {:.1} µs, complete {:.1} µs",
+        "rust min: submit {:.1} µs, poll {:.1} µs, complete {:.1} µs, drain {:.1} µs",
         min(&s),
         min(&p),
-        min(&c)
+        min(&c),
+        min(&d)
     );
     println!(
-        "rust median: submit {:.1} µs, poll {:.1} µs, complete {:.1} µs",
+        "rust median: submit {:.1} µs, poll {:.1} µs, complete {:.1} µs, drain {:.1} µs",
         median(s),
         median(p),
-        median(c)
+        median(c),
+        median(d)
     );
     queue.close();
     let _ = std::fs::remove_dir_all(&dir);

@@ -545,7 +545,8 @@ typedef struct asyncop_counts asyncop_counts;
 
  Functions: asyncop_lease_free; getters asyncop_lease_id, _lock_token,
  _operation_type, _attempt, _expires_at, _name, _data, _host_id,
- _dependency_token, _correlation_id; host calls asyncop_lease_renew,
+ _dependency_token, _correlation_id, or all of them in one call:
+ asyncop_lease_read (asyncop_lease_fields); host calls asyncop_lease_renew,
  _complete, _fail, _retry, _suspend, _acknowledge_pause, _acknowledge_cancel,
  _report; asyncop_lease_complete_many for a batch; the records of the
  attempt: asyncop_lease_progress, _complete_output, _report_detail; stop
@@ -637,6 +638,84 @@ typedef struct asyncop_queue asyncop_queue;
  asyncop_spec_set_correlation_id, asyncop_spec_set_recurrence.
  */
 typedef struct asyncop_spec asyncop_spec;
+
+/*
+ The fields of one lease, filled by asyncop_lease_read. The integers are the
+ values of the single getters (asyncop_lease_id, ...). Each text and the
+ payload is a pointer INTO THE CALLER'S BUFFER given to asyncop_lease_read
+ plus its length in bytes; texts are also NUL-terminated there. The pointers
+ stay valid while that buffer does (not the lease handle: nothing here
+ points into the library). An absent dependency token or correlation id is
+ a NULL pointer with length 0.
+
+ The bytes are laid out in this order, one after another: the name and its
+ NUL, the payload (no NUL), the host id and its NUL, then the dependency
+ token and its NUL and the correlation id and its NUL (each only if
+ present). So the name starts at the buffer's first byte, and a binding may
+ compute offsets either from the pointers or from the lengths.
+ */
+typedef struct asyncop_lease_fields {
+  /*
+   The claimed operation's id (asyncop_lease_id).
+   */
+  int64_t id;
+  /*
+   The fencing token of this claim (asyncop_lease_lock_token).
+   */
+  int64_t lock_token;
+  /*
+   When the lease ended at claim time, UTC ms (asyncop_lease_expires_at).
+   */
+  int64_t expires_at;
+  /*
+   The operation type (asyncop_lease_operation_type).
+   */
+  int32_t operation_type;
+  /*
+   The attempt number, 1 for the first run (asyncop_lease_attempt).
+   */
+  int32_t attempt;
+  /*
+   The operation's name (UTF-8, NUL-terminated in the buffer).
+   */
+  const char *name;
+  /*
+   The name's length in bytes, without the NUL.
+   */
+  size_t name_len;
+  /*
+   The payload (no NUL); never NULL, even when `data_len` is 0.
+   */
+  const uint8_t *data;
+  /*
+   The payload's length in bytes.
+   */
+  size_t data_len;
+  /*
+   The host id that claimed it (UTF-8, NUL-terminated in the buffer).
+   */
+  const char *host_id;
+  /*
+   The host id's length in bytes, without the NUL.
+   */
+  size_t host_id_len;
+  /*
+   The dependency token, or NULL when the operation has none.
+   */
+  const char *dependency_token;
+  /*
+   The dependency token's length in bytes, without the NUL (0 when NULL).
+   */
+  size_t dependency_token_len;
+  /*
+   The correlation id, or NULL when the operation has none.
+   */
+  const char *correlation_id;
+  /*
+   The correlation id's length in bytes, without the NUL (0 when NULL).
+   */
+  size_t correlation_id_len;
+} asyncop_lease_fields;
 
 /*
  An event callback (asyncop_queue_set_event_callback). Arguments:
@@ -965,6 +1044,36 @@ asyncop_status asyncop_lease_correlation_id(const struct asyncop_lease *lease,
 ASYNCOP_MUST_USE
 asyncop_status asyncop_lease_renew(const struct asyncop_lease *lease,
                                    int32_t *out_status);
+
+/*
+ Reads all of a lease's fields in one call: the integers into `*out_fields`,
+ the texts and the payload copied into the caller's `(buf, cap)` in the
+ order that asyncop_lease_fields describes, with `*out_fields`' pointers
+ pointing into `buf`. `*out_len` is the number of bytes written to `buf`.
+
+ Ownership: the library keeps nothing of `buf` or `*out_fields` after the
+ call; the pointers in `*out_fields` are valid while `buf` is (freeing the
+ lease does not invalidate them). Threads: any; calls on one lease may run
+ concurrently, each with its own buffer.
+
+ Sizes: if `cap` is smaller than the bytes needed (or the size query
+ `(NULL, 0)`), nothing is written but `*out_len` = the bytes needed, NULs
+ included, and the call gives BUFFER_TOO_SMALL; call again with a buffer of
+ that size. A lease's bytes never change, so that second call fits.
+
+ Errors: NULL_ARG (`out_fields` or `out_len` NULL, or `buf` NULL with
+ `cap` > 0), BUFFER_TOO_SMALL, *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `lease` is NULL or a lease handle; `buf` is NULL or has `cap` writable
+ bytes; `out_fields` and `out_len` are NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_lease_read(const struct asyncop_lease *lease,
+                                  uint8_t *buf,
+                                  size_t cap,
+                                  struct asyncop_lease_fields *out_fields,
+                                  size_t *out_len);
 
 /*
  The work finished: Completed/Succeeded (3/30) and the new status in

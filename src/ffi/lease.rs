@@ -11,10 +11,12 @@ use std::ffi::c_char;
 
 // The outcomes; `ffi::lease::*` still names them. cbindgen emits a module's own
 // items before its submodules, so the header keeps its order.
+mod fields;
 pub(crate) mod outcomes;
 mod records;
 pub(crate) mod stop;
 
+pub use fields::*;
 pub use outcomes::*;
 pub use records::*;
 pub use stop::*;
@@ -31,7 +33,8 @@ pub use stop::*;
 ///
 /// Functions: asyncop_lease_free; getters asyncop_lease_id, _lock_token,
 /// _operation_type, _attempt, _expires_at, _name, _data, _host_id,
-/// _dependency_token, _correlation_id; host calls asyncop_lease_renew,
+/// _dependency_token, _correlation_id, or all of them in one call:
+/// asyncop_lease_read (asyncop_lease_fields); host calls asyncop_lease_renew,
 /// _complete, _fail, _retry, _suspend, _acknowledge_pause, _acknowledge_cancel,
 /// _report; asyncop_lease_complete_many for a batch; the records of the
 /// attempt: asyncop_lease_progress, _complete_output, _report_detail; stop

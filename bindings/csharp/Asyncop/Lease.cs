@@ -15,17 +15,44 @@ namespace Asyncop
         {
             this.handle = handle;
             Queue = queue;
-            long l; int i;
-            Interop.Check(NativeMethods.asyncop_lease_id(handle, out l)); Id = l;
-            Interop.Check(NativeMethods.asyncop_lease_lock_token(handle, out l)); LockToken = l;
-            Interop.Check(NativeMethods.asyncop_lease_operation_type(handle, out i)); OperationType = i;
-            Interop.Check(NativeMethods.asyncop_lease_attempt(handle, out i)); Attempt = i;
-            Interop.Check(NativeMethods.asyncop_lease_expires_at(handle, out l)); ExpiresAt = Interop.FromMs(l);
-            Name = Interop.ReadText((byte[] b, UIntPtr c, out UIntPtr n) => NativeMethods.asyncop_lease_name(handle, b, c, out n));
-            HostId = Interop.ReadText((byte[] b, UIntPtr c, out UIntPtr n) => NativeMethods.asyncop_lease_host_id(handle, b, c, out n));
-            data = Interop.ReadBytes((byte[] b, UIntPtr c, out UIntPtr n) => NativeMethods.asyncop_lease_data(handle, b, c, out n));
-            DependencyToken = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int p) => NativeMethods.asyncop_lease_dependency_token(handle, b, c, out n, out p));
-            CorrelationId = Interop.ReadOptionalText((byte[] b, UIntPtr c, out UIntPtr n, out int p) => NativeMethods.asyncop_lease_correlation_id(handle, b, c, out n, out p));
+            // All fields in one call (asyncop_lease_read) into this thread's buffer; a lease whose texts and
+            // payload do not fit is read again into a buffer of the size the first call reported.
+            byte[] buf = scratch ?? (scratch = new byte[ScratchBytes]);
+            LeaseFields f; UIntPtr len;
+            int rc = NativeMethods.asyncop_lease_read(handle, buf, new UIntPtr((uint)buf.Length), out f, out len);
+            if (rc == (int)AsyncopErrorCode.BufferTooSmall)
+            {
+                buf = new byte[len.ToUInt64()];
+                rc = NativeMethods.asyncop_lease_read(handle, buf, len, out f, out len);
+            }
+            Interop.Check(rc);
+            Id = f.Id;
+            LockToken = f.LockToken;
+            OperationType = f.OperationType;
+            Attempt = f.Attempt;
+            ExpiresAt = Interop.FromMs(f.ExpiresAt);
+            // The layout: name NUL, payload, host id NUL, then token NUL and correlation id NUL when present.
+            int at = 0;
+            Name = Text(buf, ref at, f.NameLen);
+            data = new byte[(int)f.DataLen.ToUInt64()];
+            Buffer.BlockCopy(buf, at, data, 0, data.Length);
+            at += data.Length;
+            HostId = Text(buf, ref at, f.HostIdLen);
+            DependencyToken = f.DependencyToken == IntPtr.Zero ? null : Text(buf, ref at, f.DependencyTokenLen);
+            CorrelationId = f.CorrelationId == IntPtr.Zero ? null : Text(buf, ref at, f.CorrelationIdLen);
+        }
+
+        const int ScratchBytes = 4096;
+        [ThreadStatic] static byte[] scratch;
+
+        /// <summary>The UTF-8 text of <paramref name="len"/> bytes at <paramref name="at"/>, which moves past it
+        /// and its NUL.</summary>
+        static string Text(byte[] buf, ref int at, UIntPtr len)
+        {
+            int n = (int)len.ToUInt64();
+            string s = System.Text.Encoding.UTF8.GetString(buf, at, n);
+            at += n + 1;
+            return s;
         }
 
         /// <summary>The queue the operation was claimed from.</summary>

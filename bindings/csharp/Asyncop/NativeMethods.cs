@@ -49,6 +49,8 @@ namespace Asyncop
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_lease_renew(LeaseHandle lease, out int status);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_lease_read(LeaseHandle lease, byte[] buf, UIntPtr cap, out LeaseFields fields, out UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_lease_stop_requested(LeaseHandle lease, out int reason);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_lease_wait_stop(LeaseHandle lease, long timeoutMs, out int reason);
@@ -276,5 +278,28 @@ namespace Asyncop
         internal static extern int asyncop_spec_set_correlation_id(SpecHandle spec, byte[] correlationId);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_spec_set_recurrence(SpecHandle spec, byte[] pattern, long start);
+    }
+
+    /// <summary>asyncop_lease_fields: what asyncop_lease_read writes. The pointers point into the buffer passed
+    /// with it, which is pinned only during the call: read the bytes by the documented layout (offsets from the
+    /// lengths), not through the pointers; a NULL pointer is an absent value.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct LeaseFields
+    {
+        internal long Id;
+        internal long LockToken;
+        internal long ExpiresAt;
+        internal int OperationType;
+        internal int Attempt;
+        internal IntPtr Name;
+        internal UIntPtr NameLen;
+        internal IntPtr Data;
+        internal UIntPtr DataLen;
+        internal IntPtr HostId;
+        internal UIntPtr HostIdLen;
+        internal IntPtr DependencyToken;
+        internal UIntPtr DependencyTokenLen;
+        internal IntPtr CorrelationId;
+        internal UIntPtr CorrelationIdLen;
     }
 }

@@ -60,6 +60,10 @@ class Lease(_Native):
     correlation_id: str | None
     #: The queue it was claimed from (kept alive by the lease).
     queue: Queue
+    # The handle as a c_void_p, for the calls without prototypes (see _native.hot).
+    _hv: c_void_p
+    # expires_at in UTC ms, converted on access.
+    _expires_ms: int
 
     def __init__(self) -> None:
         raise TypeError("leases come from Queue.poll()")
@@ -68,11 +72,12 @@ class Lease(_Native):
     def _adopt(cls, queue: Queue, h: int, host_id: str) -> Lease:
         self = cls.__new__(cls)
         self._h = h
+        self._hv = hv = c_void_p(h)
         self._finished = False
         self.queue = queue
         self.host_id = host_id
         try:
-            read_fields(self, c_void_p(h))
+            read_fields(self, hv)
         except BaseException:
             self._release()
             raise
@@ -85,17 +90,19 @@ class Lease(_Native):
     _finalizer = None
 
     def _release(self) -> None:
-        h = self._h
-        self._h = None
-        if h is not None:
-            _FREE(h)  # never raises (no errcheck); a second free is refused by the library
+        if self._h is not None:
+            self._h = None
+            _FREE(self._hv)  # never raises (no status check); a second free is refused by the library
+
+    # Until _adopt sets it (and for an object whose __init__ refused it): no handle.
+    # __del__ reads the attribute, not __dict__, which would build the dict.
+    _h: int | None = None
 
     def __del__(self) -> None:
-        h = self.__dict__.get("_h")
-        if h is not None:
+        if self._h is not None:
             self._h = None
             try:
-                _FREE(h)
+                _FREE(self._hv)
             except Exception:  # interpreter shutdown may have torn the module down
                 pass
 
@@ -112,7 +119,9 @@ class Lease(_Native):
     def close(self) -> None:
         """Frees the handle. This does not end the lease: an unfinished lease
         expires and the operation is retried. Closing twice is harmless."""
-        self._release()
+        if self._h is not None:  # _release, inlined: a worker closes every lease
+            self._h = None
+            _FREE(self._hv)
 
     def __enter__(self) -> Lease:
         self._handle()
@@ -310,7 +319,9 @@ class Lease(_Native):
         return self._outcome("asyncop_lease_report", oc, code, msg, friendly, at)
 
 
-_FREE = lib.asyncop_lease_free
+# The free of every lease, without its prototype (see _native.hot): it takes the
+# lease's own c_void_p (``_hv``), made once when the lease was adopted.
+_FREE = hot("asyncop_lease_free")
 _HOT_OUTCOMES = {
     name: hot(name) for name in ("asyncop_lease_complete", "asyncop_lease_acknowledge_pause", "asyncop_lease_acknowledge_cancel")
 }

@@ -74,6 +74,30 @@ _BYTES_OUT = [_H, c_void_p, c_size_t, _P_SIZE]  # (handle, uint8_t *buf, cap, *o
 _I64_OUT_OPT = [_H, _P_I64, _P_I32]
 _I32_OUT_OPT = [_H, _P_I32, _P_I32]
 _INDEXED_TEXT_OUT_OPT = [_H, c_size_t, c_char_p, c_size_t, _P_SIZE, _P_I32]  # (list, index, buf, cap, ...)
+
+
+class LeaseFields(ctypes.Structure):
+    """``asyncop_lease_fields``: what ``asyncop_lease_read`` writes (texts point into the caller's buffer)."""
+
+    _fields_ = [
+        ("id", c_int64),
+        ("lock_token", c_int64),
+        ("expires_at", c_int64),
+        ("operation_type", c_int32),
+        ("attempt", c_int32),
+        ("name", c_void_p),
+        ("name_len", c_size_t),
+        ("data", c_void_p),
+        ("data_len", c_size_t),
+        ("host_id", c_void_p),
+        ("host_id_len", c_size_t),
+        ("dependency_token", c_void_p),
+        ("dependency_token_len", c_size_t),
+        ("correlation_id", c_void_p),
+        ("correlation_id_len", c_size_t),
+    ]
+
+
 #: asyncop_event_fn: (user_data, kind, id, operation_type, from_status, to_status, host, at, count).
 EVENT_FN = CFUNCTYPE(None, c_void_p, c_int32, c_int64, c_int32, c_int32, c_int32, c_char_p, c_int64, c_int64)
 
@@ -97,6 +121,7 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_lease_dependency_token": (_STATUS, _TEXT_OUT_OPT),
     "asyncop_lease_correlation_id": (_STATUS, _TEXT_OUT_OPT),
     "asyncop_lease_renew": (_STATUS, [_H, _P_I32]),
+    "asyncop_lease_read": (_STATUS, [_H, c_void_p, c_size_t, POINTER(LeaseFields), _P_SIZE]),
     "asyncop_lease_stop_requested": (_STATUS, [_H, _P_I32]),
     "asyncop_lease_wait_stop": (_STATUS, [_H, c_int64, _P_I32]),
     "asyncop_lease_complete": (_STATUS, [_H, _P_I32]),
@@ -273,6 +298,7 @@ _SIZED = frozenset(
     or args == _INDEXED_TEXT_OUT_OPT
     or name == "asyncop_queue_held_types"  # an int32_t array, sized the same way
     or name == "asyncop_queue_metrics_prometheus"  # text, after a labels argument
+    or name == "asyncop_lease_read"  # a lease's texts and payload, with its fields
 )
 
 

@@ -137,6 +137,8 @@ class Queue(_QueueReads, _QueueActions, _QueueCleanup, _QueueEvents):
             recurrence_updatable_types=recurrence_updatable_types,
         )
         self._h = handle
+        # The handle as a c_void_p, for the calls without prototypes (see _native.hot).
+        self._hv = c_void_p(handle)
         self._finalizer = weakref.finalize(self, lib.asyncop_queue_close, handle)
         self.path: str = fspath
         """The target as given (a file path, or a PostgreSQL URL that may hold a

@@ -17,7 +17,7 @@ from _support import HEADER, REPO
 
 import asyncop
 from asyncop import _native
-from asyncop._native import EVENT_FN
+from asyncop._native import EVENT_FN, LeaseFields
 
 needs_header = pytest.mark.skipif(not HEADER.exists(), reason="include/asyncop.h is not beside this checkout")
 
@@ -41,12 +41,16 @@ _C_TYPES = {
     "size_t *": _P(ctypes.c_size_t),
     "void *": ctypes.c_void_p,
     "asyncop_event_fn": EVENT_FN,
+    # the one struct the caller owns (not a handle)
+    "struct asyncop_lease_fields *": _P(LeaseFields),
 }
 
 
 def _ctype(c_type: str) -> object:
     c_type = " ".join(c_type.replace("*", " * ").split()).replace(" *", " *").replace("* ", "*")
     c_type = re.sub(r"\s*\*", " *", c_type).replace("* *", "**").strip()
+    if c_type in _C_TYPES:
+        return _C_TYPES[c_type]
     if re.fullmatch(r"(const )?struct asyncop_[a-z_]+ \*", c_type):
         return ctypes.c_void_p  # a handle
     if re.fullmatch(r"(const )?struct asyncop_[a-z_]+ \*\*", c_type) or re.fullmatch(
