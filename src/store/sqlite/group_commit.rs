@@ -15,6 +15,7 @@
 use super::wal_sync::{Pending as PendingSync, WalSync};
 use super::write_tx::{WriteTx, run_sql};
 use super::writer_lock::{WriterLock, WriterLockStats};
+use super::writer_stats::WriterStats;
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
@@ -87,26 +88,6 @@ impl Drop for Command {
 struct Pending {
     commands: Vec<Command>,
     leader_active: bool,
-}
-
-/// What the writer has committed so far (for tests and the benchmark): a
-/// `commands / transactions` ratio above 1 is group commit at work.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct WriterStats {
-    /// Committed write transactions.
-    pub transactions: u64,
-    /// Commands (calls of `Store::write`) in those transactions.
-    pub commands: u64,
-    /// The longest time a write transaction held the write lock, from its
-    /// BEGIN IMMEDIATE to its COMMIT (or rollback), since the store opened
-    /// or `reset_longest_hold`.
-    pub longest_hold: Duration,
-    /// fsyncs of the WAL this store made after its commits (`Durability::Full`
-    /// only); below `synced_commits` when syncs were shared.
-    pub wal_syncs: u64,
-    /// Commits made durable after the commit (`Durability::Full` only), by
-    /// this store's sync or by one of another thread or process that covered it.
-    pub synced_commits: u64,
 }
 
 pub(super) struct GroupCommit {

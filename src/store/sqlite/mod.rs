@@ -34,13 +34,14 @@ mod wal_identity;
 mod wal_sync;
 mod write_tx;
 mod writer_lock;
+mod writer_stats;
 
-pub use group_commit::WriterStats;
 pub use options::{
     ALLOWED_FILE_MODE, DEFAULT_FILE_MODE, Durability, SqliteOptions, check_file_mode,
 };
 pub use schema::{APPLICATION_ID, NAME_TAIL, SCHEMA_VERSION};
 pub use writer_lock::WriterLockStats;
+pub use writer_stats::WriterStats;
 
 use super::ChangeMark;
 use crate::error::{Error, Result};

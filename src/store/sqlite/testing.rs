@@ -2,7 +2,7 @@
 //! commit, statement plans, WAL frames): not part of the supported API.
 
 use super::SqliteStore;
-use super::group_commit::WriterStats;
+use super::writer_stats::WriterStats;
 use crate::error::{Error, Result};
 use crate::queue::Queue;
 use rusqlite::Connection;
