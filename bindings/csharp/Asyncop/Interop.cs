@@ -26,7 +26,7 @@ namespace Asyncop
                 try { abi = NativeMethods.asyncop_abi_version(); }
                 catch (DllNotFoundException e)
                 {
-                    throw new DllNotFoundException("cannot load libasyncop (set LD_LIBRARY_PATH to the directory of libasyncop.so): " + e.Message, e);
+                    throw new DllNotFoundException("cannot load libasyncop (the Asyncop package carries it in runtimes/linux-x64/native/ with Asyncop.dll.config for Mono; otherwise set LD_LIBRARY_PATH to the directory of libasyncop.so): " + e.Message, e);
                 }
                 if (abi != NativeMethods.AbiVersion)
                     throw new InvalidOperationException(string.Format("libasyncop has ABI version {0}, this wrapper needs {1}", abi, NativeMethods.AbiVersion));
