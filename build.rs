@@ -12,7 +12,14 @@ fn main() {
     // ELF targets only: macOS uses install names and Windows DLLs have no SONAME.
     if matches!(
         target_os.as_str(),
-        "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos" | "solaris"
+        "linux"
+            | "android"
+            | "freebsd"
+            | "netbsd"
+            | "openbsd"
+            | "dragonfly"
+            | "illumos"
+            | "solaris"
     ) {
         let major = env!("CARGO_PKG_VERSION_MAJOR");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libasyncop.so.{major}");
