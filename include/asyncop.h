@@ -46,29 +46,50 @@
  * 3/32 Canceled. Users: cancel, pause, resume, postpone, delete, set_state.
  * Hosts: poll, then renew every lease/3 and end with one outcome.
  *
- * A worker:
+ * A worker, a whole program (cc worker.c $(pkg-config --cflags --libs asyncop);
+ * scripts/check-header-examples compiles every example here with -Wall -Wextra -Werror):
  *
- *   asyncop_queue *q;
- *   if (asyncop_queue_open("jobs.db", NULL, &q) != ASYNCOP_OK) { report(); return; }
- *   for (;;) {
- *       asyncop_lease *leases[8]; size_t n = 0;
- *       if (asyncop_queue_poll(q, "host-1", NULL, 0, 1000, leases, 8, &n) != ASYNCOP_OK) break;
- *       for (size_t i = 0; i < n; i++) {
- *           int32_t status;
- *           if (asyncop_lease_renew(leases[i], &status) == ASYNCOP_OK) {
- *               if (status == ASYNCOP_STATUS_PAUSING)
- *                   (void)asyncop_lease_acknowledge_pause(leases[i], &status);
- *               else if (status == ASYNCOP_STATUS_CANCELING)
- *                   (void)asyncop_lease_acknowledge_cancel(leases[i], &status);
- *               else if (do_work(leases[i]) == 0)
- *                   (void)asyncop_lease_complete(leases[i], &status);
- *               else
- *                   (void)asyncop_lease_retry(leases[i], 1, "try later", ASYNCOP_TIME_NONE, &status);
- *           }
- *           asyncop_lease_free(leases[i]);
- *       }
+ *   #include <asyncop.h>
+ *   #include <stdio.h>
+ *
+ *   static int do_work(asyncop_lease *lease) { (void)lease; return 0; } // 0 = done
+ *
+ *   static int report(const char *what) {
+ *       char msg[512];
+ *       asyncop_last_error_message(msg, sizeof msg);
+ *       fprintf(stderr, "%s: %s\n", what, msg);
+ *       return 1;
  *   }
- *   asyncop_queue_close(q);
+ *
+ *   int main(void) {
+ *       asyncop_queue *q;
+ *       if (asyncop_queue_open("jobs.db", NULL, &q) != ASYNCOP_OK) return report("open");
+ *       for (;;) {
+ *           asyncop_lease *leases[8];
+ *           size_t n = 0;
+ *           if (asyncop_queue_poll(q, "host-1", NULL, 0, 1000, leases, 8, &n) != ASYNCOP_OK)
+ *               break;
+ *           for (size_t i = 0; i < n; i++) {
+ *               int32_t status;
+ *               asyncop_status rc = asyncop_lease_renew(leases[i], &status);
+ *               if (rc == ASYNCOP_OK && status == ASYNCOP_STATUS_PAUSING)
+ *                   rc = asyncop_lease_acknowledge_pause(leases[i], &status);
+ *               else if (rc == ASYNCOP_OK && status == ASYNCOP_STATUS_CANCELING)
+ *                   rc = asyncop_lease_acknowledge_cancel(leases[i], &status);
+ *               else if (rc == ASYNCOP_OK && do_work(leases[i]) == 0)
+ *                   rc = asyncop_lease_complete(leases[i], &status);
+ *               else if (rc == ASYNCOP_OK)
+ *                   rc = asyncop_lease_retry(leases[i], 1, "try later", ASYNCOP_TIME_NONE,
+ *                                            &status);
+ *               if (rc != ASYNCOP_OK) // LEASE_LOST: expired, another host may hold it
+ *                   report("lease");
+ *               asyncop_lease_free(leases[i]);
+ *           }
+ *       }
+ *       report("poll");
+ *       asyncop_queue_close(q);
+ *       return 1;
+ *   }
  */
 
 #ifndef ASYNCOP_H
