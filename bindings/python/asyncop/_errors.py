@@ -163,7 +163,7 @@ class AsyncopIOError(AsyncopError, OSError):
     def __str__(self) -> str:
         return self.message
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[type[AsyncopIOError], tuple[str, int, int]]:
         # OSError's own __reduce__ would rebuild from errno-style args.
         return (type(self), (self.message, self.code, self.hresult))
 

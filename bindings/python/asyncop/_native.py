@@ -377,6 +377,8 @@ def _load() -> tuple[ctypes.CDLL, str]:
     return dll, path
 
 
+lib: ctypes.CDLL
+library_path: str  # where the library was loaded from (declared: part of the public API)
 lib, library_path = _load()
 
 

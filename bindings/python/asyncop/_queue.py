@@ -29,7 +29,7 @@ from ._queue_cleanup import _QueueCleanup
 from ._queue_events import _QueueEvents
 from ._queue_reads import _QueueReads
 from ._snapshot import spec_args, submit_specs
-from ._types import Durability, Maintenance, OperationSpec
+from ._types import Durability, Maintenance, OperationSpec, Status
 
 __all__ = ["Queue"]
 

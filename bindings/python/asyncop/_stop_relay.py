@@ -65,6 +65,8 @@ class StopRelay:
                 if self._closed:
                     return
                 job = self._job
+            if job is None:  # not reached: the wait above ends with a job or closed
+                continue
             try:
                 reason = job.lease.wait_stop(_WAIT_SLICE)
             except AsyncopError:
