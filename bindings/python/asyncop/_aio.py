@@ -170,7 +170,7 @@ class AsyncQueue:
         deadline = time.monotonic() + wait_s
         while True:
             left = deadline - time.monotonic()
-            slice_s = min(max(0.0, left), WAIT_SLICE)
+            slice_s = WAIT_SLICE if left > WAIT_SLICE else (left if left > 0 else 0.0)  # `max` is the argument
             leases = await self._poll_slice(host_id, max, slice_s, types)
             if leases or left <= WAIT_SLICE:
                 return leases
