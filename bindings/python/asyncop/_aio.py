@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from . import _convert as cv
 from ._errors import AsyncopError
@@ -21,7 +21,7 @@ from ._lease import Lease
 from ._queue import Queue
 from ._types import Count, Operation, OperationSpec
 
-__all__ = ["AsyncQueue", "WAIT_SLICE"]
+__all__ = ["WAIT_SLICE", "AsyncQueue"]
 
 log = logging.getLogger("asyncop.aio")
 
@@ -77,7 +77,7 @@ class AsyncQueue:
         if self._owns_queue:
             await self.run(self.sync.close)
 
-    async def __aenter__(self) -> AsyncQueue:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

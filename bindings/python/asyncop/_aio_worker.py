@@ -79,7 +79,9 @@ class AsyncWorker:
         queue_options: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(handlers, Mapping):
-            raise TypeError(f"handlers must be a mapping of operation type to async callable, not {type(handlers).__name__}")
+            raise TypeError(
+                f"handlers must be a mapping of operation type to async callable, not {type(handlers).__name__}"
+            )
         self._handlers: dict[int, AsyncHandler] = {}
         for op_type, handler in handlers.items():
             if not callable(handler):
@@ -184,7 +186,11 @@ class AsyncWorker:
                 key = await self.queue.run(_report_success, lease, result, self.host_id)
             self._stats[key] += 1
         except LeaseLostError:
-            log.warning("asyncop async worker %s: lost the lease of operation %d; its result was dropped", self.host_id, lease.id)
+            log.warning(
+                "asyncop async worker %s: lost the lease of operation %d; its result was dropped",
+                self.host_id,
+                lease.id,
+            )
             self._stats["lease_lost"] += 1
         except AsyncopError:
             log.exception("asyncop async worker %s: reporting operation %d failed", self.host_id, lease.id)
@@ -255,11 +261,21 @@ def _report_failure(job: Job, exc: Exception, host_id: str) -> str:
     if status == Status.FAILED:
         log.error(
             "asyncop async worker %s: operation %d (type %d) failed for good on attempt %d: %s",
-            host_id, lease.id, lease.operation_type, lease.attempt, _describe(exc), exc_info=exc,
+            host_id,
+            lease.id,
+            lease.operation_type,
+            lease.attempt,
+            _describe(exc),
+            exc_info=exc,
         )
         return "failed"
     log.warning(
         "asyncop async worker %s: operation %d (type %d) attempt %d failed (%s): %s",
-        host_id, lease.id, lease.operation_type, lease.attempt, status.name, _describe(exc),
+        host_id,
+        lease.id,
+        lease.operation_type,
+        lease.attempt,
+        status.name,
+        _describe(exc),
     )
     return key

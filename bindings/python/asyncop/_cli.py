@@ -35,7 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--host-id", default=None, help="the host id it claims under (default hostname:pid)")
     worker.add_argument("--poll-wait", type=float, default=1.0, help="seconds one poll waits for work (default 1)")
     worker.add_argument(
-        "--prefetch", type=int, default=DEFAULT_PREFETCH, help=f"jobs one thread claims at once (default {DEFAULT_PREFETCH})"
+        "--prefetch",
+        type=int,
+        default=DEFAULT_PREFETCH,
+        help=f"jobs one thread claims at once (default {DEFAULT_PREFETCH})",
     )
     worker.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser

@@ -158,7 +158,11 @@ class Task(Generic[P, R]):
     ) -> TaskSubmitter[P]:
         """A submitter whose runs get these :meth:`Queue.submit` options:
         ``task.with_options(postpone_until=timedelta(minutes=5)).submit(...)``."""
-        options = {"dependency_token": dependency_token, "postpone_until": postpone_until, "correlation_id": correlation_id}
+        options = {
+            "dependency_token": dependency_token,
+            "postpone_until": postpone_until,
+            "correlation_id": correlation_id,
+        }
         return TaskSubmitter(self, options)
 
     def _submit(self, args: tuple[Any, ...], kwargs: dict[str, Any], options: dict[str, Any]) -> int:
@@ -172,7 +176,7 @@ class Task(Generic[P, R]):
         args, kwargs = self.serializer.loads(job.payload)
         log.info("task %s: operation %d attempt %d started", self.name, job.id, job.attempt)
         try:
-            result: Any = self.fn(*args, **kwargs)  # type: ignore[arg-type]
+            result: Any = self.fn(*args, **kwargs)
             if inspect.iscoroutine(result):
                 result = asyncio.run(result)
         except (RetryableError, PermanentError, SuspendError, StopRequested):
@@ -267,7 +271,10 @@ class TaskRegistry:
             raise ValueError("max_attempts must be >= 1")
         delays = None
         if backoff is not None:
-            delays = (cv.duration_ms(backoff[0], "backoff base") / 1000.0, cv.duration_ms(backoff[1], "backoff cap") / 1000.0)
+            delays = (
+                cv.duration_ms(backoff[0], "backoff base") / 1000.0,
+                cv.duration_ms(backoff[1], "backoff cap") / 1000.0,
+            )
 
         def register(fn: Callable[P, R]) -> Task[P, R]:
             if op_type in self.tasks:

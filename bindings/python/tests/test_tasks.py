@@ -11,16 +11,16 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 import asyncop
 from asyncop import State, Status
 
-TASKS_MODULE = '''
+TASKS_MODULE = """
 import asyncio, json, os, time
 import asyncop
 
@@ -56,17 +56,17 @@ def flaky(key: str) -> None:
 def picky() -> None:
     _log(["picky"])
     raise KeyError("not a connection problem")
-'''
+"""
 
 # The same function registered on an open Queue: the `module:queue` form of the command.
-QUEUE_MODULE = '''
+QUEUE_MODULE = """
 import os
 import asyncop
 import mytasks
 
 queue = asyncop.Queue(os.environ["TASKS_DB"], durability="normal")
 asyncop.TaskRegistry(queue).task(operation_type=11)(mytasks.record.fn)
-'''
+"""
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_a_pluggable_serializer_carries_what_json_cannot(tmp_path: Path) -> None
         def at(when: datetime) -> None:
             got.append(when)
 
-        moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         op_id = at.submit(moment)
         with asyncop.Worker(q, tasks.handlers(), threads=1, poll_wait=0.05):
             assert q.wait_for(op_id, 30).status == Status.SUCCEEDED
