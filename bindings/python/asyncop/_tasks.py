@@ -13,7 +13,7 @@ import logging
 import os
 import pickle
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
@@ -29,6 +29,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _registries: weakref.WeakSet[TaskRegistry] = weakref.WeakSet()
+
+# What a task raises on purpose: passed to the worker as is.
+_KEEP_MEANING = (RetryableError, PermanentError, SuspendError, StopRequested)
 
 
 class Serializer(Protocol):
@@ -170,23 +173,44 @@ class Task(Generic[P, R]):
         return self.registry.queue.submit(self.name, payload, operation_type=self.operation_type, **options)
 
     def handle(self, job: Job) -> Any:
-        """The worker's handler: runs the function with the job's arguments
-        (an ``async def`` one in its own event loop) and maps its exceptions
-        to this task's retry options."""
-        args, kwargs = self.serializer.loads(job.payload)
-        log.info("task %s: operation %d attempt %d started", self.name, job.id, job.attempt)
+        """The :class:`Worker` handler: runs the function with the job's
+        arguments (an ``async def`` one in its own event loop) and maps its
+        exceptions to this task's retry options."""
+        args, kwargs = self._start(job)
         try:
             result: Any = self.fn(*args, **kwargs)
             if inspect.iscoroutine(result):
                 result = asyncio.run(result)
-        except (RetryableError, PermanentError, SuspendError, StopRequested):
+        except _KEEP_MEANING:
             raise
-        except BaseException as e:
-            if not isinstance(e, Exception):
-                raise
+        except Exception as e:
             raise self._mapped(e, job) from e
         log.info("task %s: operation %d succeeded", self.name, job.id)
         return result
+
+    async def handle_async(self, job: Job) -> Any:
+        """The :class:`AsyncWorker` handler: awaits an ``async def`` function
+        (a plain one runs on a worker thread) and maps its exceptions to this
+        task's retry options."""
+        args, kwargs = self._start(job)
+        try:
+            if inspect.iscoroutinefunction(self.fn):
+                result: Any = await self.fn(*args, **kwargs)
+            else:
+                result = await asyncio.to_thread(self.fn, *args, **kwargs)
+                if inspect.iscoroutine(result):
+                    result = await result
+        except _KEEP_MEANING:
+            raise
+        except Exception as e:
+            raise self._mapped(e, job) from e
+        log.info("task %s: operation %d succeeded", self.name, job.id)
+        return result
+
+    def _start(self, job: Job) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        args, kwargs = self.serializer.loads(job.payload)
+        log.info("task %s: operation %d attempt %d started", self.name, job.id, job.attempt)
+        return args, kwargs
 
     def _mapped(self, exc: Exception, job: Job) -> Exception:
         if not isinstance(exc, self.retry_for):
@@ -298,6 +322,10 @@ class TaskRegistry:
     def handlers(self) -> dict[int, Callable[[Job], Any]]:
         """``{operation_type: handler}`` for :class:`Worker`."""
         return {op_type: task.handle for op_type, task in self.tasks.items()}
+
+    def async_handlers(self) -> dict[int, Callable[[Job], Awaitable[Any]]]:
+        """``{operation_type: async handler}`` for :class:`AsyncWorker`."""
+        return {op_type: task.handle_async for op_type, task in self.tasks.items()}
 
 
 def registries_of(queue: Queue) -> list[TaskRegistry]:

@@ -215,3 +215,41 @@ def test_worker_command_refuses_a_wrong_target(project: Path) -> None:
     proc = _worker(project, "no-colon")
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "module:attr" in err
+
+
+def test_async_worker_runs_the_registry_plain_and_async_tasks(tmp_path: Path) -> None:
+    import asyncio
+
+    with asyncop.Queue(str(tmp_path / "q.db"), durability="normal") as q:
+        tasks = asyncop.TaskRegistry(q)
+        got: list[object] = []
+
+        @tasks.task(operation_type=1)
+        async def fetch(url: str, *, tries: int) -> str:
+            await asyncio.sleep(0.01)
+            got.append((url, tries))
+            return url.upper()
+
+        @tasks.task(operation_type=2, max_attempts=2)
+        def crunch(n: int) -> int:
+            if n < 0:
+                raise ValueError("negative")
+            return n * n
+
+        ids = [fetch.submit("a", tries=1), crunch.submit(7), crunch.submit(-1)]
+
+        async def main() -> dict[str, int]:
+            worker = asyncop.AsyncWorker(q, tasks.async_handlers(), concurrency=4)
+            running = asyncio.create_task(worker.run())
+            aq = asyncop.AsyncQueue(q)
+            for op_id in ids:
+                assert (await aq.wait_for(op_id, timeout=30)).is_completed
+            worker.stop()
+            await running
+            return worker.stats
+
+        stats = asyncio.run(main())
+        assert got == [("a", 1)]
+        assert [q.retrieve(i).output for i in ids[:2]] == [b"A", b"49"]
+        assert q.retrieve(ids[2]).status == Status.FAILED and q.retrieve(ids[2]).retry_count == 1
+        assert stats == {"completed": 2, "retried": 1, "failed": 1}
