@@ -103,6 +103,31 @@ def test_cancelling_a_waiting_poll_returns_at_once(tmp_path: Path) -> None:
     assert asyncio.run(main()) < 0.1
 
 
+def test_leases_a_cancelled_poll_claimed_are_given_back(tmp_path: Path) -> None:
+    async def main() -> tuple[asyncop.Queue, int]:
+        q = asyncop.AsyncQueue(str(tmp_path / "q.db"), durability="normal", lease=60)
+        op_id = await q.submit("op", operation_type=TYPE)
+        task = asyncio.create_task(q.poll("host-1", wait=60))
+        await asyncio.sleep(0)  # the poll starts on its thread
+        deadline = time.monotonic() + 10
+        # Without yielding to the loop: the thread claims, the task cannot resume yet.
+        while q.sync.retrieve(op_id).state != State.LOCKED:
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return q.sync, op_id
+
+    q, op_id = asyncio.run(main())
+    # Given back at once, not held for the 60 s lease.
+    leases = q.poll("host-2", wait=5)
+    assert [lease.id for lease in leases] == [op_id]
+    assert [a.message for a in q.attempts(op_id)] == ["poll cancelled before its leases were used"]
+    leases[0].complete()
+    q.close()
+
+
 def test_ctrl_c_interrupts_a_waiting_poll_in_a_real_process(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
