@@ -1,19 +1,22 @@
 """``python -m asyncop worker module:attr``: runs the tasks of a
 :class:`TaskRegistry` (or of the registries bound to a :class:`Queue`) with a
-threaded :class:`Worker` until SIGTERM or Ctrl-C, then stops gracefully: the
-running jobs (and those already claimed) finish and report, and the command
-exits 0."""
+threaded :class:`Worker` (or, with ``--asyncio``, an :class:`AsyncWorker`)
+until SIGTERM or Ctrl-C, then stops gracefully: the running jobs (and those
+already claimed) finish and report, and the command exits 0."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._aio_worker import AsyncHandler, AsyncWorker
 from ._job import Job
 from ._queue import Queue
 from ._tasks import TaskRegistry, registries_of
@@ -40,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_PREFETCH,
         help=f"jobs one thread claims at once (default {DEFAULT_PREFETCH})",
     )
+    worker.add_argument(
+        "--asyncio", action="store_true", help="run the tasks in one event loop (AsyncWorker) instead of threads"
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=10, help="with --asyncio: most tasks running at once (default 10)"
+    )
     worker.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser
 
@@ -59,14 +68,11 @@ def load_target(target: str) -> Any:
     return obj
 
 
-def _handlers_and_queue(obj: Any, target: str) -> tuple[dict[int, Callable[[Job], Any]], Queue]:
+def _registries_and_queue(obj: Any, target: str) -> tuple[list[TaskRegistry], Queue]:
     if isinstance(obj, TaskRegistry):
-        return obj.handlers(), obj.queue
+        return [obj], obj.queue
     if isinstance(obj, Queue):
-        handlers: dict[int, Callable[[Job], Any]] = {}
-        for registry in registries_of(obj):
-            handlers.update(registry.handlers())
-        return handlers, obj
+        return registries_of(obj), obj
     raise SystemExit(f"asyncop worker: {target} is a {type(obj).__name__}, not a TaskRegistry or a Queue")
 
 
@@ -76,19 +82,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s"
     )
-    handlers, queue = _handlers_and_queue(load_target(args.target), args.target)
-    if not handlers:
+    registries, queue = _registries_and_queue(load_target(args.target), args.target)
+    if not any(registry.tasks for registry in registries):
         raise SystemExit(f"asyncop worker: {args.target} has no registered tasks")
+    if args.asyncio:
+        stats = _run_asyncio(registries, queue, args)
+    else:
+        stats = _run_threads(registries, queue, args)
+    log.info("asyncop worker: stopped cleanly; %s", stats)
+    return 0
+
+
+def _run_threads(registries: list[TaskRegistry], queue: Queue, args: argparse.Namespace) -> dict[str, int]:
+    """A threaded :class:`Worker` until SIGTERM or Ctrl-C (its ``run_forever``)."""
+    handlers: dict[int, Callable[[Job], Any]] = {}
+    for registry in registries:
+        handlers.update(registry.handlers())
     worker = Worker(
         queue, handlers, threads=args.threads, host_id=args.host_id, poll_wait=args.poll_wait, prefetch=args.prefetch
     )
     log.info(
-        "asyncop worker %s: %d threads on %r, task types %s",
+        "asyncop worker %s: %d threads on %r, task types %s", worker.host_id, args.threads, queue, sorted(handlers)
+    )
+    worker.run_forever()
+    return worker.stats
+
+
+def _run_asyncio(registries: list[TaskRegistry], queue: Queue, args: argparse.Namespace) -> dict[str, int]:
+    """An :class:`AsyncWorker` in ``asyncio.run`` until SIGTERM or Ctrl-C, both
+    graceful: claiming stops, running tasks finish and report."""
+    handlers: dict[int, AsyncHandler] = {}
+    for registry in registries:
+        handlers.update(registry.async_handlers())
+    worker = AsyncWorker(queue, handlers, concurrency=args.concurrency, host_id=args.host_id)
+    log.info(
+        "asyncop worker %s: asyncio, concurrency %d on %r, task types %s",
         worker.host_id,
-        args.threads,
+        args.concurrency,
         queue,
         sorted(handlers),
     )
-    worker.run_forever()
-    log.info("asyncop worker %s: stopped cleanly; %s", worker.host_id, worker.stats)
-    return 0
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, worker.stop)
+        await worker.run()
+
+    asyncio.run(run())
+    return worker.stats

@@ -113,7 +113,7 @@ def test_leases_a_cancelled_poll_claimed_are_given_back(tmp_path: Path) -> None:
         # Without yielding to the loop: the thread claims, the task cannot resume yet.
         while q.sync.retrieve(op_id).state != State.LOCKED:
             assert time.monotonic() < deadline
-            time.sleep(0.001)
+            time.sleep(0.001)  # noqa: ASYNC251 - blocking the loop on purpose
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -179,13 +179,16 @@ def test_worker_command_runs_the_tasks_with_their_arguments_and_retry_options(pr
     assert "3 threads" in err and "task mytasks.record: operation" in err and "stopped cleanly" in err
 
 
-def test_sigterm_mid_run_finishes_running_jobs_and_loses_nothing(project: Path) -> None:
+@pytest.mark.parametrize(
+    "mode", [["--threads", "2", "--prefetch", "2"], ["--asyncio", "--concurrency", "2"]], ids=["threads", "asyncio"]
+)
+def test_sigterm_mid_run_finishes_running_jobs_and_loses_nothing(project: Path, mode: list[str]) -> None:
     import mytasks
 
     n = 40
     ids = [mytasks.record.submit(i, "slow", delay=0.05) for i in range(n)]
     q = mytasks.tasks.queue
-    proc = _worker(project, "mytasks:tasks", "--threads", "2", "--prefetch", "2")
+    proc = _worker(project, "mytasks:tasks", *mode)
     _wait_until(lambda: len(_log(project)) >= 6, proc)
     err, took = _stop(proc)
     assert "stopped cleanly" in err
