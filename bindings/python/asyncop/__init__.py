@@ -68,6 +68,9 @@ from ._types import (
     StopReason,
 )
 from ._worker import DEFAULT_PREFETCH, Handler, Job, PermanentError, RetryableError, StopRequested, SuspendError, Worker
+from ._aio import WAIT_SLICE, AsyncQueue
+from ._aio_worker import AsyncHandler, AsyncWorker
+from ._tasks import JSONSerializer, PickleSerializer, Serializer, Task, TaskRegistry, TaskSubmitter
 
 __version__ = "0.1.0"
 
@@ -90,6 +93,9 @@ __all__ = [
     "ABI_VERSION",
     "ATTEMPTS_KEPT",
     "DEFAULT_PREFETCH",
+    "AsyncHandler",
+    "AsyncQueue",
+    "AsyncWorker",
     "Attempt",
     "AttemptEnding",
     "AsyncopError",
@@ -117,6 +123,7 @@ __all__ = [
     "InvalidStateChangeToReadyError",
     "InvalidStateChangeToSuspendedError",
     "InvalidTransitionError",
+    "JSONSerializer",
     "Job",
     "Lease",
     "LeaseLostError",
@@ -131,9 +138,11 @@ __all__ = [
     "POLL_MAX",
     "PROGRESS_TEXT_MAX_CHARS",
     "PermanentError",
+    "PickleSerializer",
     "Queue",
     "RETENTION_NONE",
     "RetryableError",
+    "Serializer",
     "State",
     "StateChangedMeanwhileError",
     "Status",
@@ -141,6 +150,10 @@ __all__ = [
     "StopRequested",
     "SuspendError",
     "TYPE_NOT_RECOGNIZED",
+    "Task",
+    "TaskRegistry",
+    "TaskSubmitter",
+    "WAIT_SLICE",
     "Worker",
     "library_path",
     "library_version",
