@@ -15,34 +15,7 @@ mod support;
 use asyncop::store::postgres::testing;
 use asyncop::{OperationSpec, Options, PollOptions, Queue};
 use support::NORMAL_TYPE;
-
-/// The test cluster's URL, or `None` (the test is then skipped).
-fn url() -> Option<String> {
-    let url = std::env::var("ASYNCOP_TEST_POSTGRES").ok();
-    if url.is_none() {
-        eprintln!("ASYNCOP_TEST_POSTGRES is not set: the PostgreSQL test is skipped");
-    }
-    url
-}
-
-/// A schema no other test of any process uses.
-fn fresh_schema(test: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "s{}_{}_{test}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A plain connection to the server, in `schema`.
-fn sql(url: &str, schema: &str) -> postgres::Client {
-    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    c.batch_execute(&format!("SET search_path TO \"{schema}\""))
-        .unwrap();
-    c
-}
+use support::pg::{sql, url_or_skip};
 
 /// Inserts `n` Ready rows of `operation_type` with dependency token `token`
 /// in one statement; the schema's trigger sets their `blocked` flags as for
@@ -111,7 +84,7 @@ fn claim_buffers(c: &mut postgres::Client, types: Option<&[i32]>, generic: bool)
 /// returns the buffers of the claim that finds the one eligible operation
 /// (with the custom and with the generic plan).
 fn claim_buffers_past(url: &str, case: &str, skipped: i64) -> (u64, u64) {
-    let schema = fresh_schema(&case.replace(' ', "_"));
+    let schema = support::pg::fresh_schema('s', &case.replace(' ', "_"));
     let queue = Queue::open(format!("{url}?schema={schema}"), Options::default()).unwrap();
     let mut c = sql(url, &schema);
     let mut types = None;
@@ -159,7 +132,7 @@ fn claim_buffers_past(url: &str, case: &str, skipped: i64) -> (u64, u64) {
 }
 
 fn assert_flat(case: &str) {
-    let Some(url) = url() else { return };
+    let Some(url) = url_or_skip() else { return };
     let (few, few_generic) = claim_buffers_past(&url, case, 1_000);
     let (many, many_generic) = claim_buffers_past(&url, case, 100_000);
     eprintln!(

@@ -13,34 +13,7 @@ mod support;
 use asyncop::store::postgres::testing;
 use asyncop::{OperationSpec, Options, PollOptions, Queue};
 use support::NORMAL_TYPE;
-
-/// The test cluster's URL, or `None` (the test is then skipped).
-fn url() -> Option<String> {
-    let url = std::env::var("ASYNCOP_TEST_POSTGRES").ok();
-    if url.is_none() {
-        eprintln!("ASYNCOP_TEST_POSTGRES is not set: the PostgreSQL test is skipped");
-    }
-    url
-}
-
-/// A schema no other test of any process uses.
-fn fresh_schema(test: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "c{}_{}_{test}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A plain connection to the server, in `schema`.
-fn sql(url: &str, schema: &str) -> postgres::Client {
-    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    c.batch_execute(&format!("SET search_path TO \"{schema}\""))
-        .unwrap();
-    c
-}
+use support::pg::{sql, url_or_skip};
 
 /// Inserts `n` rows in each of three groups (Ready of two types, Succeeded of
 /// one), one statement per group, as a bulk load would.
@@ -116,7 +89,7 @@ fn counts_buffers(c: &mut postgres::Client) -> u64 {
 /// The counts statement's buffers with `n` rows in each of three groups,
 /// after checking the counts against the rows.
 fn buffers_at(url: &str, n: i64) -> u64 {
-    let schema = fresh_schema(&format!("counts_{n}"));
+    let schema = support::pg::fresh_schema('c', &format!("counts_{n}"));
     let queue = Queue::open(format!("{url}?schema={schema}"), Options::default()).unwrap();
     let mut c = sql(url, &schema);
     insert_rows(&mut c, n);
@@ -155,7 +128,7 @@ fn buffers_at(url: &str, n: i64) -> u64 {
 
 #[test]
 fn counts_read_the_groups_not_the_rows() {
-    let Some(url) = url() else { return };
+    let Some(url) = url_or_skip() else { return };
     let few = buffers_at(&url, 1_000);
     let many = buffers_at(&url, 100_000);
     eprintln!("counts() shared buffers at 3 x 1,000 rows: {few}, at 3 x 100,000: {many}");

@@ -31,8 +31,7 @@ const WORKERS: usize = 3;
 
 #[test]
 fn blocked_flags_stay_right_under_concurrent_hosts() {
-    let Ok(url) = std::env::var("ASYNCOP_TEST_POSTGRES") else {
-        eprintln!("ASYNCOP_TEST_POSTGRES is not set: the PostgreSQL test is skipped");
+    let Some(url) = support::pg::url_or_skip() else {
         return;
     };
     let schema = format!("r{}_token_race", std::process::id());
@@ -223,8 +222,7 @@ fn blocked(c: &mut postgres::Client, id: i64) -> bool {
 /// the head's release waits for the submit's commit and then unblocks it.
 #[test]
 fn a_submit_beside_the_head_finishing_is_released() {
-    let Ok(url) = std::env::var("ASYNCOP_TEST_POSTGRES") else {
-        eprintln!("ASYNCOP_TEST_POSTGRES is not set: the PostgreSQL test is skipped");
+    let Some(url) = support::pg::url_or_skip() else {
         return;
     };
     let (schema, ids) = token_rows(&url, "submit_beside_finish", 1);
@@ -268,8 +266,7 @@ fn a_submit_beside_the_head_finishing_is_released() {
 /// sees it finished and goes on to the row after it.
 #[test]
 fn the_head_finishing_beside_a_cancel_of_the_next_row_releases_the_one_after() {
-    let Ok(url) = std::env::var("ASYNCOP_TEST_POSTGRES") else {
-        eprintln!("ASYNCOP_TEST_POSTGRES is not set: the PostgreSQL test is skipped");
+    let Some(url) = support::pg::url_or_skip() else {
         return;
     };
     let (schema, ids) = token_rows(&url, "finish_beside_cancel", 3);

@@ -10,6 +10,7 @@
 
 pub mod child;
 pub mod ffi;
+pub mod pg;
 pub mod raw;
 mod store;
 
