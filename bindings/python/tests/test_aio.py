@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,16 +109,27 @@ def test_leases_a_cancelled_poll_claimed_are_given_back(tmp_path: Path) -> None:
     async def main() -> tuple[asyncop.Queue, int]:
         q = asyncop.AsyncQueue(str(tmp_path / "q.db"), durability="normal", lease=60)
         op_id = await q.submit("op", operation_type=TYPE)
+        # The poll's thread claims, then holds its result until the task is cancelled: the
+        # cancel surely lands after the claim and before the task could resume (how soon a
+        # finished executor call resumes its task differs between CPython versions).
+        claimed, cancelled = threading.Event(), threading.Event()
+        real_poll = q.sync.poll
+
+        def poll_then_hold(*args: Any, **kwargs: Any) -> list[asyncop.Lease]:
+            leases = real_poll(*args, **kwargs)
+            claimed.set()
+            cancelled.wait(10)
+            return leases
+
+        q.sync.poll = poll_then_hold  # type: ignore[method-assign]
         task = asyncio.create_task(q.poll("host-1", wait=60))
-        await asyncio.sleep(0)  # the poll starts on its thread
-        deadline = time.monotonic() + 10
-        # Without yielding to the loop: the thread claims, the task cannot resume yet.
-        while q.sync.retrieve(op_id).state != State.LOCKED:
-            assert time.monotonic() < deadline
-            time.sleep(0.001)  # noqa: ASYNC251 - blocking the loop on purpose
+        assert await asyncio.to_thread(claimed.wait, 10)
+        assert q.sync.retrieve(op_id).state == State.LOCKED
         task.cancel()
+        cancelled.set()
         with pytest.raises(asyncio.CancelledError):
             await task
+        del q.sync.poll
         return q.sync, op_id
 
     q, op_id = asyncio.run(main())
