@@ -141,6 +141,20 @@ namespace Asyncop.Tests
         }
 
         [Test]
+        public void ClosingTheQueueFaultsAWaitingPollAsync()
+        {
+            var q = AsyncOperationQueue.Open(Db);
+            var poll = q.PollAsync("h", 1, TimeSpan.FromSeconds(30), new[] { 31 });
+            Thread.Sleep(300);
+            var sw = Stopwatch.StartNew();
+            q.Dispose();
+            var e = Assert.Throws<AggregateException>(() => poll.Wait(TimeSpan.FromSeconds(5)));
+            Console.WriteLine("{0}: closing the queue ended the poll after {1:F1} ms with {2}", Store, sw.Elapsed.TotalMilliseconds, e.InnerException.GetType().Name);
+            Assert.IsTrue(e.InnerException is ObjectDisposedException || e.InnerException is AsyncopException, e.InnerException.ToString());
+            Assert.Less(sw.Elapsed.TotalMilliseconds, 1000.0);
+        }
+
+        [Test]
         public void TwentyWaitsLeaveTheLimitedThreadPoolFree()
         {
             int minWorkers, minIo, maxWorkers, maxIo;
