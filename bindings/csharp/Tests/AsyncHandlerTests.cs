@@ -68,6 +68,36 @@ namespace Asyncop.Tests
         }
 
         [Test]
+        public void FourThreadsOfAsyncHandlersCompleteEveryOperationExactlyOnce()
+        {
+            int n = OnPostgres ? 100 : 300;
+            var ids = Queue.SubmitMany(Enumerable.Range(0, n).Select(i => new AsyncOperationSpec("op" + i, 13)));
+            var runs = new System.Collections.Concurrent.ConcurrentDictionary<long, int>();
+            int running = 0, mostAtOnce = 0;
+            using (var worker = new Worker(Queue, "async-pool", 4) { PollWait = TimeSpan.FromMilliseconds(20) })
+            {
+                worker.RegisterAsync(13, async (job, ct) =>
+                {
+                    int now = Interlocked.Increment(ref running);
+                    int seen;
+                    while ((seen = Volatile.Read(ref mostAtOnce)) < now && Interlocked.CompareExchange(ref mostAtOnce, now, seen) != seen) { }
+                    await Task.Delay(2, ct);
+                    runs.AddOrUpdate(job.Id, 1, (k, v) => v + 1);
+                    Interlocked.Decrement(ref running);
+                });
+                worker.Start();
+                WaitUntil(() => Queue.Counts().Where(c => c.StateCode == AsyncOperationState.Completed).Sum(c => c.Count) == n, 120);
+                worker.Stop();
+                Assert.AreEqual(n, worker.Processed);
+            }
+            CollectionAssert.AreEquivalent(ids, runs.Keys);
+            Assert.IsTrue(runs.Values.All(v => v == 1), "an operation ran twice");
+            Assert.IsTrue(Queue.Counts().All(c => c.StatusCode == AsyncOperationStatus.Succeeded));
+            Assert.LessOrEqual(mostAtOnce, 4, "one job per handler thread");
+            Assert.Greater(mostAtOnce, 1, "the threads ran jobs side by side");
+        }
+
+        [Test]
         public void AsyncFailuresRetryFailAndRaiseAttemptFailedWithTheHandlersException()
         {
             using (var q = OpenFast(2))
