@@ -43,12 +43,14 @@ namespace Asyncop
         long errors;
 
         /// <summary>Creates a worker; register handlers, then <see cref="Start"/>.</summary>
-        /// <param name="queue">The queue to work on (not owned).</param>
-        /// <param name="hostId">The host id recorded on claims (non-empty).</param>
+        /// <param name="queue">The queue to work on (not owned; <see cref="Open"/> makes a worker that owns its queue).</param>
+        /// <param name="hostId">The host id recorded on claims (non-empty); null for <see cref="DefaultHostId"/>
+        /// ("hostname:pid", as the Python worker).</param>
         /// <param name="threads">How many handler threads (&gt;= 1).</param>
-        public Worker(AsyncOperationQueue queue, string hostId, int threads = 1)
+        public Worker(AsyncOperationQueue queue, string hostId = null, int threads = 1)
         {
             if (queue == null) throw new ArgumentNullException("queue");
+            if (hostId == null) hostId = DefaultHostId;
             Interop.Utf8z(hostId, "hostId");
             if (hostId.Length == 0) throw new ArgumentException("the host id is empty", "hostId");
             if (threads < 1) throw new ArgumentOutOfRangeException("threads", threads, "at least one thread");
@@ -58,38 +60,6 @@ namespace Asyncop
             PollWait = TimeSpan.FromMilliseconds(200);
         }
 
-        /// <summary>The default <see cref="Prefetch"/>.</summary>
-        public const int DefaultPrefetch = 16;
-
-        /// <summary>The host id recorded on claims.</summary>
-        public string HostId { get; private set; }
-        /// <summary>Jobs one claim takes at once (1..256, default <see cref="DefaultPrefetch"/>); set before
-        /// <see cref="Start"/>. 1 claims one job at a time (still completing it with the next claim).</summary>
-        public int Prefetch
-        {
-            get { return prefetch; }
-            set
-            {
-                if (value < 1 || value > 256) throw new ArgumentOutOfRangeException("value", value, "Prefetch must be 1..256");
-                if (Volatile.Read(ref started) != 0) throw new InvalidOperationException("set Prefetch before Start");
-                prefetch = value;
-            }
-        }
-        /// <summary>How long one poll waits for work (default 200 ms).</summary>
-        public TimeSpan PollWait { get; set; }
-        /// <summary>How often running leases are renewed: more than zero and less than the queue's lease
-        /// (default a third of it). Set before <see cref="Start"/>.</summary>
-        public TimeSpan RenewEvery
-        {
-            get { return renewEvery ?? TimeSpan.FromTicks(queue.LeaseDuration.Ticks / 3); }
-            set
-            {
-                if (value <= TimeSpan.Zero || value >= queue.LeaseDuration)
-                    throw new ArgumentOutOfRangeException("value", value, "RenewEvery must be more than zero and less than the lease (" + queue.LeaseDuration + ")");
-                if (Volatile.Read(ref started) != 0) throw new InvalidOperationException("set RenewEvery before Start");
-                renewEvery = value;
-            }
-        }
         /// <summary>Operations this worker reported an outcome for.</summary>
         public long Processed { get { return Interlocked.Read(ref processed); } }
         /// <summary>Unexpected errors met by the worker loops (polls, outcome calls).</summary>
@@ -133,7 +103,7 @@ namespace Asyncop
         {
             if (handlers.Count == 0) throw new InvalidOperationException("no handler registered");
             if (Interlocked.Exchange(ref started, 1) != 0) throw new InvalidOperationException("already started");
-            var types = new List<int>(handlers.Keys).ToArray();
+            int[] types = claimUnhandled ? null : new List<int>(handlers.Keys).ToArray();
             for (int i = 0; i < threadCount; i++)
             {
                 var relay = new StopRelay("asyncop-stop-" + i);
@@ -166,6 +136,7 @@ namespace Asyncop
             if (renewer != null) renewer.Join();
             foreach (var relay in relays) relay.Close();
             relays.Clear();
+            if (ownsQueue) queue.Dispose();
         }
 
         /// <summary>Stops the worker (see <see cref="Stop"/>); the queue stays open.</summary>

@@ -26,7 +26,8 @@ namespace Asyncop.Tests
             Assert.Throws<ArgumentNullException>(() => Queue.SubmitMany(new[] { new AsyncOperationSpec(null, 1) }));
             Assert.Throws<ArgumentNullException>(() => Queue.Poll(null));
             Assert.Throws<ArgumentNullException>(() => new Worker(null, "h"));
-            Assert.Throws<ArgumentNullException>(() => new Worker(Queue, null));
+            using (var w = new Worker(Queue, null)) Assert.AreEqual(Worker.DefaultHostId, w.HostId, "null: the default host id");
+            Assert.Throws<ArgumentException>(() => new Worker(Queue, ""));
             using (var w = new Worker(Queue, "h")) Assert.Throws<ArgumentNullException>(() => w.Register(1, null));
             Assert.AreEqual(0, Queue.Query().Count, "nothing was submitted");
         }
