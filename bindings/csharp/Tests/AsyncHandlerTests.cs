@@ -18,16 +18,6 @@ namespace Asyncop.Tests
     {
         public AsyncHandlerTests(string store) : base(store) { }
 
-        static void WaitUntil(Func<bool> condition, double seconds = 20)
-        {
-            var sw = Stopwatch.StartNew();
-            while (!condition())
-            {
-                if (sw.Elapsed > TimeSpan.FromSeconds(seconds)) Assert.Fail("timed out");
-                Thread.Sleep(10);
-            }
-        }
-
         AsyncOperationQueue OpenFast(int maxAttempts)
         {
             return AsyncOperationQueue.Open(NewTarget("fast.db"), new AsyncOperationQueueOptions

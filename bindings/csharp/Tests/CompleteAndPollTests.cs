@@ -16,16 +16,6 @@ namespace Asyncop.Tests
     {
         public CompleteAndPollTests(string store) : base(store) { }
 
-        static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
-        {
-            var deadline = DateTime.UtcNow + timeout;
-            while (!condition())
-            {
-                if (DateTime.UtcNow > deadline) Assert.Fail("timed out waiting for " + what);
-                Thread.Sleep(10);
-            }
-        }
-
         [Test]
         public void CompletesAndClaimsTheNextInOneCall()
         {

@@ -17,16 +17,6 @@ namespace Asyncop.Tests
     {
         public RecordsTests(string store) : base(store) { }
 
-        static void WaitUntil(Func<bool> done, int seconds = 30)
-        {
-            var sw = Stopwatch.StartNew();
-            while (!done())
-            {
-                if (sw.Elapsed > TimeSpan.FromSeconds(seconds)) Assert.Fail("timed out");
-                Thread.Sleep(10);
-            }
-        }
-
         AsyncOperationQueue OpenFast(int maxAttempts = 4)
         {
             return AsyncOperationQueue.Open(NewTarget("fast.db"), new AsyncOperationQueueOptions

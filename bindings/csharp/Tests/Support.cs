@@ -31,6 +31,23 @@ namespace Asyncop.Tests
 
         protected bool OnPostgres { get { return Store == "postgres"; } }
 
+        /// <summary>Polls <paramref name="condition"/> every 10 ms; fails the test after <paramref name="seconds"/>.</summary>
+        protected static void WaitUntil(Func<bool> condition, double seconds = 30, string what = "the condition")
+        {
+            WaitUntil(condition, TimeSpan.FromSeconds(seconds), what);
+        }
+
+        /// <summary>Polls <paramref name="condition"/> every 10 ms; fails the test after <paramref name="timeout"/>.</summary>
+        protected static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (!condition())
+            {
+                if (DateTime.UtcNow > deadline) Assert.Fail("timed out waiting for " + what);
+                System.Threading.Thread.Sleep(10);
+            }
+        }
+
         [SetUp]
         public void OpenQueue()
         {

@@ -17,16 +17,6 @@ namespace Asyncop.Tests
 
         const int TypeNotRecognized = unchecked((int)0x80044303);
 
-        static void WaitUntil(Func<bool> condition)
-        {
-            var sw = Stopwatch.StartNew();
-            while (!condition())
-            {
-                if (sw.Elapsed > TimeSpan.FromSeconds(20)) Assert.Fail("timed out");
-                Thread.Sleep(10);
-            }
-        }
-
         [Test]
         public void WithoutClaimUnhandledOtherTypesStayReady()
         {
