@@ -47,12 +47,34 @@
  * Hosts: poll, then renew every lease/3 and end with one outcome.
  *
  * A worker, a whole program (cc worker.c $(pkg-config --cflags --libs asyncop);
- * scripts/check-header-examples compiles every example here with -Wall -Wextra -Werror):
+ * scripts/check-header-examples compiles every example here with -Wall -Wextra -Werror).
+ * The worker helper claims, renews every lease in the background and reports
+ * what each handler returns; a handler only does the work, and stops at a safe
+ * point when a user pauses or cancels its operation:
  *
  *   #include <asyncop.h>
  *   #include <stdio.h>
+ *   #include <signal.h>
+ *   #include <unistd.h>
  *
- *   static int do_work(asyncop_lease *lease) { (void)lease; return 0; } // 0 = done
+ *   static volatile sig_atomic_t quit = 0;
+ *   static void on_signal(int sig) { (void)sig; quit = 1; }
+ *
+ *   // One handler per operation type; `lease` is borrowed for the call.
+ *   static int32_t send_mail(const asyncop_lease *lease, void *user_data) {
+ *       char name[256];
+ *       size_t len;
+ *       int32_t stop;
+ *       (void)user_data;
+ *       if (asyncop_lease_name(lease, name, sizeof name, &len) != ASYNCOP_OK)
+ *           return ASYNCOP_WORKER_RETRY;
+ *       for (int step = 0; step < 10; step++) {  // ... the work, in steps
+ *           if (asyncop_lease_stop_requested(lease, &stop) != ASYNCOP_OK || stop != ASYNCOP_STOP_NONE)
+ *               return ASYNCOP_WORKER_STOPPED;   // paused or canceled: acknowledged for you
+ *       }
+ *       printf("sent %s\n", name);
+ *       return ASYNCOP_WORKER_SUCCEEDED;         // or _RETRY, _FAIL, _SUSPEND
+ *   }
  *
  *   static int report(const char *what) {
  *       char msg[512];
@@ -63,32 +85,53 @@
  *
  *   int main(void) {
  *       asyncop_queue *q;
+ *       asyncop_worker *w;
+ *       int32_t stopped = 0;
  *       if (asyncop_queue_open("jobs.db", NULL, &q) != ASYNCOP_OK) return report("open");
- *       for (;;) {
- *           asyncop_lease *leases[8];
- *           size_t n = 0;
- *           if (asyncop_queue_poll(q, "host-1", NULL, 0, 1000, leases, 8, &n) != ASYNCOP_OK)
- *               break;
+ *       if (asyncop_worker_new(q, "host-1", 4, &w) != ASYNCOP_OK) return report("worker");
+ *       if (asyncop_worker_register(w, 1, send_mail, NULL) != ASYNCOP_OK ||
+ *           asyncop_worker_start(w) != ASYNCOP_OK)
+ *           return report("start");
+ *       signal(SIGINT, on_signal);
+ *       signal(SIGTERM, on_signal);
+ *       while (!quit) sleep(1);
+ *       // Running handlers finish; after 30 s they are asked to stop.
+ *       if (asyncop_worker_stop(w, 30000, &stopped) == ASYNCOP_OK && !stopped &&
+ *           asyncop_worker_stop(w, -1, &stopped) != ASYNCOP_OK)
+ *           report("stop");
+ *       asyncop_worker_free(w);
+ *       asyncop_queue_close(q);
+ *       return 0;
+ *   }
+ *
+ * The same by hand, for a host that runs its own threads: poll, renew every
+ * lease/3 (asyncop_lease_renew, which also reports a requested pause or
+ * cancel), and end each lease with one outcome:
+ *
+ *   #include <asyncop.h>
+ *
+ *   int main(void) {
+ *       asyncop_queue *q;
+ *       asyncop_lease *leases[8];
+ *       size_t n = 0;
+ *       int32_t status;
+ *       int lost = 0;
+ *       if (asyncop_queue_open("jobs.db", NULL, &q) != ASYNCOP_OK) return 1;
+ *       if (asyncop_queue_poll(q, "host-1", NULL, 0, 1000, leases, 8, &n) == ASYNCOP_OK) {
  *           for (size_t i = 0; i < n; i++) {
- *               int32_t status;
  *               asyncop_status rc = asyncop_lease_renew(leases[i], &status);
  *               if (rc == ASYNCOP_OK && status == ASYNCOP_STATUS_PAUSING)
  *                   rc = asyncop_lease_acknowledge_pause(leases[i], &status);
  *               else if (rc == ASYNCOP_OK && status == ASYNCOP_STATUS_CANCELING)
  *                   rc = asyncop_lease_acknowledge_cancel(leases[i], &status);
- *               else if (rc == ASYNCOP_OK && do_work(leases[i]) == 0)
- *                   rc = asyncop_lease_complete(leases[i], &status);
  *               else if (rc == ASYNCOP_OK)
- *                   rc = asyncop_lease_retry(leases[i], 1, "try later", ASYNCOP_TIME_NONE,
- *                                            &status);
- *               if (rc != ASYNCOP_OK) // LEASE_LOST: expired, another host may hold it
- *                   report("lease");
+ *                   rc = asyncop_lease_complete(leases[i], &status);
+ *               lost += rc != ASYNCOP_OK;  // LEASE_LOST: another host may hold it
  *               asyncop_lease_free(leases[i]);
  *           }
  *       }
- *       report("poll");
  *       asyncop_queue_close(q);
- *       return 1;
+ *       return lost;
  *   }
  */
 
