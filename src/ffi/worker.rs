@@ -57,6 +57,17 @@ impl QueueBound for asyncop_worker {
     }
 }
 
+/// A count argument (threads, prefetch): negative is INVALID_ARG here, the
+/// upper limits are the core's.
+fn count_arg(value: i32, name: &str) -> Result<u32, Failure> {
+    u32::try_from(value).map_err(|_| {
+        Failure::new(
+            asyncop_status::ASYNCOP_ERR_INVALID_ARG,
+            format!("{name} must be at least 1, got {value}"),
+        )
+    })
+}
+
 /// Creates a worker of `queue` that claims as `host_id` (non-empty, at most
 /// ASYNCOP_NAME_MAX_CHARS characters) on `threads` handler threads
 /// (1..=1024), with poll wait 1000 ms, renew every lease/3, prefetch 16 and
@@ -83,7 +94,7 @@ pub unsafe extern "C" fn asyncop_worker_new(
         let out = unsafe { out_param(out, "out") }?;
         // SAFETY: `host_id` is NULL or NUL-terminated (see `# Safety`).
         let host_id = unsafe { str_arg(host_id, "host_id") }?;
-        let threads = u32::try_from(threads).unwrap_or(0);
+        let threads = count_arg(threads, "threads")?;
         let worker = with_handle(queue, |q| Ok(Worker::new(&q.queue, host_id, threads)?))?;
         *out = handles::insert(asyncop_worker { worker });
         Ok(())
@@ -143,7 +154,7 @@ pub unsafe extern "C" fn asyncop_worker_set_prefetch(
     prefetch: i32,
 ) -> asyncop_status {
     ffi_boundary!({
-        let prefetch = u32::try_from(prefetch).unwrap_or(0);
+        let prefetch = count_arg(prefetch, "prefetch")?;
         with_handle(worker, |w| Ok(w.worker.set_prefetch(prefetch)?))
     })
 }

@@ -50,6 +50,7 @@ int main(void) {
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_worker_new(q, "", 1, &w));
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_worker_new(q, "h", 0, &w));
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_worker_new(q, "h", 1025, &w));
+    CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_worker_new(q, "h", -3, &w));
     CHECK_RC(ASYNCOP_ERR_UTF8, asyncop_worker_new(q, "\xff", 1, &w));
     CHECK(w == NULL); /* out-params are written only on success */
 
@@ -65,6 +66,7 @@ int main(void) {
     CHECK_RC(ASYNCOP_ERR_OUT_OF_RANGE, asyncop_worker_count(w, -1, &n));
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_worker_set_prefetch(w, 0));
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_worker_set_prefetch(w, 257));
+    CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_worker_set_prefetch(w, -1));
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_worker_set_poll_wait_ms(w, 0));
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_worker_set_poll_wait_ms(w, -5));
     CHECK_RC(ASYNCOP_ERR_INVALID_ARG, asyncop_worker_set_renew_every_ms(w, 0));
