@@ -8,22 +8,37 @@
 
 #include "common.h"
 
-/* A queue file in the test dir whose lease is `lease_ms` (0: the default). */
+/* The targets wu_open chose, by name, for wu_open_again. */
+static struct {
+    char name[32];
+    char target[1024];
+} wu_targets_[8];
+
+/* A queue whose lease is `lease_ms` (0: the default): a file in the test dir,
+ * or a fresh PostgreSQL schema in tests/c/run's postgres mode (store.h). */
 static inline asyncop_queue *wu_open(const char *name, int64_t lease_ms) {
-    char path[600];
     asyncop_options *o = NULL;
     asyncop_queue *q;
+    size_t i;
+    for (i = 0; i < sizeof wu_targets_ / sizeof wu_targets_[0]; i++)
+        if (wu_targets_[i].name[0] == '\0') break;
+    REQUIRE(i < sizeof wu_targets_ / sizeof wu_targets_[0]);
+    snprintf(wu_targets_[i].name, sizeof wu_targets_[i].name, "%s", name);
+    (void)test_queue_target(wu_targets_[i].target, sizeof wu_targets_[i].target, name);
     REQUIRE_OK(asyncop_options_new(&o));
     if (lease_ms > 0) REQUIRE_OK(asyncop_options_set_lease_ms(o, lease_ms));
-    q = test_open(test_path(path, sizeof path, name), o);
+    q = test_open(wu_targets_[i].target, o);
     CHECK_OK(asyncop_options_free(o));
     return q;
 }
 
-/* A second handle on the same file (another "host"). */
+/* A second handle on the queue wu_open opened as `name` (another "host"). */
 static inline asyncop_queue *wu_open_again(const char *name) {
-    char path[600];
-    return test_open(test_path(path, sizeof path, name), NULL);
+    size_t i;
+    for (i = 0; i < sizeof wu_targets_ / sizeof wu_targets_[0]; i++)
+        if (strcmp(wu_targets_[i].name, name) == 0) return test_open(wu_targets_[i].target, NULL);
+    REQUIRE(!"wu_open_again: no queue of that name");
+    return NULL;
 }
 
 /* A worker of `q` with a short poll wait (stops are noticed quickly). */
