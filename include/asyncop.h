@@ -929,7 +929,9 @@ typedef void (*asyncop_event_fn)(void *user_data,
  ASYNCOP_WORKER_SUCCEEDED, _RETRY, _FAIL, _SUSPEND, _STOPPED (another
  value is taken as _RETRY with a message naming it). A handler that
  ends the lease itself (asyncop_lease_complete_output, _fail, _report,
- ...) may return anything: the worker then reports nothing more.
+ ...) may return anything: the worker then reports nothing more. It must
+ return normally: no C++ exception, longjmp or thread exit out of it (an
+ unwind into the library aborts the process).
  */
 typedef int32_t (*asyncop_worker_handler)(const struct asyncop_lease *lease, void *user_data);
 

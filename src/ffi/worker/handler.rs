@@ -34,7 +34,9 @@ pub const ASYNCOP_WORKER_STOPPED: i32 = 4;
 /// ASYNCOP_WORKER_SUCCEEDED, _RETRY, _FAIL, _SUSPEND, _STOPPED (another
 /// value is taken as _RETRY with a message naming it). A handler that
 /// ends the lease itself (asyncop_lease_complete_output, _fail, _report,
-/// ...) may return anything: the worker then reports nothing more.
+/// ...) may return anything: the worker then reports nothing more. It must
+/// return normally: no C++ exception, longjmp or thread exit out of it (an
+/// unwind into the library aborts the process).
 pub type asyncop_worker_handler =
     Option<unsafe extern "C" fn(lease: *const asyncop_lease, user_data: *mut c_void) -> i32>;
 
