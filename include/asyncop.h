@@ -47,12 +47,34 @@
  * Hosts: poll, then renew every lease/3 and end with one outcome.
  *
  * A worker, a whole program (cc worker.c $(pkg-config --cflags --libs asyncop);
- * scripts/check-header-examples compiles every example here with -Wall -Wextra -Werror):
+ * scripts/check-header-examples compiles every example here with -Wall -Wextra -Werror).
+ * The worker helper claims, renews every lease in the background and reports
+ * what each handler returns; a handler only does the work, and stops at a safe
+ * point when a user pauses or cancels its operation:
  *
  *   #include <asyncop.h>
  *   #include <stdio.h>
+ *   #include <signal.h>
+ *   #include <unistd.h>
  *
- *   static int do_work(asyncop_lease *lease) { (void)lease; return 0; } // 0 = done
+ *   static volatile sig_atomic_t quit = 0;
+ *   static void on_signal(int sig) { (void)sig; quit = 1; }
+ *
+ *   // One handler per operation type; `lease` is borrowed for the call.
+ *   static int32_t send_mail(const asyncop_lease *lease, void *user_data) {
+ *       char name[256];
+ *       size_t len;
+ *       int32_t stop;
+ *       (void)user_data;
+ *       if (asyncop_lease_name(lease, name, sizeof name, &len) != ASYNCOP_OK)
+ *           return ASYNCOP_WORKER_RETRY;
+ *       for (int step = 0; step < 10; step++) {  // ... the work, in steps
+ *           if (asyncop_lease_stop_requested(lease, &stop) != ASYNCOP_OK || stop != ASYNCOP_STOP_NONE)
+ *               return ASYNCOP_WORKER_STOPPED;   // paused or canceled: acknowledged for you
+ *       }
+ *       printf("sent %s\n", name);
+ *       return ASYNCOP_WORKER_SUCCEEDED;         // or _RETRY, _FAIL, _SUSPEND
+ *   }
  *
  *   static int report(const char *what) {
  *       char msg[512];
@@ -63,32 +85,53 @@
  *
  *   int main(void) {
  *       asyncop_queue *q;
+ *       asyncop_worker *w;
+ *       int32_t stopped = 0;
  *       if (asyncop_queue_open("jobs.db", NULL, &q) != ASYNCOP_OK) return report("open");
- *       for (;;) {
- *           asyncop_lease *leases[8];
- *           size_t n = 0;
- *           if (asyncop_queue_poll(q, "host-1", NULL, 0, 1000, leases, 8, &n) != ASYNCOP_OK)
- *               break;
+ *       if (asyncop_worker_new(q, "host-1", 4, &w) != ASYNCOP_OK) return report("worker");
+ *       if (asyncop_worker_register(w, 1, send_mail, NULL) != ASYNCOP_OK ||
+ *           asyncop_worker_start(w) != ASYNCOP_OK)
+ *           return report("start");
+ *       signal(SIGINT, on_signal);
+ *       signal(SIGTERM, on_signal);
+ *       while (!quit) sleep(1);
+ *       // Running handlers finish; after 30 s they are asked to stop.
+ *       if (asyncop_worker_stop(w, 30000, &stopped) == ASYNCOP_OK && !stopped &&
+ *           asyncop_worker_stop(w, -1, &stopped) != ASYNCOP_OK)
+ *           report("stop");
+ *       asyncop_worker_free(w);
+ *       asyncop_queue_close(q);
+ *       return 0;
+ *   }
+ *
+ * The same by hand, for a host that runs its own threads: poll, renew every
+ * lease/3 (asyncop_lease_renew, which also reports a requested pause or
+ * cancel), and end each lease with one outcome:
+ *
+ *   #include <asyncop.h>
+ *
+ *   int main(void) {
+ *       asyncop_queue *q;
+ *       asyncop_lease *leases[8];
+ *       size_t n = 0;
+ *       int32_t status;
+ *       int lost = 0;
+ *       if (asyncop_queue_open("jobs.db", NULL, &q) != ASYNCOP_OK) return 1;
+ *       if (asyncop_queue_poll(q, "host-1", NULL, 0, 1000, leases, 8, &n) == ASYNCOP_OK) {
  *           for (size_t i = 0; i < n; i++) {
- *               int32_t status;
  *               asyncop_status rc = asyncop_lease_renew(leases[i], &status);
  *               if (rc == ASYNCOP_OK && status == ASYNCOP_STATUS_PAUSING)
  *                   rc = asyncop_lease_acknowledge_pause(leases[i], &status);
  *               else if (rc == ASYNCOP_OK && status == ASYNCOP_STATUS_CANCELING)
  *                   rc = asyncop_lease_acknowledge_cancel(leases[i], &status);
- *               else if (rc == ASYNCOP_OK && do_work(leases[i]) == 0)
- *                   rc = asyncop_lease_complete(leases[i], &status);
  *               else if (rc == ASYNCOP_OK)
- *                   rc = asyncop_lease_retry(leases[i], 1, "try later", ASYNCOP_TIME_NONE,
- *                                            &status);
- *               if (rc != ASYNCOP_OK) // LEASE_LOST: expired, another host may hold it
- *                   report("lease");
+ *                   rc = asyncop_lease_complete(leases[i], &status);
+ *               lost += rc != ASYNCOP_OK;  // LEASE_LOST: another host may hold it
  *               asyncop_lease_free(leases[i]);
  *           }
  *       }
- *       report("poll");
  *       asyncop_queue_close(q);
- *       return 1;
+ *       return lost;
  *   }
  */
 
@@ -331,6 +374,101 @@
  An event kind: a purge deleted `count` Completed operations (id 0).
  */
 #define ASYNCOP_EVENT_PURGED 5
+
+/*
+ Counter: jobs whose run ended with an outcome (every counter below but
+ ASYNCOP_WORKER_COUNT_ERRORS, summed).
+ */
+#define ASYNCOP_WORKER_COUNT_PROCESSED 0
+
+/*
+ Counter: jobs completed (3/30), with or without output.
+ */
+#define ASYNCOP_WORKER_COUNT_COMPLETED 1
+
+/*
+ Counter: jobs failed for good by their handler (3/31).
+ */
+#define ASYNCOP_WORKER_COUNT_FAILED 2
+
+/*
+ Counter: jobs given back for a retry (ASYNCOP_WORKER_RETRY, an unknown
+ result, or a stop that was neither a pause nor a cancel).
+ */
+#define ASYNCOP_WORKER_COUNT_RETRIED 3
+
+/*
+ Counter: jobs suspended by their handler (1/10).
+ */
+#define ASYNCOP_WORKER_COUNT_SUSPENDED 4
+
+/*
+ Counter: pauses (and postpones) acknowledged.
+ */
+#define ASYNCOP_WORKER_COUNT_PAUSED 5
+
+/*
+ Counter: cancels acknowledged.
+ */
+#define ASYNCOP_WORKER_COUNT_CANCELED 6
+
+/*
+ Counter: jobs of a type without a handler, failed with
+ ASYNCOP_ERR_TYPE_NOT_RECOGNIZED (only with claim_unhandled).
+ */
+#define ASYNCOP_WORKER_COUNT_UNRECOGNIZED 7
+
+/*
+ Counter: prefetched jobs given back without running (a stop past its timeout).
+ */
+#define ASYNCOP_WORKER_COUNT_RELEASED 8
+
+/*
+ Counter: jobs whose handler ended the lease itself.
+ */
+#define ASYNCOP_WORKER_COUNT_HANDLED 9
+
+/*
+ Counter: outcomes refused because the lease was lost.
+ */
+#define ASYNCOP_WORKER_COUNT_LEASE_LOST 10
+
+/*
+ Counter: other failures (a poll, renewal or outcome the queue refused).
+ */
+#define ASYNCOP_WORKER_COUNT_ERRORS 11
+
+/*
+ Handler result: the job succeeded (3/30 Succeeded, no output). The worker
+ completes it in the same commit as its thread's next claim. For an output,
+ call asyncop_lease_complete_output yourself.
+ */
+#define ASYNCOP_WORKER_SUCCEEDED 0
+
+/*
+ Handler result: try again later (asyncop_lease_retry with the queue's
+ back-off; Failed once the retry budget is spent).
+ */
+#define ASYNCOP_WORKER_RETRY 1
+
+/*
+ Handler result: failed for good (3/31 Failed).
+ */
+#define ASYNCOP_WORKER_FAIL 2
+
+/*
+ Handler result: suspend it (1/10) until a user resumes it.
+ */
+#define ASYNCOP_WORKER_SUSPEND 3
+
+/*
+ Handler result: the handler stopped at a safe point because
+ asyncop_lease_stop_requested (or asyncop_worker_stop_requested) said so:
+ a requested cancel is acknowledged (3/32 Canceled), a requested pause or
+ postpone too (1/10 Suspended), anything else (lease lost, worker
+ shutdown) is released for a retry.
+ */
+#define ASYNCOP_WORKER_STOPPED 4
 
 /*
  The most operations one poll may claim (`PollOptions::max`, the `max` of
@@ -661,6 +799,32 @@ typedef struct asyncop_queue asyncop_queue;
 typedef struct asyncop_spec asyncop_spec;
 
 /*
+ A worker: threads that claim operations of the registered types, call
+ their handler (asyncop_worker_handler) and report its outcome, and one
+ thread that renews every claimed lease every renew_every (default: a
+ third of the queue's lease), so a handler never renews. A pause, postpone
+ or cancel of a running operation (or a lost lease) is seen at once by
+ asyncop_lease_stop_requested on the handler's lease; a handler that then
+ returns ASYNCOP_WORKER_STOPPED has it acknowledged. Each thread claims
+ up to `prefetch` operations at once (default 16; 1 for long jobs) and
+ completes its successes in the same commit as its next claim.
+
+ Life: asyncop_worker_new, setters and asyncop_worker_register, then
+ asyncop_worker_start once; asyncop_worker_stop; asyncop_worker_free.
+ Handlers may call any asyncop_lease_* function on their lease (not
+ _free), any function on other handles, and asyncop_worker_count,
+ _stop_requested and _stop (which from a handler only asks the worker to
+ stop and returns at once); asyncop_worker_free from a handler is refused.
+ Threads: every function may be called from any thread; setters and
+ register must not race with start.
+
+ Functions: asyncop_worker_new, _set_poll_wait_ms, _set_renew_every_ms,
+ _set_prefetch, _set_claim_unhandled, _register, _start, _stop,
+ _stop_requested, _count, _free.
+ */
+typedef struct asyncop_worker asyncop_worker;
+
+/*
  The fields of one lease, filled by asyncop_lease_read. The integers are the
  values of the single getters (asyncop_lease_id, ...). Each text and the
  payload is a pointer INTO THE CALLER'S BUFFER given to asyncop_lease_read
@@ -756,6 +920,20 @@ typedef void (*asyncop_event_fn)(void *user_data,
                                  const char *host,
                                  int64_t at,
                                  int64_t count);
+
+/*
+ A handler of one operation type, called on a worker thread for each
+ claimed operation of that type: `lease` is the claim, borrowed for the
+ call (do not free it; it is invalid once the call returns), `user_data`
+ what was given to asyncop_worker_register. Returns one of
+ ASYNCOP_WORKER_SUCCEEDED, _RETRY, _FAIL, _SUSPEND, _STOPPED (another
+ value is taken as _RETRY with a message naming it). A handler that
+ ends the lease itself (asyncop_lease_complete_output, _fail, _report,
+ ...) may return anything: the worker then reports nothing more. It must
+ return normally: no C++ exception, longjmp or thread exit out of it (an
+ unwind into the library aborts the process).
+ */
+typedef int32_t (*asyncop_worker_handler)(const struct asyncop_lease *lease, void *user_data);
 
 
 
@@ -2547,6 +2725,175 @@ ASYNCOP_MUST_USE
 asyncop_status asyncop_spec_set_recurrence(struct asyncop_spec *spec,
                                            const char *pattern,
                                            int64_t start);
+
+/*
+ Creates a worker of `queue` that claims as `host_id` (non-empty, at most
+ ASYNCOP_NAME_MAX_CHARS characters) on `threads` handler threads
+ (1..=1024), with poll wait 1000 ms, renew every lease/3, prefetch 16 and
+ claim_unhandled 0. Nothing runs before asyncop_worker_start. The worker
+ keeps the queue open; close the queue after freeing the worker (a queue
+ closed first ends the worker's threads, whose leases then expire).
+ Ownership: `*out` is the caller's; release it with asyncop_worker_free.
+ Threads: any. Errors: NULL_ARG, UTF8, INVALID_ARG (host_id, threads),
+ *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `queue` is NULL or a queue handle; `host_id` is NULL or NUL-terminated;
+ `out` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_worker_new(const struct asyncop_queue *queue,
+                                  const char *host_id,
+                                  int32_t threads,
+                                  struct asyncop_worker **out);
+
+/*
+ How long one poll of an idle thread waits for work, in ms (>= 1; default
+ 1000); it bounds how soon idle threads notice asyncop_worker_stop.
+ Before start only. Threads: any, not concurrent with start. Errors:
+ INVALID_ARG (< 1, or the worker was started), *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `worker` is NULL or a worker handle.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_worker_set_poll_wait_ms(struct asyncop_worker *worker,
+                                               int64_t poll_wait_ms);
+
+/*
+ The renewal period in ms (>= 1 and less than the queue's lease, checked
+ by start; default a third of the lease). Before start only. Threads:
+ any, not concurrent with start. Errors: INVALID_ARG (< 1, or started),
+ *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `worker` is NULL or a worker handle.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_worker_set_renew_every_ms(struct asyncop_worker *worker,
+                                                 int64_t renew_every_ms);
+
+/*
+ How many operations one thread claims at once (1..=256, default 16); the
+ ones not started yet wait for any idle thread, their leases renewed, and
+ one paused or canceled meanwhile is acknowledged without running. Use 1
+ for long jobs. Before start only. Threads: any, not concurrent with start.
+ Errors: INVALID_ARG (out of range, or started), *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `worker` is NULL or a worker handle.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_worker_set_prefetch(struct asyncop_worker *worker,
+                                           int32_t prefetch);
+
+/*
+ `claim_unhandled` 1: also claim operation types without a handler and
+ fail them with ASYNCOP_ERR_TYPE_NOT_RECOGNIZED (0x80044303) as their
+ error code; 0 (default): claim only the registered types, the others
+ stay Ready for other hosts. Before start only. Threads: any, not
+ concurrent with start. Errors: OUT_OF_RANGE (not 0/1), INVALID_ARG
+ (started), *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `worker` is NULL or a worker handle.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_worker_set_claim_unhandled(struct asyncop_worker *worker,
+                                                  int32_t claim_unhandled);
+
+/*
+ Sets the handler of `operation_type` (replacing an earlier one), called
+ with `user_data` on the worker's threads, possibly on several at once:
+ what `user_data` points to must stay valid until asyncop_worker_stop
+ returned 1 (or asyncop_worker_free returned) and be safe to use from
+ those threads; the library never reads it. Before start only. Threads:
+ any, not concurrent with start. Errors: NULL_ARG (`handler`),
+ INVALID_ARG (started), *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `worker` is NULL or a worker handle; `handler` is NULL or a function of
+ the asyncop_worker_handler type.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_worker_register(struct asyncop_worker *worker,
+                                       int32_t operation_type,
+                                       asyncop_worker_handler handler,
+                                       void *user_data);
+
+/*
+ Starts the handler threads and the renewal thread; once. Errors:
+ INVALID_ARG (started already, no handler registered, renew_every not
+ below the queue's lease), CLOSED_HANDLE (the queue was closed), INTERNAL
+ (a thread could not start), *_HANDLE, FORKED, PANIC.
+ Threads: any.
+
+ # Safety
+ `worker` is NULL or a worker handle.
+ */
+ASYNCOP_MUST_USE asyncop_status asyncop_worker_start(struct asyncop_worker *worker);
+
+/*
+ Stops the worker: no new claims; running handlers finish, prefetched
+ operations run too and successes are completed; then `*out_stopped` = 1
+ once every worker thread ended. If `timeout_ms` (>= 0, or -1 for no
+ limit) passes first, `*out_stopped` = 0: running handlers are asked to
+ stop (asyncop_worker_stop_requested gives 1; a handler that then returns
+ ASYNCOP_WORKER_STOPPED is released for a retry), prefetched operations
+ not started are given back without running; call it again to wait for
+ them. Called from a handler it only asks the worker to stop and writes 0
+ at once (a thread cannot wait for itself). For a worker never started
+ it writes 1. It works after the queue was closed too. Threads: any.
+ Errors: NULL_ARG, INVALID_ARG (timeout < -1), *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `worker` is NULL or a worker handle; `out_stopped` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_worker_stop(struct asyncop_worker *worker,
+                                   int64_t timeout_ms,
+                                   int32_t *out_stopped);
+
+/*
+ Writes 1 to `*out` once asyncop_worker_stop timed out and asks the
+ running handlers to stop, else 0: a long handler checks it (with
+ asyncop_lease_stop_requested) at its safe points and returns
+ ASYNCOP_WORKER_STOPPED. Pass the worker to the handler in its user_data.
+ Threads: any, concurrent OK. Errors: NULL_ARG, *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `worker` is NULL or a worker handle; `out` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_worker_stop_requested(const struct asyncop_worker *worker,
+                                             int32_t *out);
+
+/*
+ Stops the worker if it runs, waiting without limit for its handlers
+ (call asyncop_worker_stop with a timeout first to bound that), and frees
+ the handle. NULL is a no-op; a second free gives CLOSED_HANDLE. From one
+ of the worker's own handlers it is refused with INVALID_ARG (the handle
+ stays valid). Threads: any. Errors: INVALID_ARG, *_HANDLE, PANIC.
+
+ # Safety
+ `worker` is NULL or a worker handle.
+ */
+asyncop_status asyncop_worker_free(struct asyncop_worker *worker);
+
+/*
+ Writes one of the worker's counters (`which`: an ASYNCOP_WORKER_COUNT_*)
+ to `*out`: 0 before start; it keeps counting until the worker stops and
+ stays readable after (even once its queue is closed). Threads: any,
+ concurrent OK, handlers included. Errors: NULL_ARG, OUT_OF_RANGE (an
+ unknown `which`), *_HANDLE, FORKED, PANIC.
+
+ # Safety
+ `worker` is NULL or a worker handle; `out` is NULL or writable.
+ */
+ASYNCOP_MUST_USE
+asyncop_status asyncop_worker_count(const struct asyncop_worker *worker,
+                                    int32_t which,
+                                    int64_t *out);
 
 #ifdef __cplusplus
 }  // extern "C"

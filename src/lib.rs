@@ -6,7 +6,8 @@
 //! `store` (the storage interface; `store::sqlite` implements it), `settings`
 //! (queue-wide settings), `lease` (claims and fencing), `maintenance`
 //! (recovery, promotion), `operation` (the records), `clock` (injectable time),
-//! `error`, and `ffi` (the C ABI).
+//! `error`, `worker` (handler threads with background renewal) and `ffi`
+//! (the C ABI).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod attempt;
@@ -24,6 +25,7 @@ pub mod store;
 #[doc(hidden)]
 pub mod testing;
 pub mod transition;
+pub mod worker;
 
 pub use attempt::{Attempt, AttemptEnding, Progress};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -38,3 +40,4 @@ pub use stop::{StopReason, StopSignal};
 pub use store::postgres::{PgOptions, SslMode};
 pub use store::sqlite::{DEFAULT_FILE_MODE, Durability, SqliteOptions};
 pub use transition::{Outcome, Retention, RetentionPolicy, RetryPolicy, State, Status};
+pub use worker::{Job, JobOutcome, Worker, WorkerStats};

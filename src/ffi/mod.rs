@@ -26,6 +26,7 @@ pub mod operation;
 pub mod options;
 pub mod queue;
 pub mod spec;
+pub mod worker;
 
 pub use attempts::asyncop_attempt_list;
 pub use lease::asyncop_lease;
@@ -34,6 +35,7 @@ pub use options::asyncop_options;
 pub use queue::asyncop_queue;
 pub use spec::asyncop_spec;
 pub use status::asyncop_status;
+pub use worker::asyncop_worker;
 
 use crate::transition::{Outcome, State, Status};
 use panic::value_boundary;

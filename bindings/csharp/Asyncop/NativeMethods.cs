@@ -278,6 +278,30 @@ namespace Asyncop
         internal static extern int asyncop_spec_set_correlation_id(SpecHandle spec, byte[] correlationId);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int asyncop_spec_set_recurrence(SpecHandle spec, byte[] pattern, long start);
+
+        // --- worker: the C worker helper, declared for the ABI check only (the C# Worker is managed) ---
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_new(QueueHandle queue, byte[] hostId, int threads, out IntPtr worker);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_set_poll_wait_ms(IntPtr worker, long pollWaitMs);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_set_renew_every_ms(IntPtr worker, long renewEveryMs);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_set_prefetch(IntPtr worker, int prefetch);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_set_claim_unhandled(IntPtr worker, int claimUnhandled);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_register(IntPtr worker, int operationType, IntPtr handler, IntPtr userData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_start(IntPtr worker);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_stop(IntPtr worker, long timeoutMs, out int stopped);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_stop_requested(IntPtr worker, out int requested);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_count(IntPtr worker, int which, out long value);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int asyncop_worker_free(IntPtr worker);
     }
 
     /// <summary>asyncop_lease_fields: what asyncop_lease_read writes. The pointers point into the buffer passed

@@ -260,6 +260,18 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "asyncop_spec_set_postpone_until": (_STATUS, [_H, c_int64]),
     "asyncop_spec_set_correlation_id": (_STATUS, [_H, c_char_p]),
     "asyncop_spec_set_recurrence": (_STATUS, [_H, c_char_p, c_int64]),
+    # worker: the C worker helper (handler is a C function pointer), bound for the ABI check only
+    "asyncop_worker_new": (_STATUS, [_H, c_char_p, c_int32, _P_HANDLE]),
+    "asyncop_worker_set_poll_wait_ms": (_STATUS, [_H, c_int64]),
+    "asyncop_worker_set_renew_every_ms": (_STATUS, [_H, c_int64]),
+    "asyncop_worker_set_prefetch": (_STATUS, [_H, c_int32]),
+    "asyncop_worker_set_claim_unhandled": (_STATUS, [_H, c_int32]),
+    "asyncop_worker_register": (_STATUS, [_H, c_int32, c_void_p, c_void_p]),
+    "asyncop_worker_start": (_STATUS, [_H]),
+    "asyncop_worker_stop": (_STATUS, [_H, c_int64, _P_I32]),
+    "asyncop_worker_stop_requested": (_STATUS, [_H, _P_I32]),
+    "asyncop_worker_count": (_STATUS, [_H, c_int32, _P_I64]),
+    "asyncop_worker_free": (_STATUS, [_H]),
 }
 
 # Header functions that the Python API deliberately does not call (they stay bound
@@ -268,6 +280,13 @@ _UNWRAPPED: dict[str, str] = {
     # Lease.host_id is the host_id the caller gave Queue.poll(); the library stores it
     # as given, so reading it back would only cost two more C calls per lease.
     "asyncop_lease_host_id": "Lease.host_id is the poll() argument",
+    **{
+        f"asyncop_worker_{verb}": "the C worker helper; Python has its own asyncop.Worker"
+        for verb in (
+            "new", "set_poll_wait_ms", "set_renew_every_ms", "set_prefetch", "set_claim_unhandled",
+            "register", "start", "stop", "stop_requested", "count", "free",
+        )
+    },
 }
 
 # Functions without errcheck: they return no asyncop_status (version, names, the
@@ -287,6 +306,7 @@ _UNCHECKED = frozenset(
         "asyncop_options_free",
         "asyncop_queue_close",
         "asyncop_spec_free",
+        "asyncop_worker_free",
     }
 )
 

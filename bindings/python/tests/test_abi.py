@@ -41,6 +41,7 @@ _C_TYPES = {
     "size_t *": _P(ctypes.c_size_t),
     "void *": ctypes.c_void_p,
     "asyncop_event_fn": EVENT_FN,
+    "asyncop_worker_handler": ctypes.c_void_p,  # bound for the ABI check only
     # the one struct the caller owns (not a handle)
     "struct asyncop_lease_fields *": _P(LeaseFields),
 }

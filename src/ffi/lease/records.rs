@@ -83,7 +83,12 @@ pub unsafe extern "C" fn asyncop_lease_complete_output(
         // SAFETY: `output` is NULL or has `len` readable bytes (see `# Safety`).
         let output = unsafe { bytes_arg(output, len, "output") }?;
         with_handle(lease, |h| {
-            *out = i32::from(h.queue.complete_with_output(h.lease.key(), output)?.code());
+            let result = h.queue.complete_with_output(h.lease.key(), output);
+            // Like every outcome: the stop signal ends (a worker sees the lease ended).
+            if matches!(result, Ok(_) | Err(crate::Error::LeaseLost { .. })) {
+                super::stop::end_stop(h);
+            }
+            *out = i32::from(result?.code());
             Ok(())
         })
     })
@@ -127,7 +132,11 @@ pub unsafe extern "C" fn asyncop_lease_report_detail(
             detail: text(detail, "detail")?,
         };
         with_handle(lease, |h| {
-            *out = i32::from(h.queue.report(h.lease.key(), outcome, report)?.code());
+            let result = h.queue.report(h.lease.key(), outcome, report);
+            if matches!(result, Ok(_) | Err(crate::Error::LeaseLost { .. })) {
+                super::stop::end_stop(h);
+            }
+            *out = i32::from(result?.code());
             Ok(())
         })
     })
