@@ -6,7 +6,7 @@
 #
 #   distro_root NAME PACKAGES          prints the root's path after making it if needed.
 #     NAME: sid-<tag> (Debian unstable) or noble-<tag> (Ubuntu 24.04); PACKAGES: a comma list.
-#     A root made with other PACKAGES is made again.
+#     A root made without one of PACKAGES is made again (with PACKAGES only).
 #   in_root ROOT [VAR=VALUE...] COMMAND...
 #     runs COMMAND in ROOT through chroot, in a private mount namespace (unshare: no mount
 #     outlives it) with /proc, /dev, a fresh /dev/shm and /tmp, the repository bind-mounted
@@ -20,7 +20,7 @@ distro_roots=${DISTRO_ROOTS:-$PWD/target/distro-roots}
 
 distro_root() {
   local name=$1 packages=$2 dir=$distro_roots/$1 suite mirror args=()
-  if [[ -f $dir/.ready && $(cat "$dir/.ready") == "$packages" ]]; then
+  if [[ -f $dir/.ready ]] && has_packages "$dir" "$packages"; then
     echo "$dir"
     return 0
   fi
@@ -49,6 +49,12 @@ distro_root() {
   fi
   echo "$packages" >"$dir/.ready"
   echo "$dir"
+}
+
+# has_packages DIR PACKAGES: whether DIR was made with (at least) every one of PACKAGES.
+has_packages() {
+  local p
+  for p in ${2//,/ }; do grep -qx "$p" <(tr , '\n' <"$1/.ready") || return 1; done
 }
 
 # Ubuntu's archive keyring, from Debian unstable's ubuntu-keyring package.
