@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import time
 import traceback
 from collections import Counter
@@ -78,19 +77,10 @@ class AsyncWorker:
         renew_every: cv.Duration | None = None,
         queue_options: Mapping[str, Any] | None = None,
     ) -> None:
-        if not isinstance(handlers, Mapping):
-            raise TypeError(
-                f"handlers must be a mapping of operation type to async callable, not {type(handlers).__name__}"
-            )
-        self._handlers: dict[int, AsyncHandler] = {}
-        for op_type, handler in handlers.items():
-            if not callable(handler):
-                raise TypeError(f"the handler for type {op_type!r} is not callable")
-            self._handlers[cv.i32(op_type, "operation type")] = handler
+        self._handlers: dict[int, AsyncHandler] = cv.handler_map(handlers, "async callable")
         self._concurrency = cv.integer(concurrency, "concurrency", 1, 4096)
-        self.host_id: str = f"{socket.gethostname()}:{os.getpid()}" if host_id is None else host_id
+        self.host_id: str = cv.host_id(host_id)
         """The host id this worker claims under."""
-        cv.text(self.host_id, "host_id")
         self._owns_queue = not isinstance(queue, (AsyncQueue, Queue))
         if isinstance(queue, AsyncQueue):
             if queue_options:

@@ -18,6 +18,9 @@ from __future__ import annotations
 import ctypes
 import math
 import operator
+import os
+import socket
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from enum import IntEnum
 from typing import Any, Callable, Union
@@ -89,6 +92,27 @@ def flag(value: Any, what: str) -> int:
     if not isinstance(value, bool):
         raise TypeError(f"{what} must be bool, not {type(value).__name__}")
     return int(value)
+
+
+def handler_map(value: Any, kind: str) -> dict[int, Any]:
+    """A worker's ``{operation_type: handler}``, checked: i32 types, callable
+    handlers (``kind`` names them in the TypeError)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"handlers must be a mapping of operation type to {kind}, not {type(value).__name__}")
+    handlers: dict[int, Any] = {}
+    for op_type, handler in value.items():
+        if not callable(handler):
+            raise TypeError(f"the handler for type {op_type!r} is not callable")
+        handlers[i32(op_type, "operation type")] = handler
+    return handlers
+
+
+def host_id(value: Any) -> str:
+    """A worker's host id: ``hostname:pid`` when None, else checked as text."""
+    if value is None:
+        return f"{socket.gethostname()}:{os.getpid()}"
+    text(value, "host_id")
+    return str(value)
 
 
 def duration_ms(value: Any, what: str) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from collections import Counter, deque
@@ -130,17 +129,10 @@ class Worker(_JobRuns):
         queue_options: Mapping[str, Any] | None = None,
         prefetch: int = DEFAULT_PREFETCH,
     ) -> None:
-        if not isinstance(handlers, Mapping):
-            raise TypeError(f"handlers must be a mapping of operation type to callable, not {type(handlers).__name__}")
-        self._handlers: dict[int, Handler] = {}
-        for op_type, handler in handlers.items():
-            if not callable(handler):
-                raise TypeError(f"the handler for type {op_type!r} is not callable")
-            self._handlers[cv.i32(op_type, "operation type")] = handler
+        self._handlers: dict[int, Handler] = cv.handler_map(handlers, "callable")
         self._threads_wanted = cv.integer(threads, "threads", 1, 1024)
-        self.host_id: str = f"{socket.gethostname()}:{os.getpid()}" if host_id is None else host_id
+        self.host_id: str = cv.host_id(host_id)
         """The host id this worker claims under."""
-        cv.text(self.host_id, "host_id")
         self._poll_wait = cv.duration_ms(poll_wait, "poll_wait") / 1000.0
         self._claim_unhandled = cv.flag(claim_unhandled, "claim_unhandled")
         self._prefetch = cv.integer(prefetch, "prefetch", 1, min(256, POLL_MAX))
